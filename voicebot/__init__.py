@@ -1,0 +1,1 @@
+"""Cobranza voicebot: an open-source voicebot and IVR for debt collection."""

@@ -1,0 +1,27 @@
+"""The ``voicebot`` command: one Typer app, each command group in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from voicebot.cli import campaign_cmd, dialplan_cmd, nlu_cmd, simulate_cmd, speech_cmd
+
+app = typer.Typer(
+    name="voicebot",
+    help="Voicebot and IVR for debt collection (Spanish-first).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure understanding and recognition on labelled data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+dialplan_cmd.register(app)
+nlu_cmd.register(app, eval_app)
+simulate_cmd.register(app)
+speech_cmd.register(app, eval_app)
+campaign_cmd.register(app)
+
+
+def main() -> None:
+    app()
