@@ -1,9 +1,40 @@
-"""CLI commands (being built)."""
+"""``voicebot dialplan check FILE``: validate a dialplan before any debtor hears it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from voicebot.dialog.plan import DialplanError, load_dialplan
+
+dialplan_app = typer.Typer(help="Build and debug dialplans.", no_args_is_help=True)
+
+
+@dialplan_app.command("check")
+def check(
+    files: Annotated[list[Path], typer.Argument(help="Dialplan YAML files to validate.")],
+) -> None:
+    """Validate dialplans; print every mistake with its file, line and YAML path."""
+    failed = 0
+    for path in files:
+        try:
+            plan = load_dialplan(path)
+        except DialplanError as exc:
+            failed += 1
+            typer.echo(f"{path}: {len(exc.problems)} problem(s)", err=True)
+            for problem in exc.problems:
+                typer.echo(f"  {problem.render(exc.source)}", err=True)
+            continue
+        disclosing = sum(1 for p in plan.prompts.values() if p.discloses)
+        typer.echo(
+            f"{path}: ok — {len(plan.states)} states, {len(plan.prompts)} prompts "
+            f"({disclosing} disclose the debt, all behind right-party verification)"
+        )
+    if failed:
+        raise typer.Exit(code=1)
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the main app."""
+    app.add_typer(dialplan_app, name="dialplan")

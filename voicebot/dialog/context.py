@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +49,78 @@ class NegotiationLimits:
     min_instalment: Decimal = Decimal(0)
 
 
+DEFAULT_COMPANY = "Gestión de Cartera"
+
+
 @dataclass(frozen=True, slots=True)
 class CallContext:
     debtor: Debtor
     today: date
-    company: str = "Gestión de Cartera"  # never reveals collection purpose to third parties
+    company: str = DEFAULT_COMPANY  # a name that does not reveal collection to third parties
     callback_number: str = ""
     limits: NegotiationLimits = field(default_factory=NegotiationLimits)
     settings: dict[str, bool | int | str] = field(default_factory=dict)
+
+
+class ContextError(ValueError):
+    """A debtor/campaign description that cannot drive a call."""
+
+
+def context_from_json(data: Any, *, today: date) -> CallContext:
+    """Build a call context from the JSON shape used by ``voicebot simulate --debtor``.
+
+    ``{"name", "document_id", "timezone", "gender", "debts": [{"creditor", "amount",
+    "currency", "days_past_due", "product"}], "limits": {...}, "company",
+    "callback_number", "settings": {...}}``
+    """
+    if not isinstance(data, dict):
+        raise ContextError("debtor: expected a JSON object")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ContextError("debtor.name: required text")
+    debts: list[Debt] = []
+    for i, raw in enumerate(data.get("debts") or []):
+        try:
+            debts.append(
+                Debt(
+                    creditor=str(raw["creditor"]),
+                    amount=Decimal(str(raw["amount"])),
+                    currency=str(raw.get("currency", "COP")).upper(),
+                    days_past_due=int(raw.get("days_past_due", 0)),
+                    product=str(raw.get("product", "")),
+                )
+            )
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise ContextError(f"debtor.debts[{i}]: {exc!r}") from exc
+    timezone = str(data.get("timezone", "America/Bogota"))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ContextError(f"debtor.timezone: unknown time zone {timezone!r}") from exc
+    limits_raw = data.get("limits") or {}
+    try:
+        limits = NegotiationLimits(
+            min_payment=Decimal(str(limits_raw.get("min_payment", 0))),
+            max_days_ahead=int(limits_raw.get("max_days_ahead", 30)),
+            max_instalments=int(limits_raw.get("max_instalments", 6)),
+            min_instalment=Decimal(str(limits_raw.get("min_instalment", 0))),
+        )
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise ContextError(f"debtor.limits: {exc!r}") from exc
+    settings = data.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise ContextError("debtor.settings: expected an object")
+    return CallContext(
+        debtor=Debtor(
+            full_name=name.strip(),
+            document_id=str(data.get("document_id", "")),
+            timezone=timezone,
+            debts=tuple(debts),
+            gender=str(data.get("gender", "")),
+        ),
+        today=today,
+        company=str(data.get("company", DEFAULT_COMPANY)),
+        callback_number=str(data.get("callback_number", "")),
+        limits=limits,
+        settings=settings,
+    )

@@ -1,0 +1,623 @@
+"""The call brain: ``step(plan, state, event) -> (state, actions)``, no I/O, no clock.
+
+The machine never speaks to a socket or reads the time: events carry their
+instant, actions say what to do. So every branch of a dialplan is testable by
+feeding events and reading actions, like h11 tests its protocol state machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from voicebot.actions import (
+    Action,
+    EndCall,
+    Listen,
+    MarkPhoneInvalid,
+    OptOut,
+    RecognitionHints,
+    RecordDisposition,
+    RecordPromise,
+    Say,
+    ScheduleCallback,
+    Transfer,
+    TransferContext,
+)
+from voicebot.dialog.context import CallContext
+from voicebot.dialog.nlu import understand
+from voicebot.dialog.outcome import CallOutcome, Disposition, Promise, Turn
+from voicebot.dialog.plan import Condition, Dialplan, Operand, Ref, State, Step, Transition
+from voicebot.dialog.prompts import render_prompt
+from voicebot.dialog.understanding import Intent, Understanding
+from voicebot.events import (
+    Answered,
+    Dtmf,
+    Event,
+    Hangup,
+    NoInput,
+    TransferCompleted,
+    TransferFailed,
+    Utterance,
+)
+
+MAX_HOPS = 64  # `next` chains longer than this are a dialplan loop
+
+
+class DisclosureViolation(RuntimeError):
+    """A prompt revealing the debt was about to be said before right-party verification."""
+
+
+class CallEnded(RuntimeError):
+    """An event arrived after the call's outcome was settled."""
+
+
+class DialplanLoop(RuntimeError):
+    """`next` branches kept deciding without ever listening or ending."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallState:
+    node: str
+    context: CallContext
+    started_at: datetime
+    slots: dict[str, Any] = field(default_factory=dict)
+    no_input: int = 0
+    no_match: int = 0
+    right_party: bool = False
+    disclosed: bool = False
+    disposition: Disposition | None = None
+    promise: Promise | None = None
+    callback_at: datetime | None = None
+    transfer_reason: str | None = None
+    opt_out: bool = False
+    phone_invalid: bool = False
+    dispute_reason: str | None = None
+    paid_info: str | None = None
+    promise_attempts: tuple[str, ...] = ()
+    transcript: tuple[Turn, ...] = ()
+    listening: Listen | None = None
+    outcome: CallOutcome | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.outcome is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Input:
+    """What the current event contributed: the entity.* namespace."""
+
+    understanding: Understanding | None = None
+    digits: str | None = None
+    text: str = ""
+
+    def get(self, name: str) -> Any:
+        u = self.understanding
+        if name == "digits":
+            return self.digits or (u.digits if u else None)
+        if name == "text":
+            return self.text or None
+        if name == "amount" and u is None and self.digits and self.digits.isdigit():
+            return Decimal(self.digits)
+        if u is None:
+            return None
+        if name == "intent":
+            return u.intent.value
+        value = getattr(u, name)
+        return None if value is False else value
+
+
+def start(plan: Dialplan, context: CallContext, at: datetime) -> tuple[CallState, list[Action]]:
+    """The call was answered: enter the plan's start state.
+
+    The plan's settings are the defaults; the context's (campaign) settings
+    override them, and a name the plan does not declare is rejected.
+    """
+    settings = plan.with_settings(dict(context.settings)).settings
+    context = replace(context, settings=settings)
+    state = CallState(node=plan.start, context=context, started_at=at)
+    actions: list[Action] = []
+    state = _enter(plan, state, plan.start, at, _Input(), actions)
+    return state, actions
+
+
+def step(plan: Dialplan, state: CallState, event: Event) -> tuple[CallState, list[Action]]:
+    """Feed one event; get the new state and what to do now."""
+    if state.ended:
+        raise CallEnded(f"call already ended in state {state.node!r}")
+    actions: list[Action] = []
+    match event:
+        case Answered():
+            return state, actions
+        case Hangup(at=at):
+            return _finish(plan, state, at, None, actions, hung_up=True), actions
+        case Utterance(at=at, text=text, confidence=confidence, intent=hinted):
+            understanding = _understand(text, hinted, state.context, at)
+            state = replace(
+                state,
+                transcript=(
+                    *state.transcript,
+                    Turn(at, "debtor", text, understanding.intent.value, confidence),
+                ),
+                slots={**state.slots, "last_text": text},
+            )
+            inp = _Input(understanding=understanding, text=text)
+            transition = _match(plan, state, inp, intent=understanding.intent.value)
+            if transition is None:
+                return _no_match(plan, state, at, inp, actions), actions
+            return _follow(plan, state, transition, at, inp, actions), actions
+        case Dtmf(at=at, digits=digits):
+            state = replace(state, transcript=(*state.transcript, Turn(at, "debtor", f"#{digits}")))
+            inp = _Input(digits=digits, text="")
+            transition = _match(plan, state, inp, dtmf=digits)
+            if transition is None:
+                return _no_match(plan, state, at, inp, actions), actions
+            return _follow(plan, state, transition, at, inp, actions), actions
+        case NoInput(at=at):
+            node = plan.states[state.node]
+            transition = _event_transition(plan, state, "no_input", _Input())
+            if transition is not None:
+                return _follow(plan, state, transition, at, _Input(), actions), actions
+            count = state.no_input + 1
+            if count >= plan.max_no_input:
+                transition = _event_transition(plan, state, "max_no_input", _Input())
+                assert transition is not None, (
+                    "validated: every listening state handles max_no_input"
+                )
+                return _follow(plan, state, transition, at, _Input(), actions), actions
+            state = replace(state, no_input=count)
+            prefix = (plan.no_input_prompt,) if plan.no_input_prompt else ()
+            return _reprompt(plan, state, node, at, prefix, actions), actions
+        case TransferFailed(at=at, reason=reason):
+            transition = _event_transition(plan, state, "transfer_failed", _Input())
+            assert transition is not None, "validated: every transfer state handles transfer_failed"
+            state = replace(state, slots={**state.slots, "transfer_failure": reason})
+            return _follow(plan, state, transition, at, _Input(), actions), actions
+        case TransferCompleted(at=at):
+            transition = _event_transition(plan, state, "transfer_completed", _Input())
+            if transition is not None:
+                return _follow(plan, state, transition, at, _Input(), actions), actions
+            return _finish(plan, state, at, Disposition.XFER, actions), actions
+    raise TypeError(f"not a dialog event: {event!r}")
+
+
+# ---------------------------------------------------------------- internals
+
+
+def _understand(text: str, hinted: str | None, ctx: CallContext, at: datetime) -> Understanding:
+    zone = ZoneInfo(ctx.debtor.timezone)
+    understood = understand(text, today=ctx.today, now=at.astimezone(zone), tz=ctx.debtor.timezone)
+    if hinted is not None:
+        return replace(understood, intent=Intent(hinted))
+    return understood
+
+
+def _match(
+    plan: Dialplan,
+    state: CallState,
+    inp: _Input,
+    *,
+    intent: str | None = None,
+    dtmf: str | None = None,
+) -> Transition | None:
+    node = plan.states[state.node]
+    if node.listen is None:
+        return None
+    candidates = (*node.on, *plan.default_on)
+    for catch_all in (False, True):
+        for t in candidates:
+            if t.is_catch_all != catch_all or t.event is not None:
+                continue
+            heard = intent is not None and (t.intents == ("any",) or intent in t.intents)
+            keyed = dtmf is not None and t.dtmf is not None and t.dtmf in ("any", dtmf)
+            if (heard or keyed) and _holds(t.when, state, inp):
+                return t
+    return None
+
+
+def _event_transition(
+    plan: Dialplan, state: CallState, event: str, inp: _Input
+) -> Transition | None:
+    node = plan.states[state.node]
+    candidates = (*node.on, *(plan.default_on if node.listen else ()))
+    for t in candidates:
+        if t.event == event and _holds(t.when, state, inp):
+            return t
+    return None
+
+
+def _no_match(
+    plan: Dialplan, state: CallState, at: datetime, inp: _Input, actions: list[Action]
+) -> CallState:
+    count = state.no_match + 1
+    if count >= plan.max_no_match:
+        transition = _event_transition(plan, state, "max_no_match", inp)
+        assert transition is not None, "validated: every listening state handles max_no_match"
+        return _follow(plan, state, transition, at, inp, actions)
+    state = replace(state, no_match=count)
+    prefix = (plan.no_match_prompt,) if plan.no_match_prompt else ()
+    return _reprompt(plan, state, plan.states[state.node], at, prefix, actions)
+
+
+def _reprompt(
+    plan: Dialplan,
+    state: CallState,
+    node: State,
+    at: datetime,
+    prefix: tuple[str, ...],
+    actions: list[Action],
+) -> CallState:
+    keys = (
+        [*prefix, node.reprompt] if node.reprompt else [*prefix, *_say_keys(node, state, _Input())]
+    )
+    for key in keys:
+        state = _say(plan, state, key, at, actions)
+    return _listen(state, node, actions)
+
+
+def _follow(
+    plan: Dialplan,
+    state: CallState,
+    t: Transition,
+    at: datetime,
+    inp: _Input,
+    actions: list[Action],
+) -> CallState:
+    state = _run_steps(plan, state, t.do, at, inp, actions)
+    for key in t.say:
+        state = _say(plan, state, key, at, actions)
+    if state.ended:
+        return state
+    if t.repeat:
+        node = plan.states[state.node]
+        return _reprompt(plan, state, node, at, (), actions)
+    assert t.goto is not None
+    return _enter(plan, state, t.goto, at, inp, actions)
+
+
+def _enter(
+    plan: Dialplan, state: CallState, name: str, at: datetime, inp: _Input, actions: list[Action]
+) -> CallState:
+    for _hop in range(MAX_HOPS):
+        node = plan.states[name]
+        state = replace(state, node=name, no_input=0, no_match=0, listening=None)
+        state = _run_steps(plan, state, node.do, at, inp, actions)
+        if state.ended:
+            return state
+        for key in _say_keys(node, state, inp):
+            state = _say(plan, state, key, at, actions)
+        if node.end:
+            return _finish(plan, state, at, node.end_disposition, actions)
+        if node.transfer_reason is not None:
+            reason = node.transfer_reason
+            state = replace(state, transfer_reason=reason)
+            actions.append(
+                Transfer(
+                    reason, _transfer_context(state, reason), timeout_s=node.transfer_timeout_s
+                )
+            )
+            return state
+        if node.listen is not None:
+            return _listen(state, node, actions)
+        name = next(b.goto for b in node.next if _holds(b.when, state, inp))
+    raise DialplanLoop(f"more than {MAX_HOPS} `next` hops without listening, from {state.node!r}")
+
+
+def _say_keys(node: State, state: CallState, inp: _Input) -> list[str]:
+    return [item.prompt for item in node.say if _holds(item.when, state, inp)]
+
+
+def _listen(state: CallState, node: State, actions: list[Action]) -> CallState:
+    assert node.listen is not None
+    spec = node.listen
+    listen = Listen(
+        mode=spec.mode,
+        timeout_s=spec.timeout_s,
+        hints=RecognitionHints(spec.hints.phrases, spec.hints.keywords, spec.hints.expect),
+        max_digits=spec.max_digits,
+    )
+    actions.append(listen)
+    return replace(state, listening=listen)
+
+
+def _say(
+    plan: Dialplan, state: CallState, key: str, at: datetime, actions: list[Action]
+) -> CallState:
+    prompt = plan.prompts[key]
+    if prompt.discloses and not state.right_party:
+        raise DisclosureViolation(
+            f"prompt {key!r} discloses the debt in state {state.node!r} before right-party verification"
+        )
+    text = render_prompt(prompt, state.context, state.slots, at)
+    actions.append(Say(key, text, discloses_debt=prompt.discloses))
+    return replace(
+        state,
+        disclosed=state.disclosed or prompt.discloses,
+        transcript=(*state.transcript, Turn(at, "bot", text, prompt=key)),
+    )
+
+
+def _finish(
+    plan: Dialplan,
+    state: CallState,
+    at: datetime,
+    disposition: Disposition | None,
+    actions: list[Action],
+    *,
+    hung_up: bool = False,
+) -> CallState:
+    final = disposition or state.disposition
+    if final is None:
+        final = Disposition.DROP if hung_up or not state.right_party else Disposition.RPC
+    outcome = CallOutcome(
+        disposition=final,
+        started_at=state.started_at,
+        ended_at=at,
+        promise=state.promise,
+        callback_at=state.callback_at,
+        transfer_reason=state.transfer_reason,
+        right_party_contacted=state.right_party,
+        disclosure_made=state.disclosed,
+        opt_out=state.opt_out,
+        phone_invalid=state.phone_invalid,
+        dispute_reason=state.dispute_reason,
+        paid_info=state.paid_info,
+        final_state=state.node,
+        transcript=state.transcript,
+    )
+    if disposition is not None and disposition != state.disposition:
+        actions.append(RecordDisposition(disposition))
+    actions.append(EndCall(outcome))
+    return replace(state, disposition=final, outcome=outcome, listening=None)
+
+
+# ---------------------------------------------------------------- conditions
+
+
+def _value(ref: Operand, state: CallState, inp: _Input) -> Any:
+    if not isinstance(ref, Ref):
+        return ref
+    ctx = state.context
+    match ref.namespace:
+        case "entity":
+            return inp.get(ref.name)
+        case "slot":
+            return state.slots.get(ref.name)
+        case "limits":
+            if ref.name == "latest_date":
+                return ctx.today + timedelta(days=ctx.limits.max_days_ahead)
+            return getattr(ctx.limits, ref.name)
+        case "debt":
+            return ctx.debtor.total_due if ref.name == "total" else _days_past_due(ctx)
+        case "settings":
+            return ctx.settings.get(ref.name)
+        case "call":
+            return state.right_party if ref.name == "right_party" else state.disclosed
+        case "today":
+            return ctx.today
+    raise KeyError(ref)
+
+
+def _days_past_due(ctx: CallContext) -> int:
+    return max((d.days_past_due for d in ctx.debtor.debts), default=0)
+
+
+def _holds(conditions: tuple[Condition, ...], state: CallState, inp: _Input) -> bool:
+    return all(_check(c, state, inp) for c in conditions)
+
+
+def _check(c: Condition, state: CallState, inp: _Input) -> bool:
+    values = [_value(arg, state, inp) for arg in c.args]
+    match c.op:
+        case "present":
+            return values[0] not in (None, "", False)
+        case "absent":
+            return values[0] in (None, "", False)
+        case "is":
+            return bool(values[0])
+        case "not":
+            return not values[0]
+        case "matches_document":
+            return _matches_document(values[0], state)
+        case "within_days":
+            day, days = values
+            if not isinstance(day, date) or days is None:
+                return False
+            if isinstance(day, datetime):
+                day = day.date()
+            return state.context.today <= day <= state.context.today + timedelta(days=int(days))
+    left, right = values
+    if left is None or right is None:
+        return False
+    left, right = _comparable(left), _comparable(right)
+    match c.op:
+        case "lt":
+            return bool(left < right)
+        case "le":
+            return bool(left <= right)
+        case "gt":
+            return bool(left > right)
+        case "ge":
+            return bool(left >= right)
+        case "eq":
+            return bool(left == right)
+    raise ValueError(f"unknown condition {c.op}")
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return value
+
+
+def _matches_document(digits: Any, state: CallState) -> bool:
+    document = "".join(ch for ch in state.context.debtor.document_id if ch.isdigit())
+    count = int(state.context.settings.get("document_digits", 4))
+    if not isinstance(digits, str) or len(document) < count:
+        return False
+    given = "".join(ch for ch in digits if ch.isdigit())
+    return len(given) == count and given == document[-count:]
+
+
+# ---------------------------------------------------------------- actions
+
+
+def _run_steps(
+    plan: Dialplan,
+    state: CallState,
+    steps: tuple[Step, ...],
+    at: datetime,
+    inp: _Input,
+    actions: list[Action],
+) -> CallState:
+    for s in steps:
+        state = _run_step(plan, state, s, at, inp, actions)
+    return state
+
+
+def _run_step(
+    plan: Dialplan, state: CallState, s: Step, at: datetime, inp: _Input, actions: list[Action]
+) -> CallState:
+    ctx = state.context
+    match s.op:
+        case "set":
+            slots = dict(state.slots)
+            for name, operand in s.args:
+                value = _value(operand, state, inp)
+                if value is not None:
+                    slots[name] = value
+            return replace(state, slots=slots)
+        case "clear":
+            return replace(
+                state, slots={k: v for k, v in state.slots.items() if k not in dict(s.args)}
+            )
+        case "increment":
+            slots = dict(state.slots)
+            for name, _ in s.args:
+                slots[name] = int(slots.get(name, 0)) + 1
+            return replace(state, slots=slots)
+        case "flag":
+            return replace(state, right_party=True)
+        case "disposition":
+            code = Disposition(str(dict(s.args)["code"]))
+            actions.append(RecordDisposition(code))
+            return replace(state, disposition=code)
+        case "record_promise":
+            return _record_promise(state, actions)
+        case "schedule_callback":
+            when = _callback_time(state, at)
+            actions.append(ScheduleCallback(when))
+            disposition = state.disposition or Disposition.CB
+            slots = {**state.slots, "callback_at": when}
+            return replace(state, callback_at=when, disposition=disposition, slots=slots)
+        case "opt_out":
+            actions.append(OptOut())
+            actions.append(RecordDisposition(Disposition.DNC))
+            return replace(state, opt_out=True, disposition=Disposition.DNC)
+        case "mark_phone_invalid":
+            actions.append(MarkPhoneInvalid())
+            actions.append(RecordDisposition(Disposition.WPC))
+            return replace(state, phone_invalid=True, disposition=Disposition.WPC)
+        case "record_dispute":
+            reason = str(state.slots.get("last_text") or "sin detalle")
+            actions.append(RecordDisposition(Disposition.DISP))
+            return replace(state, dispute_reason=reason, disposition=Disposition.DISP)
+        case "record_paid":
+            info = str(state.slots.get("last_text") or "")
+            paid_on = inp.get("date")
+            if isinstance(paid_on, date):
+                info = f"{info} (fecha: {paid_on.isoformat()})".strip()
+            actions.append(RecordDisposition(Disposition.PAID))
+            return replace(state, paid_info=info, disposition=Disposition.PAID)
+        case "compute_offer":
+            return _compute_offer(state, ctx)
+        case "accept_offer":
+            slots = dict(state.slots)
+            if "offer_instalment_amount" in slots:
+                slots["promise_amount"] = slots["offer_instalment_amount"]
+                slots["promise_instalments"] = slots["offer_instalments"]
+            return replace(state, slots=slots)
+    raise ValueError(f"unknown action {s.op}")
+
+
+def _record_promise(state: CallState, actions: list[Action]) -> CallState:
+    slots = state.slots
+    amount = slots.get("promise_amount")
+    due = slots.get("promise_date")
+    if not isinstance(amount, Decimal) or not isinstance(due, date):
+        raise ValueError("record_promise needs slot.promise_amount and slot.promise_date")
+    instalments = int(slots.get("promise_instalments", 1))
+    total = state.context.debtor.total_due
+    covered = amount * instalments if instalments > 1 else amount
+    partial = covered < total
+    promise = Promise(
+        amount=amount,
+        currency=state.context.debtor.currency,
+        due=due,
+        instalments=instalments,
+        partial=partial,
+    )
+    disposition = Disposition.PPTP if partial else Disposition.PTP
+    actions.append(RecordPromise(promise))
+    actions.append(RecordDisposition(disposition))
+    return replace(state, promise=promise, disposition=disposition)
+
+
+def _compute_offer(state: CallState, ctx: CallContext) -> CallState:
+    """An instalment plan within the creditor's limits, sized to what the debtor offered.
+
+    The fewest instalments whose amount does not exceed what the debtor said they
+    can pay (or the creditor's maximum count), never below the minimum instalment.
+    """
+    total = ctx.debtor.total_due
+    limits = ctx.limits
+    offered = state.slots.get("promise_amount")
+    count = limits.max_instalments
+    if isinstance(offered, Decimal) and offered > 0:
+        count = min(limits.max_instalments, max(2, math.ceil(total / offered)))
+    count = max(1, count)
+    while count > 1 and limits.min_instalment and total / count < limits.min_instalment:
+        count -= 1
+    instalment = (total / count).quantize(Decimal(1), rounding=ROUND_CEILING)
+    attempt = f"offered {count} x {instalment} {ctx.debtor.currency}"
+    return replace(
+        state,
+        slots={**state.slots, "offer_instalments": count, "offer_instalment_amount": instalment},
+        promise_attempts=(*state.promise_attempts, attempt),
+    )
+
+
+def _callback_time(state: CallState, at: datetime) -> datetime:
+    """When to call back: what the debtor said, else the next day at the default hour."""
+    zone = ZoneInfo(state.context.debtor.timezone)
+    when = state.slots.get("callback_at")
+    if isinstance(when, datetime):
+        return when
+    day = state.slots.get("callback_date")
+    hour = int(state.context.settings.get("default_callback_hour", 10))
+    if isinstance(day, date):
+        return datetime.combine(day, time(hour), tzinfo=zone)
+    tomorrow = at.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(hour), tzinfo=zone)
+
+
+def _transfer_context(state: CallState, reason: str) -> TransferContext:
+    debtor = state.context.debtor
+    verified = "verificado" if state.right_party else "NO verificado"
+    summary = (
+        f"{debtor.full_name} ({verified}); saldo {debtor.total_due} {debtor.currency}, "
+        f"{_days_past_due(state.context)} días de mora; motivo: {reason}"
+    )
+    lines = tuple(f"{t.at.isoformat()} {t.speaker}: {t.text}" for t in state.transcript)
+    return TransferContext(
+        reason=reason,
+        debtor_name=debtor.full_name,
+        summary=summary,
+        transcript=lines,
+        promise_attempts=state.promise_attempts,
+    )
