@@ -1,0 +1,597 @@
+"""The one place where pyVoIP 1.6.8 is corrected; the SIP carrier uses only these classes.
+
+Each fix is a subclass override (nothing in pyVoIP is modified in place except
+the ``audioop`` stand-in below) and has a regression test on the loopback test
+bed in ``tests/telephony/test_sip_fixes.py``. Letters match ``SIP.md``:
+
+(a) the ACK for a 200 OK reused a *new random* To-tag (upstream #312/#313), so a
+    compliant far end never matched it, kept retransmitting the 200 and dropped
+    the call after ~32 s. We ACK with the response's To-tag, to its Contact,
+    in a new transaction, and re-ACK retransmitted 200s.
+(b) the SIP receive thread started 1 s after ``start()``: an immediate call lost
+    its first second. It starts at once and waits on ``select`` instead of a
+    10 ms sleep loop.
+(c) a 404 (any final failure) during ``call()`` raised ``KeyError`` and
+(d) 486/603 were never ACKed, a 486 with no prior 100 blocked ``call()`` forever
+    and there was no ring timeout. ``call()`` now registers the call *before*
+    sending the INVITE and returns at once; every INVITE response is handled
+    by the receive thread (ACK for non-2xx finals, the final status is kept),
+    and ``cancel()`` sends a real CANCEL so the carrier can enforce a ring timeout.
+(e) Call-IDs came from a counter hashed with SHA-256, identical in every process;
+    they are random now.
+(f) PCMA was encoded as μ-law. Audio is now carried as G.711 bytes end to end
+    (no 8-bit linear step at all, which also keeps G.711's full 13-14 bit
+    resolution instead of 8 bits), transcoded only when the far end chose PCMA.
+(g) ``from pyVoIP import SIP`` before ``import pyVoIP.VoIP`` is a circular
+    import; this module imports in the working order, so import pyVoIP only here.
+(h) pyVoIP imports ``audioop`` (removed in Python 3.13). No code path used by
+    these classes calls it; when it is missing a stand-in module that raises on
+    use lets pyVoIP import.
+
+Also tightened (not bugs, but they break real-time with many calls): the RTP
+sender paces on an absolute 20 ms clock (pyVoIP's relative sleeps drift late),
+the RTP receiver blocks on its socket instead of polling every 10 ms, the send
+queue can be cleared at once (barge-in), RFC 4733 digits are deduplicated by
+event timestamp rather than trusting the marker bit, and the threads are daemons.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import secrets
+import socket
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def _install_audioop_stand_in() -> None:
+    """(h) Let pyVoIP import on Pythons without ``audioop``; the fixed classes never call it."""
+    if importlib.util.find_spec("audioop") is not None or "audioop" in sys.modules:
+        return
+    stand_in = types.ModuleType("audioop")
+
+    def _unsupported(*_args: object, **_kwargs: object) -> bytes:
+        raise NotImplementedError("audioop is gone; use voicebot.telephony.pyvoip_fixes classes")
+
+    for name in ("ulaw2lin", "lin2ulaw", "alaw2lin", "lin2alaw", "bias", "add"):
+        setattr(stand_in, name, _unsupported)
+    sys.modules["audioop"] = stand_in
+
+
+_install_audioop_stand_in()
+
+# (g) This order matters: pyVoIP.VoIP first, then SIP and RTP.
+import pyVoIP.VoIP  # noqa: E402
+from pyVoIP import RTP, SIP  # noqa: E402
+from pyVoIP.VoIP import CallState, VoIPCall, VoIPPhone  # noqa: E402
+
+__all__ = [
+    "ULAW_SILENCE",
+    "CallState",
+    "FixedRTPClient",
+    "FixedSIPClient",
+    "FixedVoIPCall",
+    "FixedVoIPPhone",
+]
+
+ULAW_SILENCE = 0xFF
+FRAME_BYTES = 160  # 20 ms of G.711 at 8 kHz
+_FRAME_S = 0.020
+_DTMF_KEYS = "0123456789*#ABCD"
+
+
+# --- G.711 transcoding between μ-law and A-law (only when the far end picks PCMA) ---
+
+
+def _ulaw_to_linear(ulaw: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, Any]:
+    u = ~ulaw.astype(np.int32) & 0xFF
+    sign = u & 0x80
+    exponent = (u >> 4) & 0x07
+    mantissa = u & 0x0F
+    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
+    return np.where(sign != 0, -magnitude, magnitude)
+
+
+def _alaw_to_linear(alaw: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, Any]:
+    a = alaw.astype(np.int32) ^ 0x55
+    sign = a & 0x80
+    exponent = (a >> 4) & 0x07
+    mantissa = a & 0x0F
+    magnitude = np.where(
+        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << (exponent - 1)
+    )
+    return np.where(sign != 0, magnitude, -magnitude)
+
+
+def _segment(value: np.ndarray[Any, Any], ends: tuple[int, ...]) -> np.ndarray[Any, Any]:
+    return np.searchsorted(np.array(ends), value, side="left")
+
+
+_ULAW_ENDS = (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF)
+_ALAW_ENDS = (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)
+
+
+def _linear_to_ulaw(pcm: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """ITU G.711 μ-law, bit-exact with the reference (Sun g711.c) implementation."""
+    value = pcm.astype(np.int32) >> 2
+    mask = np.where(value < 0, 0x7F, 0xFF)
+    value = np.minimum(np.abs(value), 8159) + 33
+    segment = _segment(value, _ULAW_ENDS)
+    code = (segment << 4) | ((value >> (segment + 1)) & 0x0F)
+    code = np.where(segment >= 8, 0x7F, code)
+    return ((code ^ mask) & 0xFF).astype(np.uint8)
+
+
+def _linear_to_alaw(pcm: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """ITU G.711 A-law, bit-exact with the reference (Sun g711.c) implementation."""
+    value = pcm.astype(np.int32) >> 3
+    mask = np.where(value >= 0, 0xD5, 0x55)
+    value = np.where(value >= 0, value, -value - 1)
+    segment = _segment(value, _ALAW_ENDS)
+    shift = np.where(segment < 2, 1, segment)
+    code = (np.minimum(segment, 7) << 4) | ((value >> shift) & 0x0F)
+    code = np.where(segment >= 8, 0x7F, code)
+    return ((code ^ mask) & 0xFF).astype(np.uint8)
+
+
+def ulaw_to_pcm(data: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:
+    """μ-law bytes to 8 kHz int16 samples (the carrier edge's only decode)."""
+    return _ulaw_to_linear(np.frombuffer(data, dtype=np.uint8)).astype(np.int16)
+
+
+def pcm_to_ulaw(pcm: np.ndarray[Any, np.dtype[np.int16]]) -> bytes:
+    """8 kHz int16 samples to μ-law bytes (the carrier edge's only encode)."""
+    return _linear_to_ulaw(np.asarray(pcm)).tobytes()
+
+
+def ulaw_to_alaw(data: bytes) -> bytes:
+    ulaw = np.frombuffer(data, dtype=np.uint8)
+    return _linear_to_alaw(_ulaw_to_linear(ulaw)).tobytes()
+
+
+def alaw_to_ulaw(data: bytes) -> bytes:
+    alaw = np.frombuffer(data, dtype=np.uint8)
+    return _linear_to_ulaw(_alaw_to_linear(alaw)).tobytes()
+
+
+# --- RTP ---
+
+
+class JitterBuffer(RTP.RTPPacketManager):
+    """pyVoIP's timestamp-ordered receive buffer, holding μ-law and padded with μ-law silence."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+
+    def read(self, length: int = FRAME_BYTES) -> bytes:
+        while self.rebuilding:
+            time.sleep(0.001)
+        with self.bufferLock:
+            packet: bytes = self.buffer.read(length)
+        return packet + bytes([ULAW_SILENCE]) * (length - len(packet))
+
+    def available(self) -> int:
+        """Bytes received and not yet read (what a poller may take without inventing silence)."""
+        with self.bufferLock:
+            position = self.buffer.tell()
+            end = self.buffer.seek(0, 2)
+            self.buffer.seek(position)
+        return int(end - position)
+
+
+class PlayoutQueue:
+    """The send side: a FIFO of μ-law bytes the RTP clock drains, clearable at once."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._lock = threading.Lock()
+
+    def write(self, _offset: int, data: bytes) -> None:
+        with self._lock:
+            self._data += data
+
+    def read(self, length: int = FRAME_BYTES) -> bytes:
+        with self._lock:
+            chunk = bytes(self._data[:length])
+            del self._data[:length]
+        return chunk + bytes([ULAW_SILENCE]) * (length - len(chunk))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+
+class FixedRTPClient(RTP.RTPClient):
+    """One RTP stream carrying μ-law bytes both ways (see (f) and the pacing note)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.jitter = JitterBuffer()
+        self.playout = PlayoutQueue()
+        self.pmin = self.jitter
+        self.pmout = self.playout  # type: ignore[assignment]  # same read/write shape
+        self._last_event_timestamp: int | None = None
+        self.packets_sent = 0
+        self.packets_received = 0
+
+    def start(self) -> None:
+        self.sin = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sout = self.sin
+        self.sin.bind((self.inIP, self.inPort))
+        self.sin.settimeout(0.1)
+        for name, target in (("RTP receiver", self.recv), ("RTP sender", self.trans)):
+            threading.Thread(target=target, name=f"{name} {self.inPort}", daemon=True).start()
+
+    def stop(self) -> None:
+        self.NSD = False
+        self.sin.close()
+
+    def recv(self) -> None:
+        while self.NSD:
+            try:
+                packet = self.sin.recv(8192)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                self.parse_packet(packet)
+                self.packets_received += 1
+            except (RTP.RTPParseError, IndexError, ValueError):
+                continue  # a stray or unsupported packet must not kill the stream
+
+    def trans(self) -> None:
+        deadline = time.monotonic()
+        while self.NSD:
+            payload = self.encode_packet(self.pmout.read(FRAME_BYTES))
+            header = bytes([0x80, int(self.preference) & 0x7F])
+            header += (self.outSequence & 0xFFFF).to_bytes(2, "big")
+            header += (self.outTimestamp & 0xFFFFFFFF).to_bytes(4, "big")
+            header += self.outSSRC.to_bytes(4, "big")
+            try:
+                self.sout.sendto(header + payload, (self.outIP, self.outPort))
+                self.packets_sent += 1
+            except OSError:
+                if not self.NSD:
+                    return
+            self.outSequence += 1
+            self.outTimestamp += len(payload)
+            deadline += _FRAME_S
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -0.2:
+                deadline = time.monotonic()  # stalled for long: resync, don't burst
+
+    def encode_packet(self, payload: bytes) -> bytes:
+        if self.preference == RTP.PayloadType.PCMA:
+            return ulaw_to_alaw(payload)
+        return payload
+
+    def parse_pcmu(self, packet: RTP.RTPMessage) -> None:
+        self.pmin.write(packet.timestamp, packet.payload)
+
+    def parse_pcma(self, packet: RTP.RTPMessage) -> None:
+        self.pmin.write(packet.timestamp, alaw_to_ulaw(packet.payload))
+
+    def parse_telephone_event(self, packet: RTP.RTPMessage) -> None:
+        # RFC 4733: every packet of one key press shares its timestamp; the marker
+        # bit is only on the first, which may be lost, and the end is sent 3 times.
+        if not packet.payload or packet.timestamp == self._last_event_timestamp:
+            return
+        self._last_event_timestamp = packet.timestamp
+        event = packet.payload[0]
+        if event < len(_DTMF_KEYS) and self.dtmf is not None:
+            self.dtmf(_DTMF_KEYS[event])
+
+
+# --- calls and the phone ---
+
+
+class FixedVoIPCall(VoIPCall):
+    """An outbound call that knows its INVITE transaction and its final status."""
+
+    def __init__(self, phone: FixedVoIPPhone, *args: Any, **kwargs: Any) -> None:
+        self.fixed_phone = phone
+        self.final_status: int | None = None
+        self.final_reason = ""
+        self.provisional_status: int | None = None
+        self.invite_branch = ""
+        self.invite_cseq = 0
+        self.invite_text = ""
+        self.ack_text = ""
+        self.cancel_requested = False
+        self.remote_target = ""
+        self.dialog_headers: list[str] = []
+        self._released = False
+        self.digits: list[str] = []
+        self.on_change: Callable[[], None] = lambda: None
+        self._digit_lock = threading.Lock()
+        super().__init__(phone, *args, **kwargs)
+
+    @property
+    def streams(self) -> list[FixedRTPClient]:
+        return [c for c in self.RTPClients if isinstance(c, FixedRTPClient)]
+
+    def create_rtp_clients(
+        self,
+        codecs: dict[int, RTP.PayloadType],
+        ip: str,
+        port: int,
+        request: SIP.SIPMessage,
+        baseport: int,
+    ) -> None:
+        for index, connection in enumerate(request.body["c"]):
+            client = FixedRTPClient(
+                codecs,
+                ip,
+                port,
+                connection["address"],
+                baseport + index,
+                self.sendmode,
+                dtmf=self.dtmf_callback,
+            )
+            self.RTPClients.append(client)
+
+    def dtmf_callback(self, code: str) -> None:
+        with self._digit_lock:
+            self.digits.append(code)
+        self.on_change()
+
+    def take_digits(self) -> list[str]:
+        with self._digit_lock:
+            digits, self.digits = self.digits, []
+        return digits
+
+    def __del__(self) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give the RTP port back exactly once (pyVoIP's ``__del__`` could do it twice)."""
+        if not self._released and hasattr(self, "phone"):
+            self._released = True
+            self.phone.release_ports(call=self)
+
+    def bye(self) -> None:
+        super().bye()
+        self.release()
+        self.on_change()
+
+    def hangup(self) -> None:
+        """BYE in its own transaction (pyVoIP reused the INVITE's branch), to the far end's Contact."""
+        if self.state != CallState.ANSWERED:
+            raise pyVoIP.VoIP.InvalidStateError("Call is not answered")
+        for client in self.RTPClients:
+            client.stop()
+        self.state = CallState.ENDED
+        self.phone.calls.pop(self.call_id, None)
+        lines = [
+            f"BYE {self.remote_target} SIP/2.0",
+            f"Via: SIP/2.0/UDP {self.myIP}:{self.sip.myPort};branch=z9hG4bK{secrets.token_hex(12)}",
+            "Max-Forwards: 70",
+            *self.dialog_headers,
+            f"CSeq: {self.invite_cseq + 1} BYE",
+            "Content-Length: 0",
+        ]
+        self.fixed_phone.fixed_sip.send("\r\n".join(lines) + "\r\n\r\n")
+        self.release()
+        self.on_change()
+
+    def read_audio(self, length: int = FRAME_BYTES, blocking: bool = False) -> bytes:
+        """μ-law from the first stream (pyVoIP mixed several with audioop; we never get several)."""
+        return bytes(self.RTPClients[0].read(length, blocking)) if self.RTPClients else b""
+
+    def finish(self, status: int, reason: str) -> None:
+        for client in self.RTPClients:
+            client.stop()
+        self.final_status = status
+        self.final_reason = reason
+        self.state = CallState.ENDED
+        self.release()
+        self.on_change()
+
+
+def _header_lines(text: str, names: tuple[str, ...]) -> list[str]:
+    wanted = {name.lower() for name in names}
+    lines = text.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+    return [line for line in lines if line.split(":", 1)[0].strip().lower() in wanted]
+
+
+class FixedSIPClient(SIP.SIPClient):
+    """pyVoIP's SIP endpoint with random Call-IDs, an immediate receive loop and INVITE routing."""
+
+    phone: FixedVoIPPhone
+
+    def gen_call_id(self) -> str:  # (e)
+        return f"{secrets.token_hex(16)}@{self.myIP}:{self.myPort}"
+
+    def start(self) -> None:  # (b)
+        if self.NSD:
+            raise RuntimeError("Attempted to start already started SIPClient")
+        self.NSD = True
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((self.myIP, self.myPort))
+        self.out = self.s
+        self.register()
+        threading.Thread(target=self.recv_loop, name="SIP receive", daemon=True).start()
+
+    def recv_loop(self) -> None:
+        import select
+
+        while self.NSD:
+            try:
+                ready, _, _ = select.select([self.s], [], [], 0.2)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                continue
+            try:
+                with pyVoIP.util.acquired_lock_and_unblocked_socket(self.recvLock, self.s):
+                    self.recv()
+            except (BlockingIOError, OSError):
+                continue
+
+    def parse_message(self, message: SIP.SIPMessage) -> None:
+        if message.type == SIP.SIPMessageType.RESPONSE:
+            cseq = message.headers.get("CSeq", {})
+            if cseq.get("method") != "INVITE":
+                return  # responses to our BYE/CANCEL need no action
+            call_id = message.headers.get("Call-ID", "")
+            call = self.phone.calls.get(call_id)
+            if isinstance(call, FixedVoIPCall):
+                self.phone.on_invite_response(call, message)
+            return
+        super().parse_message(message)
+
+    def send(self, text: str) -> None:
+        self.out.sendto(text.encode("utf8"), (self.server, self.port))
+
+
+class FixedVoIPPhone(VoIPPhone):
+    """pyVoIP's phone for outbound calls that never blocks in ``call()``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fixed_sip = FixedSIPClient(
+            self.server,
+            self.port,
+            self.username,
+            self.password,
+            phone=self,
+            myIP=self.myIP,
+            myPort=self.sip.myPort,
+            callCallback=self.callback,
+            fatalCallback=self.fatal,
+        )
+        self.sip = self.fixed_sip
+
+    def call(
+        self,
+        number: str,
+        *,
+        codecs: tuple[str, ...] = ("PCMU",),
+        display_name: str | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> FixedVoIPCall:  # (c), (d)
+        """Send an INVITE and return at once; the receive thread reports what happens next.
+
+        The call is registered (and ``on_change`` attached) before the INVITE leaves,
+        so even an immediate 404 finds it.
+        """
+        port = self.request_port()
+        offer: dict[Any, RTP.PayloadType] = {}
+        for codec in codecs:
+            payload = RTP.PayloadType[codec]
+            offer[int(payload)] = payload
+        offer[101] = RTP.PayloadType.EVENT
+        medias = {port: offer}
+        branch = "z9hG4bK" + secrets.token_hex(12)
+        call_id = self.sip.gen_call_id()
+        session_id = self.sip.sessID.next()
+        invite = self.sip.gen_invite(
+            number, str(session_id), medias, RTP.TransmitType.SENDRECV, branch, call_id
+        )
+        if display_name:
+            quoted = display_name.replace("\\", "").replace('"', "")
+            invite = invite.replace("\r\nFrom: <", f'\r\nFrom: "{quoted}" <', 1)
+        call = FixedVoIPCall(
+            self,
+            CallState.DIALING,
+            SIP.SIPMessage(invite.encode("utf8")),
+            session_id,
+            self.myIP,
+            ms=medias,
+            sendmode=self.sendmode,
+        )
+        if on_change is not None:
+            call.on_change = on_change
+        call.invite_branch = branch
+        call.invite_cseq = int(call.request.headers["CSeq"]["check"])
+        call.invite_text = invite
+        self.calls[call_id] = call
+        self.fixed_sip.send(invite)
+        return call
+
+    def on_invite_response(self, call: FixedVoIPCall, response: SIP.SIPMessage) -> None:
+        status = int(response.status)
+        if status < 200:
+            call.provisional_status = status
+            call.on_change()
+        elif status < 300:
+            self._on_success(call, response)
+        else:
+            self._ack_failure(call, response)
+            if call.state == CallState.DIALING:
+                self.calls.pop(call.call_id, None)
+                call.finish(status, str(response.status.phrase))
+
+    def _on_success(self, call: FixedVoIPCall, response: SIP.SIPMessage) -> None:  # (a)
+        if call.state != CallState.DIALING:
+            if call.ack_text:
+                self.fixed_sip.send(call.ack_text)  # a retransmitted 200: the ACK was lost
+            return
+        call.answered(response)
+        call.remote_target = response.headers["Contact"].strip("<>").split(">")[0]
+        call.dialog_headers = _header_lines(
+            response.raw.decode("utf8", "replace"), ("From", "To", "Call-ID")
+        )
+        call.ack_text = self._ack_for_success(call)
+        self.fixed_sip.send(call.ack_text)
+        call.on_change()
+        if call.cancel_requested:  # the 200 crossed our CANCEL: end it properly
+            call.hangup()
+
+    def _ack_for_success(self, call: FixedVoIPCall) -> str:
+        lines = [
+            f"ACK {call.remote_target} SIP/2.0",
+            f"Via: SIP/2.0/UDP {self.myIP}:{self.sip.myPort};branch=z9hG4bK{secrets.token_hex(12)}",
+            "Max-Forwards: 70",
+            *call.dialog_headers,
+            f"CSeq: {call.invite_cseq} ACK",
+            "Content-Length: 0",
+        ]
+        return "\r\n".join(lines) + "\r\n\r\n"
+
+    def _ack_failure(self, call: FixedVoIPCall, response: SIP.SIPMessage) -> None:
+        # RFC 3261 17.1.1.3: same branch and R-URI as the INVITE, To from the response.
+        request_line = call.invite_text.split("\r\n", 1)[0].replace("INVITE", "ACK", 1)
+        lines = [
+            request_line.rsplit(" ", 1)[0] + " SIP/2.0",
+            *_header_lines(call.invite_text, ("Via",)),
+            "Max-Forwards: 70",
+            *_header_lines(response.raw.decode("utf8", "replace"), ("From", "To", "Call-ID")),
+            f"CSeq: {call.invite_cseq} ACK",
+            "Content-Length: 0",
+        ]
+        self.fixed_sip.send("\r\n".join(lines) + "\r\n\r\n")
+
+    def cancel(self, call: FixedVoIPCall) -> None:
+        """Abandon a ringing call (ring timeout). The far end answers 487, which ends it."""
+        if call.state != CallState.DIALING:
+            return
+        call.cancel_requested = True
+        request_line = call.invite_text.split("\r\n", 1)[0].replace("INVITE", "CANCEL", 1)
+        lines = [
+            request_line,
+            *_header_lines(call.invite_text, ("Via", "From", "To", "Call-ID")),
+            "Max-Forwards: 70",
+            f"CSeq: {call.invite_cseq} CANCEL",
+            "Content-Length: 0",
+        ]
+        self.fixed_sip.send("\r\n".join(lines) + "\r\n\r\n")
+
+    def abandon(self, call: FixedVoIPCall, status: int, reason: str) -> None:
+        """Forget a call the far end never answered at all (no response to CANCEL either)."""
+        if call.state == CallState.DIALING:
+            self.calls.pop(call.call_id, None)
+            call.finish(status, reason)

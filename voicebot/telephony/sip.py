@@ -1,0 +1,335 @@
+"""The SIP carrier: outbound calls over pyVoIP (through ``pyvoip_fixes``), bridged to asyncio.
+
+pyVoIP runs one SIP thread per phone and two RTP threads per call. Nothing here
+blocks the event loop: SIP state changes wake the loop through
+``call_soon_threadsafe``; one poller task per carrier drains every call's
+jitter buffer on a 20 ms clock, so a worker with many calls wakes 50 times a
+second in total, not 50 times per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from voicebot.dialog.outcome import Disposition
+from voicebot.telephony.carrier import (
+    FRAME_SAMPLES,
+    LINE_RATE,
+    AudioIn,
+    DialFailure,
+    DigitIn,
+    FarEndHangup,
+    LineInput,
+    Pcm,
+)
+from voicebot.telephony.dtmf import InbandDtmfDetector
+from voicebot.telephony.pyvoip_fixes import (
+    FRAME_BYTES,
+    CallState,
+    FixedVoIPCall,
+    FixedVoIPPhone,
+    pcm_to_ulaw,
+    ulaw_to_pcm,
+)
+
+Codec = Literal["PCMU", "PCMA"]
+_TICK_S = FRAME_SAMPLES / LINE_RATE
+_JITTER_ALLOWANCE_FRAMES = 5  # fill silence only when RTP is this late (100 ms)
+_MAX_BUFFERED_FRAMES = 3000  # 60 s of unread audio; older frames are dropped first
+_CANCEL_GRACE_S = 4.0  # how long to wait for 487 after CANCEL
+
+
+@dataclass(frozen=True, slots=True)
+class SipSettings:
+    """Where to register and how to call. ``local_ip`` goes into SDP, so it must be routable."""
+
+    server: str
+    user: str
+    password: str = ""
+    port: int = 5060
+    local_ip: str = "127.0.0.1"
+    local_port: int = 5060
+    rtp_port_low: int = 10000
+    rtp_port_high: int = 20000
+    caller_id: str | None = None
+    codecs: tuple[Codec, ...] = ("PCMU",)
+    # None: detect in-band tones only when the far end did not negotiate telephone-event.
+    inband_dtmf: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not self.server or not self.user:
+            raise ValueError("SIP settings need a server and a user")
+        if not self.codecs or any(c not in ("PCMU", "PCMA") for c in self.codecs):
+            raise ValueError(f"codecs must be PCMU and/or PCMA, got {self.codecs!r}")
+        if not 0 < self.rtp_port_low <= self.rtp_port_high < 65536:
+            raise ValueError("RTP port range is empty or out of bounds")
+
+
+_BUSY = frozenset({486, 600})
+_NO_ANSWER = frozenset({408, 480, 487, 603})
+
+
+def disposition_for_status(status: int) -> Disposition:
+    """A failed INVITE's final status as the attempt's disposition.
+
+    603 Decline counts as no answer: the person saw the call and let it go, which
+    says nothing about the number (not FAIL) and calls for a normal retry (not BUSY).
+    """
+    if status in _BUSY:
+        return Disposition.BUSY
+    if status in _NO_ANSWER:
+        return Disposition.NA
+    return Disposition.FAIL
+
+
+@dataclass
+class _Inbox:
+    """What a leg has received and not yet handed out; touched only on the event loop."""
+
+    items: deque[LineInput] = field(default_factory=deque)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def put(self, item: LineInput) -> None:
+        self.items.append(item)
+        if len(self.items) > _MAX_BUFFERED_FRAMES:
+            for index, old in enumerate(self.items):
+                if isinstance(old, AudioIn):
+                    del self.items[index]
+                    break
+        self.ready.set()
+
+
+class SipCallLeg:
+    """One answered SIP call seen as 8 kHz int16 frames, digits and a hangup."""
+
+    def __init__(self, call: FixedVoIPCall, *, inband_dtmf: bool) -> None:
+        self._call = call
+        self._inbox = _Inbox()
+        self._ended = False
+        self.hung_up_by: Literal["local", "remote"] | None = None
+        self._detector = InbandDtmfDetector() if inband_dtmf else None
+        self._started = time.monotonic()
+        self._frames_out = 0
+
+    @property
+    def call_id(self) -> str:
+        return str(self._call.call_id)
+
+    @property
+    def codec(self) -> str:
+        client = self._call.RTPClients[0] if self._call.RTPClients else None
+        return str(client.preference) if client is not None else ""
+
+    @property
+    def queued_audio_s(self) -> float:
+        """Playback still waiting to be sent (0 when the prompt has finished)."""
+        streams = self._call.streams
+        return len(streams[0].playout) / LINE_RATE if streams else 0.0
+
+    @property
+    def is_up(self) -> bool:
+        return not self._ended
+
+    async def send_audio(self, pcm: Pcm) -> None:
+        if self._ended or not self._call.RTPClients:
+            return
+        self._call.write_audio(pcm_to_ulaw(pcm))
+
+    def clear_audio(self) -> None:
+        for stream in self._call.streams:
+            stream.playout.clear()
+
+    async def receive(self) -> LineInput:
+        while not self._inbox.items:
+            self._inbox.ready.clear()
+            await self._inbox.ready.wait()
+        return self._inbox.items.popleft()
+
+    async def hangup(self) -> None:
+        if self._ended:
+            return
+        if self._call.state == CallState.ANSWERED:
+            self._call.hangup()
+        self._end("local")
+
+    def _end(self, by: Literal["local", "remote"]) -> None:
+        if not self._ended:
+            self._ended = True
+            self.hung_up_by = by
+            self._inbox.put(FarEndHangup())
+
+    def _pump(self, now: float) -> None:
+        """Move whatever pyVoIP received into the inbox (runs on the loop, never blocks)."""
+        if self._ended:
+            return
+        for digit in self._call.take_digits():
+            self._inbox.put(DigitIn(digit))
+        streams = self._call.streams
+        if streams:
+            buffer = streams[0].jitter
+            whole = buffer.available() // FRAME_BYTES
+            due = int((now - self._started) / _TICK_S)
+            if whole == 0 and due - self._frames_out > _JITTER_ALLOWANCE_FRAMES:
+                whole = due - self._frames_out - _JITTER_ALLOWANCE_FRAMES  # late RTP: keep time
+            for _ in range(whole):
+                self._deliver(ulaw_to_pcm(buffer.read(FRAME_BYTES)))
+        if self._call.state == CallState.ENDED:
+            self._end("remote")
+
+    def _deliver(self, frame: Pcm) -> None:
+        self._frames_out += 1
+        if self._detector is not None:
+            for digit in self._detector.feed(frame):
+                self._inbox.put(DigitIn(digit))
+        self._inbox.put(AudioIn(frame))
+
+
+class SipCarrier:
+    """Registers once, then dials any number of concurrent calls from one event loop."""
+
+    def __init__(self, settings: SipSettings) -> None:
+        self.settings = settings
+        self._phone = FixedVoIPPhone(
+            settings.server,
+            settings.port,
+            settings.user,
+            settings.password,
+            myIP=settings.local_ip,
+            sipPort=settings.local_port,
+            rtpPortLow=settings.rtp_port_low,
+            rtpPortHigh=settings.rtp_port_high,
+        )
+        self._legs: set[SipCallLeg] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self.setup_times_s: list[float] = []  # INVITE sent → 200 OK, per answered call
+
+    async def start(self) -> None:
+        """Register with the server (pyVoIP requires a 200 to REGISTER before calling)."""
+        await asyncio.to_thread(self._phone.start)
+        self._poller = asyncio.create_task(self._poll(), name="sip-audio-poller")
+
+    async def stop(self) -> None:
+        for leg in list(self._legs):
+            await leg.hangup()
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        await asyncio.to_thread(self._phone.stop)
+
+    async def __aenter__(self) -> SipCarrier:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def dial(
+        self, number: str, *, caller_id: str | None = None, ring_timeout_s: float = 30.0
+    ) -> SipCallLeg | DialFailure:
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(changed.set)
+
+        sent_at = time.monotonic()
+        call = self._phone.call(
+            number,
+            codecs=self.settings.codecs,
+            display_name=caller_id or self.settings.caller_id,
+            on_change=wake,
+        )
+        try:
+            await self._wait_for_answer(call, changed, ring_timeout_s)
+        except asyncio.CancelledError:
+            self._abort(call)
+            raise
+        if call.state == CallState.ANSWERED:
+            self.setup_times_s.append(time.monotonic() - sent_at)
+            return self._adopt(call)
+        status = call.final_status or 408
+        if call.cancel_requested:
+            reason = f"no answer within {ring_timeout_s:g} s"
+            return DialFailure(Disposition.NA, status, reason)
+        return DialFailure(disposition_for_status(status), status, call.final_reason)
+
+    async def _wait_for_answer(
+        self, call: FixedVoIPCall, changed: asyncio.Event, ring_timeout_s: float
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ring_timeout_s
+        while call.state == CallState.DIALING:
+            now = loop.time()
+            if now >= deadline:
+                if call.provisional_status is None or now >= deadline + _CANCEL_GRACE_S:
+                    # Nothing heard at all (a CANCEL would be invalid) or no 487: give up.
+                    self._phone.abandon(call, 408, "no response")
+                    break
+                if not call.cancel_requested:
+                    self._phone.cancel(call)
+                timeout = deadline + _CANCEL_GRACE_S - now
+            else:
+                timeout = deadline - now
+            changed.clear()
+            if call.state != CallState.DIALING:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout)
+
+    def _abort(self, call: FixedVoIPCall) -> None:
+        if call.state == CallState.DIALING:
+            if call.provisional_status is not None:
+                self._phone.cancel(call)
+            else:
+                self._phone.abandon(call, 408, "abandoned")
+        elif call.state == CallState.ANSWERED:
+            call.hangup()
+
+    def _adopt(self, call: FixedVoIPCall) -> SipCallLeg:
+        inband = self.settings.inband_dtmf
+        if inband is None:
+            negotiated = call.RTPClients[0].assoc.values() if call.RTPClients else ()
+            inband = not any(str(p) == "telephone-event" for p in negotiated)
+        leg = SipCallLeg(call, inband_dtmf=inband)
+        self._legs.add(leg)
+        call.on_change = lambda: None  # the poller notices BYE within one tick
+        return leg
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._legs)
+
+    async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        while True:
+            now = time.monotonic()
+            for leg in list(self._legs):
+                leg._pump(now)
+                if not leg.is_up:
+                    self._legs.discard(leg)
+            next_tick += _TICK_S
+            delay = next_tick - loop.time()
+            if delay < -0.2:
+                next_tick = loop.time()
+            await asyncio.sleep(max(0.0, delay))
+
+
+def frames(pcm: Pcm) -> list[Pcm]:
+    """Split audio into whole 20 ms frames (the last one padded with silence)."""
+    padded_len = -(-len(pcm) // FRAME_SAMPLES) * FRAME_SAMPLES
+    padded = np.zeros(padded_len, dtype=np.int16)
+    padded[: len(pcm)] = pcm
+    return [padded[i : i + FRAME_SAMPLES] for i in range(0, padded_len, FRAME_SAMPLES)]
+
+
+Clock = Callable[[], float]
