@@ -37,7 +37,7 @@ event timestamp rather than trusting the marker bit, and the threads are daemons
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import secrets
 import socket
 import sys
@@ -52,8 +52,11 @@ import numpy as np
 
 def _install_audioop_stand_in() -> None:
     """(h) Let pyVoIP import on Pythons without ``audioop``; the fixed classes never call it."""
-    if importlib.util.find_spec("audioop") is not None or "audioop" in sys.modules:
+    try:
+        importlib.import_module("audioop")
         return
+    except ImportError:
+        pass
     stand_in = types.ModuleType("audioop")
 
     def _unsupported(*_args: object, **_kwargs: object) -> bytes:
@@ -306,6 +309,7 @@ class FixedVoIPCall(VoIPCall):
         self.final_status: int | None = None
         self.final_reason = ""
         self.provisional_status: int | None = None
+        self.responses: list[int] = []  # every INVITE response status, retransmissions too
         self.invite_branch = ""
         self.invite_cseq = 0
         self.invite_text = ""
@@ -524,6 +528,7 @@ class FixedVoIPPhone(VoIPPhone):
 
     def on_invite_response(self, call: FixedVoIPCall, response: SIP.SIPMessage) -> None:
         status = int(response.status)
+        call.responses.append(status)
         if status < 200:
             call.provisional_status = status
             call.on_change()

@@ -13,12 +13,10 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
+from voicebot.actions import TransferContext
 from voicebot.dialog.outcome import Disposition
 from voicebot.telephony.carrier import (
     FRAME_SAMPLES,
@@ -39,6 +37,7 @@ from voicebot.telephony.pyvoip_fixes import (
     pcm_to_ulaw,
     ulaw_to_pcm,
 )
+from voicebot.telephony.sip_transfer import AgentDesk, TransferOutcome, warm_transfer
 
 Codec = Literal["PCMU", "PCMA"]
 _TICK_S = FRAME_SAMPLES / LINE_RATE
@@ -135,6 +134,12 @@ class SipCallLeg:
         return len(streams[0].playout) / LINE_RATE if streams else 0.0
 
     @property
+    def rtp_packets(self) -> tuple[int, int]:
+        """(sent, received) RTP packets so far: the sender's clock and the far end's, observable."""
+        streams = self._call.streams
+        return (streams[0].packets_sent, streams[0].packets_received) if streams else (0, 0)
+
+    @property
     def is_up(self) -> bool:
         return not self._ended
 
@@ -195,7 +200,7 @@ class SipCallLeg:
 class SipCarrier:
     """Registers once, then dials any number of concurrent calls from one event loop."""
 
-    def __init__(self, settings: SipSettings) -> None:
+    def __init__(self, settings: SipSettings, desk: AgentDesk | None = None) -> None:
         self.settings = settings
         self._phone = FixedVoIPPhone(
             settings.server,
@@ -210,6 +215,7 @@ class SipCarrier:
         self._legs: set[SipCallLeg] = set()
         self._poller: asyncio.Task[None] | None = None
         self.setup_times_s: list[float] = []  # INVITE sent → 200 OK, per answered call
+        self.desk = desk if desk is not None else AgentDesk()
 
     async def start(self) -> None:
         """Register with the server (pyVoIP requires a 200 to REGISTER before calling)."""
@@ -304,6 +310,20 @@ class SipCarrier:
         call.on_change = lambda: None  # the poller notices BYE within one tick
         return leg
 
+    async def warm_transfer(
+        self,
+        leg: SipCallLeg,
+        agent: str,
+        context: TransferContext,
+        timeout_s: float,
+        *,
+        whisper: Pcm | None = None,
+    ) -> TransferOutcome:
+        """Ring ``agent``, publish ``context`` on ``self.desk``, whisper, then bridge."""
+        return await warm_transfer(
+            self, leg, agent, context, timeout_s=timeout_s, desk=self.desk, whisper=whisper
+        )
+
     @property
     def active_calls(self) -> int:
         return len(self._legs)
@@ -322,14 +342,3 @@ class SipCarrier:
             if delay < -0.2:
                 next_tick = loop.time()
             await asyncio.sleep(max(0.0, delay))
-
-
-def frames(pcm: Pcm) -> list[Pcm]:
-    """Split audio into whole 20 ms frames (the last one padded with silence)."""
-    padded_len = -(-len(pcm) // FRAME_SAMPLES) * FRAME_SAMPLES
-    padded = np.zeros(padded_len, dtype=np.int16)
-    padded[: len(pcm)] = pcm
-    return [padded[i : i + FRAME_SAMPLES] for i in range(0, padded_len, FRAME_SAMPLES)]
-
-
-Clock = Callable[[], float]

@@ -1,0 +1,172 @@
+"""The SIP test bed for the whole session, the audio it plays, and ways to check audio.
+
+One kamailio and one baresip per peer start once (≈0.3 s) and are stopped at
+session end. Each peer plays a WAV built here from real Spanish recordings
+(asterisk-core-sounds-es-wav) and espeak-ng, padded with silence so it stays on
+the line; ``quitter`` plays only 1.5 s, so it hangs up by itself.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from scipy.signal import correlate, resample_poly
+
+from voicebot.telephony.dtmf import tone
+from voicebot.telephony.sip import SipSettings
+from voicebot.telephony.testbed import PeerSpec, TestBed, free_port_block, write_wav
+
+SOUNDS = Path("/usr/share/asterisk/sounds/es")
+DEBTOR_SPEECH = SOUNDS / "conf-invalidpin.wav"
+AGENT_SPEECH = SOUNDS / "conf-extended.wav"
+RATE = 8000
+DEBTOR_SPEECH_AT_S = 1.0  # the debtor answers, waits a second, then speaks
+AGENT_SPEECH_AT_S = 3.0
+CROWD = 10
+INBAND_KEYS = "47#"
+
+Audio = npt.NDArray[np.int16]
+
+
+def read_wav(path: Path) -> Audio:
+    with wave.open(str(path)) as source:
+        assert source.getframerate() == RATE and source.getsampwidth() == 2
+        return np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
+
+
+def silence(seconds: float) -> Audio:
+    return np.zeros(int(seconds * RATE), dtype=np.int16)
+
+
+def espeak(text: str, workdir: Path) -> Audio:
+    """Real espeak-ng speech, as the bot would send it (8 kHz int16)."""
+    out = workdir / f"espeak-{abs(hash(text))}.wav"
+    subprocess.run(["espeak-ng", "-v", "es-419", "-w", str(out), text], check=True)
+    with wave.open(str(out)) as source:
+        rate = source.getframerate()
+        pcm = np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
+    return resample_poly(pcm.astype(np.float64), RATE, rate).astype(np.int16)
+
+
+def best_match(needle: Audio, haystack: Audio) -> tuple[float, float]:
+    """(normalised correlation, offset in seconds) of ``needle``'s best position in ``haystack``."""
+    a = needle.astype(np.float64)
+    b = haystack.astype(np.float64)
+    if len(b) < len(a):
+        b = np.concatenate([b, np.zeros(len(a) - len(b))])
+    raw = correlate(b, a, mode="valid", method="fft")
+    windows = np.sqrt(np.convolve(b * b, np.ones(len(a)), mode="valid"))
+    score = raw / (np.linalg.norm(a) * np.maximum(windows, 1e-9))
+    best = int(np.argmax(score))
+    return float(score[best]), best / RATE
+
+
+def speech_frames(pcm: Audio, frame: int = 160, threshold: float = 300.0) -> npt.NDArray[np.bool_]:
+    """Per 20 ms: is there voice energy (mean absolute amplitude above ``threshold``)?"""
+    usable = len(pcm) // frame * frame
+    frames = np.abs(pcm[:usable].astype(np.float64)).reshape(-1, frame)
+    return np.asarray(frames.mean(axis=1) > threshold)
+
+
+@dataclass
+class SipLab:
+    """The running bed plus the audio and measurements the SIP tests share."""
+
+    RATE = RATE
+    DEBTOR_SPEECH_AT_S = DEBTOR_SPEECH_AT_S
+    AGENT_SPEECH_AT_S = AGENT_SPEECH_AT_S
+    CROWD = CROWD
+    INBAND_KEYS = INBAND_KEYS
+    best_match = staticmethod(best_match)
+    speech_frames = staticmethod(speech_frames)
+    silence = staticmethod(silence)
+
+    bed: TestBed
+    workdir: Path
+    debtor_speech: Audio
+    agent_speech: Audio
+    prompt: Audio  # an espeak-ng sentence the bot "says"
+    whisper: Audio
+
+    def settings(self, **overrides: object) -> SipSettings:
+        """Settings for a fresh bot endpoint with its own SIP port and RTP range."""
+        base = free_port_block(101)
+        values: dict[str, object] = {
+            "server": "127.0.0.1",
+            "port": self.bed.proxy_port,
+            "user": "bot",
+            "local_ip": "127.0.0.1",
+            "local_port": base,
+            "rtp_port_low": base + 1,
+            "rtp_port_high": base + 100,
+            "caller_id": "Cobranza Demo",
+        }
+        values.update(overrides)
+        return SipSettings(**values)  # type: ignore[arg-type]
+
+    def last_recording(self, user: str, direction: str, timeout_s: float = 3.0) -> Audio:
+        """The newest finished sndfile dump of ``user`` (``dec``: what that phone heard)."""
+        peer = self.bed.peer(user)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = peer.recordings(direction)
+            if found:
+                size = found[-1].stat().st_size
+                time.sleep(0.2)
+                if found[-1].stat().st_size == size:
+                    return read_wav(found[-1])
+            time.sleep(0.05)
+        raise AssertionError(f"no {direction} recording for {user}")
+
+
+@pytest.fixture(scope="session")
+def sip_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipLab]:
+    workdir = tmp_path_factory.mktemp("sipbed")
+    debtor_speech = read_wav(DEBTOR_SPEECH)
+    agent_speech = read_wav(AGENT_SPEECH)
+    pad = silence(120)
+
+    def wav(name: str, *parts: Audio) -> Path:
+        return write_wav(workdir / f"{name}.wav", np.concatenate(parts).tobytes())
+
+    debtor = wav("debtor", silence(DEBTOR_SPEECH_AT_S), debtor_speech, pad)
+    agent = wav("agent", silence(AGENT_SPEECH_AT_S), agent_speech, pad)
+    quiet = wav("quiet", pad)
+    quitter = wav("quitter", silence(0.5), debtor_speech[: RATE * 1])
+    keys = [np.concatenate([tone(k, 0.1), silence(0.2)]) for k in INBAND_KEYS]
+    tones = wav("tones", silence(1.0), *keys, pad)
+    peers = [
+        PeerSpec("debtor", debtor),
+        PeerSpec("debtor-pcma", debtor),
+        PeerSpec("listener", quiet),
+        PeerSpec("listener-pcma", quiet),
+        PeerSpec("bargein", quiet),
+        PeerSpec("quitter", quitter),
+        PeerSpec("keypad", quiet),
+        PeerSpec("tones", tones),
+        PeerSpec("xfer-debtor", debtor),
+        PeerSpec("xfer-quitter", quitter),
+        PeerSpec("agent", agent),
+        *(PeerSpec(f"crowd{i}", debtor) for i in range(CROWD)),
+    ]
+    bed = TestBed(workdir / "bed", peers)
+    bed.start()
+    try:
+        yield SipLab(
+            bed,
+            workdir,
+            debtor_speech,
+            agent_speech,
+            espeak("Buenos días, le llamamos de parte de Servicios Andinos.", workdir),
+            espeak("Cliente con promesa incumplida.", workdir),
+        )
+    finally:
+        bed.stop()

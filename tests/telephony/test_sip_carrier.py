@@ -1,0 +1,207 @@
+"""The SIP carrier against real phones: audio both ways, hangups, and every way a dial fails."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+
+from voicebot.dialog.outcome import Disposition
+from voicebot.telephony.carrier import AudioIn, DialFailure, FarEndHangup
+from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings, disposition_for_status
+from voicebot.telephony.testbed import (
+    BUSY_USER,
+    DECLINE_USER,
+    NOANSWER_USER,
+    UNAVAILABLE_USER,
+)
+
+if TYPE_CHECKING:
+    from conftest import SipLab
+
+
+async def record(leg: SipCallLeg, seconds: float) -> tuple[np.ndarray, list[object]]:
+    """Everything the leg receives for ``seconds``: the audio, and the non-audio inputs."""
+    frames: list[np.ndarray] = []
+    others: list[object] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            item = await asyncio.wait_for(leg.receive(), deadline - time.monotonic())
+        except TimeoutError:
+            break
+        if isinstance(item, AudioIn):
+            frames.append(item.frame)
+        else:
+            others.append(item)
+            if isinstance(item, FarEndHangup):
+                break
+    audio = np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+    return audio, others
+
+
+def test_bot_hears_the_debtor_speak_in_the_right_turn(sip_lab: SipLab) -> None:
+    at_s = sip_lab.DEBTOR_SPEECH_AT_S
+
+    async def scenario() -> tuple[np.ndarray, str]:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            leg = await carrier.dial("debtor")
+            assert isinstance(leg, SipCallLeg)
+            audio, others = await record(leg, at_s + 4.0)
+            await leg.hangup()
+            assert others == []
+            return audio, leg.codec
+
+    audio, codec = asyncio.run(scenario())
+    assert codec == "PCMU"
+    # Real time: 5 s of call gives ~250 frames of 20 ms.
+    assert abs(len(audio) / sip_lab.RATE - (at_s + 4.0)) < 0.15
+    # Silent while the debtor waits, then exactly their recorded sentence.
+    voiced = sip_lab.speech_frames(audio)
+    assert not voiced[: int(0.8 * 50)].any()
+    score, offset = sip_lab.best_match(sip_lab.debtor_speech, audio)
+    assert score > 0.95
+    assert abs(offset - at_s) < 0.1
+
+
+def test_debtor_phone_records_the_bots_prompt(sip_lab: SipLab) -> None:
+    async def scenario() -> None:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            leg = await carrier.dial("listener")
+            assert isinstance(leg, SipCallLeg)
+            await leg.send_audio(np.concatenate([sip_lab.silence(0.5), sip_lab.prompt]))
+            assert leg.queued_audio_s > 1.0
+            while leg.queued_audio_s > 0:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            await leg.hangup()
+
+    asyncio.run(scenario())
+    heard = sip_lab.last_recording("listener", "dec")
+    score, offset = sip_lab.best_match(sip_lab.prompt, heard)
+    assert score > 0.95
+    assert 0.4 < offset < 1.0
+
+
+def test_clear_audio_cuts_the_prompt_at_once(sip_lab: SipLab) -> None:
+    """Barge-in: after ``clear_audio`` the debtor hears nothing more of the prompt."""
+
+    async def scenario() -> None:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            leg = await carrier.dial("bargein")
+            assert isinstance(leg, SipCallLeg)
+            long_prompt = np.concatenate([sip_lab.prompt] * 3)
+            await leg.send_audio(long_prompt)
+            await asyncio.sleep(1.0)
+            leg.clear_audio()
+            assert leg.queued_audio_s == 0
+            await asyncio.sleep(1.5)
+            await leg.hangup()
+
+    asyncio.run(scenario())
+    heard = sip_lab.speech_frames(sip_lab.last_recording("bargein", "dec"))
+    voiced_s = heard.sum() * 0.02
+    assert 0.4 < voiced_s < 1.2  # about the 1 s played before the cut, not ~7 s
+    assert not heard[-50:].any()  # the last second of the call is silent
+
+
+def test_debtor_hanging_up_mid_prompt_ends_the_leg(sip_lab: SipLab) -> None:
+    async def scenario() -> tuple[float, SipCallLeg]:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            leg = await carrier.dial("quitter")
+            assert isinstance(leg, SipCallLeg)
+            await leg.send_audio(np.concatenate([sip_lab.prompt] * 3))
+            started = time.monotonic()
+            _, others = await record(leg, 10.0)
+            elapsed = time.monotonic() - started
+            assert others == [FarEndHangup()]
+            assert leg.queued_audio_s > 1.0  # it happened mid-prompt
+            await leg.send_audio(sip_lab.prompt)  # harmless after the hangup
+            await leg.hangup()
+            assert carrier.active_calls == 0
+            return elapsed, leg
+
+    elapsed, leg = asyncio.run(scenario())
+    assert 1.0 < elapsed < 2.5  # the quitter's WAV lasts 1.5 s
+    assert leg.hung_up_by == "remote"
+    assert not leg.is_up
+
+
+@pytest.mark.parametrize(
+    ("user", "disposition", "status"),
+    [
+        ("nobody-here", Disposition.FAIL, 404),
+        (BUSY_USER, Disposition.BUSY, 486),
+        (DECLINE_USER, Disposition.NA, 603),
+        (UNAVAILABLE_USER, Disposition.FAIL, 503),
+    ],
+)
+def test_failed_dials_carry_status_and_disposition(
+    sip_lab: SipLab, user: str, disposition: Disposition, status: int
+) -> None:
+    async def scenario() -> tuple[object, float]:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            started = time.monotonic()
+            result = await carrier.dial(user, ring_timeout_s=10)
+            return result, time.monotonic() - started
+
+    result, elapsed = asyncio.run(scenario())
+    assert isinstance(result, DialFailure)
+    assert (result.disposition, result.status) == (disposition, status)
+    assert result.reason
+    assert elapsed < 1.0
+
+
+def test_unanswered_call_is_cancelled_at_the_ring_timeout(sip_lab: SipLab) -> None:
+    async def scenario() -> tuple[object, float]:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            started = time.monotonic()
+            result = await carrier.dial(NOANSWER_USER, ring_timeout_s=1.5)
+            return result, time.monotonic() - started
+
+    result, elapsed = asyncio.run(scenario())
+    assert isinstance(result, DialFailure)
+    assert result.disposition is Disposition.NA
+    assert result.status == 487  # the proxy confirmed our CANCEL
+    assert 1.5 <= elapsed < 2.5
+
+
+def test_local_hangup_frees_the_far_end(sip_lab: SipLab) -> None:
+    async def scenario() -> None:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            leg = await carrier.dial("keypad")
+            assert isinstance(leg, SipCallLeg)
+            assert "(1)" in sip_lab.bed.peer("keypad").command("listcalls")["data"]
+            await leg.hangup()
+            assert await leg.receive() == FarEndHangup()
+            assert leg.hung_up_by == "local"
+            await asyncio.sleep(0.3)
+
+    asyncio.run(scenario())
+    assert "(1)" not in sip_lab.bed.peer("keypad").command("listcalls")["data"]
+
+
+def test_status_mapping_covers_the_usual_finals() -> None:
+    assert disposition_for_status(600) is Disposition.BUSY
+    assert disposition_for_status(480) is Disposition.NA
+    assert disposition_for_status(408) is Disposition.NA
+    for status in (400, 403, 404, 410, 484, 500, 502, 503, 504, 604):
+        assert disposition_for_status(status) is Disposition.FAIL
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"server": ""}, "server"),
+        ({"codecs": ("G729",)}, "codecs"),
+        ({"codecs": ()}, "codecs"),
+        ({"rtp_port_low": 20000, "rtp_port_high": 10000}, "RTP port"),
+    ],
+)
+def test_bad_settings_are_rejected_clearly(overrides: dict[str, object], message: str) -> None:
+    values: dict[str, object] = {"server": "pbx.example", "user": "bot", **overrides}
+    with pytest.raises(ValueError, match=message):
+        SipSettings(**values)  # type: ignore[arg-type]
