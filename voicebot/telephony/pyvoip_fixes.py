@@ -44,6 +44,7 @@ import sys
 import threading
 import time
 import types
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -53,7 +54,9 @@ import numpy as np
 def _install_audioop_stand_in() -> None:
     """(h) Let pyVoIP import on Pythons without ``audioop``; the fixed classes never call it."""
     try:
-        importlib.import_module("audioop")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+            importlib.import_module("audioop")
         return
     except ImportError:
         pass
@@ -69,8 +72,11 @@ def _install_audioop_stand_in() -> None:
 
 _install_audioop_stand_in()
 
-# (g) This order matters: pyVoIP.VoIP first, then SIP and RTP.
-import pyVoIP.VoIP  # noqa: E402
+# (g) This order matters: pyVoIP.VoIP first, then SIP and RTP. Python 3.11/3.12
+# warn that audioop is deprecated; we know, and (h) is why it no longer matters.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+    import pyVoIP.VoIP
 from pyVoIP import RTP, SIP  # noqa: E402
 from pyVoIP.VoIP import CallState, VoIPCall, VoIPPhone  # noqa: E402
 
@@ -146,6 +152,10 @@ def _linear_to_alaw(pcm: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.ui
 def ulaw_to_pcm(data: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:
     """μ-law bytes to 8 kHz int16 samples (the carrier edge's only decode)."""
     return _ulaw_to_linear(np.frombuffer(data, dtype=np.uint8)).astype(np.int16)
+
+
+def alaw_to_pcm(data: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:
+    return _alaw_to_linear(np.frombuffer(data, dtype=np.uint8)).astype(np.int16)
 
 
 def pcm_to_ulaw(pcm: np.ndarray[Any, np.dtype[np.int16]]) -> bytes:

@@ -7,7 +7,9 @@ process group and is killed on ``stop()``, so nothing outlives the session.
 The proxy is deliberately small: REGISTER saves a location, in-dialog requests
 are relayed, a few reserved users answer with fixed failures so the negative
 paths (busy, decline, unavailable, ringing forever) are real SIP, and any other
-user is looked up or answered 404.
+user is looked up or answered 404. Reserved users answer statefully and without
+a 100 Trying, like a trunk that rejects at once: the final response is
+retransmitted until it is ACKed, which is how the tests see a missing ACK.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ loadmodule "ctl.so"
 modparam("ctl", "binrpc", "unix:{ctl_socket}")
 modparam("usrloc", "db_mode", 0)
 modparam("tm", "fr_inv_timer", 120000)
+modparam("tm", "auto_inv_100", 0)
 
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{
@@ -116,15 +119,18 @@ request_route {{
         exit;
     }}
     if ($rU == "{BUSY_USER}") {{
-        sl_send_reply("486", "Busy Here");
+        t_newtran();
+        t_reply("486", "Busy Here");
         exit;
     }}
     if ($rU == "{DECLINE_USER}") {{
-        sl_send_reply("603", "Decline");
+        t_newtran();
+        t_reply("603", "Decline");
         exit;
     }}
     if ($rU == "{UNAVAILABLE_USER}") {{
-        sl_send_reply("503", "Service Unavailable");
+        t_newtran();
+        t_reply("503", "Service Unavailable");
         exit;
     }}
     if ($rU == "{NOANSWER_USER}") {{

@@ -1,0 +1,220 @@
+"""One regression test per pyVoIP 1.6.8 fix in ``pyvoip_fixes`` (letters as in SIP.md).
+
+Each test fails if its bug comes back; most run on the real loopback bed, where a
+compliant far end (kamailio's transaction layer, baresip) shows the symptom.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+
+from voicebot.telephony.pyvoip_fixes import (
+    CallState,
+    FixedSIPClient,
+    FixedVoIPCall,
+    FixedVoIPPhone,
+    alaw_to_pcm,
+    alaw_to_ulaw,
+    pcm_to_ulaw,
+    ulaw_to_alaw,
+    ulaw_to_pcm,
+)
+from voicebot.telephony.sip import SipCallLeg, SipCarrier
+from voicebot.telephony.testbed import BUSY_USER, DECLINE_USER, UNAVAILABLE_USER
+
+if TYPE_CHECKING:
+    from conftest import SipLab
+
+SETTLE_S = 4.0  # a far end retransmits an unacknowledged final at 0.5, 1.5 and 3.5 s
+
+
+def make_phone(sip_lab: SipLab) -> FixedVoIPPhone:
+    s = sip_lab.settings()
+    return FixedVoIPPhone(
+        s.server,
+        s.port,
+        s.user,
+        s.password,
+        myIP=s.local_ip,
+        sipPort=s.local_port,
+        rtpPortLow=s.rtp_port_low,
+        rtpPortHigh=s.rtp_port_high,
+    )
+
+
+@pytest.fixture(scope="module")
+def settled_calls(sip_lab: SipLab) -> Iterator[tuple[FixedVoIPPhone, dict[str, FixedVoIPCall]]]:
+    """Calls to a phone and to each failing user, observed for long enough to see retransmits."""
+    phone = make_phone(sip_lab)
+    phone.start()
+    users = ("keypad", "nobody-here", BUSY_USER, DECLINE_USER, UNAVAILABLE_USER)
+    calls = {user: phone.call(user) for user in users}
+    time.sleep(SETTLE_S)
+    try:
+        yield phone, calls
+    finally:
+        phone.stop()
+
+
+def test_a_200_ok_is_acked_with_its_own_to_tag(
+    sip_lab: SipLab, settled_calls: tuple[FixedVoIPPhone, dict[str, FixedVoIPCall]]
+) -> None:
+    """With pyVoIP's ACK baresip retransmits the 200 (4 copies in 4 s) and drops the call at 32 s."""
+    _, calls = settled_calls
+    call = calls["keypad"]
+    assert call.state == CallState.ANSWERED
+    assert call.responses.count(200) == 1
+    assert "(1)" in sip_lab.bed.peer("keypad").command("listcalls")["data"]
+
+
+def test_b_a_call_right_after_start_is_answered_at_once(sip_lab: SipLab) -> None:
+    phone = make_phone(sip_lab)
+    phone.start()
+    try:
+        started = time.monotonic()
+        call = phone.call("listener")
+        while call.state == CallState.DIALING and time.monotonic() - started < 3:
+            time.sleep(0.002)
+        elapsed = time.monotonic() - started
+        assert call.state == CallState.ANSWERED
+        assert elapsed < 0.5  # pyVoIP's receive loop only started after 1 s
+        call.hangup()
+    finally:
+        phone.stop()
+
+
+def test_c_a_404_ends_the_call_instead_of_raising(
+    settled_calls: tuple[FixedVoIPPhone, dict[str, FixedVoIPCall]],
+) -> None:
+    phone, calls = settled_calls
+    call = calls["nobody-here"]
+    assert (call.state, call.final_status) == (CallState.ENDED, 404)
+    assert call.call_id not in phone.calls
+
+
+@pytest.mark.parametrize("user", [BUSY_USER, DECLINE_USER, UNAVAILABLE_USER])
+def test_d_final_failures_without_100_are_acked_and_end_the_call(
+    settled_calls: tuple[FixedVoIPPhone, dict[str, FixedVoIPCall]], user: str
+) -> None:
+    """The proxy sends the final with no 100 first and retransmits it until ACKed."""
+    phone, calls = settled_calls
+    call = calls[user]
+    assert call.state == CallState.ENDED
+    assert call.responses == [call.final_status]  # exactly one copy: our ACK stopped the rest
+    assert call.call_id not in phone.calls
+
+
+def test_e_call_ids_are_unpredictable() -> None:
+    def client() -> FixedSIPClient:
+        return FixedSIPClient("127.0.0.1", 5060, "bot", "", phone=None, myIP="127.0.0.1")  # type: ignore[arg-type]
+
+    first, second = client(), client()
+    # pyVoIP hashed a per-client counter: every process started with the same Call-ID.
+    assert first.gen_call_id() != second.gen_call_id()
+    ids = {first.gen_call_id().split("@")[0] for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(len(i) == 32 for i in ids)
+
+
+def test_f_pcma_calls_carry_a_law_both_ways(sip_lab: SipLab) -> None:
+    async def scenario() -> np.ndarray:
+        async with SipCarrier(sip_lab.settings(codecs=("PCMA",))) as carrier:
+            heard = await carrier.dial("debtor-pcma")
+            assert isinstance(heard, SipCallLeg)
+            assert heard.codec == "PCMA"
+            frames = []
+            deadline = time.monotonic() + sip_lab.DEBTOR_SPEECH_AT_S + 3.6
+            while time.monotonic() < deadline:
+                item = await heard.receive()
+                frames.append(getattr(item, "frame", np.zeros(0, dtype=np.int16)))
+            await heard.hangup()
+            speaker = await carrier.dial("listener-pcma")
+            assert isinstance(speaker, SipCallLeg)
+            await speaker.send_audio(sip_lab.prompt)
+            while speaker.queued_audio_s > 0:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            await speaker.hangup()
+            return np.concatenate(frames)
+
+    received = asyncio.run(scenario())
+    score, _ = sip_lab.best_match(sip_lab.debtor_speech, received)
+    assert score > 0.95  # decoded as A-law (μ-law decoding would scramble it)
+    recorded = sip_lab.last_recording("listener-pcma", "dec")
+    score, _ = sip_lab.best_match(sip_lab.prompt, recorded)
+    assert score > 0.95  # pyVoIP sent μ-law bytes labelled PCMA
+
+
+def test_f_g711_conversions_follow_the_standard() -> None:
+    codes = bytes(range(256))
+    ulaw = ulaw_to_pcm(codes)
+    assert (ulaw[0xFF], ulaw[0x7F], ulaw[0x00], ulaw[0x80]) == (0, 0, -32124, 32124)
+    # Decoding then encoding any code gives the code back (0x7F is μ-law's second zero).
+    assert pcm_to_ulaw(ulaw) == codes.replace(b"\x7f", b"\xff")
+    alaw = alaw_to_pcm(codes).astype(np.int64)
+    assert (alaw[0xD5], alaw[0x55], alaw[0xAA], alaw[0x2A]) == (8, -8, 32256, -32256)
+    # Transcoding A-law <-> μ-law keeps each value within one quantisation step.
+    via_ulaw = ulaw_to_pcm(alaw_to_ulaw(codes)).astype(np.int64)
+    assert np.all(np.abs(via_ulaw - alaw) <= np.maximum(16, np.abs(alaw) / 16))
+    via_alaw = alaw_to_pcm(ulaw_to_alaw(codes)).astype(np.int64)
+    assert np.all(np.abs(via_alaw - ulaw) <= np.maximum(16, np.abs(ulaw.astype(np.int64)) / 16))
+    ramp = np.linspace(-32768, 32767, 4096).astype(np.int16)
+    back = ulaw_to_pcm(pcm_to_ulaw(ramp)).astype(np.int64)
+    assert np.all(np.abs(back - ramp) <= np.abs(ramp.astype(np.int64)) / 16 + 8)
+
+
+def test_g_the_fix_module_imports_pyvoip_in_a_working_order() -> None:
+    code = "import voicebot.telephony.pyvoip_fixes; from pyVoIP import SIP, RTP; print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_h_calls_work_without_audioop(sip_lab: SipLab) -> None:
+    """Python 3.13 has no audioop: block it and place a real call from a fresh interpreter."""
+    s = sip_lab.settings()
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["audioop"] = None  # as on Python 3.13: importing it fails
+        import asyncio
+        import numpy as np
+        from voicebot.telephony.carrier import AudioIn
+        from voicebot.telephony.sip import SipCarrier, SipSettings
+
+        async def main():
+            settings = SipSettings(server="127.0.0.1", port={s.port}, user="bot",
+                local_port={s.local_port}, rtp_port_low={s.rtp_port_low},
+                rtp_port_high={s.rtp_port_high})
+            async with SipCarrier(settings) as carrier:
+                leg = await carrier.dial("debtor")
+                await leg.send_audio(np.zeros(8000, dtype=np.int16))
+                peak, frames = 0, 0
+                while frames < 150:
+                    item = await leg.receive()
+                    if isinstance(item, AudioIn):
+                        frames += 1
+                        peak = max(peak, int(np.abs(item.frame.astype(int)).max()))
+                await leg.hangup()
+                print(frames, peak, type(sys.modules["audioop"]).__name__)
+
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    frames, peak, audioop_kind = done.stdout.split()
+    assert int(frames) == 150
+    assert int(peak) > 3000  # the debtor's speech (starting at 1 s) came through
+    assert audioop_kind == "module"  # the stand-in, which raises if anything calls it
