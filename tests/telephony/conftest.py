@@ -30,6 +30,7 @@ AGENT_SPEECH = SOUNDS / "conf-extended.wav"
 RATE = 8000
 DEBTOR_SPEECH_AT_S = 1.0  # the debtor answers, waits a second, then speaks
 AGENT_SPEECH_AT_S = 3.0
+XFER_DEBTOR_SPEECH_AT_S = 4.5  # after the agent has been rung and whispered to
 CROWD = 10
 INBAND_KEYS = "47#"
 
@@ -138,6 +139,7 @@ def sip_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipLab]:
         return write_wav(workdir / f"{name}.wav", np.concatenate(parts).tobytes())
 
     debtor = wav("debtor", silence(DEBTOR_SPEECH_AT_S), debtor_speech, pad)
+    xfer_debtor = wav("xfer-debtor", silence(XFER_DEBTOR_SPEECH_AT_S), debtor_speech, pad)
     agent = wav("agent", silence(AGENT_SPEECH_AT_S), agent_speech, pad)
     quiet = wav("quiet", pad)
     quitter = wav("quitter", silence(0.5), debtor_speech[: RATE * 1])
@@ -152,7 +154,7 @@ def sip_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipLab]:
         PeerSpec("quitter", quitter),
         PeerSpec("keypad", quiet),
         PeerSpec("tones", tones),
-        PeerSpec("xfer-debtor", debtor),
+        PeerSpec("xfer-debtor", xfer_debtor),
         PeerSpec("xfer-quitter", quitter),
         PeerSpec("agent", agent),
         *(PeerSpec(f"crowd{i}", debtor) for i in range(CROWD)),

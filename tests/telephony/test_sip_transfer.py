@@ -1,0 +1,125 @@
+"""Warm transfer on SIP: context first, whisper, bridge both ways; and the ways it fails."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from voicebot.actions import TransferContext
+from voicebot.dialog.outcome import Disposition
+from voicebot.events import Hangup, TransferCompleted, TransferFailed
+from voicebot.telephony.sip import SipCallLeg, SipCarrier
+from voicebot.telephony.sip_transfer import Handoff, TransferOutcome, to_event
+from voicebot.telephony.testbed import NOANSWER_USER
+
+if TYPE_CHECKING:
+    from conftest import SipLab
+
+CONTEXT = TransferContext(
+    reason="debtor_requested_agent",
+    debtor_name="María Pérez",
+    summary="Identidad verificada; pide hablar con un asesor sobre la cuota de marzo.",
+    transcript=("bot: ¿Habla con María Pérez?", "deudor: sí, soy yo", "deudor: un asesor"),
+    promise_attempts=("2026-12-01 COP 150000",),
+)
+
+
+def test_agent_gets_context_then_whisper_then_both_hear_each_other(sip_lab: SipLab) -> None:
+    seen: list[Handoff] = []
+
+    def observe(carrier: SipCarrier, call_id: str) -> None:
+        handoff = carrier.desk.get(call_id)
+        if handoff is not None and (not seen or seen[-1].state != handoff.state):
+            seen.append(handoff)
+
+    async def watch(carrier: SipCarrier, call_id: str) -> None:
+        while True:
+            observe(carrier, call_id)
+            await asyncio.sleep(0.005)
+
+    async def scenario() -> TransferOutcome:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            debtor = await carrier.dial("xfer-debtor")
+            assert isinstance(debtor, SipCallLeg)
+            watcher = asyncio.create_task(watch(carrier, debtor.call_id))
+            loop = asyncio.get_running_loop()
+            # The debtor hangs up after the bridge has carried both sentences.
+            hangup = sip_lab.bed.peer("xfer-debtor").hangup
+            loop.call_later(9.0, lambda: loop.run_in_executor(None, hangup))
+            outcome = await carrier.warm_transfer(
+                debtor, "agent", CONTEXT, timeout_s=5, whisper=sip_lab.whisper
+            )
+            watcher.cancel()
+            observe(carrier, debtor.call_id)
+            return outcome
+
+    outcome = asyncio.run(scenario())
+    assert outcome.connected and outcome.agent == "agent"
+    assert outcome.ended_by == "debtor"
+    assert 5.5 < outcome.bridged_s < 8.5
+    assert outcome.frames_to_agent > 200 and outcome.frames_to_debtor > 200
+    # The desk had the whole context while the agent's phone rang, before the bridge.
+    assert [h.state for h in seen] == ["ringing", "connected", "ended"]
+    assert seen[0].context == CONTEXT and seen[0].connected_at is None
+    assert seen[1].connected_at is not None and seen[1].offered_at <= seen[1].connected_at
+
+    agent_heard = sip_lab.last_recording("agent", "dec")
+    whisper_score, whisper_at = sip_lab.best_match(sip_lab.whisper, agent_heard)
+    debtor_score, debtor_at = sip_lab.best_match(sip_lab.debtor_speech, agent_heard)
+    assert whisper_score > 0.9 and debtor_score > 0.9
+    assert whisper_at < debtor_at  # whispered first, then the debtor's voice
+    debtor_heard = sip_lab.last_recording("xfer-debtor", "dec")
+    agent_score, _ = sip_lab.best_match(sip_lab.agent_speech, debtor_heard)
+    assert agent_score > 0.9
+    # The debtor never hears the whisper.
+    assert sip_lab.best_match(sip_lab.whisper, debtor_heard)[0] < 0.5
+
+
+def test_no_agent_within_the_timeout_leaves_the_debtor_with_the_bot(sip_lab: SipLab) -> None:
+    async def scenario() -> tuple[TransferOutcome, float, Handoff | None, bool]:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            debtor = await carrier.dial("keypad")
+            assert isinstance(debtor, SipCallLeg)
+            started = time.monotonic()
+            outcome = await carrier.warm_transfer(debtor, NOANSWER_USER, CONTEXT, timeout_s=1.5)
+            elapsed = time.monotonic() - started
+            still_up = debtor.is_up
+            await debtor.send_audio(np.zeros(800, dtype=np.int16))  # the bot talks on
+            await debtor.hangup()
+            return outcome, elapsed, carrier.desk.get(debtor.call_id), still_up
+
+    outcome, elapsed, handoff, still_up = asyncio.run(scenario())
+    assert not outcome.connected and outcome.reason == "no_agent_available"
+    assert outcome.failure is not None and outcome.failure.disposition is Disposition.NA
+    assert 1.5 <= elapsed < 2.5
+    assert still_up
+    assert handoff is not None and handoff.state == "failed"
+    event = to_event(outcome, datetime.now(UTC))
+    assert isinstance(event, TransferFailed) and event.reason == "no_agent_available"
+
+
+def test_debtor_hanging_up_while_the_agent_rings_cancels_the_agent(sip_lab: SipLab) -> None:
+    async def scenario() -> tuple[TransferOutcome, float]:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            debtor = await carrier.dial("xfer-quitter")
+            assert isinstance(debtor, SipCallLeg)
+            started = time.monotonic()
+            outcome = await carrier.warm_transfer(debtor, NOANSWER_USER, CONTEXT, timeout_s=20)
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(0.2)
+            assert carrier.active_calls == 0
+            return outcome, elapsed
+
+    outcome, elapsed = asyncio.run(scenario())
+    assert not outcome.connected and outcome.reason == "debtor_hung_up"
+    assert elapsed < 3.0  # the quitter leaves after 1.5 s, long before the 20 s timeout
+    assert isinstance(to_event(outcome, datetime.now(UTC)), Hangup)
+
+
+def test_connected_outcome_is_a_completed_transfer() -> None:
+    event = to_event(TransferOutcome(True, "agent", ended_by="agent"), datetime.now(UTC))
+    assert isinstance(event, TransferCompleted) and event.agent == "agent"
