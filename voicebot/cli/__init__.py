@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from voicebot.cli import campaign_cmd, dialplan_cmd, nlu_cmd, simulate_cmd, speech_cmd
+from voicebot.cli import campaign_cmd, demo_cmd, dialplan_cmd, nlu_cmd, simulate_cmd, speech_cmd
 
 app = typer.Typer(
     name="voicebot",
@@ -13,7 +13,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-eval_app = typer.Typer(help="Measure understanding and recognition on labelled data.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Measure understanding and recognition on labelled data.", no_args_is_help=True
+)
 app.add_typer(eval_app, name="eval")
 
 dialplan_cmd.register(app)
@@ -21,6 +23,7 @@ nlu_cmd.register(app, eval_app)
 simulate_cmd.register(app)
 speech_cmd.register(app, eval_app)
 campaign_cmd.register(app)
+demo_cmd.register(app)
 
 
 def main() -> None:

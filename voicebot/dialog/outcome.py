@@ -86,7 +86,11 @@ class Turn:
     prompt: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"at": self.at.isoformat(), "speaker": self.speaker, "text": self.text}
+        data: dict[str, Any] = {
+            "at": self.at.isoformat(),
+            "speaker": self.speaker,
+            "text": self.text,
+        }
         if self.prompt is not None:
             data["prompt"] = self.prompt
         if self.intent is not None:
