@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -11,12 +12,14 @@ import pytest
 
 from voicebot.dialog.outcome import Disposition
 from voicebot.telephony.carrier import AudioIn, DialFailure, FarEndHangup
+from voicebot.telephony.pyvoip_fixes import NoPortsAvailableError
 from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings, disposition_for_status
 from voicebot.telephony.testbed import (
     BUSY_USER,
     DECLINE_USER,
     NOANSWER_USER,
     UNAVAILABLE_USER,
+    free_port_block,
 )
 
 if TYPE_CHECKING:
@@ -205,3 +208,25 @@ def test_bad_settings_are_rejected_clearly(overrides: dict[str, object], message
     values: dict[str, object] = {"server": "pbx.example", "user": "bot", **overrides}
     with pytest.raises(ValueError, match=message):
         SipSettings(**values)  # type: ignore[arg-type]
+
+
+def test_rtp_ports_in_use_are_skipped_and_exhaustion_is_a_clear_error(sip_lab: SipLab) -> None:
+    base = free_port_block(3)
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    squatter.bind(("127.0.0.1", base + 1))  # another program holds one of the two RTP ports
+
+    async def scenario() -> None:
+        settings = sip_lab.settings(local_port=base, rtp_port_low=base + 1, rtp_port_high=base + 2)
+        async with SipCarrier(settings) as carrier:
+            leg = await carrier.dial("keypad")
+            assert isinstance(leg, SipCallLeg)
+            with pytest.raises(NoPortsAvailableError, match=f"{base + 1}-{base + 2}"):
+                await carrier.dial("keypad")
+            audio, _ = await record(leg, 0.5)  # the first call is unaffected
+            assert len(audio) > 0
+            await leg.hangup()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        squatter.close()

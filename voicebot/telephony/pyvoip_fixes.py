@@ -78,7 +78,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import pyVoIP.VoIP
 from pyVoIP import RTP, SIP  # noqa: E402
-from pyVoIP.VoIP import CallState, VoIPCall, VoIPPhone  # noqa: E402
+from pyVoIP.VoIP import CallState, NoPortsAvailableError, VoIPCall, VoIPPhone  # noqa: E402
 
 __all__ = [
     "ULAW_SILENCE",
@@ -87,6 +87,7 @@ __all__ = [
     "FixedSIPClient",
     "FixedVoIPCall",
     "FixedVoIPPhone",
+    "NoPortsAvailableError",
 ]
 
 ULAW_SILENCE = 0xFF
@@ -415,6 +416,15 @@ class FixedVoIPCall(VoIPCall):
         self.on_change()
 
 
+def _udp_port_free(ip: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
 def _header_lines(text: str, names: tuple[str, ...]) -> list[str]:
     wanted = {name.lower() for name in names}
     lines = text.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
@@ -488,6 +498,21 @@ class FixedVoIPPhone(VoIPPhone):
             fatalCallback=self.fatal,
         )
         self.sip = self.fixed_sip
+
+    def request_port(self, blocking: bool = True) -> int:
+        """A free RTP port, found by random probing (pyVoIP scanned the whole range per call,
+        unlocked, and never checked that the port could actually be bound)."""
+        del blocking  # never waits: a full range is an error the carrier reports
+        with self.portsLock:
+            span = self.rtpPortHigh - self.rtpPortLow + 1
+            candidates = [secrets.randbelow(span) + self.rtpPortLow for _ in range(32)]
+            if len(self.assignedPorts) > span // 2:
+                candidates += range(self.rtpPortLow, self.rtpPortHigh + 1)
+            for port in candidates:
+                if port not in self.assignedPorts and _udp_port_free(self.myIP, port):
+                    self.assignedPorts.append(port)
+                    return int(port)
+        raise NoPortsAvailableError(f"no free RTP port in {self.rtpPortLow}-{self.rtpPortHigh}")
 
     def call(
         self,
