@@ -230,3 +230,40 @@ def test_rtp_ports_in_use_are_skipped_and_exhaustion_is_a_clear_error(sip_lab: S
         asyncio.run(scenario())
     finally:
         squatter.close()
+
+
+def test_invite_carries_caller_id_and_codecs_and_silence_is_no_answer(sip_lab: SipLab) -> None:
+    """A registered phone that never responds: we read the INVITE off the wire ourselves."""
+    phone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    phone.bind(("127.0.0.1", 0))
+    phone.settimeout(2.0)
+    port = phone.getsockname()[1]
+    register = (
+        f"REGISTER sip:127.0.0.1:{sip_lab.bed.proxy_port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKmute1\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: <sip:mute@127.0.0.1>;tag=m1\r\nTo: <sip:mute@127.0.0.1>\r\n"
+        "Call-ID: mute-registration\r\nCSeq: 1 REGISTER\r\n"
+        f"Contact: <sip:mute@127.0.0.1:{port}>\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n"
+    )
+    phone.sendto(register.encode(), sip_lab.bed.proxy)
+    assert phone.recv(65535).startswith(b"SIP/2.0 200")
+
+    async def scenario() -> tuple[object, float]:
+        settings = sip_lab.settings(codecs=("PCMA", "PCMU"), caller_id="Servicios Andinos")
+        async with SipCarrier(settings) as carrier:
+            started = time.monotonic()
+            result = await carrier.dial("mute", ring_timeout_s=1.0)
+            return result, time.monotonic() - started
+
+    try:
+        result, elapsed = asyncio.run(scenario())
+        invite = phone.recv(65535).decode()
+    finally:
+        phone.close()
+    assert invite.startswith("INVITE sip:mute@")
+    assert 'From: "Servicios Andinos" <sip:bot@127.0.0.1>' in invite
+    assert "m=audio" in invite and " RTP/AVP 8 0 101\r\n" in invite
+    assert isinstance(result, DialFailure)
+    assert (result.disposition, result.status) == (Disposition.NA, 408)
+    assert 1.0 <= elapsed < 1.5
