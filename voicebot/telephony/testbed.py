@@ -15,6 +15,8 @@ retransmitted until it is ACKed, which is how the tests see a missing ACK.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import random
@@ -25,12 +27,13 @@ import subprocess
 import time
 import uuid
 import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1
 KAMAILIO_MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
 BARESIP_MODULES = Path("/usr/lib/baresip/modules")
 
@@ -285,7 +288,25 @@ class _Process:
                 self.popen.wait(timeout=3)
 
 
-def _spawn(name: str, argv: Sequence[str], log: Path, cwd: Path) -> _Process:
+def _die_with_parent(sig: signal.Signals) -> Callable[[], None]:
+    """In the child: get ``sig`` when the thread that started us dies, even by SIGKILL.
+
+    ``stop()`` is the normal path; this keeps a killed test run from leaving
+    phones and a proxy behind. (So start the bed from a thread that outlives it.)
+    kamailio gets SIGTERM so it takes its children down; baresip gets SIGKILL
+    because on SIGTERM it first waits to un-register from the dead proxy.
+    """
+
+    def arm() -> None:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, sig)
+
+    return arm
+
+
+def _spawn(
+    name: str, argv: Sequence[str], log: Path, cwd: Path, on_orphan: signal.Signals
+) -> _Process:
     with log.open("wb") as out:
         popen = subprocess.Popen(
             list(argv),
@@ -294,6 +315,7 @@ def _spawn(name: str, argv: Sequence[str], log: Path, cwd: Path) -> _Process:
             stderr=subprocess.STDOUT,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=_die_with_parent(on_orphan),
         )
     return _Process(name, popen, log)
 
@@ -409,7 +431,7 @@ class TestBed:
         cfg.write_text(kamailio_config(port=self.proxy_port, ctl_socket=home / "ctl.sock"))
         argv = ["kamailio", "-f", str(cfg), "-DD", "-E", "-m", "64", "-M", "8"]
         argv += ["-Y", str(home), "-P", str(home / "kamailio.pid"), "-w", str(home)]
-        process = _spawn("kamailio", argv, home / "kamailio.log", home)
+        process = _spawn("kamailio", argv, home / "kamailio.log", home, signal.SIGTERM)
         self._processes.append(process)
         deadline = time.monotonic() + timeout_s
         while sip_options(f"sip:{HOST}:{self.proxy_port}", self.proxy, 0.2) != 200:
@@ -436,7 +458,11 @@ class TestBed:
             (home / "accounts").write_text(baresip_account(spec, proxy_port=self.proxy_port))
             (home / "contacts").write_text("")
             peer.process = _spawn(
-                f"baresip-{spec.user}", ["baresip", "-f", str(home)], home / "baresip.log", home
+                f"baresip-{spec.user}",
+                ["baresip", "-f", str(home)],
+                home / "baresip.log",
+                home,
+                signal.SIGKILL,
             )
             self._processes.append(peer.process)
             self._peers[spec.user] = peer
