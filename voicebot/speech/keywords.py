@@ -230,5 +230,7 @@ def build_grammar(
     if in_vocabulary(UNK):
         rejection: tuple[str, ...] = (UNK,)
     else:
-        rejection = tuple(f for f in fillers if f not in phrases and in_vocabulary(f))
+        # A filler that is a piece of a phrase ("아" in "아니요") would split the phrase.
+        pieces = "".join(phrases)
+        rejection = tuple(f for f in fillers if f not in pieces and in_vocabulary(f))
     return Grammar(tuple(phrases), rejection, tuple(missing))

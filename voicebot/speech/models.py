@@ -265,15 +265,15 @@ def _stream(
                     )
                 if progress is not None:
                     progress(done, total)
-    except httpx.HTTPError as exc:
-        if done:
-            raise ModelDownloadError(
-                f"download from {url} broke off after {done} of {expected} bytes ({exc}); "
-                "nothing was installed"
-            ) from exc
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
         raise ModelDownloadError(
             f"cannot reach {url} ({exc.__class__.__name__}: {exc}); check the network, "
             f"or copy the model by hand and set {ENV_MODEL_PATH}"
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise ModelDownloadError(
+            f"download from {url} broke off after {done} of {expected} bytes "
+            f"({exc.__class__.__name__}: {exc}); nothing was installed"
         ) from exc
     return sha.hexdigest()
 

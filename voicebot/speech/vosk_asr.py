@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,10 +42,15 @@ class RecognizerSettings:
     use_grammar: bool = True
     # A grammar result is kept only when it says something: at least one real
     # (non-rejection) word, most of the words real, and confident enough.
-    min_grammar_confidence: float = 0.5
+    # Near-homophone phrases (아니요/아니오) split the posterior, so a right
+    # answer can sit below 0.5; 0.3 still rejects what the fillers compete for.
+    min_grammar_confidence: float = 0.3
     min_real_word_share: float = 0.5
     pool_size: int = 4
     partial_words: bool = True
+    # A partial result runs MBR over the lattice: asking every 20 ms frame
+    # costs more than the decode itself, and 100 ms is finer than barge-in needs.
+    partial_every_s: float = 0.1
 
 
 def _words(result: dict[str, Any]) -> list[Word]:
@@ -62,15 +67,33 @@ def _mean_confidence(words: list[Word]) -> float:
 class VoskSpeechModel:
     """A loaded Vosk model shared by every call in the process (thread-safe to share)."""
 
-    def __init__(self, resolved: ResolvedModel, settings: RecognizerSettings | None = None) -> None:
+    def __init__(
+        self,
+        resolved: ResolvedModel,
+        settings: RecognizerSettings | None = None,
+        *,
+        loaded: vosk.Model | None = None,
+    ) -> None:
         vosk.SetLogLevel(-1)
         self.resolved = resolved
         self.settings = settings or RecognizerSettings()
         self.layout = inspect_model(resolved.path)
-        self.model = vosk.Model(str(resolved.path))
+        self.model = loaded if loaded is not None else vosk.Model(str(resolved.path))
         self._vocab: dict[str, bool] = {}
-        self._pool: list[vosk.KaldiRecognizer] = []
+        self._pool: list[_Decoder] = []
         self._lock = threading.Lock()
+
+    def variant(
+        self,
+        settings: RecognizerSettings | None = None,
+        *,
+        rejection_fillers: tuple[str, ...] | None = None,
+    ) -> VoskSpeechModel:
+        """Other settings over the same loaded model (no second 500 MB load)."""
+        resolved = self.resolved
+        if rejection_fillers is not None:
+            resolved = replace(resolved, rejection_fillers=rejection_fillers)
+        return VoskSpeechModel(resolved, settings or self.settings, loaded=self.model)
 
     @property
     def language(self) -> str:
@@ -115,18 +138,18 @@ class VoskSpeechModel:
         rec.SetPartialWords(self.settings.partial_words)
         return rec
 
-    def take_free_recognizer(self) -> vosk.KaldiRecognizer:
+    def take_free_recognizer(self) -> _Decoder:
         """A warm free recognizer from the pool, or a new (cold) one."""
         with self._lock:
             if self._pool:
                 return self._pool.pop()
-        return self.new_recognizer()
+        return _Decoder(self.new_recognizer())
 
-    def give_back(self, rec: vosk.KaldiRecognizer) -> None:
-        rec.Reset()
+    def give_back(self, decoder: _Decoder) -> None:
+        decoder.rec.Reset()
         with self._lock:
             if len(self._pool) < self.settings.pool_size:
-                self._pool.append(rec)
+                self._pool.append(decoder)
 
     def recognize(self, pcm: Pcm, hints: RecognitionHints | None = None) -> Recognition:
         """Whole-utterance convenience over one call (files, evaluation)."""
@@ -140,48 +163,70 @@ class VoskSpeechModel:
             call.close()
 
 
+class _Decoder:
+    """A Kaldi recognizer plus the count of samples it has been fed.
+
+    Vosk stamps words with time since the recognizer was created, across
+    ``Reset()`` and ``SetGrammar``; a turn subtracts where it started.
+    """
+
+    def __init__(self, rec: vosk.KaldiRecognizer) -> None:
+        self.rec = rec
+        self.samples = 0
+
+    def feed(self, pcm: Pcm) -> bool:
+        self.samples += len(pcm)
+        return bool(self.rec.AcceptWaveform(pcm.tobytes()))
+
+
 class VoskCallRecognizer:
     """Streaming recognition for one call; implements ``CallRecognizer``."""
 
     def __init__(self, model: VoskSpeechModel) -> None:
         self._model = model
-        self._free: vosk.KaldiRecognizer | None = None
-        self._grammar_rec: vosk.KaldiRecognizer | None = None
+        self._free: _Decoder | None = None
+        self._grammar_dec: _Decoder | None = None
         self._grammar: Grammar | None = None
         self._hints = RecognitionHints()
         self._frames: list[Pcm] = []
         self._buffered = 0
         self._segments: list[dict[str, Any]] = []
+        self._turn_start_s = 0.0
+        self._partial = ""
+        self._since_partial = 0
         self.partial_words: tuple[Word, ...] = ()
         self.fell_back = False
 
-    def _free_rec(self) -> vosk.KaldiRecognizer:
+    def _free_dec(self) -> _Decoder:
         if self._free is None:
             self._free = self._model.take_free_recognizer()
         return self._free
 
-    def _active(self) -> vosk.KaldiRecognizer:
-        if self._grammar is not None and self._grammar_rec is not None:
-            return self._grammar_rec
-        return self._free_rec()
+    def _active(self) -> _Decoder:
+        if self._grammar is not None and self._grammar_dec is not None:
+            return self._grammar_dec
+        return self._free_dec()
 
     def start_turn(self, hints: RecognitionHints) -> None:
         self._hints = hints
         self._frames = []
         self._buffered = 0
         self._segments = []
+        self._partial = ""
+        self._since_partial = 0
         self.partial_words = ()
         self.fell_back = False
         self._grammar = self._model.grammar_for(hints)
         if self._grammar is None:
-            self._free_rec().Reset()
-            return
-        grammar_json = json.dumps(self._grammar.as_list(), ensure_ascii=False)
-        if self._grammar_rec is None:
-            self._grammar_rec = self._model.new_recognizer(self._grammar)
+            self._free_dec().rec.Reset()
+        elif self._grammar_dec is None:
+            self._grammar_dec = _Decoder(self._model.new_recognizer(self._grammar))
         else:
-            self._grammar_rec.Reset()
-            self._grammar_rec.SetGrammar(grammar_json)
+            self._grammar_dec.rec.Reset()
+            self._grammar_dec.rec.SetGrammar(
+                json.dumps(self._grammar.as_list(), ensure_ascii=False)
+            )
+        self._turn_start_s = self._active().samples / LINE_RATE
 
     def accept(self, pcm: Pcm) -> str:
         if pcm.dtype != np.int16 or pcm.ndim != 1:
@@ -189,23 +234,34 @@ class VoskCallRecognizer:
         if self._buffered < MAX_TURN_SECONDS * LINE_RATE:
             self._frames.append(pcm.copy())
             self._buffered += len(pcm)
-        rec = self._active()
-        if rec.AcceptWaveform(pcm.tobytes()):
-            self._segments.append(json.loads(rec.Result()))
-            self.partial_words = ()
-            return self._text_so_far("")
-        partial = json.loads(rec.PartialResult())
-        self.partial_words = tuple(_words({"result": partial.get("partial_result", [])}))
-        return self._text_so_far(str(partial.get("partial", "")))
+        dec = self._active()
+        if dec.feed(pcm):
+            self._segments.append(json.loads(dec.rec.Result()))
+            self._partial, self.partial_words, self._since_partial = "", (), 0
+            return self._text_so_far()
+        self._since_partial += len(pcm)
+        if self._since_partial >= self._model.settings.partial_every_s * LINE_RATE:
+            self._since_partial = 0
+            partial = json.loads(dec.rec.PartialResult())
+            self._partial = str(partial.get("partial", ""))
+            self.partial_words = tuple(self._words({"result": partial.get("partial_result", [])}))
+        return self._text_so_far()
 
-    def _text_so_far(self, partial: str) -> str:
-        parts = [str(s.get("text", "")) for s in self._segments] + [partial]
+    def _text_so_far(self) -> str:
+        parts = [str(s.get("text", "")) for s in self._segments] + [self._partial]
         return " ".join(p for p in parts if p)
 
+    def _words(self, result: dict[str, Any]) -> list[Word]:
+        shift = self._turn_start_s
+        return [
+            Word(w.text, w.confidence, max(0.0, w.start_s - shift), max(0.0, w.end_s - shift))
+            for w in _words(result)
+        ]
+
     def finish(self) -> Recognition:
-        rec = self._active()
-        segments = [*self._segments, json.loads(rec.FinalResult())]
-        words = [w for s in segments for w in _words(s)]
+        dec = self._active()
+        segments = [*self._segments, json.loads(dec.rec.FinalResult())]
+        words = [w for s in segments for w in self._words(s)]
         if self._grammar is None:
             return self._recognition(words, used_grammar=False)
         rejection = set(self._grammar.rejection)
@@ -223,16 +279,17 @@ class VoskCallRecognizer:
 
     def _redecode_free(self) -> Recognition:
         """Decode the turn's buffered audio again with free vocabulary."""
-        rec = self._free_rec()
-        rec.Reset()
+        dec = self._free_dec()
+        dec.rec.Reset()
+        self._turn_start_s = dec.samples / LINE_RATE
         segments: list[dict[str, Any]] = []
         audio = np.concatenate(self._frames) if self._frames else np.zeros(0, np.int16)
         step = LINE_RATE // 5  # 200 ms: no need to mimic 20 ms frames offline
         for start in range(0, len(audio), step):
-            if rec.AcceptWaveform(audio[start : start + step].tobytes()):
-                segments.append(json.loads(rec.Result()))
-        segments.append(json.loads(rec.FinalResult()))
-        words = [w for s in segments for w in _words(s)]
+            if dec.feed(audio[start : start + step]):
+                segments.append(json.loads(dec.rec.Result()))
+        segments.append(json.loads(dec.rec.FinalResult()))
+        words = [w for s in segments for w in self._words(s)]
         return self._recognition(words, used_grammar=False)
 
     def _recognition(self, words: list[Word], *, used_grammar: bool) -> Recognition:
@@ -250,4 +307,4 @@ class VoskCallRecognizer:
         if self._free is not None:
             self._model.give_back(self._free)
             self._free = None
-        self._grammar_rec = None
+        self._grammar_dec = None
