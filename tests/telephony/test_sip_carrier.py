@@ -13,7 +13,13 @@ import pytest
 from voicebot.dialog.outcome import Disposition
 from voicebot.telephony.carrier import AudioIn, DialFailure, FarEndHangup
 from voicebot.telephony.pyvoip_fixes import NoPortsAvailableError
-from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings, disposition_for_status
+from voicebot.telephony.sip import (
+    SipCallLeg,
+    SipCarrier,
+    SipRegistrationError,
+    SipSettings,
+    disposition_for_status,
+)
 from voicebot.telephony.testbed import (
     BUSY_USER,
     DECLINE_USER,
@@ -180,6 +186,7 @@ def test_local_hangup_frees_the_far_end(sip_lab: SipLab) -> None:
             assert "(1)" in sip_lab.bed.peer("keypad").command("listcalls")["data"]
             await leg.hangup()
             assert await leg.receive() == FarEndHangup()
+            assert await leg.receive() == FarEndHangup()  # and again: never blocks once over
             assert leg.hung_up_by == "local"
             await asyncio.sleep(0.3)
 
@@ -267,3 +274,22 @@ def test_invite_carries_caller_id_and_codecs_and_silence_is_no_answer(sip_lab: S
     assert isinstance(result, DialFailure)
     assert (result.disposition, result.status) == (Disposition.NA, 408)
     assert 1.0 <= elapsed < 1.5
+
+
+def test_registration_failures_are_clear_errors(sip_lab: SipLab) -> None:
+    closed = free_port_block(1)  # nothing listens: the kernel refuses at once
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))  # something listens and never answers
+
+    async def start(port: int) -> float:
+        carrier = SipCarrier(sip_lab.settings(port=port, register_timeout_s=0.5))
+        started = time.monotonic()
+        with pytest.raises(SipRegistrationError, match=f"bot@127.0.0.1:{port}"):
+            await carrier.start()
+        return time.monotonic() - started
+
+    try:
+        assert asyncio.run(start(closed)) < 1.0
+        assert asyncio.run(start(silent.getsockname()[1])) < 1.5
+    finally:
+        silent.close()

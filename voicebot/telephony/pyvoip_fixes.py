@@ -10,7 +10,8 @@ bed in ``tests/telephony/test_sip_fixes.py``. Letters match ``SIP.md``:
     in a new transaction, and re-ACK retransmitted 200s.
 (b) the SIP receive thread started 1 s after ``start()``: an immediate call lost
     its first second. It starts at once and waits on ``select`` instead of a
-    10 ms sleep loop.
+    10 ms sleep loop. A failed first REGISTER now raises from ``start()``
+    (pyVoIP returned as if started and kept retrying in the background).
 (c) a 404 (any final failure) during ``call()`` raised ``KeyError`` and
 (d) 486/603 were never ACKed, a 486 with no prior 100 blocked ``call()`` forever
     and there was no ring timeout. ``call()`` now registers the call *before*
@@ -446,7 +447,12 @@ class FixedSIPClient(SIP.SIPClient):
         self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.s.bind((self.myIP, self.myPort))
         self.out = self.s
-        self.register()
+        # The first REGISTER must succeed or raise: pyVoIP swallowed the error and
+        # retried in the background, so a wrong server looked like a started phone.
+        with self.recvLock:
+            self._SIPClient__register()  # type: ignore[attr-defined]
+        self.phone._status = pyVoIP.VoIP.PhoneStatus.REGISTERED
+        self._SIPClient__start_register_timer()  # type: ignore[attr-defined]
         threading.Thread(target=self.recv_loop, name="SIP receive", daemon=True).start()
 
     def recv_loop(self) -> None:

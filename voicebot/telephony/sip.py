@@ -46,6 +46,10 @@ _MAX_BUFFERED_FRAMES = 3000  # 60 s of unread audio; older frames are dropped fi
 _CANCEL_GRACE_S = 4.0  # how long to wait for 487 after CANCEL
 
 
+class SipRegistrationError(RuntimeError):
+    """The server did not accept our REGISTER (unreachable, silent, or refused credentials)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SipSettings:
     """Where to register and how to call. ``local_ip`` goes into SDP, so it must be routable."""
@@ -59,6 +63,7 @@ class SipSettings:
     rtp_port_low: int = 10000
     rtp_port_high: int = 20000
     caller_id: str | None = None
+    register_timeout_s: float = 5.0
     codecs: tuple[Codec, ...] = ("PCMU",)
     # None: detect in-band tones only when the far end did not negotiate telephone-event.
     inband_dtmf: bool | None = None
@@ -153,7 +158,10 @@ class SipCallLeg:
             stream.playout.clear()
 
     async def receive(self) -> LineInput:
+        """Inputs in order; once the call is over and drained, FarEndHangup every time."""
         while not self._inbox.items:
+            if self._ended:
+                return FarEndHangup()
             self._inbox.ready.clear()
             await self._inbox.ready.wait()
         return self._inbox.items.popleft()
@@ -219,7 +227,14 @@ class SipCarrier:
 
     async def start(self) -> None:
         """Register with the server (pyVoIP requires a 200 to REGISTER before calling)."""
-        await asyncio.to_thread(self._phone.start)
+        s = self.settings
+        # pyVoIP annotates int but only hands it to select(), which takes float seconds.
+        self._phone.sip.register_timeout = s.register_timeout_s  # type: ignore[assignment]
+        try:
+            await asyncio.to_thread(self._phone.start)
+        except Exception as error:  # pyVoIP raises TimeoutError, OSError, its own errors
+            where = f"{s.user}@{s.server}:{s.port}"
+            raise SipRegistrationError(f"could not register {where}: {error}") from error
         self._poller = asyncio.create_task(self._poll(), name="sip-audio-poller")
 
     async def stop(self) -> None:
