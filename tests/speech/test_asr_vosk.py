@@ -8,15 +8,17 @@ yes/no grammar, and rejection of off-grammar speech and noise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
-from tests.speech.conftest import Speak
 from voicebot.actions import RecognitionHints
 from voicebot.speech.recognizer import CallRecognizer, Recognition
 from voicebot.speech.vosk_asr import VoskCallRecognizer, VoskSpeechModel
 from voicebot.telephony.carrier import FRAME_SAMPLES, Pcm
 
+Speak = Callable[..., Pcm]  # the ``speak`` fixture from conftest.py
 pytestmark = pytest.mark.slow
 
 YES_NO = RecognitionHints(

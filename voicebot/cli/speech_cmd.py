@@ -130,6 +130,8 @@ def eval_asr(
         refs = read_references(references)
     except (OSError, ValueError) as exc:
         raise _fail(f"{references}: {exc}") from exc
+    if not any((directory / f"{name}.wav").is_file() for name in refs):
+        raise _fail(f"no WAV in {directory} matches a name in {references}")
     resolved = _resolve(model, lang)
     speech = VoskSpeechModel(resolved)
     hints = _hints(grammar)
