@@ -1,0 +1,54 @@
+"""Spanish understanding of debtors' answers: intent, amount, date, callback time.
+
+One pure function, :func:`understand`, that the dialog machine calls on every
+utterance. Text is normalised first (so ASR output and typed text meet the same
+rules), numbers are read once, dates and times claim theirs, the rest can be
+money, and the intent comes from ordered phrase patterns.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from voicebot.dialog.nlu.amounts import read_money
+from voicebot.dialog.nlu.dates import callback_time, read_when
+from voicebot.dialog.nlu.intents import classify
+from voicebot.dialog.nlu.normalize import tokens
+from voicebot.dialog.nlu.numbers import find_numbers
+from voicebot.dialog.understanding import Intent, Understanding
+
+__all__ = ["understand"]
+
+
+def understand(
+    text: str, *, today: date, now: datetime | None = None, tz: str = "America/Bogota"
+) -> Understanding:
+    """What a debtor said, relative to the call date `today` in the zone `tz`.
+
+    `now` (the moment of the utterance) lets "en una hora" and "a las tres" become
+    an exact callback time; without it, relative delays are left out and a clock
+    time is taken as today's.
+    """
+    words = tokens(text)
+    spans = find_numbers(words)
+    when = read_when(words, spans, today)
+    money = read_money(words, spans, when.claimed)
+    callback_at = callback_time(when, today, now, tz)
+    day = when.day
+    if day is None and callback_at is not None and when.clock is not None:
+        day = callback_at.date()
+    intent, confidence = classify(
+        " ".join(words), has_amount=money.amount is not None, has_date=day is not None
+    )
+    if intent is Intent.UNKNOWN and money.digits is not None:
+        confidence = 0.6
+    return Understanding(
+        intent=intent,
+        confidence=confidence,
+        amount=money.amount,
+        date=day,
+        callback_at=callback_at,
+        full_balance=money.full_balance,
+        instalments=money.instalments,
+        digits=money.digits,
+    )

@@ -1,0 +1,334 @@
+"""Which intent an utterance carries, by ordered phrase patterns.
+
+Order is the precedence debtors' answers need: an opt-out outranks everything
+("no, no me llamen más"), a claim of payment or a dispute outranks a bare "no"
+("no, ya pagué", "no es mía"), a third party outranks a callback ("no está,
+llame más tarde"), and a plain "sí"/"no" only counts when nothing more specific
+was said ("sí, le pago el viernes" is a promise). Patterns are written against
+normalised text (lowercase, no accents, numbers kept), so ASR output and typed
+text meet the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from voicebot.dialog.understanding import Intent
+
+
+def _words(*alternatives: str) -> re.Pattern[str]:
+    return re.compile("|".join(rf"\b(?:{a})\b" for a in alternatives))
+
+
+_KIN = (
+    r"esposa|esposo|mujer|marido|senora|hijo|hija|mama|mami|madre|papa|papi|padre|hermano"
+    r"|hermana|tio|tia|sobrino|sobrina|primo|prima|abuelo|abuela|nieto|nieta|suegra|suegro"
+    r"|cunado|cunada|novia|novio|pareja|companera|companero|yerno|nuera|empleada|vecina|vecino"
+    r"|secretaria|jefe|amiga|amigo|muchacha|nana"
+)
+_PAY_VERB = (
+    r"pago|pagamos|pagaria|pagare|pagar|pagarle|pagarles|pagarlo|pagarla|consigno|consignar"
+    r"|consignaria|consignare|consignarle|deposito|depositar|depositaria|depositare|depositarle"
+    r"|transfiero|transferir|transferirle|abono|abonar|abonarle|cancelo|cancelar|cancelarle"
+    r"|liquido|liquidar"
+)
+# Verbs that only mean paying with a recipient: "le doy", "le giro", "te paso".
+_GIVE_VERB = (
+    r"(?:le|les|te|se lo|se la) (?:doy|dar|daria|dare|giro|girar|mando|mandar|envio|enviar|paso)"
+)
+_PAY_ACT = r"(?:la |el |una |un )?(?:pago|transferencia|consignacion|deposito|abono|giro)"
+
+STOP_CALLING = _words(
+    r"no (?:me |nos )?(?:vuelva|vuelvan|vuelvas) a (?:llamar|marcar|molestar|contactar)",
+    r"no (?:me |nos )?(?:llame|llamen|llames|marque|marquen|molesten|moleste|contacten|busquen)"
+    r"(?! (?:ahora|ahorita|en este momento|a esta hora|hoy))",
+    r"no (?:quiero|queremos) (?:que me (?:llamen|vuelvan|sigan|molesten|contacten)|(?:recibir )?"
+    r"(?:mas )?llamadas|que (?:sigan|vuelvan) (?:llamando|a llamar))",
+    r"(?:dejen|deje|dejes|deja) de (?:llamar(?:me)?|molestar(?:me)?|marcar(?:me)?|fregar|joder"
+    r"|acosar(?:me)?|insistir)",
+    r"(?:borren|borre|borrar|saquen|saque|sacar|quiten|quite|quitar|eliminen|elimine|eliminar"
+    r"|retiren|retire)(?:me|nos)? (?:de|mi numero de|este numero de) (?:la|su|sus|esa|esta) "
+    r"(?:lista|base|listas|bases)",
+    r"(?:borren|saquen|quiten|eliminen)(?:me)? (?:mi numero|este numero)",
+    r"no (?:me )?llamen (?:nunca )?mas|ya no (?:me )?llamen|nunca mas (?:me )?llamen",
+    r"no (?:quiero|deseo) (?:que me )?(?:vuelvan|sigan) (?:a )?(?:llamar|llamando)",
+    r"voy a (?:denunciar|demandar)(?:los)?|es acoso|no me interesa que me llamen",
+)
+
+ALREADY_PAID = _words(
+    r"ya (?:le |lo |la |les )?(?:pague|cancele|deposite|consigne|transferi|abone|salde|liquide"
+    r"|gire)",
+    r"(?:lo|la|los|las|eso|yo|ya) (?:le |les )?(?:pague|cancele|salde|liquide)",
+    r"(?<!que )(?<!cuando )(?<!si )(?<!apenas )(?:pague|salde|liquide|consigne|deposite|transferi)"
+    r" (?:ayer|antier|anteayer|el (?:lunes|martes|miercoles|jueves|viernes|sabado|domingo) pasado"
+    r"|la semana pasada|el mes pasado|hace|todo|la deuda|esa deuda|eso)",
+    r"ya (?:hice|realice|mande|envie|hicimos|efectue) " + _PAY_ACT,
+    r"(?:hice|realice|efectue) " + _PAY_ACT + r" (?:ayer|hace|la semana pasada|el mes pasado)",
+    r"ya (?:esta|estan|quedo|quedaron|se encuentra) (?:pagad[oa]s?|pag[oa]|cancelad[oa]s?"
+    r"|saldad[oa]s?|liquidad[oa]s?|al dia|paz y salvo)",
+    r"(?:estoy|quede|estamos) (?:al dia|a paz y salvo|en paz y salvo)",
+    r"ya no (?:debo|le debo|les debo|tengo deuda)|ya (?:la|lo) (?:tengo )?(?:pagad|cancelad)[oa]",
+    r"tengo (?:el|la) (?:comprobante|recibo|soporte|constancia|voucher)",
+    r"ya (?:le |les )?pago(?! (?:manana|el|la|en|hoy|ahorita|pasado|este|esta))(?= |$)",
+    r"ya (?:fue|esta) (?:pagad|cancelad)[oa]|eso ya se pago|ya se (?:pago|cancelo)",
+    r"ya (?:le |les )?(?:hice|mande) (?:la |el )?(?:consignacion|transferencia|deposito|pago)",
+)
+
+DISPUTE = _words(
+    r"no (?:es|son) (?:mia|mio|mias|mios|de nosotros)",
+    r"(?:esa|esta|la|eso|ese) (?:deuda|cuenta|credito|prestamo|cobro|monto|saldo|valor)? ?"
+    r"no (?:es|son) (?:mia|mio|mias|mios)",
+    r"(?:yo )?no (?:le |les )?(?:debo|debemos) (?:eso|nada|ese|esa|esos|ningun|ninguna|un)",
+    r"^(?:yo )?no (?:le |les )?debo$|yo no debo|no tengo (?:ninguna |esa |ese )?(?:deuda|credito"
+    r"|prestamo|cuenta) (?:con|en)",
+    r"no (?:reconozco|conozco) (?:esa|ese|esta|la|el|ningun|ninguna) (?:deuda|cuenta|credito"
+    r"|prestamo|cobro|tarjeta|obligacion|monto|compra)",
+    r"nunca (?:saque|pedi|tuve|solicite|firme|use|he tenido|abri|compre)",
+    r"no (?:saque|pedi|solicite|firme|abri) (?:ningun|ninguna|ese|esa|nada|un|una)",
+    r"(?:monto|valor|saldo|cobro|cifra|cantidad|cuenta|interes|intereses|la deuda|eso) (?:esta|estan"
+    r"|es|son) (?:mal|malo|equivocad[oa]s?|incorrect[oa]s?|errad[oa]s?|inflad[oa]s?|exagerad[oa]s?)",
+    r"(?:esta|estan) (?:mal|equivocad[oa]s?|errad[oa]s?) (?:el|la|los|las) (?:monto|valor|saldo"
+    r"|cobro|cuenta|cifra|intereses)",
+    r"(?:ya|yo) (?:reclame|hice (?:un|el|una) (?:reclamo|queja|denuncia))|tengo (?:un|una) "
+    r"(?:reclamo|queja|denuncia|disputa)",
+    r"cobro (?:indebido|injusto|equivocado)|(?:es|fue|es un|fue un) (?:fraude|robo|estafa|error)",
+    r"(?:suplantacion|robo) de identidad|me (?:robaron|clonaron|suplantaron)",
+    r"no corresponde|no es correcto el (?:monto|valor|cobro)|no debo tanto|debo menos",
+    r"eso no (?:lo )?debo|no les debo nada|no le debo nada|de donde sacan",
+)
+
+WRONG_NUMBER = _words(
+    r"numero equivocado|equivocad[oa] de numero|se (?:equivoco|equivocaron|equivoca) de "
+    r"(?:numero|persona)",
+    r"(?:esta|estan|esta usted|se) (?:equivocad[oa]s?|equivoco|equivocaron|equivoca)$",
+    r"(?:esta|estan|esta usted) equivocad[oa]s?(?! (?:el|la|los) (?:monto|valor|saldo|cobro))",
+    r"no (?:lo |la |los )?(?:conozco|conocemos) (?:a )?(?:ese|esa|esta|este|al|a la|a nadie"
+    r"|ningun|ninguna|la persona|el senor|la senora|quien)",
+    r"no (?:lo|la) (?:conozco|conocemos)$|no (?:se|sabemos) quien es",
+    r"(?:aqui|aca|ahi) no (?:vive|hay|trabaja|conocemos|existe)",
+    r"no (?:vive|viven|hay nadie|existe nadie|trabaja) (?:aqui|aca|ahi|en esta casa)",
+    r"no hay nadie (?:que se llame|con ese nombre|asi)|nadie (?:se llama|con ese nombre)",
+    r"no (?:es|era) (?:aqui|aca|este (?:el )?numero|el numero|mi numero)",
+    r"(?:ese|este) (?:numero|telefono|celular) (?:es|era|ya es|lo tengo|me lo) "
+    r"(?:mio|nuevo|de otra persona|hace poco|asignaron|dieron|compre)",
+    r"(?:este|ese) numero (?:ya )?no (?:es|pertenece)|cambi(?:e|o|aron) de numero",
+    r"no me llamo asi|(?:ese|esa|ese no es mi) nombre no|no soy (?:esa persona|ese senor"
+    r"|esa senora|quien busca|la persona que busca)",
+    r"marco mal|marcaron mal|se equivocaron|numero incorrecto|persona equivocada",
+)
+
+AGENT_REQUEST = _words(
+    r"(?:hablar|hable|comunicarme|comunicar|conversar|tratar) con (?:un|una|el|la|alguna|algun|"
+    r"alguien|su|sus)?\s?(?:persona|humano|ser humano|asesor|asesora|agente|operador|operadora"
+    r"|ejecutivo|ejecutiva|supervisor|supervisora|encargado|encargada|gerente|representante"
+    r"|funcionario|funcionaria|alguien|jefe|gestor|gestora|alguien real|persona real)",
+    r"(?:paseme|pasame|pasenme|comuniqueme|comunicame|transfierame|transfiereme|conecteme"
+    r"|comuniquenme|pongame|ponme|me pasa|me comunica|me transfiere|me puede pasar|me puede "
+    r"comunicar) (?:con|a)",
+    r"(?:un|una|el|la) (?:asesor|asesora|agente|operador|operadora|ejecutivo|ejecutiva|humano"
+    r"|persona real|ser humano|representante)",
+    r"no (?:quiero )?hablar con (?:una )?(?:maquina|robot|grabacion|contestadora)"
+    r"|(?:es|eres) (?:una )?(?:maquina|robot|grabacion)",
+    r"(?:asesor|asesora|operadora|operador|agente|humano)$",
+)
+
+PAYMENT_PLAN = _words(
+    r"(?:en|a|por|de a) cuotas|(?:cuotas|cuotitas)|en partes|por partes|a plazos|en plazos"
+    r"|(?:un|una|el|hacer|llegar a|tener un|sacar un|firmar un) (?:acuerdo|arreglo|convenio"
+    r"|negociacion)|acuerdo de pago|plan de pago|planes de pago|convenio de pago",
+    r"financiar|financiacion|financiamiento|refinanciar|refinanciacion|reestructurar"
+    r"|reestructuracion|diferir|diferido|prorroga|facilidades? de pago|negociar|arreglo de pago",
+    r"de a (?:poco|poquito|poquitos)|poco a poco|(?:en|a) (?:abonos|mensualidades|pagos)"
+    r"|pagar (?:la mitad|una parte|parte)|(?:pagos|abonos) (?:mensuales|parciales|quincenales)",
+    r"(?:descuento|rebaja|condonacion|quita)|pagar (?:menos|por mes|mensual)",
+)
+
+CANNOT_PAY = _words(
+    r"no (?:tengo|tenemos|hay|cuento con|dispongo de) (?:la |el |nada de |ni )?(?:plata|dinero|lana"
+    r"|feria|billete|pisto|plata|recursos|como pagar|con que pagar|con que|trabajo|empleo|chamba"
+    r"|pega|laburo|un peso|un peso partido|un centavo|un sol|ingresos|los medios|fondos|liquidez"
+    r"|un quinto|varo|guita|mango|moneda)",
+    r"no (?:le |les )?(?:puedo|podemos|podre|podria|voy a poder|alcanzo a|tengo como) (?:pagar|"
+    r"cancelar|abonar|consignar|depositar|dar nada|pagarle|pagarles)",
+    r"sin (?:plata|dinero|trabajo|empleo|chamba|pega|laburo|chamba|un peso|ingresos|lana|un centavo"
+    r"|un sol|un mango|guita|billete|recursos|chambear)",
+    r"desemplead[oa]|cesante|(?:me|nos) (?:echaron|despidieron|botaron|corrieron|liquidaron)"
+    r"|(?:perdi|perdio) (?:el|mi|su) (?:trabajo|empleo|chamba|pega)",
+    r"(?:estoy|ando|estamos|andamos|me encuentro|quede|me quede) (?:muy |bien |super )?(?:corto|corta"
+    r"|cortos|quebrad[oa]s?|pelad[oa]s?|limpi[oa]|en la quiebra|sin un peso|mal de plata|mal de"
+    r" dinero|apretad[oa]s?|en la ruina|arruinad[oa]|sin chamba|sin trabajo|sin plata|en crisis"
+    r"|sin nada|mal economicamente|sin liquidez|endeudad[oa])",
+    r"no (?:me|nos) alcanza|no (?:me )?da (?:la plata|el dinero)|no hay (?:plata|dinero|trabajo)",
+    r"no (?:voy|vamos|pienso|pensamos|quiero) (?:a )?(?:pagar|pagarles|pagarle|cancelar)",
+    r"(?:imposible|no es posible) pagar|no estoy (?:trabajando|en condiciones)|no trabajo",
+    r"(?:estoy|ando) (?:enferm[oa]|incapacitad[oa]|hospitalizad[oa])|la situacion esta"
+    r" (?:dificil|mala|complicada|dura)|no tengo con que",
+)
+
+CALLBACK = _words(
+    r"(?:llame|llamen|llama|llamame|llameme|llamenme|llamarme|marqueme|marcame|marquenme|comuniquese"
+    r"|comuniquense|vuelva a llamar|vuelvan a llamar|vuelve a llamar|llamar|llamarnos"
+    r"|me llama|me llaman|me marca|me marcan|me vuelve a llamar|me vuelven a llamar) "
+    r"(?:mas tarde|luego|despues|despuesito|mas rato|manana|pasado|otro dia|en otro|en|el|la|a las"
+    r"|a la|por la|esta|este|hoy|dentro|tipo|como a|de nuevo|otra vez|cuando|ahorita|temprano)",
+    r"llameme|llamame|llamenme|marqueme|marcame|vuelva a llamar|vuelvan a llamar|me vuelve a llamar"
+    r"|(?:puede|pueden|podria|podrian) (?:volver a )?(?:llamar|marcar)(?:me)?",
+    r"(?:ahora|ahorita|en este momento|ya) no (?:puedo|le puedo|te puedo) (?:hablar|atender"
+    r"|contestar|atenderle|atenderlo|atenderla)?",
+    r"no (?:puedo|le puedo|te puedo) (?:hablar|atender|contestar|atenderle|atenderlo|atenderla)",
+    r"(?:estoy|ando|voy) (?:manejando|conduciendo|ocupad[oa]|trabajando|en el trabajo|en una reunion"
+    r"|en reunion|en clase|en la calle|en el bus|atendiendo|en el medico|en el hospital|en misa"
+    r"|en camino|saliendo|entrando|almorzando|comiendo|en la oficina|de viaje|en el carro)",
+    r"(?:mas tarde|en otro momento|otro dia|otro rato|mas rato)(?: (?:hablamos|por favor|mejor))?$",
+    r"no es (?:buen|un buen) momento|no tengo tiempo|ahorita no|ahora no|(?:hoy|ahora|ahorita)"
+    r" no puedo$",
+)
+
+THIRD_PARTY = _words(
+    r"no (?:esta|se encuentra|ha llegado|llega|vino|viene|anda|esta en casa)(?! (?:bien|mal|claro"
+    r"|correcto|pagad|de acuerdo|segur|equivocad|incorrect))",
+    r"(?:salio|se fue|esta trabajando|esta de viaje|esta en el trabajo|esta durmiendo|esta"
+    r" hospitalizad[oa]|esta afuera|esta fuera|esta ocupad[oa]|se encuentra fuera|viajo|anda"
+    r" trabajando|esta en la calle|esta banandose|se esta banando|no ha vuelto|murio|fallecio"
+    r"|falleci[oa]|esta muert[oa]|esta enferm[oa])",
+    r"(?:soy|habla|le habla|es|somos) (?:la|el|su|una|un|mi|sus) (?:" + _KIN + r")",
+    r"(?:yo )?(?:le|les) (?:dejo|doy|paso) (?:el |la |su )?(?:recado|mensaje|razon)",
+    r"(?:yo )?(?:le|les) (?:digo|aviso|comento)(?: que|$)",
+    r"(?:dejele|dejeme|le dejo|quiere dejar(?:le)?|dejar) (?:el |un )?(?:recado|mensaje|razon)",
+    r"(?:yo le|le) (?:digo|aviso)|tome (?:el )?(?:recado|mensaje)",
+)
+
+PROMISE = re.compile(
+    r"\b(?:(?:le|les|te|se lo|se la|lo|la|les|yo|si|ya|voy a|puedo|podria|quiero|pienso|vamos a"
+    r"|me comprometo a|alcanzo a|tengo para|puedo hacer|hago)\s)*(?P<verb>"
+    + _PAY_VERB
+    + r"|"
+    + _GIVE_VERB
+    + r")\b"
+)
+_NEGATION = re.compile(r"\b(?:no|nunca|tampoco|ni|jamas|imposible)\b")
+_PROMISE_PHRASES = _words(
+    r"(?:hago|hare|haria|hacemos|realizo|voy a hacer|puedo hacer) " + _PAY_ACT,
+    r"me comprometo|le (?:tengo|tendria) (?:la plata|el dinero|el pago|lo de)|tengo (?:la plata"
+    r"|el dinero) (?:el|para el|manana|hoy|la)|(?:le|les) (?:cumplo|quedo bien)|cuente con (?:el|ese)"
+    r" pago|(?:ok|bueno|listo|dale|va|de acuerdo|esta bien) (?:le|lo|la)? ?(?:pago|cancelo|consigno)",
+)
+# "el pago", "acuerdo de pago": "pago" as a noun is not a promise.
+_NOUN_BEFORE = frozenset(
+    {"el", "un", "su", "mi", "de", "del", "al", "ese", "este", "otro", "sin", "primer", "ultimo"}
+)
+
+ASK_INFO = _words(
+    r"cuanto (?:es|debo|le debo|les debo|seria|sale|tengo que|hay que|quedo|queda|era|me cobran|es lo"
+    r" que|estoy debiendo|llevo|me falta|vale|es la deuda|es el saldo|es el total|seria el)",
+    r"de parte de quien|quien (?:habla|llama|es|me llama|me habla|lo busca|la busca|los busca"
+    r"|son|eres|es usted)|con quien (?:hablo|tengo el gusto)",
+    r"(?:que|cual) (?:empresa|compania|banco|entidad|tienda|deuda|cuenta|credito|producto|es el"
+    r" motivo|institucion|financiera|almacen|oficina)",
+    r"de donde (?:me |nos )?(?:llama|llaman|habla|hablan|es|son|llamas)",
+    r"de que (?:se trata|es|empresa|banco|deuda|entidad|me habla|me hablan|es la llamada)",
+    r"(?:por|para) que (?:me |nos |lo |la )?(?:llama|llaman|busca|buscan|es|necesita|quiere)",
+    r"(?:que|cual) es (?:el|la) (?:saldo|monto|valor|deuda|motivo|total|numero de cuenta)",
+    r"a (?:que|cual) cuenta|donde (?:puedo |le |les )?(?:pago|pagar|consigno|consignar|deposito"
+    r"|depositar)|como (?:puedo |le |les )?(?:pago|pagar|consigno|consignar|hago el pago)"
+    r"|que (?:medios|formas) de pago",
+    r"(?:que|cual) (?:quiere|necesita|desea)|motivo de (?:la|su) llamada|a nombre de quien"
+    r"|(?:desde|hace) cuando (?:debo|es)",
+    r"(?:me|nos) (?:puede|podria|puedes|pueden) (?:decir|dar|explicar|informar|confirmar)",
+)
+
+REPEAT_WHOLE = re.compile(
+    r"^(?:(?:eh|ah|alo|hola|perdon|disculpe|disculpa|perdone|como|que|mande|mande usted|que que"
+    r"|que dijo|como dijo|como dice|que dice|como es|como fue|que fue|como que|que me dijo"
+    r"|como me dijo|que cosa|senorita|senor|oiga)\s?)+$"
+)
+REPEAT = _words(
+    r"no (?:le |te |les |lo |la )?(?:escuche|entendi|oi|oigo|escucho|entiendo|capte|cache|escuchamos)",
+    r"repit\w*|(?:otra vez|de nuevo|nuevamente)(?: por favor)?$|mas (?:fuerte|despacio|lento|alto)",
+    r"no se (?:escucha|oye|entiende)|se (?:corta|entrecorta|escucha mal|oye mal|corto)|que dijo"
+    r"|como dijo|me (?:lo )?puede repetir|no le (?:alcance|alcanzo)|hable mas|se escucha muy",
+)
+
+AFFIRM = _words(
+    r"^(?:si|sii|sip|sis|claro|correcto|exacto|exactamente|afirmativo|efectivamente|por supuesto"
+    r"|dale|ok|okey|okay|listo|de acuerdo|vale|simon|aja|sale|va|cierto|eso es|perfecto"
+    r"|con gusto|obvio|seguro|en efecto|asi es|bueno|esta bien|ya|yes)",
+    r"soy yo|(?:con )?(?:el|ella) (?:habla|mism[oa])|(?:el|la|yo) mism[oa]|al habla|a la orden"
+    r"|a sus ordenes|digame|diga|servidor|servidora|(?:con|a) (?:el|ella)$|yo soy|es correcto"
+    r"|si (?:senor|senora|senorita|claro|correcto)|habla con (?:el|ella)|(?:el|ella) habla",
+)
+DENY = _words(
+    r"^(?:no|nop|nope|nel|negativo|para nada|tampoco|nunca|jamas|de ninguna manera|incorrecto"
+    r"|falso|ni modo|no no)",
+    r"no es (?:asi|correcto|cierto|verdad)|no soy yo|no es (?:el|ella)|no (?:senor|senora)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    intent: Intent
+    pattern: re.Pattern[str]
+    confidence: float
+
+
+# Precedence, strongest first; promises and questions are handled between these.
+_BEFORE_PROMISE = (
+    Rule(Intent.STOP_CALLING, STOP_CALLING, 0.95),
+    Rule(Intent.ALREADY_PAID, ALREADY_PAID, 0.9),
+    Rule(Intent.DISPUTE, DISPUTE, 0.9),
+    Rule(Intent.WRONG_NUMBER, WRONG_NUMBER, 0.9),
+    Rule(Intent.AGENT_REQUEST, AGENT_REQUEST, 0.9),
+    Rule(Intent.PAYMENT_PLAN_REQUEST, PAYMENT_PLAN, 0.85),
+    Rule(Intent.THIRD_PARTY, THIRD_PARTY, 0.85),
+)
+_AFTER_PROMISE = (
+    Rule(Intent.CANNOT_PAY, CANNOT_PAY, 0.85),
+    Rule(Intent.CALLBACK_REQUEST, CALLBACK, 0.85),
+    Rule(Intent.ASK_INFO, ASK_INFO, 0.8),
+    Rule(Intent.REPEAT, REPEAT, 0.8),
+)
+
+
+def _promises(text: str) -> bool:
+    """A pay verb that no nearby negation undoes: "le pago el viernes", not "no puedo pagar"."""
+    if _PROMISE_PHRASES.search(text):
+        return True
+    for match in PROMISE.finditer(text):
+        start = match.start()
+        preceding = text[:start].split()[-1:]
+        if match.group("verb") == "pago" and preceding and preceding[0] in _NOUN_BEFORE:
+            continue
+        window = text[max(0, start - 30) : start]
+        clause = re.split(r"\b(?:pero|y|sino|aunque|entonces|mejor)\b", window)[-1]
+        if not _NEGATION.search(clause) and not _NEGATION.search(match.group(0)):
+            return True
+    return False
+
+
+def classify(text: str, *, has_amount: bool, has_date: bool) -> tuple[Intent, float]:
+    """The intent of normalised text, and how sure the patterns are."""
+    if not text:
+        return Intent.UNKNOWN, 0.0
+    for rule in _BEFORE_PROMISE:
+        if rule.pattern.search(text):
+            return rule.intent, rule.confidence
+    if REPEAT_WHOLE.match(text):
+        return Intent.REPEAT, 0.8
+    if ASK_INFO.search(text) and not has_amount and not has_date:
+        return Intent.ASK_INFO, 0.8
+    promised = _promises(text)
+    if promised and (has_amount or has_date or not CANNOT_PAY.search(text)):
+        # "no tengo plata, pero el viernes le pago cincuenta" is still a promise.
+        return Intent.PROMISE_TO_PAY, 0.85 if (has_amount or has_date) else 0.75
+    for rule in _AFTER_PROMISE:
+        if rule.pattern.search(text):
+            return rule.intent, rule.confidence
+    if has_amount or has_date:
+        # A bare "cien mil" or "el viernes" answers "how much / when can you pay".
+        return Intent.PROMISE_TO_PAY, 0.6
+    if DENY.search(text):
+        return Intent.DENY, 0.8
+    if AFFIRM.search(text):
+        return Intent.AFFIRM, 0.8
+    return Intent.UNKNOWN, 0.3
