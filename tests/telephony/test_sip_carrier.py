@@ -21,10 +21,13 @@ from voicebot.telephony.sip import (
     disposition_for_status,
 )
 from voicebot.telephony.testbed import (
+    AUTH_PASSWORD,
     BUSY_USER,
     DECLINE_USER,
     NOANSWER_USER,
+    PROXY_AUTH_CALLER,
     UNAVAILABLE_USER,
+    WWW_AUTH_CALLER,
     free_port_block,
 )
 
@@ -293,3 +296,25 @@ def test_registration_failures_are_clear_errors(sip_lab: SipLab) -> None:
         assert asyncio.run(start(silent.getsockname()[1])) < 1.5
     finally:
         silent.close()
+
+
+@pytest.mark.parametrize(
+    ("caller", "challenge"), [(PROXY_AUTH_CALLER, 407), (WWW_AUTH_CALLER, 401)]
+)
+def test_challenged_invites_are_answered_with_credentials(
+    sip_lab: SipLab, caller: str, challenge: int
+) -> None:
+    async def scenario(password: str) -> object:
+        settings = sip_lab.settings(user=caller, password=password)
+        async with SipCarrier(settings) as carrier:
+            result = await carrier.dial("listener", ring_timeout_s=5)
+            if isinstance(result, SipCallLeg):
+                audio, _ = await record(result, 0.3)
+                assert len(audio) > 0
+                await result.hangup()
+            return result
+
+    assert isinstance(asyncio.run(scenario(AUTH_PASSWORD)), SipCallLeg)
+    refused = asyncio.run(scenario("not-the-password"))
+    assert isinstance(refused, DialFailure)
+    assert (refused.disposition, refused.status) == (Disposition.FAIL, challenge)

@@ -24,6 +24,7 @@ from voicebot.telephony.pyvoip_fixes import (
     FixedVoIPPhone,
     alaw_to_pcm,
     alaw_to_ulaw,
+    digest_authorization,
     pcm_to_ulaw,
     ulaw_to_alaw,
     ulaw_to_pcm,
@@ -111,6 +112,31 @@ def test_d_final_failures_without_100_are_acked_and_end_the_call(
     assert call.state == CallState.ENDED
     assert call.responses == [call.final_status]  # exactly one copy: our ACK stopped the rest
     assert call.call_id not in phone.calls
+
+
+def test_d_digest_credentials_follow_rfc_2617() -> None:
+    challenge = (
+        'Digest realm="testrealm@host.com", qop="auth,auth-int", '
+        'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"'
+    )
+    credentials = digest_authorization(
+        challenge,
+        method="GET",
+        uri="/dir/index.html",
+        user="Mufasa",
+        password="Circle Of Life",
+        cnonce="0a4f113b",
+    )
+    assert 'response="6629fae49393a05397450978507c4ef1"' in credentials  # RFC 2617 3.5
+    assert 'opaque="5ccc069c403ebaf9f0171e9517f40e41"' in credentials
+    with pytest.raises(ValueError, match="algorithm"):
+        digest_authorization(
+            'Digest realm="r", nonce="n", algorithm=SHA-256',
+            method="INVITE",
+            uri="sip:x",
+            user="u",
+            password="p",
+        )
 
 
 def test_e_call_ids_are_unpredictable() -> None:

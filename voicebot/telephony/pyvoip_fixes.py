@@ -18,6 +18,8 @@ bed in ``tests/telephony/test_sip_fixes.py``. Letters match ``SIP.md``:
     sending the INVITE and returns at once; every INVITE response is handled
     by the receive thread (ACK for non-2xx finals, the final status is kept),
     and ``cancel()`` sends a real CANCEL so the carrier can enforce a ring timeout.
+    A 401/407 challenge to the INVITE is answered once with digest credentials
+    (pyVoIP answered 401 only, without qop, inside the blocking ``invite()``).
 (e) Call-IDs came from a counter hashed with SHA-256, identical in every process;
     they are random now.
 (f) PCMA was encoded as μ-law. Audio is now carried as G.711 bytes end to end
@@ -38,7 +40,9 @@ event timestamp rather than trusting the marker bit, and the threads are daemons
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import re
 import secrets
 import socket
 import sys
@@ -173,6 +177,53 @@ def ulaw_to_alaw(data: bytes) -> bytes:
 def alaw_to_ulaw(data: bytes) -> bytes:
     alaw = np.frombuffer(data, dtype=np.uint8)
     return _linear_to_ulaw(_alaw_to_linear(alaw)).tobytes()
+
+
+# --- digest authentication (RFC 2617 / RFC 3261 22.4) ---
+
+
+def parse_challenge(header: str) -> dict[str, str]:
+    """The parameters of a ``Digest ...`` challenge header value."""
+    body = header.split(None, 1)[1] if header.lower().startswith("digest") else header
+    return {
+        match.group(1).lower(): match.group(2) if match.group(2) is not None else match.group(3)
+        for match in re.finditer(r'(\w+)\s*=\s*(?:"([^"]*)"|([^\s,]+))', body)
+    }
+
+
+def digest_authorization(
+    challenge: str, *, method: str, uri: str, user: str, password: str, cnonce: str = ""
+) -> str:
+    """The ``Digest ...`` credentials answering ``challenge`` (MD5, with or without qop=auth)."""
+    params = parse_challenge(challenge)
+    algorithm = params.get("algorithm", "MD5")
+    if algorithm.upper() != "MD5":
+        raise ValueError(f"unsupported digest algorithm {algorithm!r}")
+    realm, nonce = params.get("realm", ""), params.get("nonce", "")
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode("utf8")).hexdigest()
+
+    ha1 = md5(f"{user}:{realm}:{password}")
+    ha2 = md5(f"{method}:{uri}")
+    fields = [
+        f'username="{user}"',
+        f'realm="{realm}"',
+        f'nonce="{nonce}"',
+        f'uri="{uri}"',
+    ]
+    qops = [q.strip() for q in params.get("qop", "").split(",") if q.strip()]
+    if "auth" in qops:
+        cnonce = cnonce or secrets.token_hex(8)
+        nc = "00000001"
+        response = md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+        fields += [f'response="{response}"', "qop=auth", f"nc={nc}", f'cnonce="{cnonce}"']
+    else:
+        fields.append(f'response="{md5(f"{ha1}:{nonce}:{ha2}")}"')
+    fields.append("algorithm=MD5")
+    if "opaque" in params:
+        fields.append(f'opaque="{params["opaque"]}"')
+    return "Digest " + ", ".join(fields)
 
 
 # --- RTP ---
@@ -327,6 +378,7 @@ class FixedVoIPCall(VoIPCall):
         self.invite_text = ""
         self.ack_text = ""
         self.cancel_requested = False
+        self.auth_attempted = False
         self.remote_target = ""
         self.dialog_headers: list[str] = []
         self._released = False
@@ -569,6 +621,8 @@ class FixedVoIPPhone(VoIPPhone):
 
     def on_invite_response(self, call: FixedVoIPCall, response: SIP.SIPMessage) -> None:
         status = int(response.status)
+        if int(response.headers["CSeq"]["check"]) != call.invite_cseq:
+            return  # a late copy answering the INVITE we replaced with an authenticated one
         call.responses.append(status)
         if status < 200:
             call.provisional_status = status
@@ -577,6 +631,8 @@ class FixedVoIPPhone(VoIPPhone):
             self._on_success(call, response)
         else:
             self._ack_failure(call, response)
+            if status in (401, 407) and self._retry_with_credentials(call, response):
+                return
             if call.state == CallState.DIALING:
                 self.calls.pop(call.call_id, None)
                 call.finish(status, str(response.status.phrase))
@@ -620,6 +676,43 @@ class FixedVoIPPhone(VoIPPhone):
             "Content-Length: 0",
         ]
         self.fixed_sip.send("\r\n".join(lines) + "\r\n\r\n")
+
+    def _retry_with_credentials(self, call: FixedVoIPCall, challenge: SIP.SIPMessage) -> bool:
+        """Answer one digest challenge to our INVITE (pyVoIP's own retry lived in the
+        blocking ``invite()`` we replaced; it ignored 407 and qop)."""
+        if call.auth_attempted or not self.password or call.state != CallState.DIALING:
+            return False
+        name = "WWW-Authenticate" if int(challenge.status) == 401 else "Proxy-Authenticate"
+        header = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in challenge.raw.decode("utf8", "replace").split("\r\n")
+                if line.lower().startswith(name.lower() + ":")
+            ),
+            "",
+        )
+        if not header.lower().startswith("digest"):
+            return False
+        request_line = call.invite_text.split("\r\n", 1)[0]
+        uri = request_line.split(" ")[1]
+        credentials = digest_authorization(
+            header, method="INVITE", uri=uri, user=self.username, password=self.password
+        )
+        authorization = "Authorization" if name == "WWW-Authenticate" else "Proxy-Authorization"
+        branch = "z9hG4bK" + secrets.token_hex(12)
+        cseq = call.invite_cseq + 1
+        invite = call.invite_text.replace(call.invite_branch, branch, 1)
+        invite = invite.replace(
+            f"\r\nCSeq: {call.invite_cseq} INVITE\r\n", f"\r\nCSeq: {cseq} INVITE\r\n", 1
+        )
+        invite = invite.replace(
+            "\r\nContent-Length", f"\r\n{authorization}: {credentials}\r\nContent-Length", 1
+        )
+        call.auth_attempted = True
+        call.invite_text, call.invite_branch, call.invite_cseq = invite, branch, cseq
+        call.provisional_status = None
+        self.fixed_sip.send(invite)
+        return True
 
     def cancel(self, call: FixedVoIPCall) -> None:
         """Abandon a ringing call (ring timeout). The far end answers 487, which ends it."""

@@ -10,6 +10,7 @@ paths (busy, decline, unavailable, ringing forever) are real SIP, and any other
 user is looked up or answered 404. Reserved users answer statefully and without
 a 100 Trying, like a trunk that rejects at once: the final response is
 retransmitted until it is ACKed, which is how the tests see a missing ACK.
+INVITEs from two reserved callers are digest-challenged like a PBX or trunk does.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ BUSY_USER = "busy"  # 486 Busy Here
 DECLINE_USER = "decline"  # 603 Decline
 UNAVAILABLE_USER = "unavailable"  # 503 Service Unavailable
 NOANSWER_USER = "noanswer"  # 180 Ringing, then nothing until CANCEL
+# Callers whose INVITEs are challenged (digest, password AUTH_PASSWORD, realm = From host).
+PROXY_AUTH_CALLER = "authbot"  # 407 Proxy-Authenticate with qop=auth
+WWW_AUTH_CALLER = "wwwbot"  # 401 WWW-Authenticate without qop
+AUTH_PASSWORD = "s3cret-loopback"
 
 
 class TestBedError(RuntimeError):
@@ -86,6 +91,7 @@ loadmodule "xlog.so"
 loadmodule "usrloc.so"
 loadmodule "registrar.so"
 loadmodule "ctl.so"
+loadmodule "auth.so"
 
 modparam("ctl", "binrpc", "unix:{ctl_socket}")
 modparam("usrloc", "db_mode", 0)
@@ -120,6 +126,20 @@ request_route {{
     if (is_method("OPTIONS") && $rU == $null) {{
         sl_send_reply("200", "OK");
         exit;
+    }}
+    if (is_method("INVITE") && $fU == "{PROXY_AUTH_CALLER}") {{
+        if (!pv_proxy_authenticate("$fd", "{AUTH_PASSWORD}", "0")) {{
+            proxy_challenge("$fd", "1");
+            exit;
+        }}
+        consume_credentials();
+    }}
+    if (is_method("INVITE") && $fU == "{WWW_AUTH_CALLER}") {{
+        if (!pv_www_authenticate("$fd", "{AUTH_PASSWORD}", "0")) {{
+            www_challenge("$fd", "0");
+            exit;
+        }}
+        consume_credentials();
     }}
     if ($rU == "{BUSY_USER}") {{
         t_newtran();
