@@ -38,7 +38,10 @@ def understand(
     if day is None and callback_at is not None and when.clock is not None:
         day = callback_at.date()
     intent, confidence = classify(
-        " ".join(words), has_amount=money.amount is not None, has_date=day is not None
+        " ".join(words),
+        has_amount=money.amount is not None,
+        has_date=day is not None,
+        has_time=callback_at is not None or when.clock is not None,
     )
     if intent is Intent.UNKNOWN and money.digits is not None:
         confidence = 0.6

@@ -306,7 +306,9 @@ def _promises(text: str) -> bool:
     return False
 
 
-def classify(text: str, *, has_amount: bool, has_date: bool) -> tuple[Intent, float]:
+def classify(
+    text: str, *, has_amount: bool, has_date: bool, has_time: bool = False
+) -> tuple[Intent, float]:
     """The intent of normalised text, and how sure the patterns are."""
     if not text:
         return Intent.UNKNOWN, 0.0
@@ -324,6 +326,9 @@ def classify(text: str, *, has_amount: bool, has_date: bool) -> tuple[Intent, fl
     for rule in _AFTER_PROMISE:
         if rule.pattern.search(text):
             return rule.intent, rule.confidence
+    if has_time and not has_amount:
+        # A bare "mañana en la tarde" or "a las tres" answers "when can we call you".
+        return Intent.CALLBACK_REQUEST, 0.6
     if has_amount or has_date:
         # A bare "cien mil" or "el viernes" answers "how much / when can you pay".
         return Intent.PROMISE_TO_PAY, 0.6
