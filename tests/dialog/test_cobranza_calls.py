@@ -80,12 +80,12 @@ def test_partial_promise_below_minimum_gets_an_instalment_counter_offer(
 def test_partial_promise_above_minimum_is_a_partial_promise(
     plan: Dialplan, context: CallContext
 ) -> None:
-    call = play(plan, context, [*VERIFIED, "le abono quinientas lucas el quince", "sí"])
+    call = play(plan, context, [*VERIFIED, "le abono quinientas lucas el diez", "sí"])
     out = call.json
     assert out["disposition"] == "PPTP"
     assert out["promise"]["amount"] == 500_000
     assert out["promise"]["partial"] is True
-    assert out["promise"]["date"] == "2026-12-15"
+    assert out["promise"]["date"] == "2026-12-10"
 
 
 def test_counter_offer_refused_is_a_refusal(plan: Dialplan, context: CallContext) -> None:
@@ -97,13 +97,13 @@ def test_counter_offer_refused_is_a_refusal(plan: Dialplan, context: CallContext
 def test_cannot_pay_gets_a_plan_then_first_instalment_date(
     plan: Dialplan, context: CallContext
 ) -> None:
-    call = play(plan, context, [*VERIFIED, "no tengo plata", "sí, me sirve", "el quince", "sí"])
+    call = play(plan, context, [*VERIFIED, "no tengo plata", "sí, me sirve", "el diez", "sí"])
     assert call.prompts[3] == "offer_plan"
     assert "ask_date" not in call.prompts
     out = call.json
     assert out["disposition"] == "PTP"
     assert out["promise"]["instalments"] == 6
-    assert out["promise"]["date"] == "2026-12-15"
+    assert out["promise"]["date"] == "2026-12-10"
 
 
 def test_promise_too_far_ahead_is_asked_again_within_limits(
@@ -116,7 +116,7 @@ def test_promise_too_far_ahead_is_asked_again_within_limits(
     )
     assert "date_too_far" in call.prompts
     too_far = call.line.said[call.prompts.index("date_too_far")].text
-    assert "sábado doce de diciembre" in too_far  # today + 20 days
+    assert "domingo trece de diciembre" in too_far  # today + 20 days
     assert call.json["promise"]["date"] == "2026-12-05"
     assert call.json["disposition"] == "PTP"
 

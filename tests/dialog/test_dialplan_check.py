@@ -82,8 +82,8 @@ def test_unknown_state_is_reported_with_its_path_and_line(tmp_path: Path) -> Non
         load_dialplan(path)
     [problem] = [p for p in info.value.problems if "byebye" in p.message]
     assert problem.path == "states.hello.on[1].goto"
-    assert problem.line == 22
-    assert f"{path}:22: states.hello.on[1].goto: unknown state 'byebye'" in str(info.value)
+    assert problem.line == 20
+    assert f"{path}:20: states.hello.on[1].goto: unknown state 'byebye'" in str(info.value)
 
 
 def test_unreachable_state(tmp_path: Path) -> None:
