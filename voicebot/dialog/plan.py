@@ -533,7 +533,7 @@ class _Builder:
                     path, f"slot.{slot} is read but never set (no `set`/`increment` of it)"
                 )
 
-        has_catch_all_events = {t.event for t in default_on if t.event}
+        default_events = {t.event for t in default_on if t.event}
         plan = Dialplan(
             name=name,
             language=language,
@@ -549,7 +549,7 @@ class _Builder:
             source=source,
             prompts_source=prompts_source,
         )
-        self.check_graph(plan, has_catch_all_events)
+        self.check_graph(plan, default_events)
         return plan
 
     def state(
@@ -954,7 +954,7 @@ class _Builder:
 
     # -- whole-graph checks
 
-    def check_graph(self, plan: Dialplan, default_events: set[str | None]) -> None:
+    def check_graph(self, plan: Dialplan, default_events: set[str]) -> None:
         edges = _edges(plan)
         seen = {plan.start}
         queue = deque([plan.start])
