@@ -7,11 +7,9 @@ the default dialplan to an outcome, and the campaign's KPIs are printed at the e
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from voicebot.campaigns.kpis import AttemptResult, CampaignKpis, compute_kpis
@@ -19,6 +17,7 @@ from voicebot.campaigns.synthetic import SyntheticDebtor, synthetic_portfolio
 from voicebot.dialog.outcome import CallOutcome
 from voicebot.dialog.plan import Dialplan
 from voicebot.engine.call_loop import run_call
+from voicebot.speech.models import ModelNotFound, resolve_model
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 
 
@@ -73,9 +72,10 @@ async def run_text_demo(
     return calls, kpis
 
 
-def spanish_model_available(models_dir: Path) -> bool:
+def spanish_model_available() -> bool:
     """Whether a Spanish Vosk model is installed (only then can the demo run on audio)."""
-    env = os.environ.get("VOSK_MODEL_PATH")
-    if env and Path(env).is_dir():
-        return True
-    return any(p.is_dir() and "-es-" in p.name for p in models_dir.glob("vosk-model-*"))
+    try:
+        resolve_model("es")
+    except ModelNotFound:
+        return False
+    return True

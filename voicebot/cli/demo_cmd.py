@@ -31,7 +31,7 @@ def demo(
     """Run a demo collections campaign on the simulated line and print its KPIs."""
     console = Console()
     plan = load_dialplan(dialplan)
-    if spanish_model_available(ROOT / "asr_models"):
+    if spanish_model_available():
         console.print(
             "[bold]Spanish Vosk model found[/bold] — audio mode is not wired yet; using text."
         )
