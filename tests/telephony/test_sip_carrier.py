@@ -164,7 +164,7 @@ def test_failed_dials_carry_status_and_disposition(
     assert isinstance(result, DialFailure)
     assert (result.disposition, result.status) == (disposition, status)
     assert result.reason
-    assert elapsed < 1.0
+    assert elapsed < 2.0  # an immediate answer (generous for a loaded CI machine)
 
 
 def test_unanswered_call_is_cancelled_at_the_ring_timeout(sip_lab: SipLab) -> None:
@@ -178,7 +178,7 @@ def test_unanswered_call_is_cancelled_at_the_ring_timeout(sip_lab: SipLab) -> No
     assert isinstance(result, DialFailure)
     assert result.disposition is Disposition.NA
     assert result.status == 487  # the proxy confirmed our CANCEL
-    assert 1.5 <= elapsed < 2.5
+    assert 1.5 <= elapsed < 3.0
 
 
 def test_local_hangup_frees_the_far_end(sip_lab: SipLab) -> None:
@@ -276,7 +276,7 @@ def test_invite_carries_caller_id_and_codecs_and_silence_is_no_answer(sip_lab: S
     assert "m=audio" in invite and " RTP/AVP 8 0 101\r\n" in invite
     assert isinstance(result, DialFailure)
     assert (result.disposition, result.status) == (Disposition.NA, 408)
-    assert 1.0 <= elapsed < 1.5
+    assert 1.0 <= elapsed < 2.0
 
 
 def test_registration_failures_are_clear_errors(sip_lab: SipLab) -> None:
@@ -292,8 +292,8 @@ def test_registration_failures_are_clear_errors(sip_lab: SipLab) -> None:
         return time.monotonic() - started
 
     try:
-        assert asyncio.run(start(closed)) < 1.0
-        assert asyncio.run(start(silent.getsockname()[1])) < 1.5
+        assert asyncio.run(start(closed)) < 2.0
+        assert asyncio.run(start(silent.getsockname()[1])) < 3.0
     finally:
         silent.close()
 
