@@ -320,3 +320,168 @@ CASES: dict[str, list[str]] = {
         "estoy viendo el partido",
     ],
 }
+
+# A second batch, written later to measure how the patterns generalise.
+CASES["affirm"] += [
+    "sí, sí, con él",
+    "si con ella misma",
+    "ese soy yo, dígame",
+    "sí, habla él",
+    "sí, correcto, soy yo",
+    "claro, con él",
+    "yes, soy yo",
+    "sí, es él",
+]
+CASES["deny"] += [
+    "no, no es",
+    "no señorita, no soy",
+    "no, ese no soy yo",
+    "nada que ver",
+    "no no no",
+    "negativo señor",
+]
+CASES["wrong_number"] += [
+    "aquí no vive ese señor",
+    "creo que tiene el número equivocado",
+    "este es un número de empresa, no conozco a nadie así",
+    "ese señor no vive aquí",
+    "equivocado",
+    "aquí no hay ningún Carlos",
+    "no, no conozco a ningún Carlos Pérez",
+    "el número ya no es de esa persona, yo lo compré hace un mes",
+    "me parece que marcó mal",
+    "no sé de quién me habla",
+]
+CASES["third_party"] += [
+    "él está trabajando, llega en la noche",
+    "no, mi hijo no está",
+    "es mi marido, no está",
+    "está en el hospital",
+    "soy su mamá, él salió",
+    "mi esposa salió, ¿quiere dejar un mensaje?",
+    "no se encuentra en casa",
+    "todavía no llega",
+    "ella no vive aquí pero es mi hija",
+    "habla con el hermano",
+]
+CASES["promise_to_pay"] += [
+    "el lunes le hago el depósito de cien mil",
+    "le pago cincuenta mil pesos mañana",
+    "puedo pagar el saldo a fin de mes",
+    "mañana sin falta le consigno",
+    "le tengo la plata el viernes",
+    "el sábado le transfiero ochenta mil",
+    "va, le pago el quince",
+    "pago la otra semana",
+    "le pago los seiscientos mil el treinta",
+    "sí, pasado mañana deposito",
+    "ahorita mismo le hago la transferencia",
+    "le pago trescientas lucas el miércoles",
+    "te pago un palo el lunes",
+    "el primero de diciembre le pago todo",
+    "en la quincena le abono doscientos mil",
+    "le pago en ocho días",
+    "bueno, le pago el viernes",
+    "déjeme pagarle el lunes",
+    "el jueves le deposito quinientos dólares",
+    "ok, mañana le pago doscientos",
+]
+CASES["already_paid"] += [
+    "eso lo cancelé hace dos meses",
+    "ya se pagó todo",
+    "pagué ayer en el banco",
+    "ya hice el pago el viernes",
+    "ya deposité",
+    "ya lo pagué completo",
+    "pero si ya pagué",
+    "yo ya no tengo deuda con ustedes, pagué en octubre",
+    "ya está cancelado",
+    "le mandé el comprobante, ya pagué",
+]
+CASES["cannot_pay"] += [
+    "ahorita no tengo dinero",
+    "estoy desempleada",
+    "no cuento con el dinero",
+    "no tengo cómo pagar",
+    "estoy sin trabajo desde marzo",
+    "no me alcanza la plata",
+    "ando sin lana",
+    "la situación está difícil, no puedo",
+    "no tengo trabajo",
+    "no voy a poder",
+]
+CASES["dispute"] += [
+    "yo no saqué ningún crédito",
+    "esa cuenta no la reconozco",
+    "ese valor no es correcto",
+    "yo ya puse un reclamo",
+    "esa tarjeta nunca la usé",
+    "no le debo nada a ese banco",
+    "eso no es mío",
+    "están cobrando de más",
+    "me están cobrando algo que no debo",
+    "la deuda no es mía, es de mi exesposo",
+]
+CASES["callback_request"] += [
+    "estoy en el trabajo, llámeme después",
+    "llámeme en la noche",
+    "ahora estoy ocupada",
+    "llame mañana temprano",
+    "vuelva a llamar más tarde",
+    "puede llamarme otro día",
+    "estoy conduciendo, llámeme en un rato",
+    "mejor llámeme el viernes",
+    "me llama a las seis",
+    "ahorita estoy ocupado",
+]
+CASES["agent_request"] += [
+    "quiero hablar con alguien de verdad",
+    "comuníqueme con un asesor por favor",
+    "deseo hablar con una persona",
+    "pásame con un operador",
+    "necesito un asesor",
+    "quiero hablar con el gerente",
+    "con una persona por favor",
+]
+CASES["stop_calling"] += [
+    "no me llamen nunca más",
+    "dejen de llamarme",
+    "ya no quiero que me llamen",
+    "por favor no vuelvan a llamar",
+    "me tienen cansado, no llamen más",
+    "borren mi número",
+    "dejen de acosarme",
+]
+CASES["payment_plan_request"] += [
+    "¿puedo pagar en partes?",
+    "quiero llegar a un acuerdo",
+    "¿se puede hacer un convenio?",
+    "me gustaría pagar en cuotas",
+    "¿me dan plazo?",
+    "¿puedo abonar mensual?",
+    "quisiera un plan de pagos",
+    "¿pueden refinanciar?",
+]
+CASES["ask_info"] += [
+    "¿cuánto es?",
+    "¿cuánto le debo?",
+    "¿qué empresa es?",
+    "¿de qué empresa llama?",
+    "¿quién me llama?",
+    "¿de qué es la deuda?",
+    "¿y usted quién es?",
+    "¿a nombre de quién está?",
+    "¿cuál es el monto?",
+    "¿cómo puedo pagar?",
+]
+CASES["repeat"] += [
+    "¿perdón?",
+    "no le oigo",
+    "repítame",
+    "¿cómo dice?",
+    "no entendí nada",
+    "¿qué me dijo?",
+    "¿puede repetir?",
+    "más despacio por favor",
+]
+CASES["unknown"] += ["espéreme tantito", "un momento por favor", "está lloviendo mucho", "jajaja"]

@@ -92,8 +92,13 @@ DISPUTE = _words(
     r"|cobro|cuenta|cifra|intereses)",
     r"(?:ya|yo) (?:reclame|hice (?:un|el|una) (?:reclamo|queja|denuncia))|tengo (?:un|una) "
     r"(?:reclamo|queja|denuncia|disputa)",
-    r"cobro (?:indebido|injusto|equivocado)|(?:es|fue|es un|fue un) (?:fraude|robo|estafa|error)",
+    r"cobro (?:indebido|injusto|equivocado)|(?:es|fue|son) (?:indebid|injust)[oa]s?|(?:es|fue|es un|fue un) (?:fraude|robo|estafa|error)",
     r"(?:suplantacion|robo) de identidad|me (?:robaron|clonaron|suplantaron)",
+    r"no (?:la|lo|los|las) reconozco|(?:valor|monto|saldo|cobro|cifra|cantidad|cuenta) no (?:es|esta)"
+    r" (?:correct[oa]|bien)|(?:puse|meti|presente|hice|tengo|abri|radique|interpuse|pusimos) "
+    r"(?:un|una|el|la) (?:reclamo|queja|denuncia|reclamacion|disputa)",
+    r"nunca (?:la |lo |los |las )?(?:use|saque|pedi|firme|tuve|solicite|active|recibi)",
+    r"cobr\w* (?:de mas|demas|mal|algo que no|lo que no|doble)|algo que no debo|que no debo",
     r"no corresponde|no es correcto el (?:monto|valor|cobro)|no debo tanto|debo menos",
     r"eso no (?:lo )?debo|no les debo nada|no le debo nada|de donde sacan",
 )
@@ -113,9 +118,11 @@ WRONG_NUMBER = _words(
     r"(?:ese|este) (?:numero|telefono|celular) (?:es|era|ya es|lo tengo|me lo) "
     r"(?:mio|nuevo|de otra persona|hace poco|asignaron|dieron|compre)",
     r"(?:este|ese) numero (?:ya )?no (?:es|pertenece)|cambi(?:e|o|aron) de numero",
-    r"no me llamo asi|(?:ese|esa|ese no es mi) nombre no|no soy (?:esa persona|ese senor"
+    r"no me llamo asi|no es mi nombre|no soy (?:esa persona|ese senor"
     r"|esa senora|quien busca|la persona que busca)",
-    r"marco mal|marcaron mal|se equivocaron|numero incorrecto|persona equivocada",
+    r"marco mal|marcaron mal|se equivocaron|numero incorrecto|persona equivocada|^equivocad[oa]s?$",
+    r"(?:numero|telefono|celular) ya no es (?:de|del)|no se de quien (?:me )?(?:habla|hablan|esta"
+    r" hablando)|no (?:conozco|conocemos) a nadie (?:asi|con ese nombre)",
 )
 
 AGENT_REQUEST = _words(
@@ -129,19 +136,21 @@ AGENT_REQUEST = _words(
     r"(?:un|una|el|la) (?:asesor|asesora|agente|operador|operadora|ejecutivo|ejecutiva|humano"
     r"|persona real|ser humano|representante)",
     r"no (?:quiero )?hablar con (?:una )?(?:maquina|robot|grabacion|contestadora)"
-    r"|(?:es|eres) (?:una )?(?:maquina|robot|grabacion)",
-    r"(?:asesor|asesora|operadora|operador|agente|humano)$",
+    r"|(?:es|eres|hablo con) (?:una |un )?(?:maquina|robot|grabacion|contestadora)",
+    r"(?:asesor|asesora|operadora|operador|agente|humano)$|^(?:con )?(?:un|una|alguna) (?:persona"
+    r"|humano|asesor|asesora|agente|operador|operadora|ejecutivo|ejecutiva)",
 )
 
 PAYMENT_PLAN = _words(
     r"(?:en|a|por|de a) cuotas|(?:cuotas|cuotitas)|en partes|por partes|a plazos|en plazos"
     r"|(?:un|una|el|hacer|llegar a|tener un|sacar un|firmar un) (?:acuerdo|arreglo|convenio"
-    r"|negociacion)|acuerdo de pago|plan de pago|planes de pago|convenio de pago",
+    r"|negociacion)|acuerdos? de pagos?|plan(?:es)? de pagos?|convenios? de pagos?",
     r"financiar|financiacion|financiamiento|refinanciar|refinanciacion|reestructurar"
     r"|reestructuracion|diferir|diferido|prorroga|facilidades? de pago|negociar|arreglo de pago",
     r"de a (?:poco|poquito|poquitos)|poco a poco|(?:en|a) (?:abonos|mensualidades|pagos)"
     r"|pagar (?:la mitad|una parte|parte)|(?:pagos|abonos) (?:mensuales|parciales|quincenales)",
-    r"(?:descuento|rebaja|condonacion|quita)|pagar (?:menos|por mes|mensual)",
+    r"(?:descuento|rebaja|condonacion|quita|plazo|mas tiempo)|(?:pagar|abonar|pago|abono|pagando"
+    r"|abonando|pagarle|abonarle) (?:menos|por mes|mensual|mensualmente|cada mes|quincenal|semanal)",
 )
 
 CANNOT_PAY = _words(
@@ -161,7 +170,7 @@ CANNOT_PAY = _words(
     r"|sin nada|mal economicamente|sin liquidez|endeudad[oa])",
     r"no (?:me|nos) alcanza|no (?:me )?da (?:la plata|el dinero)|no hay (?:plata|dinero|trabajo)",
     r"no (?:voy|vamos|pienso|pensamos|quiero) (?:a )?(?:pagar|pagarles|pagarle|cancelar)",
-    r"(?:imposible|no es posible) pagar|no estoy (?:trabajando|en condiciones)|no trabajo",
+    r"^no (?:voy a |vamos a )?(?:poder|puedo)$|(?:imposible|no es posible) pagar|no estoy (?:trabajando|en condiciones)|no trabajo",
     r"(?:estoy|ando) (?:enferm[oa]|incapacitad[oa]|hospitalizad[oa])|la situacion esta"
     r" (?:dificil|mala|complicada|dura)|no tengo con que",
 )
@@ -192,11 +201,19 @@ THIRD_PARTY = _words(
     r" hospitalizad[oa]|esta afuera|esta fuera|esta ocupad[oa]|se encuentra fuera|viajo|anda"
     r" trabajando|esta en la calle|esta banandose|se esta banando|no ha vuelto|murio|fallecio"
     r"|falleci[oa]|esta muert[oa]|esta enferm[oa])",
-    r"(?:soy|habla|le habla|es|somos) (?:la|el|su|una|un|mi|sus) (?:" + _KIN + r")",
+    r"esta en (?:el|la) (?:hospital|clinica|trabajo|oficina|calle|universidad|colegio|escuela"
+    r"|iglesia|medico|doctor|finca|campo)",
     r"(?:yo )?(?:le|les) (?:dejo|doy|paso) (?:el |la |su )?(?:recado|mensaje|razon)",
     r"(?:yo )?(?:le|les) (?:digo|aviso|comento)(?: que|$)",
     r"(?:dejele|dejeme|le dejo|quiere dejar(?:le)?|dejar) (?:el |un )?(?:recado|mensaje|razon)",
     r"(?:yo le|le) (?:digo|aviso)|tome (?:el )?(?:recado|mensaje)",
+)
+
+# Someone saying who they are to the debtor ("soy la esposa", "es mi hija").
+KIN = _words(
+    r"(?:soy|habla|le habla|es|somos|habla con) (?:la|el|su|una|un|mi|sus|los|las) (?:"
+    + _KIN
+    + r")s?"
 )
 
 PROMISE = re.compile(
@@ -230,8 +247,10 @@ ASK_INFO = _words(
     r"de que (?:se trata|es|empresa|banco|deuda|entidad|me habla|me hablan|es la llamada)",
     r"(?:por|para) que (?:me |nos |lo |la )?(?:llama|llaman|busca|buscan|es|necesita|quiere)",
     r"(?:que|cual) es (?:el|la) (?:saldo|monto|valor|deuda|motivo|total|numero de cuenta)",
+    r"(?:donde|(?<!tengo )(?<!hay )como) (?:puedo |le |les )?(?:hago|hacer|realizo|realizar|mando|envio) (?:el |la )?"
+    r"(?:pago|consignacion|transferencia|deposito|giro)",
     r"a (?:que|cual) cuenta|donde (?:puedo |le |les )?(?:pago|pagar|consigno|consignar|deposito"
-    r"|depositar)|como (?:puedo |le |les )?(?:pago|pagar|consigno|consignar|hago el pago)"
+    r"|depositar)|(?<!tengo )(?<!hay )como (?:puedo |le |les )?(?:pago|pagar|consigno|consignar|hago el pago)"
     r"|que (?:medios|formas) de pago",
     r"(?:que|cual) (?:quiere|necesita|desea)|motivo de (?:la|su) llamada|a nombre de quien"
     r"|(?:desde|hace) cuando (?:debo|es)",
@@ -245,7 +264,7 @@ REPEAT_WHOLE = re.compile(
 )
 REPEAT = _words(
     r"no (?:le |te |les |lo |la )?(?:escuche|entendi|oi|oigo|escucho|entiendo|capte|cache|escuchamos)",
-    r"repit\w*|(?:otra vez|de nuevo|nuevamente)(?: por favor)?$|mas (?:fuerte|despacio|lento|alto)",
+    r"repit\w*|repet\w*|(?:otra vez|de nuevo|nuevamente)(?: por favor)?$|mas (?:fuerte|despacio|lento|alto)",
     r"no se (?:escucha|oye|entiende)|se (?:corta|entrecorta|escucha mal|oye mal|corto)|que dijo"
     r"|como dijo|me (?:lo )?puede repetir|no le (?:alcance|alcanzo)|hable mas|se escucha muy",
 )
@@ -261,7 +280,8 @@ AFFIRM = _words(
 DENY = _words(
     r"^(?:no|nop|nope|nel|negativo|para nada|tampoco|nunca|jamas|de ninguna manera|incorrecto"
     r"|falso|ni modo|no no)",
-    r"no es (?:asi|correcto|cierto|verdad)|no soy yo|no es (?:el|ella)|no (?:senor|senora)",
+    r"no es (?:asi|correcto|cierto|verdad)|no soy yo|no es (?:el|ella)|no (?:senor|senora)"
+    r"|nada que ver",
 )
 
 
@@ -277,6 +297,7 @@ _BEFORE_PROMISE = (
     Rule(Intent.STOP_CALLING, STOP_CALLING, 0.95),
     Rule(Intent.ALREADY_PAID, ALREADY_PAID, 0.9),
     Rule(Intent.DISPUTE, DISPUTE, 0.9),
+    Rule(Intent.THIRD_PARTY, KIN, 0.85),
     Rule(Intent.WRONG_NUMBER, WRONG_NUMBER, 0.9),
     Rule(Intent.AGENT_REQUEST, AGENT_REQUEST, 0.9),
     Rule(Intent.PAYMENT_PLAN_REQUEST, PAYMENT_PLAN, 0.85),
