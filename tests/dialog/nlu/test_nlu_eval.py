@@ -71,3 +71,13 @@ def test_bad_lines_name_their_line_and_problem(line: str, problem: str) -> None:
         read_examples([good, "", line, good])
     assert info.value.line == 3
     assert problem in str(info.value)
+
+
+def test_own_broader_set_meets_the_targets() -> None:
+    """A labelled set written apart from the dev set, scored the way the CLI scores."""
+    lines = (Path(__file__).parent / "nlu_broad.jsonl").read_text(encoding="utf-8").splitlines()
+    result = score(read_examples(lines), _understand)
+    assert result.intents >= 50
+    assert result.intent_accuracy is not None and result.intent_accuracy >= 0.95, render(result)
+    assert result.amount_exact == 1.0, render(result)
+    assert result.date_exact == 1.0, render(result)

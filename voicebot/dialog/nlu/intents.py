@@ -70,7 +70,7 @@ ALREADY_PAID = _words(
     r"(?:estoy|quede|estamos) (?:al dia|a paz y salvo|en paz y salvo)",
     r"ya no (?:debo|le debo|les debo|tengo deuda)|ya (?:la|lo) (?:tengo )?(?:pagad|cancelad)[oa]",
     r"tengo (?:el|la) (?:comprobante|recibo|soporte|constancia|voucher)",
-    r"ya (?:le |les )?pago(?! (?:manana|el|la|en|hoy|ahorita|pasado|este|esta))(?= |$)",
+    r"ya (?:le |les |lo |la )?pago(?! (?:manana|el|la|en|hoy|ahorita|pasado|este|esta))(?= |$)",
     r"ya (?:fue|esta) (?:pagad|cancelad)[oa]|eso ya se pago|ya se (?:pago|cancelo)",
     r"ya (?:le |les )?(?:hice|mande) (?:la |el )?(?:consignacion|transferencia|deposito|pago)",
 )
@@ -98,7 +98,8 @@ DISPUTE = _words(
     r" (?:correct[oa]|bien)|(?:puse|meti|presente|hice|tengo|abri|radique|interpuse|pusimos) "
     r"(?:un|una|el|la) (?:reclamo|queja|denuncia|reclamacion|disputa)",
     r"nunca (?:la |lo |los |las )?(?:use|saque|pedi|firme|tuve|solicite|active|recibi)",
-    r"cobr\w* (?:de mas|demas|mal|algo que no|lo que no|doble)|algo que no debo|que no debo",
+    r"cobr\w* (?:\w+ )?(?:de mas|demas|mal|algo que no|lo que no|doble|que no (?:son|debo"
+    r"|corresponden?|es))|algo que no debo|que no debo",
     r"no corresponde|no es correcto el (?:monto|valor|cobro)|no debo tanto|debo menos",
     r"eso no (?:lo )?debo|no les debo nada|no le debo nada|de donde sacan",
 )
@@ -135,7 +136,7 @@ AGENT_REQUEST = _words(
     r"comunicar) (?:con|a)",
     r"(?:un|una|el|la) (?:asesor|asesora|agente|operador|operadora|ejecutivo|ejecutiva|humano"
     r"|persona real|ser humano|representante)",
-    r"no (?:quiero )?hablar con (?:una )?(?:maquina|robot|grabacion|contestadora)"
+    r"no (?:quiero )?hablar con (?:una |un )?(?:maquina|robot|grabacion|contestadora)"
     r"|(?:es|eres|hablo con) (?:una |un )?(?:maquina|robot|grabacion|contestadora)",
     r"(?:asesor|asesora|operadora|operador|agente|humano)$|^(?:con )?(?:un|una|alguna) (?:persona"
     r"|humano|asesor|asesora|agente|operador|operadora|ejecutivo|ejecutiva)",
@@ -173,10 +174,12 @@ CANNOT_PAY = _words(
     r"^no (?:voy a |vamos a )?(?:poder|puedo)$|(?:imposible|no es posible) pagar|no estoy (?:trabajando|en condiciones)|no trabajo",
     r"(?:estoy|ando) (?:enferm[oa]|incapacitad[oa]|hospitalizad[oa])|la situacion esta"
     r" (?:dificil|mala|complicada|dura)|no tengo con que",
+    r"con que (?:le |les |te )?(?:pago|voy a pagar|pagaria|pagar)|si no tengo(?: nada| plata| dinero"
+    r"| trabajo)?$",
 )
 
 CALLBACK = _words(
-    r"(?:llame|llamen|llama|llamame|llameme|llamenme|llamarme|marqueme|marcame|marquenme|comuniquese"
+    r"(?:llame|llamen|llamame|llameme|llamenme|llamarme|marqueme|marcame|marquenme|comuniquese"
     r"|comuniquense|vuelva a llamar|vuelvan a llamar|vuelve a llamar|llamar|llamarnos"
     r"|me llama|me llaman|me marca|me marcan|me vuelve a llamar|me vuelven a llamar) "
     r"(?:mas tarde|luego|despues|despuesito|mas rato|manana|pasado|otro dia|en otro|en|el|la|a las"
@@ -188,7 +191,10 @@ CALLBACK = _words(
     r"no (?:puedo|le puedo|te puedo) (?:hablar|atender|contestar|atenderle|atenderlo|atenderla)",
     r"(?:estoy|ando|voy) (?:manejando|conduciendo|ocupad[oa]|trabajando|en el trabajo|en una reunion"
     r"|en reunion|en clase|en la calle|en el bus|atendiendo|en el medico|en el hospital|en misa"
-    r"|en camino|saliendo|entrando|almorzando|comiendo|en la oficina|de viaje|en el carro)",
+    r"|en camino|saliendo|entrando|almorzando|comiendo|en la oficina|de viaje|en el carro|cocinando"
+    r"|banandome|duchandome|en la ducha|en el bano|en una cita|en otra llamada|en una llamada"
+    r"|con un cliente|con clientes|en el banco|en el supermercado|en misa|en el culto|en consulta)",
+    r"(?:hablemos|conversemos|hablamos) (?:mas tarde|luego|despues|manana|otro dia|el|la|en)",
     r"(?:mas tarde|en otro momento|otro dia|otro rato|mas rato)(?: (?:hablamos|por favor|mejor))?$",
     r"no es (?:buen|un buen) momento|no tengo tiempo|ahorita no|ahora no|(?:hoy|ahora|ahorita)"
     r" no puedo$",
@@ -201,6 +207,8 @@ THIRD_PARTY = _words(
     r" hospitalizad[oa]|esta afuera|esta fuera|esta ocupad[oa]|se encuentra fuera|viajo|anda"
     r" trabajando|esta en la calle|esta banandose|se esta banando|no ha vuelto|murio|fallecio"
     r"|falleci[oa]|esta muert[oa]|esta enferm[oa])",
+    r"(?:anda|esta) (?:en el trabajo|trabajando|de viaje|en la calle|afuera|fuera|por fuera"
+    r"|en la finca|en el campo|de turno)",
     r"esta en (?:el|la) (?:hospital|clinica|trabajo|oficina|calle|universidad|colegio|escuela"
     r"|iglesia|medico|doctor|finca|campo)",
     r"(?:yo )?(?:le|les) (?:dejo|doy|paso) (?:el |la |su )?(?:recado|mensaje|razon)",
@@ -213,7 +221,8 @@ THIRD_PARTY = _words(
 KIN = _words(
     r"(?:soy|habla|le habla|es|somos|habla con) (?:la|el|su|una|un|mi|sus|los|las) (?:"
     + _KIN
-    + r")s?"
+    + r")s?",
+    r"(?:mi|su) (?:" + _KIN + r")s? (?:ya )?no (?:vive|esta|se encuentra|trabaja|viene)",
 )
 
 PROMISE = re.compile(
@@ -237,6 +246,8 @@ _NOUN_BEFORE = frozenset(
 )
 
 ASK_INFO = _words(
+    r"(?:nombre de|como se llama|como dijo que se llama) (?:la|su) (?:empresa|compania|entidad"
+    r"|oficina|agencia)",
     r"cuanto (?:es|debo|le debo|les debo|seria|sale|tengo que|hay que|quedo|queda|era|me cobran|es lo"
     r" que|estoy debiendo|llevo|me falta|vale|es la deuda|es el saldo|es el total|seria el)",
     r"de parte de quien|quien (?:habla|llama|es|me llama|me habla|lo busca|la busca|los busca"
@@ -272,7 +283,8 @@ REPEAT = _words(
 AFFIRM = _words(
     r"^(?:si|sii|sip|sis|claro|correcto|exacto|exactamente|afirmativo|efectivamente|por supuesto"
     r"|dale|ok|okey|okay|listo|de acuerdo|vale|simon|aja|sale|va|cierto|eso es|perfecto"
-    r"|con gusto|obvio|seguro|en efecto|asi es|bueno|esta bien|ya|yes)",
+    r"|con gusto|obvio|seguro|en efecto|asi es|bueno|esta bien|ya|yes|ujum|mjm|mhm|ajam|sisi|ya po"
+    r"|si po)",
     r"soy yo|(?:con )?(?:el|ella) (?:habla|mism[oa])|(?:el|la|yo) mism[oa]|al habla|a la orden"
     r"|a sus ordenes|digame|diga|servidor|servidora|(?:con|a) (?:el|ella)$|yo soy|es correcto"
     r"|si (?:senor|senora|senorita|claro|correcto)|habla con (?:el|ella)|(?:el|ella) habla",
