@@ -118,10 +118,11 @@ def _weekday(words: Sequence[str], i: int, today: date) -> date:
         return today - timedelta(days=(today.weekday() - weekday - 1) % 7 + 1)
     if _at(words, i - 1) == "este" and weekday == today.weekday():
         return today
-    following = _at(words, i - 1) in ("otro",) or any(
-        after.startswith(f"de la {w} semana") for w in ("otra", "proxima", "siguiente")
+    said = f" {' '.join(words)} "
+    following = _at(words, i - 1) == "otro" or any(
+        f" {w} semana " in said for w in ("otra", "proxima", "siguiente")
     )
-    if following or after.startswith("de la semana que viene"):
+    if following or " semana que viene " in said or " semana entrante " in said:
         monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
         return monday + timedelta(days=weekday)
     return _next_weekday(today, weekday)

@@ -49,7 +49,7 @@ STOP_CALLING = _words(
     r"|acosar(?:me)?|insistir)",
     r"(?:borren|borre|borrar|saquen|saque|sacar|quiten|quite|quitar|eliminen|elimine|eliminar"
     r"|retiren|retire)(?:me|nos)? (?:de|mi numero de|este numero de) (?:la|su|sus|esa|esta) "
-    r"(?:lista|base|listas|bases)",
+    r"(?:lista|base|listas|bases|registro|registros|sistema|directorio)",
     r"(?:borren|saquen|quiten|eliminen)(?:me)? (?:mi numero|este numero)",
     r"no (?:me )?llamen (?:nunca )?mas|ya no (?:me )?llamen|nunca mas (?:me )?llamen",
     r"no (?:quiero|deseo) (?:que me )?(?:vuelvan|sigan) (?:a )?(?:llamar|llamando)",
@@ -100,6 +100,11 @@ DISPUTE = _words(
     r"nunca (?:la |lo |los |las )?(?:use|saque|pedi|firme|tuve|solicite|active|recibi)",
     r"cobr\w* (?:\w+ )?(?:de mas|demas|mal|algo que no|lo que no|doble|que no (?:son|debo"
     r"|corresponden?|es))|algo que no debo|que no debo",
+    r"no (?:he |hemos )?(?:saque|sacado|pedido|solicitado|firmado|tenido|abierto|pedi) (?:nada|ningun"
+    r"|ninguna)|no es lo que (?:debo|le debo)|(?:valor|monto|saldo|cobro|cuota|cifra) (?:esta|es)"
+    r" (?:muy )?(?:alto|elevado|exagerado)",
+    r"(?:peleando|reclamando|disputando|en disputa|en litigio|en reclamo|en demanda|con (?:un|mi)"
+    r" abogado)",
     r"no corresponde|no es correcto el (?:monto|valor|cobro)|no debo tanto|debo menos",
     r"eso no (?:lo )?debo|no les debo nada|no le debo nada|de donde sacan",
 )
@@ -121,12 +126,13 @@ WRONG_NUMBER = _words(
     r"(?:este|ese) numero (?:ya )?no (?:es|pertenece)|cambi(?:e|o|aron) de numero",
     r"no me llamo asi|no es mi nombre|no soy (?:esa persona|ese senor"
     r"|esa senora|quien busca|la persona que busca)",
-    r"marco mal|marcaron mal|se equivocaron|numero incorrecto|persona equivocada|^equivocad[oa]s?$",
+    r"marco mal|marcaron mal|se equivocaron|numero incorrecto|persona equivocada|^(?:esta )?equivocad[oa]s?",
     r"(?:numero|telefono|celular) ya no es (?:de|del)|no se de quien (?:me )?(?:habla|hablan|esta"
     r" hablando)|no (?:conozco|conocemos) a nadie (?:asi|con ese nombre)",
 )
 
 AGENT_REQUEST = _words(
+    r"(?:persona|alguien|humano) (?:de verdad|real|de carne y hueso)",
     r"(?:hablar|hable|comunicarme|comunicar|conversar|tratar) con (?:un|una|el|la|alguna|algun|"
     r"alguien|su|sus)?\s?(?:persona|humano|ser humano|asesor|asesora|agente|operador|operadora"
     r"|ejecutivo|ejecutiva|supervisor|supervisora|encargado|encargada|gerente|representante"
@@ -246,6 +252,7 @@ _NOUN_BEFORE = frozenset(
 )
 
 ASK_INFO = _words(
+    r"(?:que|cuanto) es lo que (?:debo|le debo|les debo|se debe)",
     r"(?:nombre de|como se llama|como dijo que se llama) (?:la|su) (?:empresa|compania|entidad"
     r"|oficina|agencia)",
     r"cuanto (?:es|debo|le debo|les debo|seria|sale|tengo que|hay que|quedo|queda|era|me cobran|es lo"
