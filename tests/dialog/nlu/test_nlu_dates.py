@@ -69,6 +69,10 @@ DAYS = [
     ("dentro de 10 días", date(2026, 12, 3)),
     ("en un mes", date(2026, 12, 23)),
     ("este fin de semana", date(2026, 11, 28)),
+    ("el día de mañana le pago", date(2026, 11, 24)),
+    ("después del quince", date(2026, 12, 15)),
+    ("le pago la próxima semana el miércoles", date(2026, 12, 2)),
+    ("el 30 de este mes", date(2026, 11, 30)),
     ("ayer", date(2026, 11, 22)),
     ("el viernes pasado", date(2026, 11, 20)),
 ]

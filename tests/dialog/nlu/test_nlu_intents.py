@@ -85,6 +85,12 @@ def test_bare_answers_to_how_much_and_when_are_promises() -> None:
     assert understand("mañana en la tarde", today=TODAY).intent is Intent.CALLBACK_REQUEST
 
 
+def test_negated_bare_answers_are_not_promises() -> None:
+    assert understand("no, hoy no", today=TODAY).intent is Intent.DENY
+    thanks = understand("mil gracias", today=TODAY)
+    assert (thanks.intent, thanks.amount) == (Intent.UNKNOWN, None)
+
+
 def test_confidence_is_lower_when_the_intent_is_inferred() -> None:
     stated = understand("le pago cien mil el viernes", today=TODAY)
     inferred = understand("cien mil", today=TODAY)

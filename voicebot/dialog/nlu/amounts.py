@@ -34,6 +34,9 @@ _PAY_WORDS = re.compile(
 )
 
 
+_NOT_MONEY_AFTER_MIL = frozenset({"gracias", "disculpas", "perdones", "veces", "cosas"})
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     amount: Decimal | None = None
@@ -75,6 +78,8 @@ def read_money(
             continue
         if before in ("de", "del", "ano") and span.written and 1900 <= span.value <= 2100:
             continue  # a year
+        if words[span.start : span.end] == ["mil"] and after in _NOT_MONEY_AFTER_MIL:
+            continue  # "mil gracias"
         marked = span.scaled or before == "$" or after in CURRENCY
         if not marked and span.written and words[span.start].isdigit():
             bare_id = _ID_WORDS.search(text) or not _PAY_WORDS.search(text)

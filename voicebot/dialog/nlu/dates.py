@@ -249,7 +249,7 @@ def _calendar_day(words: Sequence[str], span: NumberSpan, today: date, when: Whe
         next_month = any(w in phrase for w in ("proximo", "otro", "siguiente", "que viene"))
         j += 2
     elif (
-        _at(words, span.start - 1) not in ("el", "dia", "este", "hasta", "para", "antes")
+        _at(words, span.start - 1) not in ("el", "dia", "este", "hasta", "para", "antes", "del")
         or _at(words, j) in _NOT_A_DAY
     ):
         return False
@@ -306,7 +306,8 @@ def read_when(words: Sequence[str], spans: Sequence[NumberSpan], today: date) ->
                 when.clock = when.clock or _MORNING
                 if before == "esta":
                     when.set_day(today)
-            elif before not in ("una", "cada", "las", "de"):
+            elif before not in ("una", "cada", "las", "de") or _at(words, i - 2) == "dia":
+                # "el día de mañana" is tomorrow too
                 when.set_day(today + timedelta(days=1))
         elif (
             word in _TODAY_WORDS
@@ -342,7 +343,9 @@ def read_when(words: Sequence[str], spans: Sequence[NumberSpan], today: date) ->
                 when.set_day(today)
         elif word == "mediodia" or (word == "dia" and before == "medio"):
             when.clock = when.clock or _NOON
-        elif word == "temprano" and when.clock is None:
+        elif word == "mananita" and before == "la":
+            when.clock = when.clock or _MORNING
+        elif word in ("temprano", "tempranito") and when.clock is None:
             when.clock = _MORNING
         elif word in ("rato", "ratito") and before == "un":
             when.delay = when.delay or timedelta(minutes=60 if word == "rato" else 30)

@@ -369,7 +369,7 @@ def classify(
     if has_time and not has_amount:
         # A bare "mañana en la tarde" or "a las tres" answers "when can we call you".
         return Intent.CALLBACK_REQUEST, 0.6
-    if has_amount or has_date:
+    if (has_amount or has_date) and not _NEGATION.search(text):
         # A bare "cien mil" or "el viernes" answers "how much / when can you pay".
         return Intent.PROMISE_TO_PAY, 0.6
     if DENY.search(text):
