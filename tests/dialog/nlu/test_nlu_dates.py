@@ -83,6 +83,24 @@ def test_days(text: str, day: date) -> None:
     assert understand(text, today=TODAY).date == day
 
 
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("ya pagué el sábado", date(2026, 11, 21)),
+        ("ya hice la transferencia el lunes", date(2026, 11, 16)),
+        ("pagué el quince", date(2026, 11, 15)),
+        ("ya consigné el 20 de octubre", date(2026, 10, 20)),
+    ],
+)
+def test_a_payment_made_looks_back(text: str, day: date) -> None:
+    assert understand(text, today=TODAY).date == day
+
+
+def test_today_gives_way_to_another_named_day() -> None:
+    assert understand("ahorita no, llámeme mañana", today=TODAY).date == date(2026, 11, 24)
+    assert understand("hoy no puedo, el viernes sí", today=TODAY).date == date(2026, 11, 27)
+
+
 def test_weekday_equal_to_today_is_next_week_on_any_day() -> None:
     friday = date(2026, 11, 27)
     assert understand("el viernes", today=friday).date == date(2026, 12, 4)

@@ -43,6 +43,9 @@ def understand(
         has_date=day is not None,
         has_time=callback_at is not None or when.clock is not None,
     )
+    if intent is Intent.ALREADY_PAID and day is not None and day > today:
+        # "ya pagué el sábado" is the Saturday gone by.
+        day = read_when(words, spans, today, past=True).day
     if intent is Intent.UNKNOWN and money.digits is not None:
         confidence = 0.6
     return Understanding(

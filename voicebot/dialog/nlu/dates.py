@@ -69,6 +69,9 @@ class When:
     clock: time | None = None
     delay: timedelta | None = None
     claimed: set[int] = field(default_factory=set)  # token indices used, not money
+    # "hoy", "ahorita": only when no other day is named ("ahorita no, mañana").
+    loose_day: date | None = None
+    past: bool = False  # the debtor speaks of a payment made: weekdays and days look back
 
     def set_day(self, day: date) -> None:
         if self.day is None:
@@ -107,14 +110,26 @@ def _day_of_month(
     return candidate
 
 
+def _last_day_of_month_before(today: date, dom: int, month: int | None) -> date:
+    """The latest day `dom` (of `month`, if given) on or before today: a payment made."""
+    year, mon = today.year, today.month
+    for _ in range(24):
+        if month is None or mon == month:
+            candidate = date(year, mon, min(dom, calendar.monthrange(year, mon)[1]))
+            if candidate <= today:
+                return candidate
+        year, mon = (year, mon - 1) if mon > 1 else (year - 1, 12)
+    return today
+
+
 def _next_weekday(today: date, weekday: int) -> date:
     return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
 
 
-def _weekday(words: Sequence[str], i: int, today: date) -> date:
+def _weekday(words: Sequence[str], i: int, today: date, past: bool) -> date:
     weekday = WEEKDAYS[words[i]]
     after = " ".join(words[i + 1 : i + 5])
-    if after.startswith("pasado") or (_at(words, i - 1) == "pasado"):
+    if after.startswith("pasado") or (_at(words, i - 1) == "pasado") or past:
         return today - timedelta(days=(today.weekday() - weekday - 1) % 7 + 1)
     if _at(words, i - 1) == "este" and weekday == today.weekday():
         return today
@@ -226,6 +241,10 @@ def _hour(words: Sequence[str], span: NumberSpan, when: When) -> bool:
     return True
 
 
+# "el primero" is the 1st when a date or a verb follows, not in "el primero que llegue".
+_AFTER_FIRST = frozenset(
+    {"", "de", "del", "le", "les", "te", "lo", "la", "pago", "a", "en", "y", "sin"}
+)
 _MINUTE_WORDS = {"diez": 10, "quince": 15, "veinte": 20, "treinta": 30, "cuarenta": 40, "cinco": 5}
 
 
@@ -255,7 +274,10 @@ def _calendar_day(words: Sequence[str], span: NumberSpan, today: date, when: Whe
         return False
     if month is not None and _at(words, j) in ("de", "del") and _at(words, j + 1).isdigit():
         j += 2  # the year: "el 5 de diciembre de 2026"
-    when.set_day(_day_of_month(today, dom, month, next_month))
+    day = _day_of_month(today, dom, month, next_month)
+    if when.past and day > today and not next_month:
+        day = _last_day_of_month_before(today, dom, month)
+    when.set_day(day)
     when.claimed.update(range(span.start, j))
     return True
 
@@ -288,9 +310,15 @@ def _clock_token(token: str) -> time | None:
     return time(h + 12 if 1 <= h <= 7 else h, m)
 
 
-def read_when(words: Sequence[str], spans: Sequence[NumberSpan], today: date) -> When:
-    """Every day, clock time and delay the utterance names; the first of each wins."""
-    when = When()
+def read_when(
+    words: Sequence[str], spans: Sequence[NumberSpan], today: date, *, past: bool = False
+) -> When:
+    """Every day, clock time and delay the utterance names; the first of each wins.
+
+    With `past`, the debtor speaks of a payment already made, so "el sábado" and
+    "el quince" are the latest such days, not the next ones.
+    """
+    when = When(past=past)
     for span in spans:
         (
             _delay(words, span, today, when)
@@ -314,14 +342,14 @@ def read_when(words: Sequence[str], spans: Sequence[NumberSpan], today: date) ->
             or (word == "tiro" and before == "al")
             or (word == "mismo" and before in ("ya", "ahora"))
         ):
-            when.set_day(today)
+            when.loose_day = today
         elif word == "ayer":
             when.set_day(today - timedelta(days=2 if before == "de" else 1))
         elif word in ("antier", "anteayer"):
             when.set_day(today - timedelta(days=2))
         elif word in WEEKDAYS:
-            when.set_day(_weekday(words, i, today))
-        elif word == "primero" and before == "el" and _at(words, i + 1) in ("de", "del", ""):
+            when.set_day(_weekday(words, i, today, when.past))
+        elif word == "primero" and before in ("el", "dia") and _at(words, i + 1) in _AFTER_FIRST:
             _calendar_day(words, NumberSpan(i, i + 1, Decimal(1), False, False), today, when)
         elif "/" in word or (word.count("-") and word.replace("-", "").isdigit()):
             slash = _slash_date(word, today)
@@ -354,6 +382,8 @@ def read_when(words: Sequence[str], spans: Sequence[NumberSpan], today: date) ->
     phrase = _phrase_days(" ".join(words), today)
     if phrase is not None:
         when.set_day(phrase)
+    if when.loose_day is not None:
+        when.set_day(when.loose_day)
     return when
 
 

@@ -40,6 +40,7 @@ _GIVE_VERB = (
 _PAY_ACT = r"(?:la |el |una |un )?(?:pago|transferencia|consignacion|deposito|abono|giro)"
 
 STOP_CALLING = _words(
+    r"(?:borren|borre|borrar|eliminen|elimine|quiten|quite) (?:mis|todos mis) datos",
     r"no (?:me |nos )?(?:vuelva|vuelvan|vuelvas) a (?:llamar|marcar|molestar|contactar)",
     r"no (?:me |nos )?(?:llame|llamen|llames|marque|marquen|molesten|moleste|contacten|busquen)"
     r"(?! (?:ahora|ahorita|en este momento|a esta hora|hoy))",
@@ -57,9 +58,11 @@ STOP_CALLING = _words(
 )
 
 ALREADY_PAID = _words(
+    r"^(?:pero )?(?:yo )?(?:ya )?(?:le |les |te |lo |la )?(?:pague|cancele|consigne|deposite|transferi"
+    r"|abone|salde|liquide)",
     r"ya (?:le |lo |la |les )?(?:pague|cancele|deposite|consigne|transferi|abone|salde|liquide"
     r"|gire)",
-    r"(?:lo|la|los|las|eso|yo|ya) (?:le |les )?(?:pague|cancele|salde|liquide)",
+    r"(?:lo|la|los|las|eso|yo|ya) (?:le |les |te )?(?:pague|cancele|salde|liquide)",
     r"(?<!que )(?<!cuando )(?<!si )(?<!apenas )(?:pague|salde|liquide|consigne|deposite|transferi)"
     r" (?:ayer|antier|anteayer|el (?:lunes|martes|miercoles|jueves|viernes|sabado|domingo) pasado"
     r"|la semana pasada|el mes pasado|hace|todo|la deuda|esa deuda|eso)",
@@ -72,15 +75,15 @@ ALREADY_PAID = _words(
     r"tengo (?:el|la) (?:comprobante|recibo|soporte|constancia|voucher)",
     r"ya (?:le |les |lo |la )?pago(?! (?:manana|el|la|en|hoy|ahorita|pasado|este|esta))(?= |$)",
     r"ya (?:fue|esta) (?:pagad|cancelad)[oa]|eso ya se pago|ya se (?:pago|cancelo)",
-    r"ya (?:le |les )?(?:hice|mande) (?:la |el )?(?:consignacion|transferencia|deposito|pago)",
+    r"ya (?:le |les |te )?(?:hice|mande) (?:la |el )?(?:consignacion|transferencia|deposito|pago)",
 )
 
 DISPUTE = _words(
     r"no (?:es|son) (?:mia|mio|mias|mios|de nosotros)",
     r"(?:esa|esta|la|eso|ese) (?:deuda|cuenta|credito|prestamo|cobro|monto|saldo|valor)? ?"
     r"no (?:es|son) (?:mia|mio|mias|mios)",
-    r"(?:yo )?no (?:le |les )?(?:debo|debemos) (?:eso|nada|ese|esa|esos|ningun|ninguna|un)",
-    r"^(?:yo )?no (?:le |les )?debo$|yo no debo|no tengo (?:ninguna |esa |ese )?(?:deuda|credito"
+    r"(?:yo )?no (?:le |les |te )?(?:debo|debemos) (?:eso|nada|ese|esa|esos|ningun|ninguna|un)",
+    r"^(?:yo )?no (?:le |les |te )?debo$|yo no debo|no tengo (?:ninguna |esa |ese )?(?:deuda|credito"
     r"|prestamo|cuenta) (?:con|en)",
     r"no (?:reconozco|conozco) (?:esa|ese|esta|la|el|ningun|ninguna) (?:deuda|cuenta|credito"
     r"|prestamo|cobro|tarjeta|obligacion|monto|compra)",
@@ -105,7 +108,7 @@ DISPUTE = _words(
     r" (?:muy )?(?:alto|elevado|exagerado)",
     r"(?:peleando|reclamando|disputando|en disputa|en litigio|en reclamo|en demanda|con (?:un|mi)"
     r" abogado)",
-    r"no corresponde|no es correcto el (?:monto|valor|cobro)|no debo tanto|debo menos",
+    r"no (?:me |nos )?corresponde|no es correcto el (?:monto|valor|cobro)|no debo tanto|debo menos",
     r"eso no (?:lo )?debo|no les debo nada|no le debo nada|de donde sacan",
 )
 
@@ -126,6 +129,7 @@ WRONG_NUMBER = _words(
     r"(?:este|ese) numero (?:ya )?no (?:es|pertenece)|cambi(?:e|o|aron) de numero",
     r"no me llamo asi|no es mi nombre|no soy (?:esa persona|ese senor"
     r"|esa senora|quien busca|la persona que busca)",
+    r"(?:te |se )?equivocaste|te equivocas|(?:ni idea|no tengo idea|no se) (?:de )?quien es",
     r"marco mal|marcaron mal|se equivocaron|numero incorrecto|persona equivocada|^(?:esta )?equivocad[oa]s?",
     r"(?:numero|telefono|celular) ya no es (?:de|del)|no se de quien (?:me )?(?:habla|hablan|esta"
     r" hablando)|no (?:conozco|conocemos) a nadie (?:asi|con ese nombre)",
@@ -149,6 +153,7 @@ AGENT_REQUEST = _words(
 )
 
 PAYMENT_PLAN = _words(
+    r"(?:un|algun|hacer un|tienen|hay) plan",
     r"(?:en|a|por|de a) cuotas|(?:cuotas|cuotitas)|en partes|por partes|a plazos|en plazos"
     r"|(?:un|una|el|hacer|llegar a|tener un|sacar un|firmar un) (?:acuerdo|arreglo|convenio"
     r"|negociacion)|acuerdos? de pagos?|plan(?:es)? de pagos?|convenios? de pagos?",
@@ -165,7 +170,7 @@ CANNOT_PAY = _words(
     r"|feria|billete|pisto|plata|recursos|como pagar|con que pagar|con que|trabajo|empleo|chamba"
     r"|pega|laburo|un peso|un peso partido|un centavo|un sol|ingresos|los medios|fondos|liquidez"
     r"|un quinto|varo|guita|mango|moneda)",
-    r"no (?:le |les )?(?:puedo|podemos|podre|podria|voy a poder|alcanzo a|tengo como) (?:pagar|"
+    r"no (?:le |les |te )?(?:puedo|podemos|podre|podria|voy a poder|alcanzo a|tengo como) (?:pagar|"
     r"cancelar|abonar|consignar|depositar|dar nada|pagarle|pagarles)",
     r"sin (?:plata|dinero|trabajo|empleo|chamba|pega|laburo|chamba|un peso|ingresos|lana|un centavo"
     r"|un sol|un mango|guita|billete|recursos|chambear)",
@@ -180,6 +185,8 @@ CANNOT_PAY = _words(
     r"^no (?:voy a |vamos a )?(?:poder|puedo)$|(?:imposible|no es posible) pagar|no estoy (?:trabajando|en condiciones)|no trabajo",
     r"(?:estoy|ando) (?:enferm[oa]|incapacitad[oa]|hospitalizad[oa])|la situacion esta"
     r" (?:dificil|mala|complicada|dura)|no tengo con que",
+    r"no (?:tengo|me alcanza|me queda) ni para (?:comer|el pasaje|la comida|el arriendo|la renta"
+    r"|el mercado)",
     r"con que (?:le |les |te )?(?:pago|voy a pagar|pagaria|pagar)|si no tengo(?: nada| plata| dinero"
     r"| trabajo)?$",
 )
@@ -200,6 +207,7 @@ CALLBACK = _words(
     r"|en camino|saliendo|entrando|almorzando|comiendo|en la oficina|de viaje|en el carro|cocinando"
     r"|banandome|duchandome|en la ducha|en el bano|en una cita|en otra llamada|en una llamada"
     r"|con un cliente|con clientes|en el banco|en el supermercado|en misa|en el culto|en consulta)",
+    r"manejando|conduciendo",
     r"(?:hablemos|conversemos|hablamos) (?:mas tarde|luego|despues|manana|otro dia|el|la|en)",
     r"(?:mas tarde|en otro momento|otro dia|otro rato|mas rato)(?: (?:hablamos|por favor|mejor))?$",
     r"no es (?:buen|un buen) momento|no tengo tiempo|ahorita no|ahora no|(?:hoy|ahora|ahorita)"
@@ -217,8 +225,8 @@ THIRD_PARTY = _words(
     r"|en la finca|en el campo|de turno)",
     r"esta en (?:el|la) (?:hospital|clinica|trabajo|oficina|calle|universidad|colegio|escuela"
     r"|iglesia|medico|doctor|finca|campo)",
-    r"(?:yo )?(?:le|les) (?:dejo|doy|paso) (?:el |la |su )?(?:recado|mensaje|razon)",
-    r"(?:yo )?(?:le|les) (?:digo|aviso|comento)(?: que|$)",
+    r"(?:yo )?(?:le|les|te) (?:dejo|doy|paso) (?:el |la |su )?(?:recado|mensaje|razon)",
+    r"(?:yo )?(?:le|les|te) (?:digo|aviso|comento)(?: que|$)",
     r"(?:dejele|dejeme|le dejo|quiere dejar(?:le)?|dejar) (?:el |un )?(?:recado|mensaje|razon)",
     r"(?:yo le|le) (?:digo|aviso)|tome (?:el )?(?:recado|mensaje)",
 )
@@ -243,7 +251,7 @@ _NEGATION = re.compile(r"\b(?:no|nunca|tampoco|ni|jamas|imposible)\b")
 _PROMISE_PHRASES = _words(
     r"(?:hago|hare|haria|hacemos|realizo|voy a hacer|puedo hacer) " + _PAY_ACT,
     r"me comprometo|le (?:tengo|tendria) (?:la plata|el dinero|el pago|lo de)|tengo (?:la plata"
-    r"|el dinero) (?:el|para el|manana|hoy|la)|(?:le|les) (?:cumplo|quedo bien)|cuente con (?:el|ese)"
+    r"|el dinero) (?:el|para el|manana|hoy|la)|(?:le|les|te) (?:cumplo|quedo bien)|cuente con (?:el|ese)"
     r" pago|(?:ok|bueno|listo|dale|va|de acuerdo|esta bien) (?:le|lo|la)? ?(?:pago|cancelo|consigno)",
 )
 # "el pago", "acuerdo de pago": "pago" as a noun is not a promise.
@@ -252,6 +260,7 @@ _NOUN_BEFORE = frozenset(
 )
 
 ASK_INFO = _words(
+    r"de que (?:me )?(?:esta|estan|estas) hablando",
     r"(?:que|cuanto) es lo que (?:debo|le debo|les debo|se debe)",
     r"(?:nombre de|como se llama|como dijo que se llama) (?:la|su) (?:empresa|compania|entidad"
     r"|oficina|agencia)",
@@ -281,6 +290,7 @@ REPEAT_WHOLE = re.compile(
     r"|como me dijo|que cosa|senorita|senor|oiga)\s?)+$"
 )
 REPEAT = _words(
+    r"que (?:me )?(?:esta|estas|estan) diciendo|que me (?:dice|dices)$",
     r"no (?:le |te |les |lo |la )?(?:escuche|entendi|oi|oigo|escucho|entiendo|capte|cache|escuchamos)",
     r"repit\w*|repet\w*|(?:otra vez|de nuevo|nuevamente)(?: por favor)?$|mas (?:fuerte|despacio|lento|alto)",
     r"no se (?:escucha|oye|entiende)|se (?:corta|entrecorta|escucha mal|oye mal|corto)|que dijo"
@@ -288,12 +298,12 @@ REPEAT = _words(
 )
 
 AFFIRM = _words(
-    r"^(?:si|sii|sip|sis|claro|correcto|exacto|exactamente|afirmativo|efectivamente|por supuesto"
+    r"^(?:(?:ah|ay|eh|oh|pues|bueno|ya|a) )?(?:si|sii|sip|sis|claro|correcto|exacto|exactamente|afirmativo|efectivamente|por supuesto"
     r"|dale|ok|okey|okay|listo|de acuerdo|vale|simon|aja|sale|va|cierto|eso es|perfecto"
     r"|con gusto|obvio|seguro|en efecto|asi es|bueno|esta bien|ya|yes|ujum|mjm|mhm|ajam|sisi|ya po"
     r"|si po)",
     r"soy yo|(?:con )?(?:el|ella) (?:habla|mism[oa])|(?:el|la|yo) mism[oa]|al habla|a la orden"
-    r"|a sus ordenes|digame|diga|servidor|servidora|(?:con|a) (?:el|ella)$|yo soy|es correcto"
+    r"|a sus ordenes|digame|diga|decime|dime|servidor|servidora|(?:con|a) (?:el|ella)$|yo soy|es correcto"
     r"|si (?:senor|senora|senorita|claro|correcto)|habla con (?:el|ella)|(?:el|ella) habla",
 )
 DENY = _words(
