@@ -58,6 +58,7 @@ STOP_CALLING = _words(
 )
 
 ALREADY_PAID = _words(
+    r"(?:ya )?(?:me puse|nos pusimos|me pongo) al dia",
     r"^(?:pero )?(?:yo )?(?:ya )?(?:le |les |te |lo |la )?(?:pague|cancele|consigne|deposite|transferi"
     r"|abone|salde|liquide)",
     r"ya (?:le |lo |la |les )?(?:pague|cancele|deposite|consigne|transferi|abone|salde|liquide"
@@ -79,6 +80,8 @@ ALREADY_PAID = _words(
 )
 
 DISPUTE = _words(
+    r"(?:yo )?no (?:lo |la )(?:saque|pedi|solicite|firme|tuve|use|contrate|compre)",
+    r"reclame|(?:puse|hice|meti) (?:la |una )?(?:queja|denuncia) (?:a|en|ante)",
     r"no (?:es|son) (?:mia|mio|mias|mios|de nosotros)",
     r"(?:esa|esta|la|eso|ese) (?:deuda|cuenta|credito|prestamo|cobro|monto|saldo|valor)? ?"
     r"no (?:es|son) (?:mia|mio|mias|mios)",
@@ -113,6 +116,8 @@ DISPUTE = _words(
 )
 
 WRONG_NUMBER = _words(
+    r"(?:aqui|aca) no es\b|no es (?:la casa|su casa|la oficina) de",
+    r"(?:lo|la) compre (?:usad|nuev)[oa]|(?:celular|numero|telefono|linea|chip) (?:nuevo|usado|prepago nuevo)|me (?:dieron|asignaron|vendieron) (?:este|ese) (?:numero|celular|chip)",
     r"numero equivocado|equivocad[oa] de numero|se (?:equivoco|equivocaron|equivoca) de "
     r"(?:numero|persona)",
     r"(?:esta|estan|esta usted|se) (?:equivocad[oa]s?|equivoco|equivocaron|equivoca)$",
@@ -136,6 +141,9 @@ WRONG_NUMBER = _words(
 )
 
 AGENT_REQUEST = _words(
+    r"^(?:con )?(?:el|la|un|una|alguna|algun) (?:encargad[oa]|supervisora?|gerente|jefe|jefa|asesora?|operadora?|ejecutiv[oa]|agente|persona|humano)",
+    r"(?:atienda|atiende|conteste|ayude) (?:una|un|alguna|algun|el|la) (?:persona|asesora?|humano"
+    r"|agente|operadora?|ejecutiv[oa])|(?:atienda|atiende|conteste) alguien",
     r"(?:persona|alguien|humano) (?:de verdad|real|de carne y hueso)",
     r"(?:hablar|hable|comunicarme|comunicar|conversar|tratar) con (?:un|una|el|la|alguna|algun|"
     r"alguien|su|sus)?\s?(?:persona|humano|ser humano|asesor|asesora|agente|operador|operadora"
@@ -153,6 +161,7 @@ AGENT_REQUEST = _words(
 )
 
 PAYMENT_PLAN = _words(
+    r"mensualidades|parcialidades|cuotas mensuales|pagos parciales",
     r"(?:un|algun|hacer un|tienen|hay) plan",
     r"(?:en|a|por|de a) cuotas|(?:cuotas|cuotitas)|en partes|por partes|a plazos|en plazos"
     r"|(?:un|una|el|hacer|llegar a|tener un|sacar un|firmar un) (?:acuerdo|arreglo|convenio"
@@ -192,6 +201,8 @@ CANNOT_PAY = _words(
 )
 
 CALLBACK = _words(
+    r"(?:manana|luego|despues|mas tarde|otro dia|en la tarde|en la noche|en la manana) me (?:llama|llaman|marca|marcan|vuelve a llamar)",
+    r"me (?:llama|llaman|marca|marcan|vuelve a llamar|vuelven a llamar)$",
     r"(?:llame|llamen|llamame|llameme|llamenme|llamarme|marqueme|marcame|marquenme|comuniquese"
     r"|comuniquense|vuelva a llamar|vuelvan a llamar|vuelve a llamar|llamar|llamarnos"
     r"|me llama|me llaman|me marca|me marcan|me vuelve a llamar|me vuelven a llamar) "
@@ -215,6 +226,7 @@ CALLBACK = _words(
 )
 
 THIRD_PARTY = _words(
+    r"(?:el|ella) (?:trabaja|llega|regresa|vuelve|viene|sale) (?:hasta|en|a las|mas tarde|tarde|despues|el|la|temprano|de noche|los)",
     r"no (?:esta|se encuentra|ha llegado|llega|vino|viene|anda|esta en casa)(?! (?:bien|mal|claro"
     r"|correcto|pagad|de acuerdo|segur|equivocad|incorrect))",
     r"(?:salio|se fue|esta trabajando|esta de viaje|esta en el trabajo|esta durmiendo|esta"
@@ -260,6 +272,9 @@ _NOUN_BEFORE = frozenset(
 )
 
 ASK_INFO = _words(
+    r"cuanto (?:asciende|suma|monta)|a cuanto (?:asciende|llega|sube)",
+    r"(?:que|cual) (?:quieren|necesitan|desean|buscan)",
+    r"(?:de )?donde (?:sacaron|obtuvieron|consiguieron|tienen) (?:mi|este|mis) (?:numero|telefono|datos|celular)",
     r"de que (?:me )?(?:esta|estan|estas) hablando",
     r"(?:que|cuanto) es lo que (?:debo|le debo|les debo|se debe)",
     r"(?:nombre de|como se llama|como dijo que se llama) (?:la|su) (?:empresa|compania|entidad"
@@ -290,6 +305,8 @@ REPEAT_WHOLE = re.compile(
     r"|como me dijo|que cosa|senorita|senor|oiga)\s?)+$"
 )
 REPEAT = _words(
+    r"se (?:esta |me esta |le esta )?(?:cortando|entrecortando|escuchando mal|oyendo mal|perdiendo)",
+    r"no (?:alcance|alcanzo) a (?:escuchar|oir|entender|escucharle|oirle|entenderle)",
     r"que (?:me )?(?:esta|estas|estan) diciendo|que me (?:dice|dices)$",
     r"no (?:le |te |les |lo |la )?(?:escuche|entendi|oi|oigo|escucho|entiendo|capte|cache|escuchamos)",
     r"repit\w*|repet\w*|(?:otra vez|de nuevo|nuevamente)(?: por favor)?$|mas (?:fuerte|despacio|lento|alto)",
