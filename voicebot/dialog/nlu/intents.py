@@ -80,6 +80,8 @@ ALREADY_PAID = _words(
 )
 
 DISPUTE = _words(
+    r"no es (?:mi|nuestra) (?:deuda|cuenta|tarjeta|credito|prestamo|obligacion)",
+    r"(?:monto|valor|saldo|cobro) no es (?:ese|asi|correcto|real)|no es ese (?:el )?(?:monto|valor|saldo)",
     r"(?:yo )?no (?:lo |la )(?:saque|pedi|solicite|firme|tuve|use|contrate|compre)",
     r"reclame|(?:puse|hice|meti) (?:la |una )?(?:queja|denuncia) (?:a|en|ante)",
     r"no (?:es|son) (?:mia|mio|mias|mios|de nosotros)",
@@ -175,6 +177,8 @@ PAYMENT_PLAN = _words(
 )
 
 CANNOT_PAY = _words(
+    r"no tengo (?:como|con que)(?: pagar(?:le|les)?)?$|no tengo para (?:pagar|pagarle|pagarles|eso)",
+    r"no (?:me|nos) (?:queda|quedo|sobra) (?:plata|dinero|nada|un peso)",
     r"no (?:tengo|tenemos|hay|cuento con|dispongo de) (?:la |el |nada de |ni )?(?:plata|dinero|lana"
     r"|feria|billete|pisto|plata|recursos|como pagar|con que pagar|con que|trabajo|empleo|chamba"
     r"|pega|laburo|un peso|un peso partido|un centavo|un sol|ingresos|los medios|fondos|liquidez"
@@ -272,6 +276,8 @@ _NOUN_BEFORE = frozenset(
 )
 
 ASK_INFO = _words(
+    r"(?:que|cual|cuanto) es (?:mi|su|la|el) (?:saldo|monto|valor|deuda|total|cuenta|pendiente)",
+    r"(?:por|para) que (?:me |nos |lo |la )?(?:esta|estan|estas) (?:llamando|buscando|marcando)",
     r"cuanto (?:asciende|suma|monta)|a cuanto (?:asciende|llega|sube)",
     r"(?:que|cual) (?:quieren|necesitan|desean|buscan)",
     r"(?:de )?donde (?:sacaron|obtuvieron|consiguieron|tienen) (?:mi|este|mis) (?:numero|telefono|datos|celular)",
