@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import RATE, frames_of, padded, speech_bounds_ms
+from audio_signals import RATE, frames_of, padded, speech_bounds_ms
 
 from voicebot.audio.endpoint import (
     Endpointer,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import FRAME, RATE, frames_of, padded, speech_bounds_ms
+from audio_signals import FRAME, RATE, frames_of, padded, speech_bounds_ms
 
 from voicebot.audio.vad import SILENCE_DBFS, VadSettings, VoiceActivityDetector, frame_dbfs
 

@@ -96,3 +96,18 @@ def test_the_rendered_speech_is_intelligible_to_a_real_recognizer(
     for said, intent in (("네", "affirm"), ("아니요", "deny")):
         pcm = np.concatenate([padding, korean.synthesize(said), padding, padding])
         assert ko_model.recognize(pcm, hints).intent == intent
+
+
+def test_long_prompts_are_rendered_to_the_end(bot_voice: EspeakSynthesizer) -> None:
+    """pyttsx3's runAndWait returns before espeak finishes texts over ~8 s; none may come back cut."""
+    text = (
+        "Le informamos que su tarjeta de crédito del Banco Andino presenta un saldo vencido de un "
+        "millón doscientos mil pesos, con cuarenta y cinco días de mora. Podemos ofrecerle un plan "
+        "de pagos de hasta seis cuotas mensuales. ¿Desea conocer las opciones disponibles?"
+    )
+    sizes = [bot_voice.synthesize(text).size / 8000 for _ in range(3)]
+    assert min(sizes) > 12.0
+    assert max(sizes) - min(sizes) < 0.3
+    # The end of the text is there: the last sentence alone fits in the tail.
+    last = bot_voice.synthesize("¿Desea conocer las opciones disponibles?").size / 8000
+    assert sizes[0] > last + 8.0

@@ -46,10 +46,21 @@ EndpointEvent = SpeechStarted | SpeechEnded
 class Endpointer:
     """One turn's endpointing. ``no_input_ms`` counts from ``arm()`` (e.g. the prompt's end)."""
 
-    def __init__(self, sample_rate: int, settings: EndpointSettings | None = None) -> None:
+    def __init__(
+        self,
+        sample_rate: int,
+        settings: EndpointSettings | None = None,
+        *,
+        vad: VoiceActivityDetector | None = None,
+    ) -> None:
+        """``vad`` lets a call keep one detector (and its learned noise floor) across turns."""
         self.settings = settings or EndpointSettings()
-        hangover = replace(self.settings.vad, hangover_ms=self.settings.trailing_silence_ms)
-        self.vad = VoiceActivityDetector(sample_rate, hangover)
+        if vad is None:
+            hangover = replace(self.settings.vad, hangover_ms=self.settings.trailing_silence_ms)
+            vad = VoiceActivityDetector(sample_rate, hangover)
+        else:
+            vad.reset_run()
+        self.vad = vad
         self.sample_rate = sample_rate
         self.now_ms = 0
         self.started: SpeechStarted | None = None
@@ -65,6 +76,11 @@ class Endpointer:
     def disarm(self) -> None:
         """Stop the no-input timer (e.g. while a non-interruptible prompt plays)."""
         self._armed_at_ms = None
+
+    def resume(self) -> None:
+        """That speech was nothing (a cough, an empty result): keep listening, same no-input timer."""
+        self.started = self.ended = None
+        self.vad.reset_run()
 
     def feed(self, frame: Pcm) -> EndpointEvent | None:
         if self.ended is not None:
@@ -82,7 +98,7 @@ class Endpointer:
                 self.ended = SpeechEnded(self.now_ms, self.now_ms, EndReason.NO_INPUT)
                 return self.ended
             return None
-        if verdict.offset:
+        if self.now_ms - self._last_voiced_end_ms >= s.trailing_silence_ms:
             self.ended = SpeechEnded(self.now_ms, self._last_voiced_end_ms, EndReason.SILENCE)
             return self.ended
         if self.now_ms - self.started.start_ms >= s.max_utterance_ms:

@@ -98,7 +98,7 @@ class VoiceActivityDetector:
         voiced = dbfs >= self.threshold_dbfs
         self._adapt_floor(dbfs, ms)
         if voiced:
-            self._run_ms += ms + self._gap_ms
+            self._run_ms += ms + (self._gap_ms if self._run_ms else 0)
             self._gap_ms = 0
             self._silence_ms = 0
         else:

@@ -16,6 +16,11 @@ What pyttsx3 2.99's espeak driver is like, and why the code looks this way:
   next: two renders of one text differ by a few milliseconds (the binary,
   which starts fresh, is bit-exact). Harmless for the line; it is one more
   reason to render each prompt once and cache it.
+* ``runAndWait`` can return before a long text (more than ~8 s of speech) is
+  fully rendered: espeak-ng keeps calling back after ``Synth`` returns, and the
+  driver writes the WAV only on the final event. Each render therefore waits
+  for pyttsx3's ``finished-utterance`` notification before reading the file
+  (without it, long prompts came back truncated or missing).
 * Its event loop polls every 10 ms, so a render costs at least ~10 ms; cached
   prompts do not pay it (see ``tts_cache``).
 
@@ -46,6 +51,7 @@ CHECK_PHRASE = "uno dos tres"  # rendered by check(); any voice pronounces digit
 _KEEP_SILENCE_MS = 30
 _TRIM_BELOW_DBFS = -55.0
 _ENGINE_LOCK = threading.Lock()
+_RENDER_TIMEOUT_S = 30.0
 
 
 class TtsError(RuntimeError):
@@ -141,9 +147,18 @@ class EspeakSynthesizer:
                 engine.setProperty("voice", self.settings.voice)
                 engine.setProperty("rate", self.settings.rate)
                 engine.setProperty("volume", self.settings.volume)
-                with contextlib.redirect_stdout(io.StringIO()):
-                    engine.save_to_file(text, str(path))
-                    engine.runAndWait()
+                finished = threading.Event()
+                token = engine.connect("finished-utterance", lambda **_: finished.set())
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        engine.save_to_file(text, str(path))
+                        engine.runAndWait()
+                        # runAndWait may return while espeak is still synthesising a long
+                        # text; the file is complete only once the utterance has finished.
+                        if not finished.wait(_RENDER_TIMEOUT_S):
+                            raise TtsError(f"espeak-ng did not finish rendering {text[:40]!r}")
+                finally:
+                    engine.disconnect(token)
             if not path.exists():
                 raise TtsError(f"espeak-ng produced no audio for {text[:40]!r}")
             pcm, _ = decode_wav(path.read_bytes(), self.sample_rate)
