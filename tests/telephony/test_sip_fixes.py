@@ -18,10 +18,12 @@ import numpy as np
 import pytest
 
 from voicebot.telephony.pyvoip_fixes import (
+    ULAW_SILENCE,
     CallState,
     FixedSIPClient,
     FixedVoIPCall,
     FixedVoIPPhone,
+    JitterBuffer,
     alaw_to_pcm,
     alaw_to_ulaw,
     digest_authorization,
@@ -244,3 +246,59 @@ def test_h_calls_work_without_audioop(sip_lab: SipLab) -> None:
     assert int(frames) == 150
     assert int(peak) > 3000  # the debtor's speech (starting at 1 s) came through
     assert audioop_kind == "module"  # the stand-in, which raises if anything calls it
+
+
+def test_reinvites_are_answered_on_the_running_streams_without_pops(sip_lab: SipLab) -> None:
+    """Hold and resume: pyVoIP re-bound its RTP port (failing) and answered to the registrar;
+    its receive buffer also turned the timestamp jump into a full-scale pop."""
+    phone = make_phone(sip_lab)
+    phone.start()
+    try:
+        call = phone.call("debtor")
+        started = time.monotonic()
+        while call.state == CallState.DIALING and time.monotonic() - started < 3:
+            time.sleep(0.002)
+        peer = sip_lab.bed.peer("debtor")
+        peer.command("hold")
+        time.sleep(0.3)
+        peer.command("resume")
+        frames: list[bytes] = []
+        while time.monotonic() - started < sip_lab.DEBTOR_SPEECH_AT_S + 3.0:
+            jitter = call.streams[0].jitter
+            while jitter.available() >= 160:
+                frames.append(jitter.read(160))
+            time.sleep(0.02)
+        assert call.reinvites == 2
+        assert call.state == CallState.ANSWERED
+        call.hangup()
+    finally:
+        phone.stop()
+    audio = ulaw_to_pcm(b"".join(frames))
+    score, onset_s = sip_lab.best_match(sip_lab.debtor_speech[: sip_lab.RATE * 2], audio)
+    assert score > 0.95
+    before_speech = audio[: int(onset_s * sip_lab.RATE)]
+    assert len(before_speech) > 0.3 * sip_lab.RATE
+    assert np.abs(before_speech.astype(np.int64)).max() < 500  # silence through hold, no pop
+
+
+def test_jitter_buffer_orders_fills_and_resynchronises() -> None:
+    def frame(value: int) -> bytes:
+        return bytes([value]) * 160
+
+    buffer = JitterBuffer()
+    buffer.write(1000, frame(1))
+    buffer.write(1320, frame(3))  # arrives before the one it follows
+    buffer.write(1160, frame(2))
+    assert [buffer.read(160) for _ in range(3)] == [frame(1), frame(2), frame(3)]
+    buffer.write(1640, frame(5))  # the packet at 1480 is lost
+    assert buffer.read(160) == frame(ULAW_SILENCE)  # silence, not 0x00 (a full-scale pop)
+    assert buffer.read(160) == frame(5)
+    buffer.write(1160, frame(9))  # far too late: already played out, dropped
+    assert buffer.available() == 0
+    buffer.write(1800 + 8000 * 30, frame(6))  # 30 s jump (hold): a new spurt, no 30 s gap
+    assert buffer.available() == 160 and buffer.read(160) == frame(6)
+    wrap = JitterBuffer()
+    wrap.write(2**32 - 160, frame(7))
+    wrap.write(0, frame(8))  # the timestamp wrapped
+    assert wrap.read(320) == frame(7) + frame(8)
+    assert wrap.read(160) == frame(ULAW_SILENCE)  # nothing more: padded, never blocks

@@ -32,8 +32,11 @@ bed in ``tests/telephony/test_sip_fixes.py``. Letters match ``SIP.md``:
     use lets pyVoIP import.
 
 Also tightened (not bugs, but they break real-time with many calls): the RTP
-sender paces on an absolute 20 ms clock (pyVoIP's relative sleeps drift late),
-the RTP receiver blocks on its socket instead of polling every 10 ms, the send
+sender paces on an absolute 20 ms clock, a re-INVITE is answered on the
+running streams (pyVoIP re-bound its RTP ports and answered to the registrar), (pyVoIP's relative sleeps drift late),
+the RTP receiver blocks on its socket instead of polling every 10 ms, the receive
+buffer fills timestamp gaps with silence (pyVoIP's left 0x00 bytes: a full-scale
+pop on every lost packet and hold/resume), the send
 queue can be cleared at once (barge-in), RFC 4733 digits are deduplicated by
 event timestamp rather than trusting the marker bit, and the threads are daemons.
 """
@@ -97,6 +100,7 @@ __all__ = [
 
 ULAW_SILENCE = 0xFF
 FRAME_BYTES = 160  # 20 ms of G.711 at 8 kHz
+LINE_RATE_BYTES = 8000  # one second of G.711
 _FRAME_S = 0.020
 _DTMF_KEYS = "0123456789*#ABCD"
 
@@ -229,26 +233,58 @@ def digest_authorization(
 # --- RTP ---
 
 
-class JitterBuffer(RTP.RTPPacketManager):
-    """pyVoIP's timestamp-ordered receive buffer, holding μ-law and padded with μ-law silence."""
+class JitterBuffer:
+    """The receive side: μ-law placed by RTP timestamp, read in order, gaps filled with silence.
+
+    Replaces pyVoIP's ``RTPPacketManager``, which left timestamp gaps as 0x00
+    bytes (a full-scale pop in 8-bit linear and in μ-law alike: lost packets and
+    every hold/resume clicked) and, after a long timestamp jump, made the reader
+    wade through the whole gap. A jump of more than ``MAX_GAP`` samples starts a
+    new talk spurt right after what was already received; a late packet for
+    audio already read is dropped; timestamps wrap at 2**32.
+    """
+
+    MAX_GAP = LINE_RATE_BYTES  # 1 s
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        self._data = bytearray()
+        self._read = 0  # bytes of _data already read
+        self._base: int | None = None  # RTP timestamp of _data[0]
+        self._lock = threading.Lock()
+
+    def write(self, timestamp: int, payload: bytes) -> None:
+        with self._lock:
+            if self._base is None:
+                self._base = timestamp
+            at = (timestamp - self._base) % 2**32
+            if at >= 2**31:
+                at -= 2**32  # earlier than the buffer start
+            end = len(self._data)
+            if at > end + self.MAX_GAP or at < self._read - self.MAX_GAP:
+                self._base = (timestamp - end) % 2**32  # a new talk spurt: append
+                at = end
+            if at + len(payload) <= self._read:
+                return  # too late: that moment has been played out
+            if at < self._read:
+                payload, at = payload[self._read - at :], self._read
+            if at > end:
+                self._data += bytes([ULAW_SILENCE]) * (at - end)
+            self._data[at : at + len(payload)] = payload
 
     def read(self, length: int = FRAME_BYTES) -> bytes:
-        while self.rebuilding:
-            time.sleep(0.001)
-        with self.bufferLock:
-            packet: bytes = self.buffer.read(length)
-        return packet + bytes([ULAW_SILENCE]) * (length - len(packet))
+        with self._lock:
+            chunk = bytes(self._data[self._read : self._read + length])
+            self._read += len(chunk)
+            if self._read >= 4 * LINE_RATE_BYTES and self._base is not None:
+                del self._data[: self._read]
+                self._base = (self._base + self._read) % 2**32
+                self._read = 0
+        return chunk + bytes([ULAW_SILENCE]) * (length - len(chunk))
 
     def available(self) -> int:
         """Bytes received and not yet read (what a poller may take without inventing silence)."""
-        with self.bufferLock:
-            position = self.buffer.tell()
-            end = self.buffer.seek(0, 2)
-            self.buffer.seek(position)
-        return int(end - position)
+        with self._lock:
+            return len(self._data) - self._read
 
 
 class PlayoutQueue:
@@ -284,7 +320,7 @@ class FixedRTPClient(RTP.RTPClient):
         super().__init__(*args, **kwargs)
         self.jitter = JitterBuffer()
         self.playout = PlayoutQueue()
-        self.pmin = self.jitter
+        self.pmin = self.jitter  # type: ignore[assignment]  # same read/write shape
         self.pmout = self.playout  # type: ignore[assignment]  # same read/write shape
         self._last_event_timestamp: int | None = None
         self.packets_sent = 0
@@ -379,6 +415,7 @@ class FixedVoIPCall(VoIPCall):
         self.ack_text = ""
         self.cancel_requested = False
         self.auth_attempted = False
+        self.reinvites = 0  # re-INVITEs answered (session refresh, hold, media change)
         self.remote_target = ""
         self.dialog_headers: list[str] = []
         self._released = False
@@ -454,6 +491,27 @@ class FixedVoIPCall(VoIPCall):
         self.fixed_phone.fixed_sip.send("\r\n".join(lines) + "\r\n\r\n")
         self.release()
         self.on_change()
+
+    def renegotiate(self, request: SIP.SIPMessage) -> None:
+        """Answer a re-INVITE (session refresh, hold, new media address) on the running streams.
+
+        pyVoIP restarted every RTP client (binding its port a second time, which
+        fails) and sent the 200 to the registrar, which has no transaction for it.
+        """
+        self.reinvites += 1
+        media = {stream.inPort: stream.assoc for stream in self.streams}
+        answer = self.sip.gen_answer(request, self.session_id, media, self.sendmode)
+        via = request.headers["Via"][0]
+        host = via.get("received") or via["address"][0]
+        port = via.get("rport") or via["address"][1]
+        self.sip.out.sendto(answer.encode("utf8"), (host, int(port)))
+        body = request.body if isinstance(request.body, dict) else {}
+        connections = body.get("c") or []
+        audio = [m for m in body.get("m") or [] if m.get("type") == "audio"]
+        if connections and audio:
+            for stream in self.streams:
+                stream.outIP = connections[0]["address"]
+                stream.outPort = int(audio[0]["port"])
 
     def read_audio(self, length: int = FRAME_BYTES, blocking: bool = False) -> bytes:
         """μ-law from the first stream (pyVoIP mixed several with audioop; we never get several)."""
