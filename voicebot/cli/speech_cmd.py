@@ -226,5 +226,39 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 # ── text to speech (``say``): added by the TTS work, kept apart from recognition ──
 
 
+def say(
+    text: Annotated[str, typer.Argument(help="What to say (Spanish by default).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="WAV file to write.")],
+    voice: Annotated[
+        str, typer.Option("--voice", help="espeak-ng voice, e.g. es-419, es, es-419+m3.")
+    ] = "es-419",
+    rate: Annotated[int, typer.Option("--rate", help="Speaking rate, words per minute.")] = 165,
+    volume: Annotated[float, typer.Option("--volume", help="0.0-1.0.")] = 1.0,
+    sample_rate: Annotated[
+        int, typer.Option("--sample-rate", help="WAV sample rate (8000 = the line).")
+    ] = LINE_RATE,
+) -> None:
+    """Render TEXT with the bot's text-to-speech engine (pyttsx3 + espeak-ng) to a WAV file."""
+    from voicebot.audio.wav import write_wav
+    from voicebot.speech.tts_espeak import EspeakSynthesizer, TtsError, VoiceSettings, render_at
+
+    if not text.strip():
+        raise _fail("nothing to say: the text is empty")
+    if not output.parent.is_dir():
+        raise _fail(f"directory does not exist: {output.parent}")
+    try:
+        synthesizer = EspeakSynthesizer(VoiceSettings(voice, rate, volume))
+        started = time.perf_counter()
+        pcm = render_at(synthesizer, text, sample_rate)
+        seconds = time.perf_counter() - started
+    except (TtsError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    write_wav(output, pcm, sample_rate)
+    typer.echo(
+        f"{output}: {pcm.size / sample_rate:.2f} s at {sample_rate} Hz, rendered in {seconds * 1000:.0f} ms"
+    )
+
+
 def register_tts(app: typer.Typer) -> None:
-    """Placeholder for the ``say`` command; the TTS helper fills this in."""
+    """Attach ``say``."""
+    app.command("say")(say)
