@@ -91,6 +91,19 @@ def test_negated_bare_answers_are_not_promises() -> None:
     assert (thanks.intent, thanks.amount) == (Intent.UNKNOWN, None)
 
 
+def test_a_telling_word_decides_a_long_answer_no_phrase_matched() -> None:
+    said = understand("mire, yo tengo un abogado viendo ese tema", today=TODAY)
+    assert said.intent is Intent.DISPUTE
+    assert said.confidence < understand("esa deuda no es mía", today=TODAY).confidence
+
+
+def test_negation_reaches_only_a_few_words() -> None:
+    far = understand("no se preocupe que el quince le pago", today=TODAY)
+    assert far.intent is Intent.PROMISE_TO_PAY
+    near = understand("no creo que le pueda pagar", today=TODAY)
+    assert near.intent is Intent.CANNOT_PAY
+
+
 def test_confidence_is_lower_when_the_intent_is_inferred() -> None:
     stated = understand("le pago cien mil el viernes", today=TODAY)
     inferred = understand("cien mil", today=TODAY)

@@ -40,6 +40,8 @@ _GIVE_VERB = (
 _PAY_ACT = r"(?:la |el |una |un )?(?:pago|transferencia|consignacion|deposito|abono|giro)"
 
 STOP_CALLING = _words(
+    r"no me (?:esten|sigan|anden|estan) (?:llamando|molestando|marcando)",
+    r"(?:cada rato|todos los dias|a toda hora|a cada rato|siempre|a cada ratito) me (?:llaman|estan llamando|marcan)|me llaman (?:a cada rato|todos los dias|a toda hora|demasiado)",
     r"(?:borren|borre|borrar|eliminen|elimine|quiten|quite) (?:mis|todos mis) datos",
     r"no (?:me |nos )?(?:vuelva|vuelvan|vuelvas) a (?:llamar|marcar|molestar|contactar)",
     r"no (?:me |nos )?(?:llame|llamen|llames|marque|marquen|molesten|moleste|contacten|busquen)"
@@ -80,6 +82,7 @@ ALREADY_PAID = _words(
 )
 
 DISPUTE = _words(
+    r"(?:yo )?no (?:lo |la |los |las )?(?:compre|saque|pedi|solicite|firme|autorice|contrate|adquiri)\b",
     r"no es (?:mi|nuestra) (?:deuda|cuenta|tarjeta|credito|prestamo|obligacion)",
     r"(?:monto|valor|saldo|cobro) no es (?:ese|asi|correcto|real)|no es ese (?:el )?(?:monto|valor|saldo)",
     r"(?:yo )?no (?:lo |la )(?:saque|pedi|solicite|firme|tuve|use|contrate|compre)",
@@ -118,6 +121,7 @@ DISPUTE = _words(
 )
 
 WRONG_NUMBER = _words(
+    r"(?:numero|telefono|celular) es de (?:una|un|la|el) (?:tienda|empresa|oficina|negocio|local|colegio|restaurante|hospital|almacen|familia|fabrica|taller)",
     r"(?:aqui|aca) no es\b|no es (?:la casa|su casa|la oficina) de",
     r"(?:lo|la) compre (?:usad|nuev)[oa]|(?:celular|numero|telefono|linea|chip) (?:nuevo|usado|prepago nuevo)|me (?:dieron|asignaron|vendieron) (?:este|ese) (?:numero|celular|chip)",
     r"numero equivocado|equivocad[oa] de numero|se (?:equivoco|equivocaron|equivoca) de "
@@ -143,6 +147,8 @@ WRONG_NUMBER = _words(
 )
 
 AGENT_REQUEST = _words(
+    r"(?:quiero|necesito|deseo|prefiero|pido) (?:a )?(?:una|un) (?:persona|humano|asesora?|agente|operadora?|ejecutiv[oa])",
+    r"(?:comunique|comunica|pase|pasa|transfiera|conecte)(?:me)? con (?:alguien|una persona|un asesor|una asesora|un humano)",
     r"^(?:con )?(?:el|la|un|una|alguna|algun) (?:encargad[oa]|supervisora?|gerente|jefe|jefa|asesora?|operadora?|ejecutiv[oa]|agente|persona|humano)",
     r"(?:atienda|atiende|conteste|ayude) (?:una|un|alguna|algun|el|la) (?:persona|asesora?|humano"
     r"|agente|operadora?|ejecutiv[oa])|(?:atienda|atiende|conteste) alguien",
@@ -276,6 +282,7 @@ _NOUN_BEFORE = frozenset(
 )
 
 ASK_INFO = _words(
+    r"cuanto (?:me toca|nos toca|toca|tendria que|tengo que|debo) (?:pagar|abonar|dar)",
     r"(?:que|cual|cuanto) es (?:mi|su|la|el) (?:saldo|monto|valor|deuda|total|cuenta|pendiente)",
     r"(?:por|para) que (?:me |nos |lo |la )?(?:esta|estan|estas) (?:llamando|buscando|marcando)",
     r"cuanto (?:asciende|suma|monta)|a cuanto (?:asciende|llega|sube)",
@@ -363,6 +370,43 @@ _AFTER_PROMISE = (
 )
 
 
+# Last resort for longer answers no phrase matched: a telling word, weakly held.
+_KEYWORDS = (
+    Rule(Intent.STOP_CALLING, _words(r"ya basta|acoso|acosando|hostigando|harto|hartos"), 0.5),
+    Rule(
+        Intent.DISPUTE,
+        _words(
+            r"prescrit[oa]|prescripcion|fraude|estafa|abogado|superintendencia|profeco|condusef"
+            r"|indecopi|sernac|reclam\w*|queja|con mis (?:papeles|datos|documentos)|a mi nombre"
+        ),
+        0.5,
+    ),
+    Rule(
+        Intent.AGENT_REQUEST, _words(r"persona|humano|asesora?|agente|operadora?|ejecutiva?"), 0.5
+    ),
+    Rule(
+        Intent.CANNOT_PAY,
+        re.compile(
+            r"\b(?:no|sin|ni)\b.*\b(?:plata|dinero|trabajo|empleo|chamba|lana|peso|recursos"
+            r"|pagar)\b"
+        ),
+        0.5,
+    ),
+    Rule(Intent.PAYMENT_PLAN_REQUEST, _words(r"cuota\w*|plazo\w*|partes|chance|acuerdo"), 0.5),
+    Rule(
+        Intent.CALLBACK_REQUEST,
+        _words(r"(?<!se )llam\w+|marc\w+|ocupad[oa]|despues|luego|mas tarde"),
+        0.5,
+    ),
+    Rule(Intent.REPEAT, _words(r"ruido|escuch\w*|oigo|oye|entiendo|entendi"), 0.5),
+    Rule(
+        Intent.ASK_INFO,
+        re.compile(r"^(?:y |pero )?(?:cuanto|quien|cual|donde|por que|de que)\b"),
+        0.5,
+    ),
+)
+
+
 def _promises(text: str) -> bool:
     """A pay verb that no nearby negation undoes: "le pago el viernes", not "no puedo pagar"."""
     if _PROMISE_PHRASES.search(text):
@@ -372,8 +416,12 @@ def _promises(text: str) -> bool:
         preceding = text[:start].split()[-1:]
         if match.group("verb") == "pago" and preceding and preceding[0] in _NOUN_BEFORE:
             continue
-        window = text[max(0, start - 30) : start]
-        clause = re.split(r"\b(?:pero|y|sino|aunque|entonces|mejor)\b", window)[-1]
+        # Negation reaches a few words: "no le puedo pagar", "no voy a poder pagar",
+        # but not "no se preocupe que el quince le pago".
+        window = " ".join(text[:start].split()[-5:])
+        clause = re.split(r"\b(?:pero|y|sino|aunque|entonces|mejor|que)\b", window)[-1]
+        if _NEGATION.search(window) and re.search(r"\bno (?:creo )?que\b", window):
+            clause = window  # "no creo que pueda pagar"
         if not _NEGATION.search(clause) and not _NEGATION.search(match.group(0)):
             return True
     return False
@@ -405,8 +453,16 @@ def classify(
     if (has_amount or has_date) and not _NEGATION.search(text):
         # A bare "cien mil" or "el viernes" answers "how much / when can you pay".
         return Intent.PROMISE_TO_PAY, 0.6
-    if DENY.search(text):
+    short = len(text.split()) <= 3
+    if short and DENY.search(text):
         return Intent.DENY, 0.8
-    if AFFIRM.search(text):
+    if short and AFFIRM.search(text):
         return Intent.AFFIRM, 0.8
+    for rule in _KEYWORDS:
+        if rule.pattern.search(text):
+            return rule.intent, rule.confidence
+    if DENY.search(text):
+        return Intent.DENY, 0.7
+    if AFFIRM.search(text):
+        return Intent.AFFIRM, 0.7
     return Intent.UNKNOWN, 0.3
