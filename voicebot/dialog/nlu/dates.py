@@ -21,6 +21,7 @@ A clock time with no day is today, or tomorrow when it has already passed.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -157,6 +158,14 @@ def _phrase_days(text: str, today: date) -> date | None:
         return _month_end(today)
     if any(f" {p} " in padded for p in ("fin del mes", "final del mes", "ultimo dia del mes")):
         return _month_end(today)
+    if " de hoy en ocho " in padded:
+        return today + timedelta(days=7)  # Colombia: a week from today
+    if " de hoy en quince " in padded:
+        return today + timedelta(days=14)
+    middle = re.search(r" mediados (?:de|del) (?:(?:este |proximo |siguiente )?mes|(\w+)) ", padded)
+    if middle is not None and (middle.group(1) is None or middle.group(1) in MONTHS):
+        month = MONTHS.get(middle.group(1) or "")
+        return _day_of_month(today, 15, month, next_month=" proximo " in middle.group(0))
     if " quincena " in padded:
         return _half_month(today)
     starts = ("principios", "principio", "comienzos", "comienzo", "inicios", "inicio")
@@ -268,7 +277,8 @@ def _calendar_day(words: Sequence[str], span: NumberSpan, today: date, when: Whe
         next_month = any(w in phrase for w in ("proximo", "otro", "siguiente", "que viene"))
         j += 2
     elif (
-        _at(words, span.start - 1) not in ("el", "dia", "este", "hasta", "para", "antes", "del")
+        _at(words, span.start - 1)
+        not in ("el", "dia", "este", "hasta", "para", "antes", "del", *WEEKDAYS)
         or _at(words, j) in _NOT_A_DAY
     ):
         return False
@@ -348,8 +358,14 @@ def read_when(
         elif word in ("antier", "anteayer"):
             when.set_day(today - timedelta(days=2))
         elif word in WEEKDAYS:
-            when.set_day(_weekday(words, i, today, when.past))
-        elif word == "primero" and before in ("el", "dia") and _at(words, i + 1) in _AFTER_FIRST:
+            if _at(words, i + 1) != "primero" and i + 1 not in when.claimed:
+                # "el martes primero de diciembre": the day of the month decides.
+                when.set_day(_weekday(words, i, today, when.past))
+        elif (
+            word == "primero"
+            and before in ("el", "dia", *WEEKDAYS)
+            and _at(words, i + 1) in _AFTER_FIRST
+        ):
             _calendar_day(words, NumberSpan(i, i + 1, Decimal(1), False, False), today, when)
         elif "/" in word or (word.count("-") and word.replace("-", "").isdigit()):
             slash = _slash_date(word, today)

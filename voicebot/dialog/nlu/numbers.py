@@ -167,6 +167,9 @@ def _group(words: Sequence[str], i: int) -> tuple[Decimal, int, bool] | None:
     if _at(words, j) in HUNDREDS:
         value += HUNDREDS[_at(words, j)]
         j += 1
+    elif _at(words, j) in UNITS and _at(words, j + 1) in ("cientos", "cientas"):
+        value += UNITS[_at(words, j)] * 100  # a recogniser's "tres cientos"
+        j += 2
     word = _at(words, j)
     if word in TENS:
         value += TENS[word]
