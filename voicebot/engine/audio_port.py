@@ -62,6 +62,7 @@ class SayTiming:
     synth_s: float  # render or cache hit, wall time
     audio_s: float  # length of the rendered audio
     queued_at_line_ms: int
+    queued_wall: float = 0.0  # perf_counter once the audio was handed to the line
 
 
 @dataclass(slots=True)
@@ -73,6 +74,7 @@ class ListenTiming:
     speech_start_ms: int | None = None
     speech_end_ms: int | None = None  # last voiced frame
     endpoint_at_ms: int | None = None  # when end of speech was decided
+    endpoint_wall: float | None = None  # perf_counter at that decision (or at the last digit)
     barge_in_at_ms: int | None = None  # when playback was cleared
     recognition_s: float = 0.0  # flushing the last frames + final result, wall time
     feed_s: float = 0.0  # streaming recognition during the turn, wall time
@@ -124,7 +126,9 @@ class AudioDialogPort:
         self._playback_end_ms = max(self._playback_end_ms, self.line_ms) + duration_ms
         if not say.barge_in:
             self._protected_until_ms = self._playback_end_ms
-        self.says.append(SayTiming(say.prompt, synth_s, pcm.size / LINE_RATE, self.line_ms))
+        self.says.append(
+            SayTiming(say.prompt, synth_s, pcm.size / LINE_RATE, self.line_ms, time.perf_counter())
+        )
 
     async def listen(self, listen: Listen) -> ListenResult:
         timing = ListenTiming(self.line_ms)
@@ -165,6 +169,7 @@ class AudioDialogPort:
                     self._stop_playback(timing)
                 digits += item.digit
                 last_digit_ms = self.line_ms
+                timing.endpoint_wall = time.perf_counter()
                 done = item.digit == "#" or len(digits) >= max(1, listen.max_digits)
                 if done:
                     return Dtmf(self.clock(), digits.rstrip("#") or "#")
@@ -209,6 +214,7 @@ class AudioDialogPort:
             if isinstance(event, SpeechEnded):
                 timing.speech_end_ms = self.line_ms - (endpointer.now_ms - event.end_ms)
                 timing.endpoint_at_ms = self.line_ms
+                timing.endpoint_wall = time.perf_counter()
                 recognition = await self._finish(pending, timing)
                 pending = []
                 if recognition.text.strip() or recognition.intent is not None:
