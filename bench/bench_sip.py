@@ -1,8 +1,10 @@
 """SIP carrier benchmark on the loopback bed: call setup time, and concurrent calls in real time.
 
     .venv/bin/python bench/bench_sip.py [--setup-calls 100] [--max-calls 160] [--seconds 5]
+                                        [--long-call-s 40]
 
 Setup time is INVITE sent → 200 OK seen by the bot (through kamailio to baresip).
+A long call checks the dialog survives past the far end's 32 s 200-OK timeout.
 Concurrency climbs N until one worker (one process, one event loop) can no longer
 keep every call real time: each call must deliver ≥97 % of its 20 ms frames to
 the consumer with no stall over 100 ms, and its RTP sender must stay within 3 %
@@ -83,6 +85,21 @@ async def bench_setup(bed: TestBed, phones: list[str], samples: int) -> list[flo
         return [s * 1000 for s in carrier.setup_times_s]
 
 
+async def bench_long_call(bed: TestBed, phone: str, seconds: float) -> tuple[bool, float]:
+    """Hold one call for ``seconds``: with pyVoIP's own ACK the far end dropped it at ~32 s."""
+    async with SipCarrier(settings(bed, 10)) as carrier:
+        leg = await carrier.dial(phone)
+        assert isinstance(leg, SipCallLeg), leg
+        frames = 0
+        started = time.monotonic()
+        while time.monotonic() - started < seconds and leg.is_up:
+            if isinstance(await leg.receive(), AudioIn):
+                frames += 1
+        up = leg.is_up
+        await leg.hangup()
+        return up, frames * 0.02
+
+
 async def converse(leg: SipCallLeg, seconds: float, tone: np.ndarray) -> tuple[float, float, float]:
     await leg.send_audio(tone)
     sent_before, _ = leg.rtp_packets
@@ -148,6 +165,12 @@ async def main(args: argparse.Namespace) -> None:
                 f"p50 {statistics.median(setup):.1f} ms, p95 {percentile(setup, 0.95):.1f} ms, "
                 f"max {max(setup):.1f} ms"
             )
+            if args.long_call_s > 0:
+                up, heard = await bench_long_call(bed, phones[0], args.long_call_s)
+                print(
+                    f"long call: {'still up' if up else 'DROPPED'} after {args.long_call_s:g} s "
+                    f"({heard:.1f} s of audio received)"
+                )
             print(f"cores: {os.cpu_count()}; {args.seconds:g} s of two-way audio per step")
             print(" calls  frames(min)  gap(max)  sender(worst)  bot CPU  machine CPU  real time")
             best = 0
@@ -173,4 +196,5 @@ if __name__ == "__main__":
     parser.add_argument("--step", type=int, default=10)
     parser.add_argument("--max-calls", type=int, default=160)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--long-call-s", type=float, default=40.0)
     asyncio.run(main(parser.parse_args()))
