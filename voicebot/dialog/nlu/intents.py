@@ -40,6 +40,7 @@ _GIVE_VERB = (
 _PAY_ACT = r"(?:la |el |una |un )?(?:pago|transferencia|consignacion|deposito|abono|giro)"
 
 STOP_CALLING = _words(
+    r"no (?:me |nos )?(?:jodan|joda|jodas|frieguen|friegue|fastidien|fastidie|chinguen|hinchen)",
     r"no me (?:esten|sigan|anden|estan) (?:llamando|molestando|marcando)",
     r"(?:cada rato|todos los dias|a toda hora|a cada rato|siempre|a cada ratito) me (?:llaman|estan llamando|marcan)|me llaman (?:a cada rato|todos los dias|a toda hora|demasiado)",
     r"(?:borren|borre|borrar|eliminen|elimine|quiten|quite) (?:mis|todos mis) datos",
@@ -60,6 +61,8 @@ STOP_CALLING = _words(
 )
 
 ALREADY_PAID = _words(
+    r"ya (?:le |les |te )?(?:mande|envie|gire|deposite|transferi|di) (?:la |el |su )?(?:plata|dinero|pago|lana|platica|cuota|abono)",
+    r"ya (?:esta|quedo|quedaron|estan) (?:todo |toda |todos )?(?:pagad[oa]s?|cancelad[oa]s?|saldad[oa]s?)",
     r"(?:ya )?(?:me puse|nos pusimos|me pongo) al dia",
     r"^(?:pero )?(?:yo )?(?:ya )?(?:le |les |te |lo |la )?(?:pague|cancele|consigne|deposite|transferi"
     r"|abone|salde|liquide)",
@@ -82,6 +85,7 @@ ALREADY_PAID = _words(
 )
 
 DISPUTE = _words(
+    r"(?:la|lo|esa|esta) (?:cuenta |tarjeta )?(?:la |lo )?cerre|cerre (?:esa|la|mi|esta) (?:cuenta|tarjeta|linea|credito)",
     r"(?:yo )?no (?:lo |la |los |las )?(?:compre|saque|pedi|solicite|firme|autorice|contrate|adquiri)\b",
     r"no es (?:mi|nuestra) (?:deuda|cuenta|tarjeta|credito|prestamo|obligacion)",
     r"(?:monto|valor|saldo|cobro) no es (?:ese|asi|correcto|real)|no es ese (?:el )?(?:monto|valor|saldo)",
@@ -121,6 +125,7 @@ DISPUTE = _words(
 )
 
 WRONG_NUMBER = _words(
+    r"casa de familia|(?:aqui|aca) no hay (?:ninguna |esa )?(?:empresa|oficina|negocio)",
     r"(?:numero|telefono|celular) es de (?:una|un|la|el) (?:tienda|empresa|oficina|negocio|local|colegio|restaurante|hospital|almacen|familia|fabrica|taller)",
     r"(?:aqui|aca) no es\b|no es (?:la casa|su casa|la oficina) de",
     r"(?:lo|la) compre (?:usad|nuev)[oa]|(?:celular|numero|telefono|linea|chip) (?:nuevo|usado|prepago nuevo)|me (?:dieron|asignaron|vendieron) (?:este|ese) (?:numero|celular|chip)",
@@ -183,6 +188,9 @@ PAYMENT_PLAN = _words(
 )
 
 CANNOT_PAY = _words(
+    r"no (?:tengo|tenemos|hay|cuento con) (?:ni )?(?:un|una) (?:peso|sol|mango|centavo|quinto|varo|billete|luca|dolar|cinco)",
+    r"no (?:tengo|tenemos|hay) (?:ni )?(?:varo|guita|camello|chamba|pega|laburo|lana|feria|pisto|plata|billete)",
+    r"sin (?:camello|varo|guita|mango|feria|pisto)",
     r"no tengo (?:como|con que)(?: pagar(?:le|les)?)?$|no tengo para (?:pagar|pagarle|pagarles|eso)",
     r"no (?:me|nos) (?:queda|quedo|sobra) (?:plata|dinero|nada|un peso)",
     r"no (?:tengo|tenemos|hay|cuento con|dispongo de) (?:la |el |nada de |ni )?(?:plata|dinero|lana"
