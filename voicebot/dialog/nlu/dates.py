@@ -11,7 +11,12 @@ Readings chosen where Spanish is vague (tests pin each one):
 - "el próximo mes", "a principios del próximo mes" are the 1st of next month;
 - "en ocho días" is one week and "en quince días" two, as said in Latin America;
 - "la quincena" is the 15th or the month's last day, whichever comes first;
-- "al tiro" (Chile), "ahorita", "hoy mismo", "ya mismo" are today;
+- "al tiro" (Chile), "ahorita", "hoy mismo", "ya mismo" are today, unless another
+  day is named too ("ahorita no, mañana" is tomorrow);
+- "de hoy en ocho" (Colombia) is a week from today; "a mediados de mes" the 15th;
+- "el martes primero de diciembre": the day of the month decides, not the weekday;
+- when the debtor speaks of a payment made ("ya pagué el sábado"), weekdays and
+  days of the month are the latest ones on or before today;
 - "a las tres" without am/pm: 1–7 o'clock are afternoon (collection calls happen
   in business hours), 8–12 morning; "en la mañana" 09:00, "en la tarde" 15:00,
   "en la noche" 19:00, "al mediodía" 12:00; "en un rato" one hour.
