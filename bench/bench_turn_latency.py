@@ -12,8 +12,9 @@ line noise and a G.711 μ-law round trip, and keys its document digits.
 
 The line runs faster than real time, so wall-clock work does not move line
 time. A turn's latency is therefore measured in two parts and added:
-  endpoint wait  line time from the last voiced frame to the end-of-speech decision
-                 (the trailing-silence setting plus VAD slack);
+  endpoint wait  line time from the true end of the debtor's audio (known to the
+                 simulated line) to the end-of-speech decision: the trailing-silence
+                 setting plus or minus the VAD's slack;
   processing     wall time from that decision to the next prompt's audio handed to
                  the line: final recognition + dialog step + TTS/cache + overhead.
 Greeting latency is wall time from the call's start (answer) to the greeting's audio.
@@ -159,6 +160,7 @@ async def _one_call(
                         _record(
                             figures,
                             port,
+                            leg,
                             pending,
                             said.synth_s,
                             said.queued_wall,
@@ -189,6 +191,7 @@ async def _one_call(
 def _record(
     figures: Figures,
     port: AudioDialogPort,
+    leg: SimulatedLeg,
     pending: tuple[Event, float],
     tts_s: float,
     queued: float,
@@ -199,7 +202,11 @@ def _record(
     if listen.endpoint_wall is None:
         return
     if isinstance(event, Utterance):
-        wait = (listen.endpoint_wait_ms or 0) / 1000
+        # From the true end of the debtor's audio (the simulated line knows it), not
+        # from the last frame the VAD called voiced: VAD slack counts against us.
+        spoken = [t for t in leg.turns if isinstance(t.turn, Speak) and t.ended_ms is not None]
+        assert listen.endpoint_at_ms is not None and spoken
+        wait = (listen.endpoint_at_ms - max(t.ended_ms or 0 for t in spoken)) / 1000
         kind = "speech"
     else:
         wait, kind = 0.0, "dtmf"  # the last key is the end of input
