@@ -104,6 +104,11 @@ def test_negation_reaches_only_a_few_words() -> None:
     assert near.intent is Intent.CANNOT_PAY
 
 
+@pytest.mark.parametrize("text", ["no sé", "no lo sé", "pues no sé"])
+def test_not_knowing_is_neither_yes_nor_no(text: str) -> None:
+    assert understand(text, today=TODAY).intent is Intent.UNKNOWN
+
+
 def test_confidence_is_lower_when_the_intent_is_inferred() -> None:
     stated = understand("le pago cien mil el viernes", today=TODAY)
     inferred = understand("cien mil", today=TODAY)

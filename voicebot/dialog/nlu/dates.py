@@ -243,6 +243,8 @@ def _hour(words: Sequence[str], span: NumberSpan, when: When) -> bool:
         hour, minute, j = hour - 1, 45, j + 2
     elif len(tail) == 2 and tail[0] == "y" and tail[1] in _MINUTE_WORDS:
         minute, j = _MINUTE_WORDS[tail[1]], j + 2
+    elif len(tail) == 2 and tail[0] == "y" and tail[1].isdigit() and int(tail[1]) < 60:
+        minute, j = int(tail[1]), j + 2
     after = " ".join(words[j : j + 3])
     if after.startswith(("de la tarde", "de la noche", "pm", "p m")):
         hour += 12 if hour < 12 else 0

@@ -321,7 +321,7 @@ ASK_INFO = _words(
 )
 
 REPEAT_WHOLE = re.compile(
-    r"^(?:(?:eh|ah|alo|hola|perdon|disculpe|disculpa|perdone|como|que|mande|mande usted|que que"
+    r"^(?:(?:eh|ah|alo|perdon|disculpe|disculpa|perdone|como|que|mande|mande usted|que que"
     r"|que dijo|como dijo|como dice|que dice|como es|como fue|que fue|como que|que me dijo"
     r"|como me dijo|que cosa|senorita|senor|oiga)\s?)+$"
 )
@@ -349,6 +349,12 @@ DENY = _words(
     r"|falso|ni modo|no no)",
     r"no es (?:asi|correcto|cierto|verdad)|no soy yo|no es (?:el|ella)|no (?:senor|senora)"
     r"|nada que ver",
+)
+
+
+# "no sé" is neither a yes nor a no.
+UNSURE = re.compile(
+    r"^(?:pues |la verdad |mmm )?no (?:lo |le )?se(?: (?:que decir|que decirle|la verdad))?$"
 )
 
 
@@ -461,6 +467,8 @@ def classify(
     if (has_amount or has_date) and not _NEGATION.search(text):
         # A bare "cien mil" or "el viernes" answers "how much / when can you pay".
         return Intent.PROMISE_TO_PAY, 0.6
+    if UNSURE.match(text):
+        return Intent.UNKNOWN, 0.4
     short = len(text.split()) <= 3
     if short and DENY.search(text):
         return Intent.DENY, 0.8
