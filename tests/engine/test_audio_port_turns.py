@@ -232,3 +232,30 @@ def test_real_spanish_speech_on_a_noisy_line_is_endpointed(
     assert (
         timing.endpoint_at_ms - turn.ended_ms <= PortSettings().endpoint.trailing_silence_ms + 150
     )
+
+
+def test_barge_in_timing_on_real_spanish_speech(
+    ko_model, bot_voice, korean_debtor, sounds: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A Mexican-Spanish recording talked over the prompt: playback stops ~200 ms into it."""
+    for seed, (name, after_ms) in enumerate(
+        [("vm-goodbye", 700), ("agent-loginok", 1500), ("auth-thankyou", 2300)]
+    ):
+        port, leg, _ = asyncio.run(
+            _call(
+                ko_model,
+                bot_voice,
+                korean_debtor,
+                (Speak.wav(sounds / f"{name}.wav", barge_in_after_ms=after_ms),),
+                [LONG],
+                Listen(ListenMode.SPEECH, timeout_s=1.0),
+                line=LineConditions(noise_dbfs=-55.0, seed=seed),
+            )
+        )
+        turn = leg.turns[0]
+        assert turn.started_ms == after_ms
+        assert leg.heard[0].cut, name
+        stopped_after = leg.clears_ms[0] - turn.started_ms
+        assert 200 <= stopped_after <= 320, (name, stopped_after)
+        assert port.listens[0].speech_start_ms is not None
+        assert abs(port.listens[0].speech_start_ms - turn.started_ms) <= 60, name
