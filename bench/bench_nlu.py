@@ -2,7 +2,8 @@
 
 Prints: import time, per-utterance latency (mean, p50, p99, max) over every
 utterance in the NLU tests, and amount exact-match of our grammar versus
-``text_to_num.alpha2digit`` (lang "es") + first number, on the amount table.
+``text_to_num.alpha2digit`` (lang "es") + first number, on the amount table; and
+day exact-match versus ``dateparser`` (if installed) on the day table.
 
     .venv/bin/python bench/bench_nlu.py
 """
@@ -13,7 +14,7 @@ import re
 import statistics
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -70,6 +71,20 @@ def main() -> None:
     print(
         f"amount exact match on {len(AMOUNTS)} amounts: ours {ours}, text2num alpha2digit {theirs}"
     )
+    ours_days = sum(understand(t, today=TODAY).date == d for t, d in DAYS)
+    print(f"day exact match on {len(DAYS)} day phrases: ours {ours_days}", end="")
+    try:
+        import dateparser  # type: ignore[import-not-found]  # optional, not a dependency
+    except ImportError:
+        print("; dateparser not installed (pip install dateparser to compare)")
+        return
+    base = datetime(2026, 11, 23, 10, 0)
+    settings = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future"}
+    t0 = time.perf_counter()
+    parsed = [dateparser.parse(t, languages=["es"], settings=settings) for t, _ in DAYS]
+    per_phrase = (time.perf_counter() - t0) / len(DAYS) * 1000
+    right = sum(p is not None and p.date() == d for p, (_, d) in zip(parsed, DAYS, strict=True))
+    print(f", dateparser {dateparser.__version__} {right} ({per_phrase:.1f} ms per phrase)")
 
 
 if __name__ == "__main__":
