@@ -1,0 +1,349 @@
+"""What the service remembers: debtors, campaigns, attempts, outcomes, promises, the audit log.
+
+SQLAlchemy 2.0 typed models; the schema is created only by the Alembic migrations
+in ``storage/migrations`` (a test checks models and migrations agree). Timestamps
+are timezone-aware UTC on every backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+LIVE_ATTEMPT_STATUSES = ("claimed", "dialing", "in_call")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC in and out; SQLite stores naive text, so the zone is restored on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Money = Numeric(16, 2)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UtcDateTime(),
+        Decimal: Money,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Debtor(Base):
+    __tablename__ = "debtors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)  # the creditor's key
+    full_name: Mapped[str] = mapped_column(String(200))
+    document_id: Mapped[str] = mapped_column(String(40), default="", index=True)
+    gender: Mapped[str] = mapped_column(String(1), default="")
+    timezone: Mapped[str | None] = mapped_column(String(64))  # None: derive from the phone
+    region: Mapped[str] = mapped_column(String(16), default="")  # ISO country (+ subdivision)
+    segment: Mapped[str] = mapped_column(String(40), default="")
+    preferred_hours: Mapped[str] = mapped_column(String(40), default="")  # e.g. "18:00-20:00"
+    preferred_channel: Mapped[str] = mapped_column(String(16), default="")
+    tcpa_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+    phones: Mapped[list[Phone]] = relationship(back_populates="debtor", order_by="Phone.priority")
+    debts: Mapped[list[Debt]] = relationship(back_populates="debtor", order_by="Debt.id")
+
+
+class Phone(Base):
+    __tablename__ = "phones"
+    __table_args__ = (UniqueConstraint("debtor_id", "e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="unknown")  # mobile | landline | unknown
+    status: Mapped[str] = mapped_column(String(16), default="valid")  # valid | invalid
+    invalid_reason: Mapped[str] = mapped_column(String(200), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+
+    debtor: Mapped[Debtor] = relationship(back_populates="phones")
+
+
+class Debt(Base):
+    __tablename__ = "debts"
+    __table_args__ = (UniqueConstraint("debtor_id", "external_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    external_ref: Mapped[str] = mapped_column(String(64))
+    creditor: Mapped[str] = mapped_column(String(120))
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0)
+    product: Mapped[str] = mapped_column(String(80), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | disputed | paid
+
+    debtor: Mapped[Debtor] = relationship(back_populates="debts")
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    dialplan: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft|running|paused|stopped
+    jurisdiction: Mapped[str] = mapped_column(String(8))  # CO | CL | MX | PE | US
+    default_region: Mapped[str] = mapped_column(String(2))  # for phone numbers without +
+    company: Mapped[str] = mapped_column(String(120), default="")
+    callback_number: Mapped[str] = mapped_column(String(32), default="")
+    # Creditor negotiation limits: min_payment, max_days_ahead, max_instalments, min_instalment.
+    limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # dialplan setting overrides
+    schedule: Mapped[dict[str, Any]] = mapped_column(default=dict)  # campaign's own hours (tighter)
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=10)
+    calls_per_second: Mapped[float] = mapped_column(default=1.0)
+    retry_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class CampaignDebtor(Base):
+    __tablename__ = "campaign_debtors"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    debtor_id: Mapped[int] = mapped_column(
+        ForeignKey("debtors.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class CallAttempt(Base):
+    """One dial of one phone: the hopper row workers claim."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (
+        Index("ix_attempts_due", "status", "due_at"),
+        Index("ix_attempts_campaign_status", "campaign_id", "status"),
+        # Never two live attempts for one debtor, whatever the workers do.
+        Index(
+            "uq_attempts_one_live_per_debtor",
+            "debtor_id",
+            unique=True,
+            sqlite_where=text("status IN ('claimed', 'dialing', 'in_call')"),
+            postgresql_where=text("status IN ('claimed', 'dialing', 'in_call')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phones.id", ondelete="SET NULL"))
+    number: Mapped[int] = mapped_column(Integer, default=1)  # attempt number for this debtor
+    kind: Mapped[str] = mapped_column(
+        String(16), default="first"
+    )  # first|retry|callback|reminder|check
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(default=utc_now)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    disposition: Mapped[str | None] = mapped_column(String(8))
+    carrier_call_id: Mapped[str | None] = mapped_column(String(120))
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class CallRecord(Base):
+    """The outcome of one finished attempt (one row per attempt: writes are idempotent)."""
+
+    __tablename__ = "call_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="CASCADE"), unique=True
+    )
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    disposition: Mapped[str] = mapped_column(String(8), index=True)
+    right_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    disclosure: Mapped[bool] = mapped_column(Boolean, default=False)
+    opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_invalid: Mapped[bool] = mapped_column(Boolean, default=False)
+    transfer_reason: Mapped[str | None] = mapped_column(String(64))
+    callback_at: Mapped[datetime | None]
+    dispute_reason: Mapped[str | None] = mapped_column(Text)
+    paid_info: Mapped[str | None] = mapped_column(Text)
+    final_state: Mapped[str] = mapped_column(String(64), default="")
+    transcript: Mapped[list[Any]] = mapped_column(default=list)
+    recording_path: Mapped[str | None] = mapped_column(String(300))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+
+
+class PromiseToPay(Base):
+    __tablename__ = "promises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="CASCADE"), unique=True
+    )
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    instalments: Mapped[int] = mapped_column(Integer, default=1)
+    partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | kept | broken
+    paid_amount: Mapped[Decimal | None]
+    kept_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Callback(Base):
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    source_attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="CASCADE"), unique=True
+    )
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|scheduled|done
+
+
+class OptOut(Base):
+    __tablename__ = "opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))  # None: every channel
+    source: Mapped[str] = mapped_column(String(16))  # call | api | import
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class AuditEntry(Base):
+    """Append-only: every contact decision and why (see repositories.append_audit)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    debtor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    attempt_id: Mapped[int | None] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(80), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxEvent(Base):
+    """Webhook deliveries written in the same transaction as what they report."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # admin | manager | agent | auditor
+    prefix: Mapped[str] = mapped_column(String(12), index=True)
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    revoked_at: Mapped[datetime | None]
+
+
+class TransferRequest(Base):
+    """A warm transfer waiting for, or taken by, an agent: the context they see first."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="CASCADE"), index=True
+    )
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(64))
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting|accepted|failed
+    agent: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    accepted_at: Mapped[datetime | None]
+
+
+class Agent(Base):
+    """A human who takes warm transfers; availability drives who gets the next one."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    sip_uri: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="offline")  # available|busy|offline
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
