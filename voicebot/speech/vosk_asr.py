@@ -12,8 +12,9 @@ Measured on the Korean model (see ``bench/bench_asr.py``), these facts shape the
   fast to build. So grammar turns use a second recognizer per call and only
   that one is re-targeted with ``SetGrammar``.
 * Line audio is fed at 8 kHz: Kaldi's feature pipeline upsamples internally
-  (``allow-upsample``), and resampling to 16 kHz ourselves cost time without
-  adding information that a telephone line never carried.
+  (``allow-upsample``). Upsampling to 16 kHz with soxr ourselves measured no
+  more accurate (yes/no set: grammar 18 vs 19 of 20, free 4 vs 1 of 20) and
+  ~20 % slower, and cannot add what a telephone line never carried.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ class RecognizerSettings:
     min_real_word_share: float = 0.5
     pool_size: int = 4
     partial_words: bool = True
-    # A partial result runs MBR over the lattice: asking every 20 ms frame
-    # costs more than the decode itself, and 100 ms is finer than barge-in needs.
+    # Partial words (an MBR pass over the lattice) added ~15-20 % decode time in
+    # the benchmark; polling every 100 ms is ample for barge-in and display.
     partial_every_s: float = 0.1
 
 
