@@ -85,3 +85,33 @@ def test_a_long_monologue_is_cut_at_max_length(spanish_recordings) -> None:  # t
     assert isinstance(started, SpeechStarted) and isinstance(ended, SpeechEnded)
     assert ended.reason is EndReason.MAX_LENGTH
     assert ended.at_ms - started.start_ms == 8000
+
+
+def test_a_shared_detector_keeps_the_line_noise_floor_across_turns(spanish_recordings) -> None:  # type: ignore[no-untyped-def]
+    from voicebot.audio.vad import VoiceActivityDetector
+
+    hiss = padded(np.zeros(RATE * 2, np.int16), 0, 0, noise_rms=300.0, seed=8)
+    vad = VoiceActivityDetector(RATE)
+    first = Endpointer(RATE, EndpointSettings(), vad=vad)
+    for frame in frames_of(hiss):
+        first.feed(frame)
+    learned = vad.noise_floor_dbfs
+    assert learned > -45.0
+    second = Endpointer(RATE, EndpointSettings(), vad=vad)  # next turn, same line
+    assert vad.noise_floor_dbfs == learned
+    speech = padded(spanish_recordings["vm-goodbye"], 500, 1000, noise_rms=300.0, seed=9)
+    found = [e for e in (second.feed(f) for f in frames_of(speech)) if e is not None]
+    assert [type(e) for e in found] == [SpeechStarted, SpeechEnded]
+
+
+def test_resume_keeps_listening_with_the_same_timer() -> None:
+    endpointer = Endpointer(RATE, EndpointSettings(no_input_ms=3000, trailing_silence_ms=300))
+    tone = np.round(8000 * np.sin(2 * np.pi * 300 * np.arange(RATE // 2) / RATE)).astype(np.int16)
+    line = padded(np.concatenate([np.zeros(RATE // 2, np.int16), tone]), 0, 1000, 10.0, 4)
+    events = [e for e in (endpointer.feed(f) for f in frames_of(line)) if e is not None]
+    assert isinstance(events[-1], SpeechEnded) and events[-1].reason is EndReason.SILENCE
+    endpointer.resume()  # the recogniser heard nothing in it
+    silence = padded(np.zeros(RATE * 2, np.int16), 0, 0, 10.0, 5)
+    later = [e for e in (endpointer.feed(f) for f in frames_of(silence)) if e is not None]
+    assert len(later) == 1 and isinstance(later[0], SpeechEnded)
+    assert later[0].reason is EndReason.NO_INPUT and later[0].at_ms == 3000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import numpy as np
@@ -259,3 +260,26 @@ def test_barge_in_timing_on_real_spanish_speech(
         assert 200 <= stopped_after <= 320, (name, stopped_after)
         assert port.listens[0].speech_start_ms is not None
         assert abs(port.listens[0].speech_start_ms - turn.started_ms) <= 60, name
+
+
+def test_the_port_keeps_up_with_a_real_time_line(ko_model, bot_voice, korean_debtor) -> None:  # type: ignore[no-untyped-def]
+    async def run() -> tuple[AudioDialogPort, SimulatedLeg, object, float]:
+        carrier = SimulatedCarrier(
+            {"1": DebtorScript((Speak(text="네", delay_ms=200),))},
+            debtor_voice=korean_debtor,
+            realtime=True,
+        )
+        leg = await carrier.dial("1")
+        assert isinstance(leg, SimulatedLeg)
+        recognizer = ko_model.new_call()
+        port = AudioDialogPort(leg, recognizer, bot_voice, clock=leg.clock)
+        started = time.monotonic()
+        await port.say(Say("hello", "Hola."))
+        result = await port.listen(LISTEN)
+        recognizer.close()
+        return port, leg, result, time.monotonic() - started
+
+    port, _, result, wall_s = asyncio.run(run())
+    assert isinstance(result, Utterance) and result.intent == "affirm"
+    # Line time never fell behind the wall clock by more than a few frames.
+    assert wall_s == pytest.approx(port.line_ms / 1000, abs=0.15)
