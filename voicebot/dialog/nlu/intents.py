@@ -36,6 +36,7 @@ _PAY_VERB = (
 # Verbs that only mean paying with a recipient: "le doy", "le giro", "te paso".
 _GIVE_VERB = (
     r"(?:le|les|te|se lo|se la) (?:doy|dar|daria|dare|giro|girar|mando|mandar|envio|enviar|paso)"
+    r"|(?:puedo|podria|alcanzo a|voy a|alcanzaria a|podemos) (?:dar|darle|darles)"
 )
 _PAY_ACT = r"(?:la |el |una |un )?(?:pago|transferencia|consignacion|deposito|abono|giro)"
 
@@ -182,7 +183,7 @@ PAYMENT_PLAN = _words(
     r"financiar|financiacion|financiamiento|refinanciar|refinanciacion|reestructurar"
     r"|reestructuracion|diferir|diferido|prorroga|facilidades? de pago|negociar|arreglo de pago",
     r"de a (?:poco|poquito|poquitos)|poco a poco|(?:en|a) (?:abonos|mensualidades|pagos)"
-    r"|pagar (?:la mitad|una parte|parte)|(?:pagos|abonos) (?:mensuales|parciales|quincenales)",
+    r"|(?:pagar|pago|pagaria|abonar|abono|dar|doy|cancelo|cancelar) (?:la mitad|una parte|parte)|(?:pagos|abonos) (?:mensuales|parciales|quincenales)",
     r"(?:descuento|rebaja|condonacion|quita|plazo|mas tiempo)|(?:pagar|abonar|pago|abono|pagando"
     r"|abonando|pagarle|abonarle) (?:menos|por mes|mensual|mensualmente|cada mes|quincenal|semanal)",
 )
@@ -336,6 +337,8 @@ REPEAT = _words(
 )
 
 AFFIRM = _words(
+    r"(?<!no )(?:me parece bien|me parece perfecto|me sirve|me queda bien|me conviene|acepto"
+    r"|me funciona|trato hecho|hecho)",
     r"^(?:(?:ah|ay|eh|oh|pues|bueno|ya|a) )?(?:si|sii|sip|sis|claro|correcto|exacto|exactamente|afirmativo|efectivamente|por supuesto"
     r"|dale|ok|okey|okay|listo|de acuerdo|vale|simon|aja|sale|va|cierto|eso es|perfecto"
     r"|con gusto|obvio|seguro|en efecto|asi es|bueno|esta bien|ya|yes|ujum|mjm|mhm|ajam|sisi|ya po"
@@ -412,7 +415,7 @@ _KEYWORDS = (
         _words(r"(?<!se )llam\w+|marc\w+|ocupad[oa]|despues|luego|mas tarde"),
         0.5,
     ),
-    Rule(Intent.REPEAT, _words(r"ruido|escuch\w*|oigo|oye|entiendo|entendi"), 0.5),
+    Rule(Intent.REPEAT, _words(r"ruido|no (?:\w+ )?(?:escuch\w*|oigo|oye|entiendo|entendi)"), 0.5),
     Rule(
         Intent.ASK_INFO,
         re.compile(r"^(?:y |pero )?(?:cuanto|quien|cual|donde|por que|de que)\b"),
@@ -464,7 +467,8 @@ def classify(
     if has_time and not has_amount:
         # A bare "mañana en la tarde" or "a las tres" answers "when can we call you".
         return Intent.CALLBACK_REQUEST, 0.6
-    if (has_amount or has_date) and not _NEGATION.search(text):
+    countered = re.search(r"\b(?:mejor|pero|sino)\b", text)  # "no, mejor el lunes"
+    if (has_amount or has_date) and (countered or not _NEGATION.search(text)):
         # A bare "cien mil" or "el viernes" answers "how much / when can you pay".
         return Intent.PROMISE_TO_PAY, 0.6
     if UNSURE.match(text):
