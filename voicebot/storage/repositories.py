@@ -1,0 +1,302 @@
+"""Keyword-only functions over a Session: the only way the service writes what matters.
+
+``record_outcome`` is the heart: a finished call becomes, in ONE transaction, the
+attempt's completion, the outcome row, the promise, the callback, the opt-out,
+the audit entries and the webhook outbox events — and doing it twice (a worker
+retrying after a crash) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from voicebot.dialog.context import DEFAULT_COMPANY, CallContext, Debt, Debtor, NegotiationLimits
+from voicebot.dialog.outcome import CallOutcome, Disposition
+from voicebot.storage import models as m
+from voicebot.telephony.carrier import DialFailure
+
+
+def append_audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    debtor_id: int | None = None,
+    campaign_id: int | None = None,
+    attempt_id: int | None = None,
+    rule: str = "",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> m.AuditEntry:
+    """Add one entry to the append-only audit log (there is no update or delete path)."""
+    entry = m.AuditEntry(
+        actor=actor,
+        action=action,
+        debtor_id=debtor_id,
+        campaign_id=campaign_id,
+        attempt_id=attempt_id,
+        rule=rule,
+        reason=reason,
+        details=details or {},
+    )
+    if at is not None:
+        entry.at = at
+    session.add(entry)
+    return entry
+
+
+def enqueue_event(
+    session: Session, *, event_type: str, idempotency_key: str, payload: dict[str, Any]
+) -> None:
+    """Queue a webhook in the caller's transaction; a key already queued is not queued again."""
+    exists = session.scalar(
+        select(m.OutboxEvent.id).where(m.OutboxEvent.idempotency_key == idempotency_key)
+    )
+    if exists is None:
+        session.add(
+            m.OutboxEvent(event_type=event_type, idempotency_key=idempotency_key, payload=payload)
+        )
+
+
+def record_opt_out(
+    session: Session,
+    *,
+    debtor_id: int,
+    source: str,
+    actor: str,
+    reason: str = "",
+    phone: str | None = None,
+    attempt_id: int | None = None,
+) -> m.OptOut:
+    opt_out = m.OptOut(
+        debtor_id=debtor_id, phone=phone, source=source, reason=reason, attempt_id=attempt_id
+    )
+    session.add(opt_out)
+    session.flush()
+    append_audit(
+        session,
+        actor=actor,
+        action="opt_out_recorded",
+        debtor_id=debtor_id,
+        attempt_id=attempt_id,
+        reason=reason or source,
+    )
+    enqueue_event(
+        session,
+        event_type="opt_out.recorded",
+        idempotency_key=f"opt_out:{opt_out.id}",
+        payload={"debtor_id": debtor_id, "source": source, "reason": reason, "phone": phone},
+    )
+    return opt_out
+
+
+def is_opted_out(session: Session, *, debtor_id: int) -> bool:
+    return (
+        session.scalar(select(m.OptOut.id).where(m.OptOut.debtor_id == debtor_id).limit(1))
+        is not None
+    )
+
+
+def record_outcome(
+    session: Session, *, attempt_id: int, outcome: CallOutcome, actor: str
+) -> m.CallRecord:
+    """Persist a finished call atomically and idempotently (see the module docstring)."""
+    existing = session.scalar(select(m.CallRecord).where(m.CallRecord.attempt_id == attempt_id))
+    if existing is not None:
+        return existing
+    attempt = session.get_one(m.CallAttempt, attempt_id)
+    attempt.status = "done"
+    attempt.disposition = outcome.disposition.value
+    attempt.started_at = attempt.started_at or outcome.started_at
+    attempt.ended_at = outcome.ended_at
+    attempt.lease_expires_at = None
+    record = m.CallRecord(
+        attempt_id=attempt_id,
+        campaign_id=attempt.campaign_id,
+        debtor_id=attempt.debtor_id,
+        disposition=outcome.disposition.value,
+        right_party=outcome.right_party_contacted,
+        disclosure=outcome.disclosure_made,
+        opt_out=outcome.opt_out,
+        phone_invalid=outcome.phone_invalid,
+        transfer_reason=outcome.transfer_reason,
+        callback_at=outcome.callback_at,
+        dispute_reason=outcome.dispute_reason,
+        paid_info=outcome.paid_info,
+        final_state=outcome.final_state,
+        transcript=[t.to_json() for t in outcome.transcript],
+        started_at=outcome.started_at,
+        ended_at=outcome.ended_at,
+    )
+    session.add(record)
+    base = {
+        "attempt_id": attempt_id,
+        "campaign_id": attempt.campaign_id,
+        "debtor_id": attempt.debtor_id,
+    }
+    if outcome.promise is not None:
+        p = outcome.promise
+        session.add(
+            m.PromiseToPay(
+                debtor_id=attempt.debtor_id,
+                campaign_id=attempt.campaign_id,
+                attempt_id=attempt_id,
+                amount=p.amount,
+                currency=p.currency,
+                due_date=p.due,
+                instalments=p.instalments,
+                partial=p.partial,
+            )
+        )
+        enqueue_event(
+            session,
+            event_type="promise.created",
+            idempotency_key=f"promise:{attempt_id}",
+            payload={**base, **p.to_json()},
+        )
+    if outcome.callback_at is not None:
+        session.add(
+            m.Callback(
+                debtor_id=attempt.debtor_id,
+                campaign_id=attempt.campaign_id,
+                source_attempt_id=attempt_id,
+                due_at=outcome.callback_at,
+            )
+        )
+    if outcome.opt_out:
+        record_opt_out(
+            session,
+            debtor_id=attempt.debtor_id,
+            source="call",
+            actor=actor,
+            reason="debtor asked not to be called",
+            attempt_id=attempt_id,
+        )
+    if outcome.phone_invalid and attempt.phone_id is not None:
+        phone = session.get_one(m.Phone, attempt.phone_id)
+        phone.status = "invalid"
+        phone.invalid_reason = "wrong party on call"
+        append_audit(
+            session,
+            actor=actor,
+            action="phone_marked_invalid",
+            debtor_id=attempt.debtor_id,
+            attempt_id=attempt_id,
+            reason="wrong party contact",
+        )
+    if outcome.disposition is Disposition.DISP:
+        session.execute(
+            update(m.Debt).where(m.Debt.debtor_id == attempt.debtor_id).values(status="disputed")
+        )
+        enqueue_event(
+            session,
+            event_type="dispute.recorded",
+            idempotency_key=f"dispute:{attempt_id}",
+            payload={**base, "reason": outcome.dispute_reason},
+        )
+    append_audit(
+        session,
+        actor=actor,
+        action="call_completed",
+        debtor_id=attempt.debtor_id,
+        campaign_id=attempt.campaign_id,
+        attempt_id=attempt_id,
+        reason=outcome.disposition.value,
+        details={
+            "disclosure": outcome.disclosure_made,
+            "right_party": outcome.right_party_contacted,
+        },
+    )
+    enqueue_event(
+        session,
+        event_type="call.completed",
+        idempotency_key=f"call:{attempt_id}",
+        payload={**base, **{k: v for k, v in outcome.to_json().items() if k != "transcript"}},
+    )
+    session.flush()
+    return record
+
+
+def record_dial_failure(
+    session: Session, *, attempt_id: int, failure: DialFailure, actor: str, at: datetime
+) -> None:
+    """An attempt that never reached a conversation (NA, BUSY, FAIL, VM)."""
+    attempt = session.get_one(m.CallAttempt, attempt_id)
+    if attempt.status == "done":
+        return
+    attempt.status = "done"
+    attempt.disposition = failure.disposition.value
+    attempt.ended_at = at
+    attempt.lease_expires_at = None
+    attempt.error = f"{failure.status or ''} {failure.reason}".strip()
+    append_audit(
+        session,
+        actor=actor,
+        action="call_failed",
+        debtor_id=attempt.debtor_id,
+        campaign_id=attempt.campaign_id,
+        attempt_id=attempt_id,
+        reason=f"{failure.disposition.value} {attempt.error}".strip(),
+    )
+    enqueue_event(
+        session,
+        event_type="call.completed",
+        idempotency_key=f"call:{attempt_id}",
+        payload={
+            "attempt_id": attempt_id,
+            "campaign_id": attempt.campaign_id,
+            "debtor_id": attempt.debtor_id,
+            "disposition": failure.disposition.value,
+            "status": failure.status,
+            "reason": failure.reason,
+        },
+    )
+
+
+def call_context(
+    session: Session, *, attempt_id: int, today: date, timezone: str | None = None
+) -> CallContext:
+    """The facts a dialog needs for one attempt: debtor, open debts, the campaign's terms.
+
+    ``timezone`` is the zone compliance resolved (from the debtor or the phone's region).
+    """
+    attempt = session.get_one(m.CallAttempt, attempt_id)
+    debtor = session.get_one(m.Debtor, attempt.debtor_id)
+    campaign = session.get_one(m.Campaign, attempt.campaign_id)
+    debts = tuple(
+        Debt(
+            creditor=d.creditor,
+            amount=d.amount,
+            currency=d.currency,
+            days_past_due=d.days_past_due,
+            product=d.product,
+        )
+        for d in debtor.debts
+        if d.status == "active"
+    )
+    limits = campaign.limits or {}
+    return CallContext(
+        debtor=Debtor(
+            full_name=debtor.full_name,
+            document_id=debtor.document_id,
+            timezone=timezone or debtor.timezone or "UTC",
+            debts=debts,
+            gender=debtor.gender,
+        ),
+        today=today,
+        company=campaign.company or DEFAULT_COMPANY,
+        callback_number=campaign.callback_number,
+        limits=NegotiationLimits(
+            min_payment=Decimal(str(limits.get("min_payment", 0))),
+            max_days_ahead=int(limits.get("max_days_ahead", 30)),
+            max_instalments=int(limits.get("max_instalments", 6)),
+            min_instalment=Decimal(str(limits.get("min_instalment", 0))),
+        ),
+        settings=dict(campaign.settings or {}),
+    )
