@@ -153,3 +153,21 @@ def test_wrong_audio_type_is_refused(call: VoskCallRecognizer) -> None:
     call.start_turn(FREE)
     with pytest.raises(ValueError, match="int16"):
         call.accept(np.zeros(160, np.float32))  # type: ignore[arg-type]
+
+
+def test_warm_recognizers_are_pooled_across_calls(ko_model: VoskSpeechModel, speak: Speak) -> None:
+    model = ko_model.variant()  # own pool, same loaded model
+    model.prewarm(speak("오늘 날씨가 좋네요"), count=2)
+    assert model.pooled == 2
+    first, second = model.new_call(), model.new_call()
+    for call in (first, second):
+        result, _ = run_turn(call, FREE, speak("안녕하세요"))
+        assert result.text
+    assert model.pooled == 0  # both calls hold a warm recognizer
+    first.close()
+    second.close()
+    assert model.pooled == 2
+    again = model.new_call()
+    result, _ = run_turn(again, YES_NO, speak("네"))
+    again.close()
+    assert result.intent == "affirm"
