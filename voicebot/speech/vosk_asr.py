@@ -41,6 +41,11 @@ class RecognizerSettings:
     """Tuning knobs; defaults are what the benchmark supported."""
 
     use_grammar: bool = True
+    # Answers a grammar can cover. Amount and date turns stay free by default:
+    # the NLU needs the words around the numbers ("le pago", "no puedo") and a
+    # grammar would turn them into [unk]. Not measured on Spanish (no model
+    # here); add "amount"/"date" to try it with ``voicebot eval asr --grammar``.
+    grammar_kinds: frozenset[str] = frozenset({"yes_no", "digits"})
     # A grammar result is kept only when it says something: at least one real
     # (non-rejection) word, most of the words real, and confident enough.
     # Near-homophone phrases (아니요/아니오) split the posterior, so a right
@@ -116,6 +121,8 @@ class VoskSpeechModel:
         if not self.settings.use_grammar or not self.layout.supports_grammar:
             return None
         if not (hints.phrases or hints.keywords or hints.expect):
+            return None
+        if not set(hints.expect) <= self.settings.grammar_kinds:
             return None
         grammar = build_grammar(
             hints,
