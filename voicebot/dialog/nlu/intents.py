@@ -41,6 +41,7 @@ _GIVE_VERB = (
 _PAY_ACT = r"(?:la |el |una |un )?(?:pago|transferencia|consignacion|deposito|abono|giro)"
 
 STOP_CALLING = _words(
+    r"(?:dar|darme|den|denme|quiero darme) de baja|no (?:quiero|queremos|deseo) recibir (?:mas |estas |sus |esas )?llamadas",
     r"no (?:me |nos )?(?:jodan|joda|jodas|frieguen|friegue|fastidien|fastidie|chinguen|hinchen)",
     r"no me (?:esten|sigan|anden|estan) (?:llamando|molestando|marcando)",
     r"(?:cada rato|todos los dias|a toda hora|a cada rato|siempre|a cada ratito) me (?:llaman|estan llamando|marcan)|me llaman (?:a cada rato|todos los dias|a toda hora|demasiado)",
@@ -62,6 +63,9 @@ STOP_CALLING = _words(
 )
 
 ALREADY_PAID = _words(
+    r"ya (?:le |les |te |lo |la )?(?:pagamos|abonamos|cancelamos|consignamos|depositamos|transferimos|saldamos)",
+    r"(?:el pago|la transferencia|la consignacion|el deposito) ya se (?:hizo|realizo|efectuo)|ya se (?:hizo|realizo|efectuo) (?:el pago|la transferencia|la consignacion|el deposito)",
+    r"(?:ya )?(?:lo |la )?(?:habia|habiamos) (?:pagado|cancelado|saldado|liquidado)",
     r"ya (?:le |les |te )?(?:mande|envie|gire|deposite|transferi|di) (?:la |el |su )?(?:plata|dinero|pago|lana|platica|cuota|abono)",
     r"ya (?:esta|quedo|quedaron|estan) (?:todo |toda |todos )?(?:pagad[oa]s?|cancelad[oa]s?|saldad[oa]s?)",
     r"(?:ya )?(?:me puse|nos pusimos|me pongo) al dia",
@@ -126,6 +130,8 @@ DISPUTE = _words(
 )
 
 WRONG_NUMBER = _words(
+    r"no (?:se|sabemos) quien (?:sea|es)",
+    r"(?:aqui|aca) es (?:la )?casa de|(?:a|que) (?:que )?numero (?:llamo|marco|llama|esta llamando)",
     r"casa de familia|(?:aqui|aca) no hay (?:ninguna |esa )?(?:empresa|oficina|negocio)",
     r"(?:numero|telefono|celular) es de (?:una|un|la|el) (?:tienda|empresa|oficina|negocio|local|colegio|restaurante|hospital|almacen|familia|fabrica|taller)",
     r"(?:aqui|aca) no es\b|no es (?:la casa|su casa|la oficina) de",
@@ -153,6 +159,7 @@ WRONG_NUMBER = _words(
 )
 
 AGENT_REQUEST = _words(
+    r"alguien con quien (?:pueda|puedo|podria) hablar|servicio al cliente|atencion al cliente",
     r"(?:quiero|necesito|deseo|prefiero|pido) (?:a )?(?:una|un) (?:persona|humano|asesora?|agente|operadora?|ejecutiv[oa])",
     r"(?:comunique|comunica|pase|pasa|transfiera|conecte)(?:me)? con (?:alguien|una persona|un asesor|una asesora|un humano)",
     r"^(?:con )?(?:el|la|un|una|alguna|algun) (?:encargad[oa]|supervisora?|gerente|jefe|jefa|asesora?|operadora?|ejecutiv[oa]|agente|persona|humano)",
@@ -175,6 +182,8 @@ AGENT_REQUEST = _words(
 )
 
 PAYMENT_PLAN = _words(
+    r"en (?:\w+ )?(?:partes|cuotas|pagos|abonos|mensualidades|contados)",
+    r"no (?:puedo|alcanzo|podria) (?:con )?(?:pagar(?:lo)? )?(?:todo|toda la deuda|el total)(?: de una(?: vez)?| junto)?",
     r"mensualidades|parcialidades|cuotas mensuales|pagos parciales",
     r"(?:un|algun|hacer un|tienen|hay) plan",
     r"(?:en|a|por|de a) cuotas|(?:cuotas|cuotitas)|en partes|por partes|a plazos|en plazos"
@@ -189,6 +198,8 @@ PAYMENT_PLAN = _words(
 )
 
 CANNOT_PAY = _words(
+    r"mal momento economico|situacion economica|problemas economicos|crisis economica|(?:tengo|tenemos) (?:muchas|demasiadas|otras) deudas",
+    r"no me (?:han pagado|pagan|pagaron)(?! (?:a tiempo))",
     r"no (?:tengo|tenemos|hay|cuento con) (?:ni )?(?:un|una) (?:peso|sol|mango|centavo|quinto|varo|billete|luca|dolar|cinco)",
     r"no (?:tengo|tenemos|hay) (?:ni )?(?:varo|guita|camello|chamba|pega|laburo|lana|feria|pisto|plata|billete)",
     r"sin (?:camello|varo|guita|mango|feria|pisto)",
@@ -220,6 +231,9 @@ CANNOT_PAY = _words(
 )
 
 CALLBACK = _words(
+    r"(?:agarro|agarra|agarraste|cogio|encuentra|pillo|pillaste) en (?:mal|un mal) momento|mal momento$",
+    r"(?:podemos|podriamos|puedo|podria) hablar (?:manana|luego|despues|mas tarde|otro dia|en otro|el|en la)",
+    r"tengo (?:visita|visitas|gente en la casa)|estoy con (?:visita|visitas|gente)",
     r"(?:manana|luego|despues|mas tarde|otro dia|en la tarde|en la noche|en la manana) me (?:llama|llaman|marca|marcan|vuelve a llamar)",
     r"me (?:llama|llaman|marca|marcan|vuelve a llamar|vuelven a llamar)$",
     r"(?:llame|llamen|llamame|llameme|llamenme|llamarme|marqueme|marcame|marquenme|comuniquese"
@@ -245,6 +259,7 @@ CALLBACK = _words(
 )
 
 THIRD_PARTY = _words(
+    r"(?:el|ella) no tiene (?:celular|telefono)|se fue del pais|se fue a vivir|vive en (?:otra|otro) (?:ciudad|pais|lado)",
     r"(?:el|ella) (?:trabaja|llega|regresa|vuelve|viene|sale) (?:hasta|en|a las|mas tarde|tarde|despues|el|la|temprano|de noche|los)",
     r"no (?:esta|se encuentra|ha llegado|llega|vino|viene|anda|esta en casa)(?! (?:bien|mal|claro"
     r"|correcto|pagad|de acuerdo|segur|equivocad|incorrect))",
@@ -291,6 +306,9 @@ _NOUN_BEFORE = frozenset(
 )
 
 ASK_INFO = _words(
+    r"quien (?:me |nos )?(?:esta|estan) (?:llamando|hablando|buscando)",
+    r"cuantos (?:meses|dias) (?:de atraso|debo|llevo|tengo)|cuanto tiempo (?:de atraso|llevo)|cuantas cuotas (?:debo|tengo|van|llevo)",
+    r"^(?:y )?(?:que|de que) es (?:esto|eso)$",
     r"cuanto (?:me toca|nos toca|toca|tendria que|tengo que|debo) (?:pagar|abonar|dar)",
     r"(?:que|cual|cuanto) es (?:mi|su|la|el) (?:saldo|monto|valor|deuda|total|cuenta|pendiente)",
     r"(?:por|para) que (?:me |nos |lo |la )?(?:esta|estan|estas) (?:llamando|buscando|marcando)",
@@ -348,6 +366,7 @@ AFFIRM = _words(
     r"|si (?:senor|senora|senorita|claro|correcto)|habla con (?:el|ella)|(?:el|ella) habla",
 )
 DENY = _words(
+    r"no estoy de acuerdo|^(?:mmm|mm|eh|pues|bueno|ah) no\b",
     r"^(?:no|nop|nope|nel|negativo|para nada|tampoco|nunca|jamas|de ninguna manera|incorrecto"
     r"|falso|ni modo|no no)",
     r"no es (?:asi|correcto|cierto|verdad)|no soy yo|no es (?:el|ella)|no (?:senor|senora)"
@@ -409,7 +428,9 @@ _KEYWORDS = (
         ),
         0.5,
     ),
-    Rule(Intent.PAYMENT_PLAN_REQUEST, _words(r"cuota\w*|plazo\w*|partes|chance|acuerdo"), 0.5),
+    Rule(
+        Intent.PAYMENT_PLAN_REQUEST, _words(r"cuota\w*|plazo\w*|partes|chance|(?<!de )acuerdo"), 0.5
+    ),
     Rule(
         Intent.CALLBACK_REQUEST,
         _words(r"(?<!se )llam\w+|marc\w+|ocupad[oa]|despues|luego|mas tarde"),
