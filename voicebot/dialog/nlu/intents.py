@@ -90,6 +90,7 @@ ALREADY_PAID = _words(
 )
 
 DISPUTE = _words(
+    r"no (?:me|nos) pertenece|no es de mi propiedad",
     r"(?:la|lo|esa|esta) (?:cuenta |tarjeta )?(?:la |lo )?cerre|cerre (?:esa|la|mi|esta) (?:cuenta|tarjeta|linea|credito)",
     r"(?:yo )?no (?:lo |la |los |las )?(?:compre|saque|pedi|solicite|firme|autorice|contrate|adquiri)\b",
     r"no es (?:mi|nuestra) (?:deuda|cuenta|tarjeta|credito|prestamo|obligacion)",
@@ -259,6 +260,7 @@ CALLBACK = _words(
 )
 
 THIRD_PARTY = _words(
+    r"(?:esta|anda|se fue) de (?:vacaciones|viaje|paseo|turno|compras)",
     r"(?:el|ella) no tiene (?:celular|telefono)|se fue del pais|se fue a vivir|vive en (?:otra|otro) (?:ciudad|pais|lado)",
     r"(?:el|ella) (?:trabaja|llega|regresa|vuelve|viene|sale) (?:hasta|en|a las|mas tarde|tarde|despues|el|la|temprano|de noche|los)",
     r"no (?:esta|se encuentra|ha llegado|llega|vino|viene|anda|esta en casa)(?! (?:bien|mal|claro"
