@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soxr
 import vosk
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from voicebot.actions import RecognitionHints
-from voicebot.speech.asr_eval import read_wav
+from voicebot.audio.resample import resample
+from voicebot.audio.wav import read_wav
 from voicebot.speech.keywords import match_keyword
 from voicebot.speech.models import ResolvedModel, explicit_model, resolve_model
 from voicebot.speech.vosk_asr import (
@@ -66,9 +66,9 @@ def espeak(text: str, speed: int = 150, pitch: int = 50, rate: int = RATE) -> np
     with wave.open(io.BytesIO(out)) as wf:
         raw = np.frombuffer(wf.readframes(wf.getnframes()), np.int16)
         src = wf.getframerate()
-    pcm = np.clip(soxr.resample(raw.astype(np.float32), src, rate), -32768, 32767)
+    pcm = resample(raw, src, rate)
     pad_a, pad_b = np.zeros(rate // 4, np.int16), np.zeros(rate // 2, np.int16)
-    return np.concatenate([pad_a, pcm.astype(np.int16), pad_b])
+    return np.concatenate([pad_a, pcm, pad_b])
 
 
 def long_audio(seconds: float) -> tuple[np.ndarray, str]:
@@ -145,9 +145,7 @@ def bench_load_and_calls(resolved: ResolvedModel, audio: np.ndarray) -> vosk.Mod
 
 def bench_rates_and_partials(model: vosk.Model, audio: np.ndarray) -> None:
     sample = audio[: 10 * RATE]
-    up = np.clip(soxr.resample(sample.astype(np.float32), RATE, 16000), -32768, 32767).astype(
-        np.int16
-    )
+    up = resample(sample, RATE, 16000)
     rows = []
     for label, rate, pcm, partial_every in [
         ("8 kHz fed directly, no partials", RATE, sample, 0),
@@ -163,7 +161,7 @@ def bench_rates_and_partials(model: vosk.Model, audio: np.ndarray) -> None:
         resample_s = 0.0
         if rate != RATE:
             t = time.perf_counter()
-            soxr.resample(sample.astype(np.float32), RATE, rate)
+            resample(sample, RATE, rate)
             resample_s = time.perf_counter() - t
         started = time.perf_counter()
         for n, i in enumerate(range(0, len(pcm), frame)):
@@ -266,9 +264,7 @@ def bench_rate_accuracy(model: vosk.Model) -> None:
                     pcm = espeak(said, speed, pitch)
                     started = time.perf_counter()
                     if rate != RATE:
-                        pcm = np.clip(
-                            soxr.resample(pcm.astype(np.float32), RATE, rate), -32768, 32767
-                        ).astype(np.int16)
+                        pcm = resample(pcm, RATE, rate)
                     for i in range(0, len(pcm), rate // 50):
                         rec.AcceptWaveform(pcm[i : i + rate // 50].tobytes())
                     text = json.loads(rec.FinalResult()).get("text", "")

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
-import soxr
 
+from voicebot.audio.resample import resample
 from voicebot.speech.models import resolve_model
 from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.telephony.carrier import LINE_RATE, Pcm
@@ -34,8 +34,7 @@ def espeak_line_audio(text: str, voice: str = "ko", speed: int = 150, pitch: int
     with wave.open(io.BytesIO(_espeak(text, voice, speed, pitch))) as wf:
         raw = np.frombuffer(wf.readframes(wf.getnframes()), dtype=np.int16)
         rate = wf.getframerate()
-    speech = soxr.resample(raw.astype(np.float32), rate, LINE_RATE)
-    speech = np.clip(np.round(speech), -32768, 32767).astype(np.int16)
+    speech = resample(raw, rate, LINE_RATE)
     lead, tail = np.zeros(LINE_RATE // 4, np.int16), np.zeros(LINE_RATE // 2, np.int16)
     return np.concatenate([lead, speech, tail])
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from voicebot.audio.resample import resample
 from voicebot.cli import app
 from voicebot.telephony.carrier import Pcm
 
@@ -25,10 +26,7 @@ runner = CliRunner()
 
 def _wav_22k_stereo(path: Path, pcm_8k: np.ndarray) -> None:
     """Write the speech as a 22.05 kHz stereo file: transcribe must cope with it."""
-    import soxr
-
-    wide = np.clip(soxr.resample(pcm_8k.astype(np.float32), 8000, 22050), -32768, 32767)
-    stereo = np.repeat(wide.astype(np.int16)[:, None], 2, axis=1)
+    stereo = np.repeat(resample(pcm_8k, 8000, 22050)[:, None], 2, axis=1)
     with wave.open(str(path), "wb") as wf:
         wf.setnchannels(2)
         wf.setsampwidth(2)
@@ -75,7 +73,7 @@ def test_transcribe_rejects_a_file_that_is_not_wav(tmp_path: Path) -> None:
     path.write_text("not audio")
     result = runner.invoke(app, ["transcribe", str(path), "--lang", "ko"])
     assert result.exit_code == 2
-    assert "not a PCM WAV" in result.stderr
+    assert "not a RIFF/WAVE file" in result.stderr
 
 
 def test_eval_asr_on_asterisk_spanish_prompts_with_the_korean_model(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from voicebot.actions import RecognitionHints
+from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.speech.recognizer import CallRecognizer, Recognition
 from voicebot.speech.vosk_asr import VoskCallRecognizer, VoskSpeechModel
 from voicebot.telephony.carrier import FRAME_SAMPLES, Pcm
@@ -123,27 +124,10 @@ def test_one_recognizer_serves_many_turns(call: VoskCallRecognizer, speak: Speak
     assert free.text and "아니요" not in free.text
 
 
-def _mulaw_encode(pcm: Pcm) -> np.ndarray:
-    """G.711 μ-law (test-only helper, ITU-T G.711 segment formula)."""
-    x = pcm.astype(np.int32)
-    sign = np.where(x < 0, 0x80, 0)
-    magnitude = np.minimum(np.abs(x), 32635) + 0x84
-    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
-    mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
-
-
-def _mulaw_decode(codes: np.ndarray) -> Pcm:
-    u = ~codes.astype(np.int32) & 0xFF
-    exponent, mantissa = (u >> 4) & 0x07, u & 0x0F
-    magnitude = ((mantissa << 3) + 0x84) << exponent
-    return np.where(u & 0x80, 0x84 - magnitude, magnitude - 0x84).astype(np.int16)
-
-
 def test_g711_round_trip_is_still_understood(call: VoskCallRecognizer, speak: Speak) -> None:
     for said, intent in (("네", "affirm"), ("아니요", "deny")):
         clean = speak(said)
-        line = _mulaw_decode(_mulaw_encode(clean))
+        line = ulaw_to_pcm(pcm_to_ulaw(clean))
         assert np.max(np.abs(line.astype(np.int32) - clean)) > 0  # really companded
         result, _ = run_turn(call, YES_NO, line)
         assert result.intent == intent

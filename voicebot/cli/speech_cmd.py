@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from voicebot.actions import RecognitionHints
-from voicebot.speech.asr_eval import evaluate, read_references, read_wav
+from voicebot.audio.wav import read_wav
+from voicebot.speech.asr_eval import evaluate, read_references
 from voicebot.speech.models import (
     DEFAULT_MODELS_DIR,
     ModelDownloadError,

@@ -1,4 +1,4 @@
-"""Recognition accuracy: word error rate over normalised words, references, WAV input.
+"""Recognition accuracy: word error rate over normalised words, reference lists, a scoring loop.
 
 WER = (substitutions + deletions + insertions) / reference words, from a
 Levenshtein alignment of word sequences. Words are compared after the same
@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import gzip
 import time
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import soxr
-
+from voicebot.audio.wav import read_wav
 from voicebot.speech.keywords import normalize
 from voicebot.telephony.carrier import Pcm
 
@@ -105,34 +102,6 @@ def read_references(path: Path) -> dict[str, str]:
     if path.suffix == ".gz":
         data = gzip.decompress(data)
     return parse_references(data.decode("utf-8", errors="replace"))
-
-
-def read_wav(path: Path, rate: int) -> Pcm:
-    """Any PCM WAV (8/16/24/32-bit, mono or multi-channel, any rate) as mono int16 at ``rate``."""
-    try:
-        with wave.open(str(path), "rb") as wf:
-            width, channels, src_rate = wf.getsampwidth(), wf.getnchannels(), wf.getframerate()
-            raw = wf.readframes(wf.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise ValueError(f"{path}: not a PCM WAV file ({exc})") from exc
-    if width == 1:
-        samples = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) * 256.0
-    elif width == 2:
-        samples = np.frombuffer(raw, "<i2").astype(np.float32)
-    elif width == 3:
-        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
-        value = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        value = np.where(value >= 1 << 23, value - (1 << 24), value)
-        samples = value.astype(np.float32) / 256.0
-    elif width == 4:
-        samples = np.frombuffer(raw, "<i4").astype(np.float32) / 65536.0
-    else:
-        raise ValueError(f"{path}: unsupported sample width {width} bytes")
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1)
-    if src_rate != rate:
-        samples = soxr.resample(samples, src_rate, rate)
-    return np.clip(np.round(samples), -32768, 32767).astype(np.int16)
 
 
 @dataclass(frozen=True, slots=True)
