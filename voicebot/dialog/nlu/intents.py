@@ -41,10 +41,12 @@ _GIVE_VERB = (
 _PAY_ACT = r"(?:la |el |una |un )?(?:pago|transferencia|consignacion|deposito|abono|giro)"
 
 STOP_CALLING = _words(
-    r"(?:dar|darme|den|denme|quiero darme) de baja|no (?:quiero|queremos|deseo) recibir (?:mas |estas |sus |esas )?llamadas",
+    r"(?:dar|darme|den|denme|quiero darme) de baja|no (?:quiero|queremos|deseo) recibir (?:mas "
+    r"|estas |sus |esas )?llamadas",
     r"no (?:me |nos )?(?:jodan|joda|jodas|frieguen|friegue|fastidien|fastidie|chinguen|hinchen)",
     r"no me (?:esten|sigan|anden|estan) (?:llamando|molestando|marcando)",
-    r"(?:cada rato|todos los dias|a toda hora|a cada rato|siempre|a cada ratito) me (?:llaman|estan llamando|marcan)|me llaman (?:a cada rato|todos los dias|a toda hora|demasiado)",
+    r"(?:cada rato|todos los dias|a toda hora|a cada rato|siempre|a cada ratito) me (?:llaman"
+    r"|estan llamando|marcan)|me llaman (?:a cada rato|todos los dias|a toda hora|demasiado)",
     r"(?:borren|borre|borrar|eliminen|elimine|quiten|quite) (?:mis|todos mis) datos",
     r"no (?:me |nos )?(?:vuelva|vuelvan|vuelvas) a (?:llamar|marcar|molestar|contactar)",
     r"no (?:me |nos )?(?:llame|llamen|llames|marque|marquen|molesten|moleste|contacten|busquen)"
@@ -63,13 +65,18 @@ STOP_CALLING = _words(
 )
 
 ALREADY_PAID = _words(
-    r"ya (?:le |les |te |lo |la )?(?:pagamos|abonamos|cancelamos|consignamos|depositamos|transferimos|saldamos)",
-    r"(?:el pago|la transferencia|la consignacion|el deposito) ya se (?:hizo|realizo|efectuo)|ya se (?:hizo|realizo|efectuo) (?:el pago|la transferencia|la consignacion|el deposito)",
+    r"ya (?:le |les |te |lo |la )?(?:pagamos|abonamos|cancelamos|consignamos|depositamos"
+    r"|transferimos|saldamos)",
+    r"(?:el pago|la transferencia|la consignacion|el deposito) ya se (?:hizo|realizo|efectuo)"
+    r"|ya se (?:hizo|realizo|efectuo) (?:el pago|la transferencia|la consignacion|el deposito)",
     r"(?:ya )?(?:lo |la )?(?:habia|habiamos) (?:pagado|cancelado|saldado|liquidado)",
-    r"ya (?:le |les |te )?(?:mande|envie|gire|deposite|transferi|di) (?:la |el |su )?(?:plata|dinero|pago|lana|platica|cuota|abono)",
-    r"ya (?:esta|quedo|quedaron|estan) (?:todo |toda |todos )?(?:pagad[oa]s?|cancelad[oa]s?|saldad[oa]s?)",
+    r"ya (?:le |les |te )?(?:mande|envie|gire|deposite|transferi|di) (?:la |el |su )?(?:plata"
+    r"|dinero|pago|lana|platica|cuota|abono)",
+    r"ya (?:esta|quedo|quedaron|estan) (?:todo |toda |todos )?(?:pagad[oa]s?|cancelad[oa]s?"
+    r"|saldad[oa]s?)",
     r"(?:ya )?(?:me puse|nos pusimos|me pongo) al dia",
-    r"^(?:pero )?(?:yo )?(?:ya )?(?:le |les |te |lo |la )?(?:pague|cancele|consigne|deposite|transferi"
+    r"^(?:pero )?(?:yo )?(?:ya )?(?:le |les |te |lo |la )?(?:pague|cancele|consigne|deposite"
+    r"|transferi"
     r"|abone|salde|liquide)",
     r"ya (?:le |lo |la |les )?(?:pague|cancele|deposite|consigne|transferi|abone|salde|liquide"
     r"|gire)",
@@ -91,37 +98,46 @@ ALREADY_PAID = _words(
 
 DISPUTE = _words(
     r"no (?:me|nos) pertenece|no es de mi propiedad",
-    r"(?:la|lo|esa|esta) (?:cuenta |tarjeta )?(?:la |lo )?cerre|cerre (?:esa|la|mi|esta) (?:cuenta|tarjeta|linea|credito)",
-    r"(?:yo )?no (?:lo |la |los |las )?(?:compre|saque|pedi|solicite|firme|autorice|contrate|adquiri)\b",
+    r"(?:la|lo|esa|esta) (?:cuenta |tarjeta )?(?:la |lo )?cerre|cerre (?:esa|la|mi|esta) (?:cuenta"
+    r"|tarjeta|linea|credito)",
+    r"(?:yo )?no (?:lo |la |los |las )?(?:compre|saque|pedi|solicite|firme|autorice|contrate"
+    r"|adquiri)\b",
     r"no es (?:mi|nuestra) (?:deuda|cuenta|tarjeta|credito|prestamo|obligacion)",
-    r"(?:monto|valor|saldo|cobro) no es (?:ese|asi|correcto|real)|no es ese (?:el )?(?:monto|valor|saldo)",
+    r"(?:monto|valor|saldo|cobro) no es (?:ese|asi|correcto|real)|no es ese (?:el )?(?:monto|valor"
+    r"|saldo)",
     r"(?:yo )?no (?:lo |la )(?:saque|pedi|solicite|firme|tuve|use|contrate|compre)",
     r"reclame|(?:puse|hice|meti) (?:la |una )?(?:queja|denuncia) (?:a|en|ante)",
     r"no (?:es|son) (?:mia|mio|mias|mios|de nosotros)",
     r"(?:esa|esta|la|eso|ese) (?:deuda|cuenta|credito|prestamo|cobro|monto|saldo|valor)? ?"
     r"no (?:es|son) (?:mia|mio|mias|mios)",
     r"(?:yo )?no (?:le |les |te )?(?:debo|debemos) (?:eso|nada|ese|esa|esos|ningun|ninguna|un)",
-    r"^(?:yo )?no (?:le |les |te )?debo$|yo no debo|no tengo (?:ninguna |esa |ese )?(?:deuda|credito"
+    r"^(?:yo )?no (?:le |les |te )?debo$|yo no debo|no tengo (?:ninguna |esa |ese )?(?:deuda"
+    r"|credito"
     r"|prestamo|cuenta) (?:con|en)",
     r"no (?:reconozco|conozco) (?:esa|ese|esta|la|el|ningun|ninguna) (?:deuda|cuenta|credito"
     r"|prestamo|cobro|tarjeta|obligacion|monto|compra)",
     r"nunca (?:saque|pedi|tuve|solicite|firme|use|he tenido|abri|compre)",
     r"no (?:saque|pedi|solicite|firme|abri) (?:ningun|ninguna|ese|esa|nada|un|una)",
-    r"(?:monto|valor|saldo|cobro|cifra|cantidad|cuenta|interes|intereses|la deuda|eso) (?:esta|estan"
-    r"|es|son) (?:mal|malo|equivocad[oa]s?|incorrect[oa]s?|errad[oa]s?|inflad[oa]s?|exagerad[oa]s?)",
+    r"(?:monto|valor|saldo|cobro|cifra|cantidad|cuenta|interes|intereses|la deuda|eso) (?:esta"
+    r"|estan"
+    r"|es|son) (?:mal|malo|equivocad[oa]s?|incorrect[oa]s?|errad[oa]s?|inflad[oa]s?"
+    r"|exagerad[oa]s?)",
     r"(?:esta|estan) (?:mal|equivocad[oa]s?|errad[oa]s?) (?:el|la|los|las) (?:monto|valor|saldo"
     r"|cobro|cuenta|cifra|intereses)",
     r"(?:ya|yo) (?:reclame|hice (?:un|el|una) (?:reclamo|queja|denuncia))|tengo (?:un|una) "
     r"(?:reclamo|queja|denuncia|disputa)",
-    r"cobro (?:indebido|injusto|equivocado)|(?:es|fue|son) (?:indebid|injust)[oa]s?|(?:es|fue|es un|fue un) (?:fraude|robo|estafa|error)",
+    r"cobro (?:indebido|injusto|equivocado)|(?:es|fue|son) (?:indebid|injust)[oa]s?|(?:es|fue"
+    r"|es un|fue un) (?:fraude|robo|estafa|error)",
     r"(?:suplantacion|robo) de identidad|me (?:robaron|clonaron|suplantaron)",
-    r"no (?:la|lo|los|las) reconozco|(?:valor|monto|saldo|cobro|cifra|cantidad|cuenta) no (?:es|esta)"
+    r"no (?:la|lo|los|las) reconozco|(?:valor|monto|saldo|cobro|cifra|cantidad|cuenta) no (?:es"
+    r"|esta)"
     r" (?:correct[oa]|bien)|(?:puse|meti|presente|hice|tengo|abri|radique|interpuse|pusimos) "
     r"(?:un|una|el|la) (?:reclamo|queja|denuncia|reclamacion|disputa)",
     r"nunca (?:la |lo |los |las )?(?:use|saque|pedi|firme|tuve|solicite|active|recibi)",
     r"cobr\w* (?:\w+ )?(?:de mas|demas|mal|algo que no|lo que no|doble|que no (?:son|debo"
     r"|corresponden?|es))|algo que no debo|que no debo",
-    r"no (?:he |hemos )?(?:saque|sacado|pedido|solicitado|firmado|tenido|abierto|pedi) (?:nada|ningun"
+    r"no (?:he |hemos )?(?:saque|sacado|pedido|solicitado|firmado|tenido|abierto|pedi) (?:nada"
+    r"|ningun"
     r"|ninguna)|no es lo que (?:debo|le debo)|(?:valor|monto|saldo|cobro|cuota|cifra) (?:esta|es)"
     r" (?:muy )?(?:alto|elevado|exagerado)",
     r"(?:peleando|reclamando|disputando|en disputa|en litigio|en reclamo|en demanda|con (?:un|mi)"
@@ -132,11 +148,14 @@ DISPUTE = _words(
 
 WRONG_NUMBER = _words(
     r"no (?:se|sabemos) quien (?:sea|es)",
-    r"(?:aqui|aca) es (?:la )?casa de|(?:a|que) (?:que )?numero (?:llamo|marco|llama|esta llamando)",
+    r"(?:aqui|aca) es (?:la )?casa de|(?:a|que) (?:que )?numero (?:llamo|marco|llama"
+    r"|esta llamando)",
     r"casa de familia|(?:aqui|aca) no hay (?:ninguna |esa )?(?:empresa|oficina|negocio)",
-    r"(?:numero|telefono|celular) es de (?:una|un|la|el) (?:tienda|empresa|oficina|negocio|local|colegio|restaurante|hospital|almacen|familia|fabrica|taller)",
+    r"(?:numero|telefono|celular) es de (?:una|un|la|el) (?:tienda|empresa|oficina|negocio|local"
+    r"|colegio|restaurante|hospital|almacen|familia|fabrica|taller)",
     r"(?:aqui|aca) no es\b|no es (?:la casa|su casa|la oficina) de",
-    r"(?:lo|la) compre (?:usad|nuev)[oa]|(?:celular|numero|telefono|linea|chip) (?:nuevo|usado|prepago nuevo)|me (?:dieron|asignaron|vendieron) (?:este|ese) (?:numero|celular|chip)",
+    r"(?:lo|la) compre (?:usad|nuev)[oa]|(?:celular|numero|telefono|linea|chip) (?:nuevo|usado"
+    r"|prepago nuevo)|me (?:dieron|asignaron|vendieron) (?:este|ese) (?:numero|celular|chip)",
     r"numero equivocado|equivocad[oa] de numero|se (?:equivoco|equivocaron|equivoca) de "
     r"(?:numero|persona)",
     r"(?:esta|estan|esta usted|se) (?:equivocad[oa]s?|equivoco|equivocaron|equivoca)$",
@@ -154,16 +173,20 @@ WRONG_NUMBER = _words(
     r"no me llamo asi|no es mi nombre|no soy (?:esa persona|ese senor"
     r"|esa senora|quien busca|la persona que busca)",
     r"(?:te |se )?equivocaste|te equivocas|(?:ni idea|no tengo idea|no se) (?:de )?quien es",
-    r"marco mal|marcaron mal|se equivocaron|numero incorrecto|persona equivocada|^(?:esta )?equivocad[oa]s?",
+    r"marco mal|marcaron mal|se equivocaron|numero incorrecto|persona equivocada"
+    r"|^(?:esta )?equivocad[oa]s?",
     r"(?:numero|telefono|celular) ya no es (?:de|del)|no se de quien (?:me )?(?:habla|hablan|esta"
     r" hablando)|no (?:conozco|conocemos) a nadie (?:asi|con ese nombre)",
 )
 
 AGENT_REQUEST = _words(
     r"alguien con quien (?:pueda|puedo|podria) hablar|servicio al cliente|atencion al cliente",
-    r"(?:quiero|necesito|deseo|prefiero|pido) (?:a )?(?:una|un) (?:persona|humano|asesora?|agente|operadora?|ejecutiv[oa])",
-    r"(?:comunique|comunica|pase|pasa|transfiera|conecte)(?:me)? con (?:alguien|una persona|un asesor|una asesora|un humano)",
-    r"^(?:con )?(?:el|la|un|una|alguna|algun) (?:encargad[oa]|supervisora?|gerente|jefe|jefa|asesora?|operadora?|ejecutiv[oa]|agente|persona|humano)",
+    r"(?:quiero|necesito|deseo|prefiero|pido) (?:a )?(?:una|un) (?:persona|humano|asesora?|agente"
+    r"|operadora?|ejecutiv[oa])",
+    r"(?:comunique|comunica|pase|pasa|transfiera|conecte)(?:me)? con (?:alguien|una persona"
+    r"|un asesor|una asesora|un humano)",
+    r"^(?:con )?(?:el|la|un|una|alguna|algun) (?:encargad[oa]|supervisora?|gerente|jefe|jefa"
+    r"|asesora?|operadora?|ejecutiv[oa]|agente|persona|humano)",
     r"(?:atienda|atiende|conteste|ayude) (?:una|un|alguna|algun|el|la) (?:persona|asesora?|humano"
     r"|agente|operadora?|ejecutiv[oa])|(?:atienda|atiende|conteste) alguien",
     r"(?:persona|alguien|humano) (?:de verdad|real|de carne y hueso)",
@@ -184,7 +207,8 @@ AGENT_REQUEST = _words(
 
 PAYMENT_PLAN = _words(
     r"en (?:\w+ )?(?:partes|cuotas|pagos|abonos|mensualidades|contados)",
-    r"no (?:puedo|alcanzo|podria) (?:con )?(?:pagar(?:lo)? )?(?:todo|toda la deuda|el total)(?: de una(?: vez)?| junto)?",
+    r"no (?:puedo|alcanzo|podria) (?:con )?(?:pagar(?:lo)? )?(?:todo|toda la deuda"
+    r"|el total)(?: de una(?: vez)?| junto)?$",
     r"mensualidades|parcialidades|cuotas mensuales|pagos parciales",
     r"(?:un|algun|hacer un|tienen|hay) plan",
     r"(?:en|a|por|de a) cuotas|(?:cuotas|cuotitas)|en partes|por partes|a plazos|en plazos"
@@ -193,18 +217,24 @@ PAYMENT_PLAN = _words(
     r"financiar|financiacion|financiamiento|refinanciar|refinanciacion|reestructurar"
     r"|reestructuracion|diferir|diferido|prorroga|facilidades? de pago|negociar|arreglo de pago",
     r"de a (?:poco|poquito|poquitos)|poco a poco|(?:en|a) (?:abonos|mensualidades|pagos)"
-    r"|(?:pagar|pago|pagaria|abonar|abono|dar|doy|cancelo|cancelar) (?:la mitad|una parte|parte)|(?:pagos|abonos) (?:mensuales|parciales|quincenales)",
+    r"|(?:pagar|pago|pagaria|abonar|abono|dar|doy|cancelo|cancelar) (?:la mitad|una parte|parte)"
+    r"|(?:pagos|abonos) (?:mensuales|parciales|quincenales)",
     r"(?:descuento|rebaja|condonacion|quita|plazo|mas tiempo)|(?:pagar|abonar|pago|abono|pagando"
-    r"|abonando|pagarle|abonarle) (?:menos|por mes|mensual|mensualmente|cada mes|quincenal|semanal)",
+    r"|abonando|pagarle|abonarle) (?:menos|por mes|mensual|mensualmente|cada mes|quincenal"
+    r"|semanal)",
 )
 
 CANNOT_PAY = _words(
-    r"mal momento economico|situacion economica|problemas economicos|crisis economica|(?:tengo|tenemos) (?:muchas|demasiadas|otras) deudas",
+    r"mal momento economico|situacion economica|problemas economicos|crisis economica|(?:tengo"
+    r"|tenemos) (?:muchas|demasiadas|otras) deudas",
     r"no me (?:han pagado|pagan|pagaron)(?! (?:a tiempo))",
-    r"no (?:tengo|tenemos|hay|cuento con) (?:ni )?(?:un|una) (?:peso|sol|mango|centavo|quinto|varo|billete|luca|dolar|cinco)",
-    r"no (?:tengo|tenemos|hay) (?:ni )?(?:varo|guita|camello|chamba|pega|laburo|lana|feria|pisto|plata|billete)",
+    r"no (?:tengo|tenemos|hay|cuento con) (?:ni )?(?:un|una) (?:peso|sol|mango|centavo|quinto|varo"
+    r"|billete|luca|dolar|cinco)",
+    r"no (?:tengo|tenemos|hay) (?:ni )?(?:varo|guita|camello|chamba|pega|laburo|lana|feria|pisto"
+    r"|plata|billete)",
     r"sin (?:camello|varo|guita|mango|feria|pisto)",
-    r"no tengo (?:como|con que)(?: pagar(?:le|les)?)?$|no tengo para (?:pagar|pagarle|pagarles|eso)",
+    r"no tengo (?:como|con que)(?: pagar(?:le|les)?)?$|no tengo para (?:pagar|pagarle|pagarles"
+    r"|eso)",
     r"no (?:me|nos) (?:queda|quedo|sobra) (?:plata|dinero|nada|un peso)",
     r"no (?:tengo|tenemos|hay|cuento con|dispongo de) (?:la |el |nada de |ni )?(?:plata|dinero|lana"
     r"|feria|billete|pisto|plata|recursos|como pagar|con que pagar|con que|trabajo|empleo|chamba"
@@ -216,26 +246,32 @@ CANNOT_PAY = _words(
     r"|un sol|un mango|guita|billete|recursos|chambear)",
     r"desemplead[oa]|cesante|(?:me|nos) (?:echaron|despidieron|botaron|corrieron|liquidaron)"
     r"|(?:perdi|perdio) (?:el|mi|su) (?:trabajo|empleo|chamba|pega)",
-    r"(?:estoy|ando|estamos|andamos|me encuentro|quede|me quede) (?:muy |bien |super )?(?:corto|corta"
+    r"(?:estoy|ando|estamos|andamos|me encuentro|quede|me quede) (?:muy |bien |super )?(?:corto"
+    r"|corta"
     r"|cortos|quebrad[oa]s?|pelad[oa]s?|limpi[oa]|en la quiebra|sin un peso|mal de plata|mal de"
     r" dinero|apretad[oa]s?|en la ruina|arruinad[oa]|sin chamba|sin trabajo|sin plata|en crisis"
     r"|sin nada|mal economicamente|sin liquidez|endeudad[oa])",
     r"no (?:me|nos) alcanza|no (?:me )?da (?:la plata|el dinero)|no hay (?:plata|dinero|trabajo)",
     r"no (?:voy|vamos|pienso|pensamos|quiero) (?:a )?(?:pagar|pagarles|pagarle|cancelar)",
-    r"^no (?:voy a |vamos a )?(?:poder|puedo)$|(?:imposible|no es posible) pagar|no estoy (?:trabajando|en condiciones)|no trabajo",
+    r"^no (?:voy a |vamos a )?(?:poder|puedo)$|(?:imposible|no es posible) pagar"
+    r"|no estoy (?:trabajando|en condiciones)|no trabajo",
     r"(?:estoy|ando) (?:enferm[oa]|incapacitad[oa]|hospitalizad[oa])|la situacion esta"
     r" (?:dificil|mala|complicada|dura)|no tengo con que",
     r"no (?:tengo|me alcanza|me queda) ni para (?:comer|el pasaje|la comida|el arriendo|la renta"
     r"|el mercado)",
-    r"con que (?:le |les |te )?(?:pago|voy a pagar|pagaria|pagar)|si no tengo(?: nada| plata| dinero"
+    r"con que (?:le |les |te )?(?:pago|voy a pagar|pagaria|pagar)|si no tengo(?: nada| plata"
+    r"| dinero"
     r"| trabajo)?$",
 )
 
 CALLBACK = _words(
-    r"(?:agarro|agarra|agarraste|cogio|encuentra|pillo|pillaste) en (?:mal|un mal) momento|mal momento$",
-    r"(?:podemos|podriamos|puedo|podria) hablar (?:manana|luego|despues|mas tarde|otro dia|en otro|el|en la)",
+    r"(?:agarro|agarra|agarraste|cogio|encuentra|pillo|pillaste) en (?:mal|un mal) momento"
+    r"|mal momento$",
+    r"(?:podemos|podriamos|puedo|podria) hablar (?:manana|luego|despues|mas tarde|otro dia|en otro"
+    r"|el|en la)",
     r"tengo (?:visita|visitas|gente en la casa)|estoy con (?:visita|visitas|gente)",
-    r"(?:manana|luego|despues|mas tarde|otro dia|en la tarde|en la noche|en la manana) me (?:llama|llaman|marca|marcan|vuelve a llamar)",
+    r"(?:manana|luego|despues|mas tarde|otro dia|en la tarde|en la noche|en la manana) me (?:llama"
+    r"|llaman|marca|marcan|vuelve a llamar)",
     r"me (?:llama|llaman|marca|marcan|vuelve a llamar|vuelven a llamar)$",
     r"(?:llame|llamen|llamame|llameme|llamenme|llamarme|marqueme|marcame|marquenme|comuniquese"
     r"|comuniquense|vuelva a llamar|vuelvan a llamar|vuelve a llamar|llamar|llamarnos"
@@ -247,7 +283,8 @@ CALLBACK = _words(
     r"(?:ahora|ahorita|en este momento|ya) no (?:puedo|le puedo|te puedo) (?:hablar|atender"
     r"|contestar|atenderle|atenderlo|atenderla)?",
     r"no (?:puedo|le puedo|te puedo) (?:hablar|atender|contestar|atenderle|atenderlo|atenderla)",
-    r"(?:estoy|ando|voy) (?:manejando|conduciendo|ocupad[oa]|trabajando|en el trabajo|en una reunion"
+    r"(?:estoy|ando|voy) (?:manejando|conduciendo|ocupad[oa]|trabajando|en el trabajo"
+    r"|en una reunion"
     r"|en reunion|en clase|en la calle|en el bus|atendiendo|en el medico|en el hospital|en misa"
     r"|en camino|saliendo|entrando|almorzando|comiendo|en la oficina|de viaje|en el carro|cocinando"
     r"|banandome|duchandome|en la ducha|en el bano|en una cita|en otra llamada|en una llamada"
@@ -261,8 +298,10 @@ CALLBACK = _words(
 
 THIRD_PARTY = _words(
     r"(?:esta|anda|se fue) de (?:vacaciones|viaje|paseo|turno|compras)",
-    r"(?:el|ella) no tiene (?:celular|telefono)|se fue del pais|se fue a vivir|vive en (?:otra|otro) (?:ciudad|pais|lado)",
-    r"(?:el|ella) (?:trabaja|llega|regresa|vuelve|viene|sale) (?:hasta|en|a las|mas tarde|tarde|despues|el|la|temprano|de noche|los)",
+    r"(?:el|ella) no tiene (?:celular|telefono)|se fue del pais|se fue a vivir|vive en (?:otra"
+    r"|otro) (?:ciudad|pais|lado)",
+    r"(?:el|ella) (?:trabaja|llega|regresa|vuelve|viene|sale) (?:hasta|en|a las|mas tarde|tarde"
+    r"|despues|el|la|temprano|de noche|los)",
     r"no (?:esta|se encuentra|ha llegado|llega|vino|viene|anda|esta en casa)(?! (?:bien|mal|claro"
     r"|correcto|pagad|de acuerdo|segur|equivocad|incorrect))",
     r"(?:salio|se fue|esta trabajando|esta de viaje|esta en el trabajo|esta durmiendo|esta"
@@ -299,8 +338,10 @@ _NEGATION = re.compile(r"\b(?:no|nunca|tampoco|ni|jamas|imposible)\b")
 _PROMISE_PHRASES = _words(
     r"(?:hago|hare|haria|hacemos|realizo|voy a hacer|puedo hacer) " + _PAY_ACT,
     r"me comprometo|le (?:tengo|tendria) (?:la plata|el dinero|el pago|lo de)|tengo (?:la plata"
-    r"|el dinero) (?:el|para el|manana|hoy|la)|(?:le|les|te) (?:cumplo|quedo bien)|cuente con (?:el|ese)"
-    r" pago|(?:ok|bueno|listo|dale|va|de acuerdo|esta bien) (?:le|lo|la)? ?(?:pago|cancelo|consigno)",
+    r"|el dinero) (?:el|para el|manana|hoy|la)|(?:le|les|te) (?:cumplo|quedo bien)"
+    r"|cuente con (?:el|ese)"
+    r" pago|(?:ok|bueno|listo|dale|va|de acuerdo|esta bien) (?:le|lo|la)? ?(?:pago|cancelo"
+    r"|consigno)",
 )
 # "el pago", "acuerdo de pago": "pago" as a noun is not a promise.
 _NOUN_BEFORE = frozenset(
@@ -309,19 +350,22 @@ _NOUN_BEFORE = frozenset(
 
 ASK_INFO = _words(
     r"quien (?:me |nos )?(?:esta|estan) (?:llamando|hablando|buscando)",
-    r"cuantos (?:meses|dias) (?:de atraso|debo|llevo|tengo)|cuanto tiempo (?:de atraso|llevo)|cuantas cuotas (?:debo|tengo|van|llevo)",
+    r"cuantos (?:meses|dias) (?:de atraso|debo|llevo|tengo)|cuanto tiempo (?:de atraso|llevo)"
+    r"|cuantas cuotas (?:debo|tengo|van|llevo)",
     r"^(?:y )?(?:que|de que) es (?:esto|eso)$",
     r"cuanto (?:me toca|nos toca|toca|tendria que|tengo que|debo) (?:pagar|abonar|dar)",
     r"(?:que|cual|cuanto) es (?:mi|su|la|el) (?:saldo|monto|valor|deuda|total|cuenta|pendiente)",
     r"(?:por|para) que (?:me |nos |lo |la )?(?:esta|estan|estas) (?:llamando|buscando|marcando)",
     r"cuanto (?:asciende|suma|monta)|a cuanto (?:asciende|llega|sube)",
     r"(?:que|cual) (?:quieren|necesitan|desean|buscan)",
-    r"(?:de )?donde (?:sacaron|obtuvieron|consiguieron|tienen) (?:mi|este|mis) (?:numero|telefono|datos|celular)",
+    r"(?:de )?donde (?:sacaron|obtuvieron|consiguieron|tienen) (?:mi|este|mis) (?:numero|telefono"
+    r"|datos|celular)",
     r"de que (?:me )?(?:esta|estan|estas) hablando",
     r"(?:que|cuanto) es lo que (?:debo|le debo|les debo|se debe)",
     r"(?:nombre de|como se llama|como dijo que se llama) (?:la|su) (?:empresa|compania|entidad"
     r"|oficina|agencia)",
-    r"cuanto (?:es|debo|le debo|les debo|seria|sale|tengo que|hay que|quedo|queda|era|me cobran|es lo"
+    r"cuanto (?:es|debo|le debo|les debo|seria|sale|tengo que|hay que|quedo|queda|era|me cobran"
+    r"|es lo"
     r" que|estoy debiendo|llevo|me falta|vale|es la deuda|es el saldo|es el total|seria el)",
     r"de parte de quien|quien (?:habla|llama|es|me llama|me habla|lo busca|la busca|los busca"
     r"|son|eres|es usted)|con quien (?:hablo|tengo el gusto)",
@@ -331,10 +375,12 @@ ASK_INFO = _words(
     r"de que (?:se trata|es|empresa|banco|deuda|entidad|me habla|me hablan|es la llamada)",
     r"(?:por|para) que (?:me |nos |lo |la )?(?:llama|llaman|busca|buscan|es|necesita|quiere)",
     r"(?:que|cual) es (?:el|la) (?:saldo|monto|valor|deuda|motivo|total|numero de cuenta)",
-    r"(?:donde|(?<!tengo )(?<!hay )como) (?:puedo |le |les )?(?:hago|hacer|realizo|realizar|mando|envio) (?:el |la )?"
+    r"(?:donde|(?<!tengo )(?<!hay )como) (?:puedo |le |les )?(?:hago|hacer|realizo|realizar|mando"
+    r"|envio) (?:el |la )?"
     r"(?:pago|consignacion|transferencia|deposito|giro)",
     r"a (?:que|cual) cuenta|donde (?:puedo |le |les )?(?:pago|pagar|consigno|consignar|deposito"
-    r"|depositar)|(?<!tengo )(?<!hay )como (?:puedo |le |les )?(?:pago|pagar|consigno|consignar|hago el pago)"
+    r"|depositar)|(?<!tengo )(?<!hay )como (?:puedo |le |les )?(?:pago|pagar|consigno|consignar"
+    r"|hago el pago)"
     r"|que (?:medios|formas) de pago",
     r"(?:que|cual) (?:quiere|necesita|desea)|motivo de (?:la|su) llamada|a nombre de quien"
     r"|(?:desde|hace) cuando (?:debo|es)",
@@ -347,11 +393,15 @@ REPEAT_WHOLE = re.compile(
     r"|como me dijo|que cosa|senorita|senor|oiga)\s?)+$"
 )
 REPEAT = _words(
-    r"se (?:esta |me esta |le esta )?(?:cortando|entrecortando|escuchando mal|oyendo mal|perdiendo)",
+    r"se (?:escucha|oye) (?:feo|mal|raro|horrible|bajito|entrecortado|cortado)",
+    r"se (?:esta |me esta |le esta )?(?:cortando|entrecortando|escuchando mal|oyendo mal"
+    r"|perdiendo)",
     r"no (?:alcance|alcanzo) a (?:escuchar|oir|entender|escucharle|oirle|entenderle)",
     r"que (?:me )?(?:esta|estas|estan) diciendo|que me (?:dice|dices)$",
-    r"no (?:le |te |les |lo |la )?(?:escuche|entendi|oi|oigo|escucho|entiendo|capte|cache|escuchamos)",
-    r"repit\w*|repet\w*|(?:otra vez|de nuevo|nuevamente)(?: por favor)?$|mas (?:fuerte|despacio|lento|alto)",
+    r"no (?:le |te |les |lo |la )?(?:escuche|entendi|oi|oigo|escucho|entiendo|capte|cache"
+    r"|escuchamos)",
+    r"repit\w*|repet\w*|(?:otra vez|de nuevo|nuevamente)(?: por favor)?$|mas (?:fuerte|despacio"
+    r"|lento|alto)",
     r"no se (?:escucha|oye|entiende)|se (?:corta|entrecorta|escucha mal|oye mal|corto)|que dijo"
     r"|como dijo|me (?:lo )?puede repetir|no le (?:alcance|alcanzo)|hable mas|se escucha muy",
 )
@@ -359,12 +409,14 @@ REPEAT = _words(
 AFFIRM = _words(
     r"(?<!no )(?:me parece bien|me parece perfecto|me sirve|me queda bien|me conviene|acepto"
     r"|me funciona|trato hecho|hecho)",
-    r"^(?:(?:ah|ay|eh|oh|pues|bueno|ya|a) )?(?:si|sii|sip|sis|claro|correcto|exacto|exactamente|afirmativo|efectivamente|por supuesto"
+    r"^(?:(?:ah|ay|eh|oh|pues|bueno|ya|a) )?(?:si|sii|sip|sis|claro|correcto|exacto|exactamente"
+    r"|afirmativo|efectivamente|por supuesto"
     r"|dale|ok|okey|okay|listo|de acuerdo|vale|simon|aja|sale|va|cierto|eso es|perfecto"
     r"|con gusto|obvio|seguro|en efecto|asi es|bueno|esta bien|ya|yes|ujum|mjm|mhm|ajam|sisi|ya po"
     r"|si po)",
     r"soy yo|(?:con )?(?:el|ella) (?:habla|mism[oa])|(?:el|la|yo) mism[oa]|al habla|a la orden"
-    r"|a sus ordenes|digame|diga|decime|dime|servidor|servidora|(?:con|a) (?:el|ella)$|yo soy|es correcto"
+    r"|a sus ordenes|digame|diga|decime|dime|servidor|servidora|(?:con|a) (?:el|ella)$|yo soy"
+    r"|es correcto"
     r"|si (?:senor|senora|senorita|claro|correcto)|habla con (?:el|ella)|(?:el|ella) habla",
 )
 DENY = _words(
