@@ -40,7 +40,8 @@ def understand(
     intent, confidence = classify(
         " ".join(words),
         has_amount=money.amount is not None,
-        has_date=day is not None,
+        # "hoy juega la selección" names a day but answers nothing.
+        has_date=day is not None and (not when.only_loose or len(words) <= 3),
         has_time=callback_at is not None or when.clock is not None,
     )
     if intent is Intent.ALREADY_PAID and day is not None and day > today:

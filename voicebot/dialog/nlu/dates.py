@@ -77,6 +77,7 @@ class When:
     claimed: set[int] = field(default_factory=set)  # token indices used, not money
     # "hoy", "ahorita": only when no other day is named ("ahorita no, mañana").
     loose_day: date | None = None
+    only_loose: bool = False  # the only day named is "hoy"/"ahorita"
     past: bool = False  # the debtor speaks of a payment made: weekdays and days look back
 
     def set_day(self, day: date) -> None:
@@ -405,8 +406,8 @@ def read_when(
     phrase = _phrase_days(" ".join(words), today)
     if phrase is not None:
         when.set_day(phrase)
-    if when.loose_day is not None:
-        when.set_day(when.loose_day)
+    if when.loose_day is not None and when.day is None:
+        when.day, when.only_loose = when.loose_day, True
     return when
 
 

@@ -41,6 +41,7 @@ _GIVE_VERB = (
 _PAY_ACT = r"(?:la |el |una |un )?(?:pago|transferencia|consignacion|deposito|abono|giro)"
 
 STOP_CALLING = _words(
+    r"dej\w* de (?:estar )?(?:llamando|molestando|marcando|llamar|molestar|marcar)",
     r"(?:dar|darme|den|denme|quiero darme) de baja|no (?:quiero|queremos|deseo) recibir (?:mas "
     r"|estas |sus |esas )?llamadas",
     r"no (?:me |nos )?(?:jodan|joda|jodas|frieguen|friegue|fastidien|fastidie|chinguen|hinchen)",
@@ -65,6 +66,7 @@ STOP_CALLING = _words(
 )
 
 ALREADY_PAID = _words(
+    r"(?:eso |ya |esa deuda |la deuda )?se (?:pago|cancelo|saldo|abono|liquido)(?! (?:manana|el|la|hoy|pasado|este|esta|cuando))",
     r"ya (?:le |les |te |lo |la )?(?:pagamos|abonamos|cancelamos|consignamos|depositamos"
     r"|transferimos|saldamos)",
     r"(?:el pago|la transferencia|la consignacion|el deposito) ya se (?:hizo|realizo|efectuo)"
@@ -97,6 +99,8 @@ ALREADY_PAID = _words(
 )
 
 DISPUTE = _words(
+    r"(?:deuda|cuenta|credito|tarjeta|prestamo) es de (?:mi|otra|otro|un|una|el|la)\b",
+    r"no (?:cuadra|coincide|concuerda|cuadran|coinciden)",
     r"no (?:me|nos) pertenece|no es de mi propiedad",
     r"(?:la|lo|esa|esta) (?:cuenta |tarjeta )?(?:la |lo )?cerre|cerre (?:esa|la|mi|esta) (?:cuenta"
     r"|tarjeta|linea|credito)",
@@ -147,6 +151,7 @@ DISPUTE = _words(
 )
 
 WRONG_NUMBER = _words(
+    r"(?:numero|telefono|celular) lo tengo (?:yo )?(?:desde|hace)",
     r"no (?:se|sabemos) quien (?:sea|es)",
     r"(?:aqui|aca) es (?:la )?casa de|(?:a|que) (?:que )?numero (?:llamo|marco|llama"
     r"|esta llamando)",
@@ -265,6 +270,7 @@ CANNOT_PAY = _words(
 )
 
 CALLBACK = _words(
+    r"(?:estoy|ando|voy) (?:en|a) (?:una |la )?(?:junta|reunion|cita|clase|consulta|llamada|entrevista|capacitacion)",
     r"(?:agarro|agarra|agarraste|cogio|encuentra|pillo|pillaste) en (?:mal|un mal) momento"
     r"|mal momento$",
     r"(?:podemos|podriamos|puedo|podria) hablar (?:manana|luego|despues|mas tarde|otro dia|en otro"
@@ -390,7 +396,7 @@ ASK_INFO = _words(
 REPEAT_WHOLE = re.compile(
     r"^(?:(?:eh|ah|alo|perdon|disculpe|disculpa|perdone|como|que|mande|mande usted|que que"
     r"|que dijo|como dijo|como dice|que dice|como es|como fue|que fue|como que|que me dijo"
-    r"|como me dijo|que cosa|senorita|senor|oiga)\s?)+$"
+    r"|como me dijo|que cosa|senorita|senor|oiga|como asi)\s?)+$"
 )
 REPEAT = _words(
     r"se (?:escucha|oye) (?:feo|mal|raro|horrible|bajito|entrecortado|cortado)",
