@@ -43,6 +43,14 @@ WEEKDAYS = {
     "viernes": 4,
     "sabado": 5,
     "domingo": 6,
+    # US Latinos often say the weekday in English.
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
 }
 MONTHS = {
     "enero": 1,

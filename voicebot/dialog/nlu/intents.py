@@ -41,6 +41,7 @@ _GIVE_VERB = (
 _PAY_ACT = r"(?:la |el |una |un )?(?:pago|transferencia|consignacion|deposito|abono|giro)"
 
 STOP_CALLING = _words(
+    r"stop calling|don ?t call|do not call|dont call",
     r"dej\w* de (?:estar )?(?:llamando|molestando|marcando|llamar|molestar|marcar)",
     r"(?:dar|darme|den|denme|quiero darme) de baja|no (?:quiero|queremos|deseo) recibir (?:mas "
     r"|estas |sus |esas )?llamadas",
@@ -66,6 +67,7 @@ STOP_CALLING = _words(
 )
 
 ALREADY_PAID = _words(
+    r"ya (?:hice|mande|envie) (?:el |mi )?payment|already paid|i paid|ya (?:pague|pagamos) online",
     r"(?:eso |ya |esa deuda |la deuda )?se (?:pago|cancelo|saldo|abono|liquido)(?! (?:manana|el|la|hoy|pasado|este|esta|cuando))",
     r"ya (?:le |les |te |lo |la )?(?:pagamos|abonamos|cancelamos|consignamos|depositamos"
     r"|transferimos|saldamos)",
@@ -99,6 +101,7 @@ ALREADY_PAID = _words(
 )
 
 DISPUTE = _words(
+    r"scam|not mine|ni madres que debo|que voy a deber|no es de nosotros",
     r"(?:deuda|cuenta|credito|tarjeta|prestamo) es de (?:mi|otra|otro|un|una|el|la)\b",
     r"no (?:cuadra|coincide|concuerda|cuadran|coinciden)",
     r"no (?:me|nos) pertenece|no es de mi propiedad",
@@ -151,6 +154,7 @@ DISPUTE = _words(
 )
 
 WRONG_NUMBER = _words(
+    r"wrong (?:number|person)",
     r"(?:numero|telefono|celular) lo tengo (?:yo )?(?:desde|hace)",
     r"no (?:se|sabemos) quien (?:sea|es)",
     r"(?:aqui|aca) es (?:la )?casa de|(?:a|que) (?:que )?numero (?:llamo|marco|llama"
@@ -185,6 +189,7 @@ WRONG_NUMBER = _words(
 )
 
 AGENT_REQUEST = _words(
+    r"representative|customer service|(?:a|real) (?:person|human)|an agent|operator",
     r"alguien con quien (?:pueda|puedo|podria) hablar|servicio al cliente|atencion al cliente",
     r"(?:quiero|necesito|deseo|prefiero|pido) (?:a )?(?:una|un) (?:persona|humano|asesora?|agente"
     r"|operadora?|ejecutiv[oa])",
@@ -211,6 +216,7 @@ AGENT_REQUEST = _words(
 )
 
 PAYMENT_PLAN = _words(
+    r"payment plan|installments?|monthly payments",
     r"en (?:\w+ )?(?:partes|cuotas|pagos|abonos|mensualidades|contados)",
     r"no (?:puedo|alcanzo|podria) (?:con )?(?:pagar(?:lo)? )?(?:todo|toda la deuda"
     r"|el total)(?: de una(?: vez)?| junto)?$",
@@ -230,6 +236,7 @@ PAYMENT_PLAN = _words(
 )
 
 CANNOT_PAY = _words(
+    r"no (?:tengo|hay) (?:money|income|job|cash)|no money|can ?t pay|cannot pay|no (?:traigo|cargo|ando con) (?:lana|dinero|plata|feria|nada|un peso|efectivo)",
     r"mal momento economico|situacion economica|problemas economicos|crisis economica|(?:tengo"
     r"|tenemos) (?:muchas|demasiadas|otras) deudas",
     r"no me (?:han pagado|pagan|pagaron)(?! (?:a tiempo))",
@@ -270,6 +277,7 @@ CANNOT_PAY = _words(
 )
 
 CALLBACK = _words(
+    r"call (?:me )?(?:later|back|tomorrow|tonight)|(?:estoy|ando) (?:driving|busy|at work|working)|(?:me )?(?:marcas|llamas|hablas) (?:al rato|mas rato|luego|despues)",
     r"(?:estoy|ando|voy) (?:en|a) (?:una |la )?(?:junta|reunion|cita|clase|consulta|llamada|entrevista|capacitacion)",
     r"(?:agarro|agarra|agarraste|cogio|encuentra|pillo|pillaste) en (?:mal|un mal) momento"
     r"|mal momento$",
@@ -399,6 +407,7 @@ REPEAT_WHOLE = re.compile(
     r"|como me dijo|que cosa|senorita|senor|oiga|como asi)\s?)+$"
 )
 REPEAT = _words(
+    r"^(?:what|sorry|pardon|excuse me|huh)$|^sorry (?:que|como)",
     r"se (?:escucha|oye) (?:feo|mal|raro|horrible|bajito|entrecortado|cortado)",
     r"se (?:esta |me esta |le esta )?(?:cortando|entrecortando|escuchando mal|oyendo mal"
     r"|perdiendo)",
