@@ -7,6 +7,11 @@ llame más tarde"), and a plain "sí"/"no" only counts when nothing more specifi
 was said ("sí, le pago el viernes" is a promise). Patterns are written against
 normalised text (lowercase, no accents, numbers kept), so ASR output and typed
 text meet the same rules.
+
+Layers, each weaker than the one before (the confidence says which one spoke):
+phrase patterns (0.8–0.95); a pay verb no nearby negation undoes (promise);
+a bare amount, day or clock time answering the bot's question (0.6); a telling
+keyword in a longer answer (0.5); then a plain yes/no, else unknown.
 """
 
 from __future__ import annotations
