@@ -77,3 +77,21 @@ def test_bad_rate_is_refused() -> None:
 
     with pytest.raises(ValueError, match="positive"):
         VoiceActivityDetector(0)
+
+
+def test_a_sweep_over_the_package_recordings(spanish_recordings) -> None:  # type: ignore[no-untyped-def]
+    """A sweep over ~50 different prompts: no speech in the padding, speech where the talker is."""
+    names = sorted(spanish_recordings)[::6]
+    assert len(names) >= 45
+    for seed, name in enumerate(names):
+        speech = spanish_recordings[name]
+        if speech.size < RATE // 4:
+            continue
+        start, end = speech_bounds_ms(speech)
+        line = padded(speech, 1000, 1000, noise_rms=15.0, seed=100 + seed)
+        vad = VoiceActivityDetector(RATE)
+        flags = [vad.feed(f).speech for f in frames_of(line)]
+        onset = flags.index(True) * 20 + 20
+        assert not any(flags[: (1000 + start) // 20]), name
+        assert onset - (1000 + start) <= 200, (name, onset, start)
+        assert any(flags[(1000 + end) // 20 - 5 : (1000 + end) // 20]), name

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -64,6 +65,7 @@ class TtsCache:
         self.stats = CacheStats()
         self._memory: OrderedDict[str, Pcm] = OrderedDict()
         self._memory_entries = memory_entries
+        self._lock = threading.Lock()  # calls render from worker threads
 
     @property
     def sample_rate(self) -> int:
@@ -83,7 +85,8 @@ class TtsCache:
     def synthesize(self, text: str) -> Pcm:
         started = time.perf_counter()
         key = self.key(text)
-        pcm = self._memory.get(key)
+        with self._lock:
+            pcm = self._memory.get(key)
         if pcm is None:
             pcm = self._read(self.path_for(text))
         if pcm is not None:
@@ -127,7 +130,8 @@ class TtsCache:
             return None
 
     def _remember(self, key: str, pcm: Pcm) -> None:
-        self._memory[key] = pcm
-        self._memory.move_to_end(key)
-        while len(self._memory) > self._memory_entries:
-            self._memory.popitem(last=False)
+        with self._lock:
+            self._memory[key] = pcm
+            self._memory.move_to_end(key)
+            while len(self._memory) > self._memory_entries:
+                self._memory.popitem(last=False)
