@@ -72,6 +72,10 @@ STOP_CALLING = _words(
 )
 
 ALREADY_PAID = _words(
+    r"ya (?:mi |su |el |la )?\w+ (?:le |les |te |lo |la )?(?:pago|cancelo|deposito|consigno|transfirio|abono)$",
+    r"(?:mi|su) (?:"
+    + _KIN
+    + r") (?:ya )?(?:le |les |te |lo |la )?(?:pago|cancelo|consigno|deposito|transfirio)(?! (?:manana|el|la|hoy|pasado|este|esta|en))",
     r"ya (?:hice|mande|envie) (?:el |mi )?payment|already paid|i paid|ya (?:pague|pagamos) online",
     r"(?:eso |ya |esa deuda |la deuda )?se (?:pago|cancelo|saldo|abono|liquido)(?! (?:manana|el|la|hoy|pasado|este|esta|cuando))",
     r"ya (?:le |les |te |lo |la )?(?:pagamos|abonamos|cancelamos|consignamos|depositamos"
@@ -106,6 +110,7 @@ ALREADY_PAID = _words(
 )
 
 DISPUTE = _words(
+    r"(?:monto|valor|saldo|cobro|cifra) (?:\w+ ){0,4}no (?:es|esta) (?:correcto|correcta|real|ese|asi|bien)",
     r"scam|not mine|ni madres que debo|que voy a deber|no es de nosotros",
     r"(?:deuda|cuenta|credito|tarjeta|prestamo) es de (?:mi|otra|otro|un|una|el|la)\b",
     r"no (?:cuadra|coincide|concuerda|cuadran|coinciden)",
@@ -221,6 +226,7 @@ AGENT_REQUEST = _words(
 )
 
 PAYMENT_PLAN = _words(
+    r"hacer abonos|abonitos|por abonos|con abonos",
     r"payment plan|installments?|monthly payments",
     r"en (?:\w+ )?(?:partes|cuotas|pagos|abonos|mensualidades|contados)",
     r"no (?:puedo|alcanzo|podria) (?:con )?(?:pagar(?:lo)? )?(?:todo|toda la deuda"
@@ -316,6 +322,7 @@ CALLBACK = _words(
 )
 
 THIRD_PARTY = _words(
+    r"(?:esta|vive|anda) (?:en el exterior|en el extranjero|fuera del pais|afuera del pais|en otro pais|en estados unidos|en espana|en usa)",
     r"(?:esta|anda|se fue) de (?:vacaciones|viaje|paseo|turno|compras)",
     r"(?:el|ella) no tiene (?:celular|telefono)|se fue del pais|se fue a vivir|vive en (?:otra"
     r"|otro) (?:ciudad|pais|lado)",
