@@ -162,3 +162,14 @@ def test_open_answers_are_recognised_freely(ko_model: VoskSpeechModel) -> None:
     assert ko_model.grammar_for(promise) is None  # the NLU needs every word
     assert ko_model.grammar_for(YES_NO) is not None
     assert ko_model.grammar_for(RecognitionHints(phrases=("sí", "no"))) is None  # all unknown
+
+
+def test_a_dropped_call_returns_its_warm_recognizer(
+    ko_model: VoskSpeechModel, speak: Speak
+) -> None:
+    model = ko_model.variant()
+    call = model.new_call()
+    run_turn(call, FREE, speak("네"))
+    assert model.pooled == 0
+    del call  # the engine forgets the call without calling close()
+    assert model.pooled == 1

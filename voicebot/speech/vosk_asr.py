@@ -12,13 +12,15 @@ Measured on the Korean model (see ``bench/bench_asr.py``), these facts shape the
   fast to build. So grammar turns use a second recognizer per call and only
   that one is re-targeted with ``SetGrammar``.
 * Line audio is fed at 8 kHz: Kaldi's feature pipeline upsamples internally
-  (``allow-upsample``). Upsampling to 16 kHz with soxr ourselves measured no
-  more accurate (yes/no set: grammar 18 vs 19 of 20, free 4 vs 1 of 20) and
-  ~20 % slower, and cannot add what a telephone line never carried.
+  (``allow-upsample``). Upsampling to 16 kHz with soxr ourselves was not
+  better on the yes/no set (8 vs 16 kHz: grammar 18 vs 19 of 20 right, free
+  4 vs 1 of 20), cost ~20 % more time, and cannot add what a telephone line
+  never carried.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from dataclasses import dataclass, replace
@@ -44,7 +46,7 @@ class RecognizerSettings:
     # Answers a grammar can cover. Amount and date turns stay free by default:
     # the NLU needs the words around the numbers ("le pago", "no puedo") and a
     # grammar would turn them into [unk]. Not measured on Spanish (no model
-    # here); add "amount"/"date" to try it with ``voicebot eval asr --grammar``.
+    # here): add "amount"/"date" here to try it once a Spanish set exists.
     grammar_kinds: frozenset[str] = frozenset({"yes_no", "digits"})
     # A grammar result is kept only when it says something: at least one real
     # (non-rejection) word, most of the words real, and confident enough.
@@ -337,3 +339,10 @@ class VoskCallRecognizer:
             self._model.give_back(self._free)
             self._free = None
         self._grammar_dec = None
+
+    def __del__(self) -> None:
+        # The call engine only knows the CallRecognizer protocol (no close()):
+        # when it drops the recognizer at the end of a call, the warm decoder
+        # still goes back to the pool.
+        with contextlib.suppress(Exception):  # at interpreter shutdown: nothing to save
+            self.close()
