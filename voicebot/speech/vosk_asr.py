@@ -89,7 +89,7 @@ class VoskSpeechModel:
         self.model = loaded if loaded is not None else vosk.Model(str(resolved.path))
         self._vocab: dict[str, bool] = {}
         self._pool: list[_Decoder] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # __del__ of a call may give back while held
 
     def variant(
         self,
