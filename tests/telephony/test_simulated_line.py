@@ -190,3 +190,23 @@ def test_bad_scripts_are_refused() -> None:
     carrier = SimulatedCarrier({"1": DebtorScript((Speak(text="hola"),))})
     with pytest.raises(ValueError, match="debtor_voice"):
         asyncio.run(carrier.dial("1"))
+
+
+def test_realtime_line_runs_while_the_bot_is_busy() -> None:
+    """Audio queued after 300 ms of bot work plays from 300 ms; the frames meanwhile were buffered."""
+
+    async def run() -> tuple[SimulatedLeg, list[LineInput], float]:
+        leg = await _leg(DebtorScript((HangUp(delay_ms=100),)), realtime=True)
+        await asyncio.sleep(0.3)  # e.g. rendering a prompt
+        await leg.send_audio(PROMPT[:1600])
+        started = time.monotonic()
+        backlog = [await leg.receive() for _ in range(10)]
+        burst_s = time.monotonic() - started
+        rest = [await leg.receive() for _ in range(30)]
+        return leg, backlog + rest, burst_s
+
+    leg, inputs, burst_s = asyncio.run(run())
+    assert burst_s < 0.1  # ten frames were already waiting
+    assert leg.heard[0].start_ms == pytest.approx(300, abs=40)
+    assert leg.debtor_hung_up_ms == leg.heard[0].end_ms + 100
+    assert isinstance(inputs[-1], FarEndHangup)

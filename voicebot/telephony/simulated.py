@@ -167,6 +167,8 @@ class SimulatedLeg:
         self._last_bot_audio_ms: int | None = None
         self._rng = np.random.default_rng(script.line.seed)
         self._wall_start = time.monotonic()
+        self._inbound: asyncio.Queue[LineInput] = asyncio.Queue()
+        self._line_task: asyncio.Task[None] | None = None
 
     # --- CallLeg ----------------------------------------------------------------
 
@@ -192,6 +194,13 @@ class SimulatedLeg:
                 self.heard[-1].cut = True
 
     async def receive(self) -> LineInput:
+        if self.realtime:
+            return await self._receive_realtime()
+        await asyncio.sleep(0)  # let other calls on this loop run
+        return self._next_input()
+
+    def _next_input(self) -> LineInput:
+        """One step of the line: a due digit, the hangup, or the next 20 ms frame."""
         if self.debtor_hung_up_ms is not None or self.bot_hung_up_ms is not None:
             return FarEndHangup()
         if self._digits and self._digits[0][0] <= self.now_ms:
@@ -199,7 +208,6 @@ class SimulatedLeg:
         if self.now_ms >= self.script.max_call_ms:
             self.debtor_hung_up_ms = self.now_ms
             return FarEndHangup()
-        await self._pace()
         self.now_ms += FRAME_MS
         self._play_one_frame()
         frame = self._debtor_frame()
@@ -207,6 +215,42 @@ class SimulatedLeg:
         if self.debtor_hung_up_ms is not None:
             return FarEndHangup()
         return AudioIn(frame)
+
+    async def _receive_realtime(self) -> LineInput:
+        if self.bot_hung_up_ms is not None:
+            return FarEndHangup()
+        self.start_line()
+        assert self._line_task is not None
+        if self._inbound.empty() and self._line_task.done():
+            return FarEndHangup()
+        return await self._inbound.get()
+
+    def start_line(self) -> None:
+        """Start the wall-clock line (real-time mode); the carrier does it on answer."""
+        if self.realtime and self._line_task is None:
+            self._wall_start = time.monotonic()
+            self._line_task = asyncio.get_running_loop().create_task(self._run_line())
+
+    async def _run_line(self) -> None:
+        """Real time: the line runs on the wall clock whether or not the bot is reading it.
+
+        Audio the bot queues while it is busy (recognising, rendering) starts playing
+        at the next 20 ms tick after it was queued, as on a phone line, so what the
+        debtor heard carries the bot's real processing delay. Frames the bot has not
+        read yet wait in the inbound queue like a carrier's receive buffer.
+        """
+        while True:
+            if self.bot_hung_up_ms is not None:
+                return
+            waiting_digit = self._digits and self._digits[0][0] <= self.now_ms
+            if not waiting_digit:
+                delay = self._wall_start + (self.now_ms + FRAME_MS) / 1000.0 - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            item = self._next_input()
+            self._inbound.put_nowait(item)
+            if isinstance(item, FarEndHangup):
+                return
 
     async def hangup(self) -> None:
         if self.bot_hung_up_ms is None:
@@ -229,15 +273,6 @@ class SimulatedLeg:
         return np.concatenate(parts) if parts else _SILENCE[:0]
 
     # --- internals ---------------------------------------------------------------
-
-    async def _pace(self) -> None:
-        if self.realtime:
-            due = self._wall_start + (self.now_ms + FRAME_MS) / 1000.0
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-                return
-        await asyncio.sleep(0)
 
     def _play_one_frame(self) -> None:
         needed = FRAME_SAMPLES
@@ -346,6 +381,7 @@ class SimulatedCarrier:
             realtime=self.realtime,
         )
         self.legs.append(leg)
+        leg.start_line()
         return leg
 
     def _render(self, turn: DebtorTurn) -> Pcm | None:
