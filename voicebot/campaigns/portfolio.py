@@ -251,16 +251,16 @@ def validate_row(
     region = (value("region") or default_region).upper()[:2]
     phones: list[PhoneRow] = []
     raw_phones = [
-        p
-        for h in columns.get("phones", [])
-        for p in re.split(r"[;/|]", raw.get(h, ""))
-        if p.strip()
+        (header, text.strip())
+        for header in columns.get("phones", [])
+        for text in re.split(r"[;/|]", raw.get(header, ""))
+        if text.strip()
     ]
-    for text in raw_phones:
+    for header, text in raw_phones:
         try:
-            phone = normalise_phone(text.strip(), region)
+            phone = normalise_phone(text, region)
         except ValueError as exc:
-            fail("phones", f"{text.strip()!r}: {exc}")
+            errors.append(RowError(line, header, f"{text!r}: {exc}"))
             continue
         if phone.e164 not in {p.e164 for p in phones}:
             phones.append(phone)
