@@ -134,9 +134,12 @@ async def _one_call(
     voices: list[EspeakSynthesizer],
     settings: PortSettings,
     figures: Figures,
-) -> None:
+    *,
+    realtime: bool = False,
+) -> SimulatedLeg:
     script, voice = _script(i, voices)
-    leg = await SimulatedCarrier({"1": script}, debtor_voice=voice).dial("1")
+    carrier = SimulatedCarrier({"1": script}, debtor_voice=voice, realtime=realtime)
+    leg = await carrier.dial("1")
     assert isinstance(leg, SimulatedLeg)
     recognizer = model.new_call()
     port = AudioDialogPort(leg, recognizer, bot, clock=leg.clock, settings=settings)
@@ -175,14 +178,14 @@ async def _one_call(
                     break
                 elif isinstance(action, EndCall):
                     await port.hangup()
-                    return
+                    return leg
             if event is None:
-                return
+                return leg
             started = time.perf_counter()
             state, actions = step(plan, state, event)
             step_s = time.perf_counter() - started
             if isinstance(event, Hangup):
-                return
+                return leg
             pending = (event, step_s) if isinstance(event, Utterance | Dtmf) else None
     finally:
         recognizer.close()
@@ -217,6 +220,44 @@ def _record(
     )
 
 
+def _realtime(
+    calls: int,
+    plan: Dialplan,
+    model: VoskSpeechModel,
+    bot: TtsCache,
+    voices: list[EspeakSynthesizer],
+    settings: PortSettings,
+) -> None:
+    """End to end on the wall-clock line: the debtor's own record of when it stopped
+    talking and when the bot's next prompt started playing to it."""
+
+    async def together() -> list[SimulatedLeg]:
+        runs = [
+            _one_call(100 + i, plan, model, bot, voices, settings, Figures(), realtime=True)
+            for i in range(calls)
+        ]
+        return list(await asyncio.gather(*runs))
+
+    started = time.perf_counter()
+    legs = asyncio.run(together())
+    turns: list[float] = []
+    greetings: list[float] = []
+    for leg in legs:
+        greetings.append(leg.heard[0].start_ms / 1000)
+        for turn in leg.turns:
+            if isinstance(turn.turn, Speak) and turn.ended_ms is not None:
+                after = [h.start_ms for h in leg.heard if h.start_ms >= turn.ended_ms]
+                if after:
+                    turns.append((min(after) - turn.ended_ms) / 1000)
+    wall = time.perf_counter() - started
+    print(
+        f"\nreal-time line, {calls} concurrent calls ({wall:.1f} s wall), end to end as the debtor heard it:"
+    )
+    print(_row("speech end → bot audio", turns))
+    print(_row("answer → greeting audio", greetings))
+    print("  (line time ticks every 20 ms: figures are quantised to 20 ms)")
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
@@ -230,6 +271,12 @@ def _row(name: str, values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument(
+        "--realtime-calls",
+        type=int,
+        default=0,
+        help="also run this many calls at once on the real-time line, measured end to end",
+    )
     parser.add_argument("--trailing-ms", type=int, default=300, help="endpointing trailing silence")
     args = parser.parse_args()
 
@@ -251,6 +298,8 @@ def main() -> None:
         for i in range(args.calls):
             asyncio.run(_one_call(i, plan, model, bot, voices, settings, figures))
         print(f"{args.calls} calls in {time.perf_counter() - t:.1f} s wall (faster than real time)")
+        if args.realtime_calls:
+            _realtime(args.realtime_calls, plan, model, bot, voices, settings)
         speech = [f for f in figures.turns if f.kind == "speech"]
         dtmf = [f for f in figures.turns if f.kind == "dtmf"]
         print(f"\nspeech turns: {len(speech)} (trailing silence {args.trailing_ms} ms)")

@@ -283,3 +283,22 @@ def test_the_port_keeps_up_with_a_real_time_line(ko_model, bot_voice, korean_deb
     assert isinstance(result, Utterance) and result.intent == "affirm"
     # Line time never fell behind the wall clock by more than a few frames.
     assert wall_s == pytest.approx(port.line_ms / 1000, abs=0.15)
+
+
+def test_a_hissing_line_does_not_barge_into_the_greeting(
+    ko_model, bot_voice, korean_debtor
+) -> None:  # type: ignore[no-untyped-def]
+    """Loud line noise from the first frame is the floor, not a debtor talking over the bot."""
+    _, leg, result = asyncio.run(
+        _call(
+            ko_model,
+            bot_voice,
+            korean_debtor,
+            (Silent(),),
+            [GREETING],
+            Listen(ListenMode.SPEECH, timeout_s=1.0, hints=YES_NO),
+            line=LineConditions(noise_dbfs=-40.0, seed=21),
+        )
+    )
+    assert leg.clears_ms == [] and not leg.heard[0].cut
+    assert isinstance(result, NoInput)

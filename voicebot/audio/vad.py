@@ -41,12 +41,13 @@ class VadSettings:
 
     snr_db: float = 12.0
     min_speech_dbfs: float = -50.0
-    initial_floor_dbfs: float = -65.0
+    initial_floor_dbfs: float = -65.0  # before the first frame
     onset_ms: int = 100
     gap_ms: int = 40  # unvoiced frames tolerated inside an onset run
     hangover_ms: int = 300
-    # Until a full window of the line has been heard the floor cannot rise above
-    # ``initial_floor_dbfs``; the bot's greeting gives it that second.
+    # The floor is taken from the first frame on (a call starts with the line's
+    # noise while the bot greets): holding it at ``initial_floor_dbfs`` for the
+    # first window made a hissing line look like a debtor talking over the greeting.
     floor_window_ms: int = 1000
 
 
@@ -122,7 +123,4 @@ class VoiceActivityDetector:
         while self._history_ms - ms >= window and len(self._history) > 1:
             self._history.popleft()
             self._history_ms -= ms
-        floor = min(self._history)
-        if self._history_ms < window:
-            floor = min(floor, self.settings.initial_floor_dbfs)
-        self.noise_floor_dbfs = floor
+        self.noise_floor_dbfs = min(self._history)
