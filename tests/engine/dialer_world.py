@@ -1,0 +1,113 @@
+"""A small world for dialer tests: a portfolio CSV, its debtors' scripted answers, a worker entry point.
+
+Run as a script, it is one dialer worker process: ``python dialer_world.py URL CAMPAIGN_ID
+WORKER_ID LOG_PATH CALL_DELAY SLOW_PHONE``; each call appends "phone start end" (wall
+clock) to LOG_PATH so the test can check no debtor was on two calls at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from voicebot.dialog.outcome import Disposition
+from voicebot.dialog.plan import load_dialplan
+from voicebot.engine.dialer import CallResult, Dialer, DialRequest
+from voicebot.engine.text_runner import ScriptedTextRunner
+from voicebot.storage.db import make_engine, session_factory
+from voicebot.telephony.carrier import DialFailure
+
+ROOT = Path(__file__).resolve().parents[2]
+BOGOTA = ZoneInfo("America/Bogota")
+# A Tuesday in a normal week, inside Colombia's calling window.
+WORK_TIME = datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA)
+
+PROMISE = ("sí, soy yo", "{digits}", "pago todo el viernes", "sí")
+SCRIPTS = [
+    PROMISE,
+    ("número equivocado",),
+    ("no me vuelvan a llamar",),
+    ("sí, soy yo", "{digits}", "llámeme mañana en la tarde"),
+    "NA",
+    "BUSY",
+    ("sí, soy yo", "{digits}", "esa deuda no es mía", "no la reconozco"),
+]
+
+
+def phone_of(i: int) -> str:
+    return f"+57310{1000000 + i}"
+
+
+def portfolio_csv(n: int) -> str:
+    lines = ["id_cliente;nombre;documento;celular;saldo;moneda;dias_mora;acreedor;zona_horaria"]
+    for i in range(n):
+        lines.append(
+            f"D{i:04d};Deudor Número {i};{10_000_000 + i};{phone_of(i)[3:]};{(i % 9 + 1) * 100000};COP;"
+            f"{(i * 13) % 200};Banco Andino;America/Bogota"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def scripts(n: int) -> dict[str, tuple[str, ...] | DialFailure]:
+    result: dict[str, tuple[str, ...] | DialFailure] = {}
+    for i in range(n):
+        script = SCRIPTS[i % len(SCRIPTS)]
+        digits = str(10_000_000 + i)[-4:]
+        if script == "NA":
+            result[phone_of(i)] = DialFailure(Disposition.NA, 408, "no answer")
+        elif script == "BUSY":
+            result[phone_of(i)] = DialFailure(Disposition.BUSY, 486, "Busy Here")
+        else:
+            result[phone_of(i)] = tuple(t.replace("{digits}", digits) for t in script)
+    return result
+
+
+class LoggingRunner(ScriptedTextRunner):
+    """Holds each call for a while (wall time) and logs when it held the line."""
+
+    def __init__(
+        self, n: int, log_path: Path, delay: float, slow_phone: str, clock: object
+    ) -> None:
+        super().__init__(
+            load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml"), scripts(n), clock=clock
+        )  # type: ignore[arg-type]
+        self.log_path = log_path
+        self.delay = delay
+        self.slow_phone = slow_phone
+
+    async def run(self, request: DialRequest) -> CallResult:
+        start = time.time()
+        await asyncio.sleep(600 if request.phone == self.slow_phone else self.delay)
+        result = await super().run(request)
+        with self.log_path.open("a") as log:
+            log.write(f"{request.phone} {request.attempt_id} {start:.6f} {time.time():.6f}\n")
+        return result
+
+
+def main() -> None:
+    url, campaign_id, worker_id, log_path, delay, slow_phone, n = sys.argv[1:8]
+    wall_start = time.time()
+
+    def clock() -> datetime:
+        return (WORK_TIME + timedelta(seconds=time.time() - wall_start)).astimezone(UTC)
+
+    engine = make_engine(url)
+    runner = LoggingRunner(int(n), Path(log_path), float(delay), slow_phone, clock)
+    dialer = Dialer(
+        session_factory(engine),
+        runner,
+        worker_id=worker_id,
+        clock=clock,
+        lease_seconds=30,
+        max_concurrent=4,
+    )
+    asyncio.run(dialer.run(campaign_id=int(campaign_id), until_idle=True))
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""The dialer over a real database (SQLite and PostgreSQL): compliance, caps, follow-ups, opt-outs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from dialer_world import phone_of, portfolio_csv, scripts
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from voicebot.campaigns.lifecycle import (
+    CampaignStateError,
+    launch_campaign,
+    pause_campaign,
+    resume_campaign,
+    stop_campaign,
+)
+from voicebot.campaigns.portfolio import import_csv
+from voicebot.dialog.plan import load_dialplan
+from voicebot.engine.dialer import Dialer
+from voicebot.engine.text_runner import ScriptedTextRunner
+from voicebot.storage import models as m
+from voicebot.storage.repositories import record_opt_out
+
+ROOT = Path(__file__).resolve().parents[2]
+BOGOTA = ZoneInfo("America/Bogota")
+N = 21
+
+
+class SimClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make_campaign(sessions: sessionmaker[Session], n: int = N) -> int:
+    with sessions.begin() as s:
+        campaign = m.Campaign(
+            name="semana",
+            dialplan="cobranza_es",
+            jurisdiction="CO",
+            default_region="CO",
+            limits={"min_payment": 100000, "max_days_ahead": 30},
+            max_concurrent=5,
+        )
+        s.add(campaign)
+        s.flush()
+        campaign_id = campaign.id
+    report = import_csv(sessions, portfolio_csv(n), default_region="CO", campaign_id=campaign_id)
+    assert report.errors == []
+    return campaign_id
+
+
+def runner(clock: SimClock, n: int = N) -> ScriptedTextRunner:
+    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    return ScriptedTextRunner(plan, scripts(n), clock=clock)
+
+
+def test_a_simulated_week_never_dials_outside_colombian_rules(
+    sessions: sessionmaker[Session],
+) -> None:
+    campaign_id = make_campaign(sessions)
+    # Sunday 6 December 2026, 05:00: Sunday is closed and Tuesday the 8th is a holiday.
+    clock = SimClock(datetime(2026, 12, 6, 5, 0, tzinfo=BOGOTA))
+    with sessions.begin() as s:
+        opted = s.scalars(select(m.Debtor.id).where(m.Debtor.external_id == "D0007")).one()
+        record_opt_out(s, debtor_id=opted, source="api", actor="test", reason="asked by email")
+        assert launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager") == N
+    dialer = Dialer(sessions, runner(clock), worker_id="w1", clock=clock, max_concurrent=5)
+
+    async def week() -> None:
+        end = clock.now + timedelta(days=8)
+        while clock.now < end:
+            await dialer.tick(campaign_id=campaign_id)
+            await dialer.drain()
+            clock.now += timedelta(minutes=10)
+
+    asyncio.run(week())
+    with sessions() as s:
+        dialled = s.execute(
+            select(m.CallAttempt.debtor_id, m.CallAttempt.started_at, m.CallAttempt.disposition)
+            .where(m.CallAttempt.started_at.is_not(None))
+            .order_by(m.CallAttempt.started_at)
+        ).all()
+        assert len(dialled) > N  # first wave plus retries and callbacks
+        contacts: Counter[tuple[int, object]] = Counter()
+        for debtor_id, started, disposition in dialled:
+            local = started.astimezone(BOGOTA)
+            assert local.weekday() != 6 and local.date().isoformat() != "2026-12-08", local
+            start, end = (8, 15) if local.weekday() == 5 else (7, 19)
+            assert start <= local.hour < end, local
+            if disposition not in ("NA", "BUSY", "FAIL", "VM", "DROP"):
+                contacts[(debtor_id, local.date())] += 1
+        assert max(contacts.values()) == 1
+        assert opted not in {d for d, _, _ in dialled}
+        first = min(started for _, started, _ in dialled).astimezone(BOGOTA)
+        assert first == datetime(2026, 12, 7, 7, 0, tzinfo=BOGOTA)  # Monday, window opening
+        # The debtor who opted out on the call is never dialled again.
+        dnc = s.scalars(
+            select(m.CallRecord.debtor_id).where(m.CallRecord.disposition == "DNC")
+        ).all()
+        assert dnc
+        for debtor_id in dnc:
+            assert (
+                s.scalar(
+                    select(func.count())
+                    .select_from(m.CallAttempt)
+                    .where(
+                        m.CallAttempt.debtor_id == debtor_id, m.CallAttempt.started_at.is_not(None)
+                    )
+                )
+                == 1
+            )
+        refusals = Counter(
+            s.scalars(select(m.AuditEntry.rule).where(m.AuditEntry.action == "dial_refused"))
+        )
+        assert refusals["opt_out"] >= 1
+        assert refusals["co_closed_day"] + refusals["co_hours"] + refusals["co_holiday"] >= 1
+        # Follow-ups exist: retries for no-answer, callbacks, promise reminder and check.
+        kinds = Counter(s.scalars(select(m.CallAttempt.kind)))
+        assert kinds["retry"] and kinds["callback"] and kinds["check"]
+        na_attempts = s.scalar(
+            select(func.count())
+            .select_from(m.CallAttempt)
+            .where(
+                m.CallAttempt.disposition == "NA",
+                m.CallAttempt.debtor_id
+                == s.scalars(select(m.Phone.debtor_id).where(m.Phone.e164 == phone_of(4))).one(),
+            )
+        )
+        assert na_attempts == 4  # DEFAULT_RETRY: at most 4 attempts after no answer
+
+
+def test_pause_stops_new_dials_and_stop_cancels_the_queue(sessions: sessionmaker[Session]) -> None:
+    campaign_id = make_campaign(sessions, 6)
+    clock = SimClock(datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA))
+    with sessions.begin() as s:
+        launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+        pause_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+    dialer = Dialer(sessions, runner(clock, 6), worker_id="w1", clock=clock)
+    assert asyncio.run(dialer.tick(campaign_id=campaign_id)) == 0
+    with sessions.begin() as s:
+        with pytest.raises(CampaignStateError):
+            pause_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+        resume_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+    assert asyncio.run(dialer.tick(campaign_id=campaign_id)) > 0
+    with sessions.begin() as s:
+        cancelled = stop_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+    with sessions() as s:
+        queued = s.scalar(
+            select(func.count()).select_from(m.CallAttempt).where(m.CallAttempt.status == "queued")
+        )
+        assert queued == 0 and cancelled >= 0
+        actions = s.scalars(
+            select(m.AuditEntry.action).where(m.AuditEntry.action.like("campaign_%"))
+        ).all()
+        assert actions == ["campaign_launch", "campaign_pause", "campaign_resume", "campaign_stop"]
+
+
+def test_pacing_respects_the_campaigns_concurrency(sessions: sessionmaker[Session]) -> None:
+    campaign_id = make_campaign(sessions, 12)
+    clock = SimClock(datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA))
+    with sessions.begin() as s:
+        launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+    dialer = Dialer(sessions, runner(clock, 12), worker_id="w1", clock=clock, max_concurrent=50)
+
+    async def one_tick() -> int:
+        started = await dialer.tick(campaign_id=campaign_id)
+        with sessions() as s:
+            live = s.scalar(
+                select(func.count())
+                .select_from(m.CallAttempt)
+                .where(m.CallAttempt.status.in_(m.LIVE_ATTEMPT_STATUSES))
+            )
+        await dialer.drain()
+        assert live is not None and live <= 5
+        return started
+
+    assert asyncio.run(one_tick()) == 5  # the campaign's max_concurrent, not the worker's 50
+    assert clock.now.astimezone(UTC).tzinfo is UTC
