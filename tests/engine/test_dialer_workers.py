@@ -10,6 +10,7 @@ import sys
 import time
 from collections import defaultdict
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from dialer_world import WORK_TIME, phone_of, portfolio_csv, scripts
@@ -94,7 +95,7 @@ def test_two_workers_racing_never_dial_one_debtor_twice_at_once(
     assert len(attempts_seen) == len(set(attempts_seen))  # no attempt dialled twice
     for phone, spans in intervals.items():
         spans.sort()
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in pairwise(spans):
             assert start >= end, f"{phone} was on two calls at once"
     with sessions() as s:
         allowed = s.scalars(
