@@ -94,6 +94,7 @@ class Dialer:
         clock: Clock = lambda: datetime.now(UTC),
         lease_seconds: int = 120,
         max_concurrent: int = 10,
+        on_result: Callable[[DialRequest, CallResult], None] = lambda request, result: None,
     ) -> None:
         self.sessions = sessions
         self.runner = runner
@@ -101,6 +102,7 @@ class Dialer:
         self.clock = clock
         self.lease = timedelta(seconds=lease_seconds)
         self.max_concurrent = max_concurrent  # this worker's trunk capacity
+        self.on_result = on_result  # progress displays and metrics
         self.stats = DialerStats()
         self._live: set[asyncio.Task[None]] = set()
 
@@ -234,6 +236,7 @@ class Dialer:
                 )
             schedule_follow_ups(s, attempt_id=request.attempt_id, now=now)
         self.stats.completed += 1
+        self.on_result(request, result)
 
     async def _renew_lease(self, attempt_id: int) -> None:
         while True:
