@@ -1,4 +1,4 @@
-"""The demo campaign: every synthetic profile ends with the disposition its story implies."""
+"""The demo campaign runs the real pipeline: import → launch → compliance → dial → outcomes → KPIs."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from voicebot.campaigns.demo import run_text_demo
+from voicebot.campaigns.demo import campaign_day, run_demo
 from voicebot.cli import app
 from voicebot.dialog.plan import load_dialplan
+from voicebot.telephony.carrier import DialFailure
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,27 +32,65 @@ EXPECTED = {
 }
 
 
-def test_every_synthetic_profile_gets_its_disposition() -> None:
+def test_every_synthetic_profile_gets_its_disposition(tmp_path: Path) -> None:
     plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
-    calls, kpis = asyncio.run(run_text_demo(plan, debtors=90, today=date(2026, 11, 23), seed=11))
-    assert len(calls) == 90
-    assert {c.debtor.scenario for c in calls} == set(EXPECTED)
-    for call in calls:
-        assert call.outcome.disposition.value in EXPECTED[call.debtor.scenario], (
-            call.debtor.scenario,
-            call.debtor.turns,
-            [t.text for t in call.outcome.transcript],
+    result = asyncio.run(
+        run_demo(
+            plan, database=tmp_path / "demo.sqlite3", debtors=60, today=date(2026, 11, 23), seed=11
         )
-        if call.outcome.disclosure_made:
-            assert call.outcome.right_party_contacted
-    assert kpis.attempts == 90
-    assert kpis.promises == sum(1 for c in calls if c.outcome.promise is not None)
-    assert kpis.opt_outs == sum(1 for c in calls if c.debtor.scenario == "opt_out")
-    assert set(kpis.promised_amount) <= {"COP", "CLP", "MXN", "PEN", "USD"}
+    )
+    assert result.calls == 60
+    assert {d.scenario for d, _ in result.results} == set(EXPECTED)
+    failures = 0
+    for debtor, outcome in result.results:
+        if isinstance(outcome, DialFailure):
+            failures += 1
+            assert outcome.disposition.value in {"NA", "BUSY"}
+            continue
+        assert outcome.disposition.value in EXPECTED[debtor.scenario], (
+            debtor.scenario,
+            debtor.turns,
+        )
+        if outcome.disclosure_made:
+            assert outcome.right_party_contacted
+    assert failures > 0
+    assert [s["campaign"] for s in result.statuses] == [
+        "demo-co",
+        "demo-cl",
+        "demo-mx",
+        "demo-pe",
+        "demo-us",
+    ]
+    assert sum(s["kpis"]["attempts"] for s in result.statuses) == 60
+    promises = sum(s["kpis"]["promises"] for s in result.statuses)
+    assert promises == sum(
+        1 for _, o in result.results if not isinstance(o, DialFailure) and o.promise
+    )
+    for status in result.statuses:
+        assert (
+            status["attempts_by_status"].get("queued", 0) >= 1
+        )  # retries and follow-ups are waiting
 
 
-def test_demo_command_prints_kpis_and_says_it_runs_on_text() -> None:
-    result = CliRunner().invoke(app, ["demo", "--debtors", "15", "--today", "2026-11-23", "--json"])
+def test_the_campaign_day_skips_weekends_and_holidays() -> None:
+    assert campaign_day(date(2026, 11, 28)).date() == date(2026, 11, 30)  # Saturday → Monday
+    assert campaign_day(date(2026, 12, 8)).date() == date(2026, 12, 9)  # a Colombian holiday
+    assert campaign_day(date(2026, 12, 25)).date() == date(2026, 12, 28)
+
+
+def test_demo_command_prints_kpis_and_says_it_runs_on_text(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--debtors",
+            "15",
+            "--today",
+            "2026-11-23",
+            "--database",
+            str(tmp_path / "d.sqlite3"),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    assert "text" in result.output and "channel" in result.output
-    assert '"attempts": 15' in result.output
+    assert "text channel" in result.output
+    assert "promise rate" in result.output and "demo-co" in result.output

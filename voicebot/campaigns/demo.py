@@ -1,75 +1,47 @@
 """The embedded default main job: a demo collections campaign, no accounts, no network.
 
-Synthetic debtors across five countries answer in varied Spanish; every call runs
-the default dialplan to an outcome, and the campaign's KPIs are printed at the end.
+It is the real pipeline on its embedded defaults: synthetic debtors go through
+portfolio import into SQLite, one campaign per country is launched, the dialer
+checks compliance before every dial and calls each debtor on the simulated
+carrier, outcomes are written back, and the campaigns' KPIs are read from the
+database. Calls run on the simulated line's text channel unless a Spanish Vosk
+model is installed, in which case they run through TTS → G.711 line → Vosk.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from voicebot.campaigns.kpis import AttemptResult, CampaignKpis, compute_kpis
-from voicebot.campaigns.synthetic import SyntheticDebtor, synthetic_portfolio
-from voicebot.dialog.outcome import CallOutcome
+from voicebot.campaigns.compliance import is_holiday
+from voicebot.campaigns.lifecycle import launch_campaign
+from voicebot.campaigns.portfolio import import_json_rows
+from voicebot.campaigns.status import campaign_status
+from voicebot.campaigns.synthetic import MARKETS, SyntheticDebtor, synthetic_portfolio
+from voicebot.dialog.outcome import Disposition
 from voicebot.dialog.plan import Dialplan
-from voicebot.engine.call_loop import run_call
+from voicebot.engine.dialer import CallResult, CallRunner, Dialer, DialRequest
+from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.speech.models import ModelNotFound, resolve_model
-from voicebot.telephony.text_line import SimulatedClock, TextLine
+from voicebot.storage import models as m
+from voicebot.storage.db import make_engine, session_factory, upgrade
+from voicebot.telephony.carrier import DialFailure
+
+NO_ANSWER_EVERY = 9  # every 9th synthetic debtor does not pick up, every 13th is busy
+BUSY_EVERY = 13
 
 
-@dataclass(frozen=True, slots=True)
-class DemoCall:
-    debtor: SyntheticDebtor
-    outcome: CallOutcome
-
-
-def result_of(call: DemoCall) -> AttemptResult:
-    outcome = call.outcome
-    promise = outcome.promise
-    return AttemptResult(
-        disposition=outcome.disposition,
-        right_party=outcome.right_party_contacted,
-        promised_amount=(promise.amount * promise.instalments) if promise else None,
-        currency=promise.currency if promise else "",
-        opt_out=outcome.opt_out,
-        transferred=outcome.transfer_reason is not None,
-        handling_seconds=(outcome.ended_at - outcome.started_at).total_seconds(),
-        debtor_id=call.debtor.external_id,
-    )
-
-
-async def run_text_demo(
-    plan: Dialplan,
-    *,
-    debtors: int,
-    today: date,
-    seed: int = 7,
-    concurrency: int = 8,
-    on_call: Callable[[DemoCall], None] = lambda call: None,
-) -> tuple[list[DemoCall], CampaignKpis]:
-    """Run every synthetic debtor's call on the simulated line's text channel."""
-    portfolio = synthetic_portfolio(debtors, today=today, seed=seed)
-    gate = asyncio.Semaphore(concurrency)
-    calls: list[DemoCall] = []
-
-    async def one(debtor: SyntheticDebtor) -> None:
-        async with gate:
-            zone = ZoneInfo(debtor.context.debtor.timezone)
-            clock = SimulatedClock(datetime.combine(today, time(10, 0), tzinfo=zone))
-            line = TextLine.scripted(debtor.turns, clock=clock)
-            outcome = await run_call(plan, debtor.context, line, clock=clock)
-            call = DemoCall(debtor, outcome)
-            calls.append(call)
-            on_call(call)
-
-    await asyncio.gather(*(one(d) for d in portfolio))
-    calls.sort(key=lambda c: c.debtor.external_id)
-    kpis = compute_kpis([result_of(c) for c in calls], debtors_in_campaign=len(portfolio))
-    return calls, kpis
+@dataclass
+class DemoResult:
+    statuses: list[dict[str, Any]]
+    campaign_day: datetime
+    calls: int
+    mode: str
+    results: list[tuple[SyntheticDebtor, CallResult]] = field(default_factory=list)
 
 
 def spanish_model_available() -> bool:
@@ -79,3 +51,135 @@ def spanish_model_available() -> bool:
     except ModelNotFound:
         return False
     return True
+
+
+def campaign_day(today: date) -> datetime:
+    """The first working day from ``today`` that no demo country keeps as a holiday, 10:00 Bogotá."""
+    day = today
+    while day.weekday() >= 5 or any(is_holiday(day, c) for c in ("CO", "CL", "PE", "MX", "US")):
+        day += timedelta(days=1)
+    return datetime.combine(day, time(10, 0), tzinfo=ZoneInfo("America/Bogota"))
+
+
+def _rows(debtors: list[SyntheticDebtor]) -> list[dict[str, Any]]:
+    rows = []
+    for d in debtors:
+        debtor = d.context.debtor
+        debt = debtor.debts[0]
+        rows.append(
+            {
+                "external_id": d.external_id,
+                "name": debtor.full_name,
+                "document_id": debtor.document_id,
+                "phone": d.phone,
+                "amount": str(debt.amount),
+                "currency": debt.currency,
+                "days_past_due": debt.days_past_due,
+                "creditor": debt.creditor,
+                "product": debt.product,
+                "timezone": debtor.timezone,
+                "region": d.country,
+                "gender": debtor.gender,
+                "segment": _bucket(debt.days_past_due),
+                "tcpa_consent": "yes",
+            }
+        )
+    return rows
+
+
+def _bucket(days: int) -> str:
+    for limit, name in ((30, "0-30"), (60, "31-60"), (90, "61-90"), (180, "91-180")):
+        if days <= limit:
+            return name
+    return "180+"
+
+
+def text_runner(
+    plan: Dialplan, debtors: list[SyntheticDebtor], clock: Callable[[], datetime]
+) -> CallRunner:
+    scripts: dict[str, tuple[str, ...] | DialFailure] = {}
+    for i, d in enumerate(debtors, start=1):
+        if i % NO_ANSWER_EVERY == 0:
+            scripts[d.phone] = DialFailure(Disposition.NA, 408, "no answer")
+        elif i % BUSY_EVERY == 0:
+            scripts[d.phone] = DialFailure(Disposition.BUSY, 486, "Busy Here")
+        else:
+            scripts[d.phone] = d.turns
+    return ScriptedTextRunner(plan, scripts, clock=clock)
+
+
+async def run_demo(
+    plan: Dialplan,
+    *,
+    database: Path,
+    debtors: int,
+    today: date,
+    seed: int = 7,
+    runner_factory: Callable[[list[SyntheticDebtor], Callable[[], datetime]], CallRunner]
+    | None = None,
+    mode: str = "text",
+    on_call: Callable[[SyntheticDebtor, CallResult], None] = lambda debtor, result: None,
+) -> DemoResult:
+    """Import, launch and dial a demo portfolio; returns each campaign's status from the database."""
+    if database.exists():
+        database.unlink()
+    url = f"sqlite:///{database}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    portfolio = synthetic_portfolio(debtors, today=today, seed=seed)
+    start = campaign_day(today)
+    now = [start.astimezone(UTC)]
+
+    def clock() -> datetime:
+        return now[0]
+
+    by_phone = {d.phone: d for d in portfolio}
+    results: list[tuple[SyntheticDebtor, CallResult]] = []
+
+    def on_result(request: DialRequest, result: CallResult) -> None:
+        results.append((by_phone[request.phone], result))
+        on_call(by_phone[request.phone], result)
+
+    runner = (runner_factory or (lambda ds, c: text_runner(plan, ds, c)))(portfolio, clock)
+    statuses = []
+    try:
+        for market in MARKETS:
+            members = [d for d in portfolio if d.country == market.country]
+            if not members:
+                continue
+            with sessions.begin() as s:
+                campaign = m.Campaign(
+                    name=f"demo-{market.country.lower()}",
+                    dialplan=str(plan.source),
+                    jurisdiction=market.country,
+                    default_region=market.country,
+                    company="Gestión Integral de Cartera",
+                    callback_number="6015550100",
+                    limits={
+                        "min_payment": str(members[0].context.limits.min_payment),
+                        "max_days_ahead": 30,
+                        "max_instalments": 6,
+                    },
+                    settings={"mini_miranda": market.country == "US"},
+                    max_concurrent=8,
+                )
+                s.add(campaign)
+                s.flush()
+                campaign_id = campaign.id
+            report = import_json_rows(
+                sessions, _rows(members), default_region=market.country, campaign_id=campaign_id
+            )
+            if report.errors:
+                raise RuntimeError(f"demo portfolio rejected: {report.errors[:3]}")
+            with sessions.begin() as s:
+                launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="demo")
+            dialer = Dialer(
+                sessions, runner, worker_id="demo-worker", clock=clock, on_result=on_result
+            )
+            await dialer.run(campaign_id=campaign_id, until_idle=True)
+            with sessions() as s:
+                statuses.append(campaign_status(s, campaign_id=campaign_id))
+    finally:
+        engine.dispose()
+    return DemoResult(statuses, start, len(results), mode, results)

@@ -6,40 +6,74 @@ import asyncio
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from voicebot.campaigns.demo import DemoCall, run_text_demo, spanish_model_available
+from voicebot.campaigns.demo import run_demo, spanish_model_available
+from voicebot.campaigns.synthetic import SyntheticDebtor
+from voicebot.config import Settings
 from voicebot.dialog.plan import load_dialplan
+from voicebot.engine.dialer import CallResult
+from voicebot.telephony.carrier import DialFailure
 
 ROOT = Path(__file__).resolve().parents[2]
+KPI_ROWS = (
+    "debtors_in_campaign",
+    "attempts",
+    "contacts",
+    "right_party_contacts",
+    "promises",
+    "promised_amount",
+    "transfers",
+    "opt_outs",
+    "disputes",
+    "refused_by_compliance",
+    "contact_rate",
+    "right_party_rate",
+    "promise_rate",
+)
 
 
 def demo(
     debtors: Annotated[int, typer.Option(help="How many synthetic debtors to call.")] = 40,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic portfolio.")] = 7,
-    today: Annotated[str | None, typer.Option(help="Campaign date YYYY-MM-DD.")] = None,
-    dialplan: Annotated[Path, typer.Option(help="Dialplan YAML.")] = ROOT
-    / "dialplans"
-    / "cobranza_es.yaml",
-    json_out: Annotated[bool, typer.Option("--json", help="Print KPIs as JSON.")] = False,
+    today: Annotated[
+        str | None, typer.Option(help="Campaign date YYYY-MM-DD (next working day used).")
+    ] = None,
+    database: Annotated[Path, typer.Option(help="SQLite file the demo (re)creates.")] = ROOT
+    / "var"
+    / "demo.sqlite3",
+    text: Annotated[
+        bool, typer.Option("--text", help="Force the text channel even with a Spanish model.")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the campaigns' status as JSON.")
+    ] = False,
 ) -> None:
-    """Run a demo collections campaign on the simulated line and print its KPIs."""
+    """Run a demo collections campaign (SQLite, simulated carrier, synthetic debtors) and print KPIs."""
     console = Console()
-    plan = load_dialplan(dialplan)
-    if spanish_model_available():
+    settings = Settings()
+    plan = load_dialplan(settings.dialplan)
+    runner_factory = None
+    mode = "text"
+    if not text and spanish_model_available():
+        from voicebot.wiring import simulated_voice_runner
+
         console.print(
-            "[bold]Spanish Vosk model found[/bold] — audio mode is not wired yet; using text."
+            "Spanish Vosk model found: calls run through [bold]TTS → G.711 line → Vosk[/bold]."
         )
+        runner_factory = simulated_voice_runner(settings, plan)
+        mode = "voice"
     else:
         console.print(
-            "No Spanish Vosk model installed: the demo runs on the [bold]simulated line's text "
-            "channel[/bold] (debtors' answers as text, not audio). "
-            "Get the model with `voicebot models download es`."
+            "No Spanish Vosk model installed, so the demo runs on the [bold]simulated line's text channel[/bold]: "
+            "the debtors' answers are text, not audio (`voicebot models download es` installs the model)."
+            if not text
+            else "Text channel requested (--text)."
         )
     day = date.fromisoformat(today) if today else date.today()
     with Progress(
@@ -48,30 +82,69 @@ def demo(
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
         console=console,
+        transient=json_out,
     ) as progress:
         task = progress.add_task("", total=debtors)
 
-        def on_call(call: DemoCall) -> None:
+        def on_call(debtor: SyntheticDebtor, result: CallResult) -> None:
+            label = (
+                result.disposition.value
+                if isinstance(result, DialFailure)
+                else result.disposition.value
+            )
             progress.update(
-                task,
-                advance=1,
-                description=f"{call.debtor.external_id} {call.debtor.scenario} → {call.outcome.disposition}",
+                task, advance=1, description=f"{debtor.external_id} {debtor.country} → {label}"
             )
 
-        calls, kpis = asyncio.run(
-            run_text_demo(plan, debtors=debtors, today=day, seed=seed, on_call=on_call)
+        result = asyncio.run(
+            run_demo(
+                plan,
+                database=database,
+                debtors=debtors,
+                today=day,
+                seed=seed,
+                runner_factory=runner_factory,
+                mode=mode,
+                on_call=on_call,
+            )
         )
     if json_out:
-        console.print_json(json.dumps(kpis.to_json()))
+        typer.echo(
+            json.dumps(
+                {
+                    "mode": mode,
+                    "campaign_day": result.campaign_day.isoformat(),
+                    "campaigns": result.statuses,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
-    table = Table(title=f"Demo campaign — {len(calls)} calls")
+    console.print(f"Campaign day {result.campaign_day:%A %Y-%m-%d %H:%M %Z}; database {database}")
+    console.print(_table(result.statuses))
+
+
+def _table(statuses: list[dict[str, Any]]) -> Table:
+    table = Table(title="Demo campaigns — KPIs from the database")
     table.add_column("KPI")
-    table.add_column("value", justify="right")
-    for name, value in kpis.to_json().items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-        table.add_row(name.replace("_", " "), str(value))
-    console.print(table)
+    for status in statuses:
+        table.add_column(f"{status['campaign']}", justify="right")
+    for name in KPI_ROWS:
+        cells = []
+        for status in statuses:
+            value = status["kpis"][name]
+            if isinstance(value, dict):
+                value = ", ".join(f"{v:,.0f} {k}" for k, v in value.items()) or "-"
+            elif isinstance(value, float):
+                value = f"{value:.0%}"
+            cells.append(str(value))
+        table.add_row(name.replace("_", " "), *cells)
+    table.add_row(
+        "by disposition",
+        *(" ".join(f"{k}={v}" for k, v in s["kpis"]["by_disposition"].items()) for s in statuses),
+    )
+    return table
 
 
 def register(app: typer.Typer) -> None:

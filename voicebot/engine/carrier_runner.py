@@ -1,0 +1,60 @@
+"""A CallRunner over any audio carrier: dial, then TTS → line → ASR → dialog until the outcome.
+
+The same runner drives the simulated voice line, SIP and Twilio: the call engine
+never knows which carrier it is talking to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from voicebot.dialog.plan import Dialplan
+from voicebot.engine.audio_port import AudioDialogPort, Transferrer
+from voicebot.engine.call_loop import run_call, utc_now
+from voicebot.engine.dialer import CallResult, DialRequest
+from voicebot.speech.synthesizer import Synthesizer
+from voicebot.speech.vosk_asr import VoskSpeechModel
+from voicebot.telephony.carrier import CallLeg, Carrier, DialFailure
+
+
+class CarrierCallRunner:
+    def __init__(
+        self,
+        plan: Dialplan,
+        carrier: Carrier,
+        speech: VoskSpeechModel,
+        synthesizer: Synthesizer,
+        *,
+        caller_id: str | None = None,
+        ring_timeout_s: float = 30.0,
+        transferrer_for: Callable[[CallLeg], Transferrer | None] = lambda leg: None,
+    ) -> None:
+        self.plan = plan
+        self.carrier = carrier
+        self.speech = speech
+        self.synthesizer = synthesizer
+        self.caller_id = caller_id
+        self.ring_timeout_s = ring_timeout_s
+        self.transferrer_for = transferrer_for
+
+    async def run(self, request: DialRequest) -> CallResult:
+        leg = await self.carrier.dial(
+            request.phone, caller_id=self.caller_id, ring_timeout_s=self.ring_timeout_s
+        )
+        if isinstance(leg, DialFailure):
+            return leg
+        # A simulated line keeps its own time; a real line runs on the wall clock.
+        line_clock: Callable[[], datetime] = getattr(leg, "clock", utc_now)
+        recognizer = self.speech.new_call()
+        try:
+            port = AudioDialogPort(
+                leg,
+                recognizer,
+                self.synthesizer,
+                clock=line_clock,
+                transferrer=self.transferrer_for(leg),
+            )
+            return await run_call(self.plan, request.context, port, clock=line_clock)
+        finally:
+            recognizer.close()
