@@ -18,7 +18,6 @@ from voicebot.campaigns.synthetic import SyntheticDebtor
 from voicebot.config import Settings
 from voicebot.dialog.plan import load_dialplan
 from voicebot.engine.dialer import CallResult
-from voicebot.telephony.carrier import DialFailure
 
 ROOT = Path(__file__).resolve().parents[2]
 KPI_ROWS = (
@@ -87,11 +86,7 @@ def demo(
         task = progress.add_task("", total=debtors)
 
         def on_call(debtor: SyntheticDebtor, result: CallResult) -> None:
-            label = (
-                result.disposition.value
-                if isinstance(result, DialFailure)
-                else result.disposition.value
-            )
+            label = result.disposition.value
             progress.update(
                 task, advance=1, description=f"{debtor.external_id} {debtor.country} → {label}"
             )
