@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
+from voicebot.actions import Transfer
 from voicebot.campaigns.synthetic import SyntheticDebtor
 from voicebot.config import Settings
 from voicebot.dialog.plan import Dialplan
+from voicebot.engine.audio_port import Transferrer
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import CallRunner
+from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.speech.models import explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel
+from voicebot.telephony.carrier import CallLeg
 from voicebot.telephony.simulated import (
     DebtorScript,
     HangUp,
@@ -22,6 +26,7 @@ from voicebot.telephony.simulated import (
     SimulatedCarrier,
     Speak,
 )
+from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings
 from voicebot.telephony.text_line import HANGUP
 
 
@@ -81,3 +86,56 @@ def simulated_voice_runner(
         return CarrierCallRunner(plan, carrier, model, voice)
 
     return build
+
+
+def sip_carrier(settings: Settings) -> SipCarrier:
+    sip = settings.sip
+    if not sip.server or not sip.user:
+        raise ValueError("SIP carrier: set VOICEBOT_SIP__SERVER and VOICEBOT_SIP__USER")
+    codecs = tuple(c for c in sip.codecs if c in ("PCMU", "PCMA"))
+    return SipCarrier(
+        SipSettings(
+            server=sip.server,
+            user=sip.user,
+            password=sip.password,
+            port=sip.port,
+            local_ip=sip.local_ip,
+            local_port=sip.local_port,
+            rtp_port_low=sip.rtp_port_low,
+            rtp_port_high=sip.rtp_port_high,
+            caller_id=sip.caller_id,
+            codecs=codecs,  # type: ignore[arg-type]
+        )
+    )
+
+
+def sip_runner(settings: Settings, plan: Dialplan, carrier: SipCarrier) -> CarrierCallRunner:
+    """Calls over SIP with warm transfers to ``sip.agent_uri``; no agent configured: transfers fail."""
+    voice = bot_voice(settings)
+    prerender(plan, voice)
+    agent = settings.sip.agent_uri
+
+    def transferrer_for(leg: CallLeg) -> Transferrer | None:
+        if not agent or not isinstance(leg, SipCallLeg):
+            return None
+
+        async def transfer(request: Transfer) -> TransferCompleted | TransferFailed | Hangup:
+            result = await carrier.warm_transfer(leg, agent, request.context, request.timeout_s)
+            now = datetime.now(UTC)
+            if result.connected:
+                return TransferCompleted(now, agent)
+            if result.reason == "debtor_hung_up":
+                return Hangup(now)
+            return TransferFailed(now, result.reason or "no_agent_available")
+
+        return transfer
+
+    return CarrierCallRunner(
+        plan,
+        carrier,
+        speech_model(settings),
+        voice,
+        caller_id=settings.sip.caller_id,
+        ring_timeout_s=settings.dialer.ring_timeout_seconds,
+        transferrer_for=transferrer_for,
+    )
