@@ -76,7 +76,7 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
         cur,
     ) in rows:
         result = AttemptResult(
-            disposition=Disposition(disposition),
+            disposition=Disposition(str(disposition)),
             right_party=bool(rp),
             promised_amount=(Decimal(amount) * (inst or 1)) if amount is not None else None,
             currency=cur or "",
