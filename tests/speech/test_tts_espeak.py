@@ -111,3 +111,26 @@ def test_long_prompts_are_rendered_to_the_end(bot_voice: EspeakSynthesizer) -> N
     # The end of the text is there: the last sentence alone fits in the tail.
     last = bot_voice.synthesize("¿Desea conocer las opciones disponibles?").size / 8000
     assert sizes[0] > last + 8.0
+
+
+def test_alternating_settings_each_apply(bot_voice: EspeakSynthesizer) -> None:
+    """espeak-ng queues parameter changes; every render must still use its own rate."""
+    fast = EspeakSynthesizer(VoiceSettings(rate=300))
+    slow = EspeakSynthesizer(VoiceSettings(rate=100))
+    for _ in range(3):
+        sizes = [s.synthesize(GREETING).size for s in (fast, bot_voice, slow)]
+        assert sizes[0] < 0.75 * sizes[1] < 0.75 * sizes[2], sizes
+
+
+def test_renders_from_many_threads_are_all_speech() -> None:
+    """Calls render from worker threads at once; each gets its own complete audio."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    es = EspeakSynthesizer(VoiceSettings("es-419", 175))
+    ko = EspeakSynthesizer(VoiceSettings("ko", 150))
+    texts = [f"Gracias, Carlos. Su referencia de pago es la {n}." for n in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        spanish = list(pool.map(es.synthesize, texts))
+        korean = list(pool.map(ko.synthesize, ["네"] * 4))
+    assert all(_speech_ms(p) > 1500 for p in spanish)
+    assert all(0.1 < p.size / 8000 < 1.0 for p in korean)

@@ -10,6 +10,9 @@ What pyttsx3 2.99's espeak driver is like, and why the code looks this way:
   one engine per driver. The bot and a simulated debtor use different voices
   in the same process, so every render sets its own properties under one
   process-wide lock.
+* espeak-ng queues parameter changes in a command FIFO: after the first
+  utterance a new rate or volume silently did not apply until
+  ``espeak_Synchronize()`` is called (pyttsx3 never calls it); we do, per render.
 * The driver prints "Audio saved to …" on stdout; renders run with stdout
   redirected so that commands whose output is piped stay clean.
 * In library mode espeak carries a little state from one utterance to the
@@ -75,22 +78,34 @@ class VoiceSettings:
             raise ValueError(f"volume must be between 0 and 1, got {self.volume}")
 
 
+class _EngineHolder:
+    """pyttsx3 keeps engines in a weak dictionary: without a strong reference each
+    render built a new engine and driver while espeak (one per process) could still
+    call back into the old one, and concurrent calls got silent renders."""
+
+    engine: Any = None
+
+
 def _engine() -> Any:
+    if _EngineHolder.engine is not None:
+        return _EngineHolder.engine
     try:
         import pyttsx3
     except ImportError as error:  # pragma: no cover - pinned dependency
         raise TtsError(f"pyttsx3 is not installed: {error}") from error
     try:
-        return pyttsx3.init("espeak")
+        _EngineHolder.engine = pyttsx3.init("espeak")
     except Exception as error:
         raise TtsError(
             f"pyttsx3 could not start espeak-ng ({error}); install it: apt-get install espeak-ng"
         ) from error
+    return _EngineHolder.engine
 
 
 def espeak_version() -> str:
     """The espeak-ng library version pyttsx3 loaded (part of the cache key)."""
-    _engine()
+    with _ENGINE_LOCK:
+        _engine()
     from pyttsx3.drivers import _espeak
 
     info = _espeak.dll.espeak_Info
@@ -105,6 +120,19 @@ def available_voices() -> dict[str, str]:
     with _ENGINE_LOCK:
         voices = _engine().getProperty("voices")
     return {str(v.id).rsplit("/", 1)[-1]: str(v.name) for v in voices}
+
+
+def _synchronize() -> None:
+    """Apply queued espeak parameter changes now.
+
+    espeak-ng runs a command FIFO in this mode: after the first utterance,
+    ``SetParameter`` (rate, volume) returns OK but is only queued, and the next
+    utterance used the previous rate. Waiting for the FIFO makes each render use
+    its own settings.
+    """
+    from pyttsx3.drivers import _espeak
+
+    _espeak.Synchronize()
 
 
 class EspeakSynthesizer:
@@ -147,6 +175,7 @@ class EspeakSynthesizer:
                 engine.setProperty("voice", self.settings.voice)
                 engine.setProperty("rate", self.settings.rate)
                 engine.setProperty("volume", self.settings.volume)
+                _synchronize()
                 finished = threading.Event()
                 token = engine.connect("finished-utterance", lambda **_: finished.set())
                 try:
