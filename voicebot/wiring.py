@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from voicebot.actions import Transfer
 from voicebot.campaigns.synthetic import SyntheticDebtor
 from voicebot.config import Settings
+from voicebot.dialog.context import CallContext
+from voicebot.dialog.outcome import CallOutcome
 from voicebot.dialog.plan import Dialplan
 from voicebot.engine.audio_port import Transferrer
 from voicebot.engine.carrier_runner import CarrierCallRunner
-from voicebot.engine.dialer import CallRunner
+from voicebot.engine.dialer import CallRunner, DialRequest
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.speech.models import explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel
-from voicebot.telephony.carrier import CallLeg
+from voicebot.telephony.carrier import CallLeg, DialFailure
 from voicebot.telephony.simulated import (
     DebtorScript,
     HangUp,
+    LineConditions,
     Press,
     Silent,
     SimulatedCarrier,
@@ -139,3 +144,48 @@ def sip_runner(settings: Settings, plan: Dialplan, carrier: SipCarrier) -> Carri
         ring_timeout_s=settings.dialer.ring_timeout_seconds,
         transferrer_for=transferrer_for,
     )
+
+
+async def simulate_voice_call(
+    settings: Settings,
+    plan: Dialplan,
+    context: CallContext,
+    turns: list[str],
+    *,
+    language: str,
+    model_path: Path | None = None,
+) -> CallOutcome:
+    """One call on the simulated voice line: the debtor's turns spoken by espeak-ng, heard by Vosk."""
+    resolved = (
+        explicit_model(model_path, language)
+        if model_path
+        else resolve_model(language, models_dir=settings.speech.models_dir)
+    )
+    model = VoskSpeechModel(resolved)
+    voice = bot_voice(settings)
+    debtor_voice = EspeakSynthesizer(VoiceSettings("ko" if language == "ko" else "es+f3", 150))
+    script = DebtorScript(
+        tuple(debtor_turn(t) for t in turns), line=LineConditions(noise_dbfs=-55.0, seed=1)
+    )
+    answered = datetime.combine(
+        context.today, time(10, 0), tzinfo=ZoneInfo(context.debtor.timezone)
+    )
+    carrier = SimulatedCarrier({"sim": script}, debtor_voice=debtor_voice, start=answered)
+    leg = await carrier.dial("sim")
+    assert not isinstance(leg, DialFailure)
+    runner = CarrierCallRunner(plan, _Dialled(leg), model, voice)
+    result = await runner.run(DialRequest(0, "sim", context))
+    assert not isinstance(result, DialFailure)
+    return result
+
+
+class _Dialled:
+    """A carrier whose one call is already up (the simulated leg dialled above)."""
+
+    def __init__(self, leg: CallLeg) -> None:
+        self.leg = leg
+
+    async def dial(
+        self, number: str, *, caller_id: str | None = None, ring_timeout_s: float = 30.0
+    ) -> CallLeg:
+        return self.leg

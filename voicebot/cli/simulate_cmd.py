@@ -46,6 +46,18 @@ def simulate(
     ] = None,
     at: Annotated[str, typer.Option(help="Local time of the call, HH:MM.")] = "10:00",
     quiet: Annotated[bool, typer.Option(help="Print only the outcome JSON.")] = False,
+    voice: Annotated[
+        bool,
+        typer.Option(
+            "--voice",
+            help="Run on the simulated voice line: TTS → G.711 line → Vosk (needs --script).",
+        ),
+    ] = False,
+    lang: Annotated[
+        str,
+        typer.Option(help="Recognizer language in --voice mode (es, or ko for the test model)."),
+    ] = "es",
+    model: Annotated[Path | None, typer.Option(help="Vosk model directory for --voice.")] = None,
 ) -> None:
     """Play a call on the simulated line's text channel; print the bot's lines and the outcome."""
     try:
@@ -58,6 +70,35 @@ def simulate(
         ctx = context_from_json(_load_debtor(debtor), today=call_date)
     except ContextError as exc:
         raise typer.BadParameter(str(exc), param_hint="--debtor") from exc
+    if voice:
+        if script is None:
+            raise typer.BadParameter(
+                "--voice needs --script: the debtor's turns are spoken by espeak-ng"
+            )
+        from voicebot.config import Settings
+        from voicebot.speech.models import ModelNotFound
+        from voicebot.wiring import simulate_voice_call
+
+        try:
+            outcome = asyncio.run(
+                simulate_voice_call(
+                    Settings(),
+                    plan,
+                    ctx,
+                    script.read_text(encoding="utf-8").splitlines(),
+                    language=lang,
+                    model_path=model,
+                )
+            )
+        except ModelNotFound as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(code=2) from exc
+        if not quiet:
+            for turn in outcome.transcript:
+                typer.echo(f"{'BOT' if turn.speaker == 'bot' else 'DEUDOR'}: {turn.text}")
+        json.dump(outcome.to_json(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return
     local_start = datetime.combine(
         call_date, time.fromisoformat(at), tzinfo=ZoneInfo(ctx.debtor.timezone)
     )
