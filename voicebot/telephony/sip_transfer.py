@@ -15,9 +15,12 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
+
+import numpy as np
 
 from voicebot.actions import TransferContext
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
@@ -31,6 +34,8 @@ from voicebot.telephony.carrier import (
     FarEndHangup,
     Pcm,
 )
+
+_BRIDGE_CUSHION_S = 0.08
 
 HandoffState = Literal["ringing", "connected", "ended", "failed"]
 
@@ -54,11 +59,20 @@ class AgentDesk:
 
     def __init__(self) -> None:
         self._handoffs: dict[str, Handoff] = {}
+        self._subscribers: list[Callable[[Handoff], None]] = []
         self._lock = threading.Lock()
+
+    def subscribe(self, on_handoff: Callable[[Handoff], None]) -> None:
+        """Be told of every change as it happens (e.g. to push a screen pop to the agent)."""
+        with self._lock:
+            self._subscribers.append(on_handoff)
 
     def publish(self, handoff: Handoff) -> None:
         with self._lock:
             self._handoffs[handoff.debtor_call_id] = handoff
+            subscribers = list(self._subscribers)
+        for notify in subscribers:
+            notify(handoff)
 
     def get(self, debtor_call_id: str) -> Handoff | None:
         with self._lock:
@@ -137,6 +151,11 @@ async def warm_transfer(
     elif await _drain(agent_leg):
         ended_by = "agent"
     else:
+        # Prime each side's playout with a little silence: the bridge has no jitter buffer
+        # of its own, so a frame relayed 20-60 ms late would otherwise become a gap.
+        cushion = np.zeros(int(_BRIDGE_CUSHION_S * LINE_RATE), dtype=np.int16)
+        await agent_leg.send_audio(cushion)
+        await debtor.send_audio(cushion)
         to_agent = asyncio.create_task(_relay(debtor, agent_leg, bridge, "agent"))
         to_debtor = asyncio.create_task(_relay(agent_leg, debtor, bridge, "debtor"))
         done, pending = await asyncio.wait(

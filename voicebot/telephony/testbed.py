@@ -462,38 +462,46 @@ class TestBed:
         base = free_port_block(10 * len(self.peers) + 10)
         rtp_base = free_port_block(40 * len(self.peers) + 40)
         for index, spec in enumerate(self.peers):
-            home = self.workdir / f"peer-{spec.user}"
-            record_dir = home / "recordings"
-            record_dir.mkdir(parents=True, exist_ok=True)
-            peer = BaresipPeer(spec, base + 10 * index, base + 10 * index + 5, home, record_dir)
+            ports = (base + 10 * index, base + 10 * index + 5)
             rtp = (rtp_base + 40 * index, rtp_base + 40 * index + 39)
-            (home / "config").write_text(
-                baresip_config(
-                    sip_port=peer.sip_port,
-                    ctrl_port=peer.ctrl_port,
-                    rtp_ports=rtp,
-                    record_dir=record_dir,
-                )
-            )
-            (home / "accounts").write_text(baresip_account(spec, proxy_port=self.proxy_port))
-            (home / "contacts").write_text("")
-            peer.process = _spawn(
-                f"baresip-{spec.user}",
-                ["baresip", "-f", str(home)],
-                home / "baresip.log",
-                home,
-                signal.SIGKILL,
-            )
-            self._processes.append(peer.process)
-            self._peers[spec.user] = peer
+            self._launch_peer(spec, ports, rtp)
         deadline = time.monotonic() + timeout_s
-        for peer in self._peers.values():
-            while sip_options(self.uri(peer.user), self.proxy, 0.2) != 200:
+        for user in list(self._peers):
+            retries = 3  # a port checked free may be taken before baresip binds it
+            while sip_options(self.uri(user), self.proxy, 0.2) != 200:
+                peer = self._peers[user]
                 assert peer.process is not None
-                if peer.process.popen.poll() is not None or time.monotonic() > deadline:
-                    log = peer.process.log.read_text(errors="replace")[-2000:]
-                    raise TestBedError(f"baresip {peer.user} did not register: {log}")
+                exited = peer.process.popen.poll() is not None
+                log = peer.process.log.read_text(errors="replace")
+                if exited and "Address already in use" in log and retries > 0:
+                    retries -= 1
+                    fresh = free_port_block(10)
+                    rtp_fresh = free_port_block(40)
+                    self._launch_peer(peer.spec, (fresh, fresh + 5), (rtp_fresh, rtp_fresh + 39))
+                    continue
+                if exited or time.monotonic() > deadline:
+                    raise TestBedError(f"baresip {user} did not register: {log[-2000:]}")
                 time.sleep(0.02)
+
+    def _launch_peer(
+        self, spec: PeerSpec, ports: tuple[int, int], rtp: tuple[int, int]
+    ) -> BaresipPeer:
+        home = self.workdir / f"peer-{spec.user}"
+        record_dir = home / "recordings"
+        record_dir.mkdir(parents=True, exist_ok=True)
+        peer = BaresipPeer(spec, ports[0], ports[1], home, record_dir)
+        config = baresip_config(
+            sip_port=peer.sip_port, ctrl_port=peer.ctrl_port, rtp_ports=rtp, record_dir=record_dir
+        )
+        (home / "config").write_text(config)
+        (home / "accounts").write_text(baresip_account(spec, proxy_port=self.proxy_port))
+        (home / "contacts").write_text("")
+        argv = ["baresip", "-f", str(home)]
+        log = home / "baresip.log"
+        peer.process = _spawn(f"baresip-{spec.user}", argv, log, home, signal.SIGKILL)
+        self._processes.append(peer.process)
+        self._peers[spec.user] = peer
+        return peer
 
 
 @contextlib.contextmanager
