@@ -140,3 +140,42 @@ def test_missing_required_columns_is_a_clear_error(sessions: sessionmaker[Sessio
 )
 def test_amount_formats(text: str, value: str) -> None:
     assert parse_amount(text) == Decimal(value)
+
+
+def test_utf8_bom_file_with_a_custom_column_mapping(sessions: sessionmaker[Session]) -> None:
+    text = (
+        "Cod Deudor;Razón social;Móvil principal;Otro número;Importe;Entidad\n"
+        "Z9;Ñandú Ltda;+52 55 1234 5678;55 8765 4321;$ 12.500,75;Financiera Sol\n"
+    )
+    report = import_csv(
+        sessions,
+        text.encode("utf-8-sig"),
+        default_region="MX",
+        columns={
+            "external_id": "Cod Deudor",
+            "full_name": "Razón social",
+            "phones": ["Móvil principal", "Otro número"],
+            "amount": "Importe",
+            "creditor": "Entidad",
+        },
+    )
+    assert report.errors == [] and report.imported == 1
+    with sessions() as s:
+        debtor = s.scalars(select(m.Debtor)).one()
+        assert (debtor.external_id, debtor.full_name) == ("Z9", "Ñandú Ltda")
+        debt = s.scalars(select(m.Debt)).one()
+        assert (debt.amount, debt.currency) == (Decimal("12500.75"), "MXN")
+        phones = s.scalars(select(m.Phone.e164).order_by(m.Phone.priority)).all()
+        assert phones == ["+525512345678", "+525587654321"]
+
+
+def test_a_mapping_that_names_an_absent_header_is_refused(sessions: sessionmaker[Session]) -> None:
+    with pytest.raises(PortfolioError, match="no header 'Saldo total'"):
+        import_csv(
+            sessions,
+            "id,nombre,telefono,saldo\n1,Ana,3101234567,100\n",
+            default_region="CO",
+            columns={"amount": "Saldo total"},
+        )
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(m.Debtor)) == 0
