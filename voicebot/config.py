@@ -58,6 +58,15 @@ class ApiConfig(BaseModel):
     max_upload_bytes: int = 20 * 1024 * 1024
 
 
+class WebhookConfig(BaseModel):
+    url: str = ""  # the creditor's receiver; empty: events wait in the outbox
+    secret: str = ""  # HMAC-SHA256 key shared with the receiver
+    timeout_seconds: float = 10.0
+    backoff_base_seconds: float = 5.0
+    backoff_max_seconds: float = 3600.0
+    poll_seconds: float = 2.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOICEBOT_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -73,3 +82,4 @@ class Settings(BaseSettings):
     speech: SpeechConfig = Field(default_factory=SpeechConfig)
     dialer: DialerConfig = Field(default_factory=DialerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    webhooks: WebhookConfig = Field(default_factory=WebhookConfig)

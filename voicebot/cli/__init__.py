@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from voicebot.cli import campaign_cmd, demo_cmd, dialplan_cmd, nlu_cmd, simulate_cmd, speech_cmd
+from voicebot.cli import (
+    campaign_cmd,
+    demo_cmd,
+    dialplan_cmd,
+    nlu_cmd,
+    serve_cmd,
+    simulate_cmd,
+    speech_cmd,
+)
 
 app = typer.Typer(
     name="voicebot",
@@ -24,6 +32,7 @@ simulate_cmd.register(app)
 speech_cmd.register(app, eval_app)
 campaign_cmd.register(app)
 demo_cmd.register(app)
+serve_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,114 @@
+"""The app factory: one FastAPI app per Settings, its own engine, metrics and error bodies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Match
+
+from api import errors, redaction
+from api.metrics import Metrics
+from api.routes import (
+    agents,
+    calls,
+    campaigns,
+    debtors,
+    dialplans,
+    keys,
+    ops,
+    portfolios,
+    promises,
+    webhooks,
+)
+from voicebot.config import Settings
+from voicebot.storage.db import make_engine, session_factory
+
+UPLOAD_METHODS = {"POST", "PUT", "PATCH"}
+
+DESCRIPTION = """Outcomes API of the collections voicebot.
+
+Authenticate with an API key in the `X-API-Key` header (`voicebot apikey create NAME --role ROLE`).
+Roles: **admin** (everything, keys, replays), **manager** (portfolios, campaigns, promises),
+**agent** (transfers and only the calls transferred to it), **auditor** (read-only).
+Errors always have the body `{"error": {"code", "message", "details"}}`.
+"""
+
+
+def _route_template(request: Request) -> str:
+    """The path template (``/calls/{call_id}``), so metrics do not explode per id."""
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", request.url.path))
+    return "unmatched"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        redaction.install("", "uvicorn", "uvicorn.access", "uvicorn.error", "voicebot", "api")
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="cobranza-voicebot",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessions = session_factory(engine)
+    app.state.metrics = Metrics(app.state.sessions)
+    errors.install(app)
+
+    if settings.api.cors_origins:  # closed unless origins are listed
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["X-API-Key", "Content-Type"],
+        )
+
+    limit = settings.api.max_upload_bytes
+
+    @app.middleware("http")
+    async def guard_and_measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if request.method in UPLOAD_METHODS and length is not None:
+            if not length.isdigit():
+                return errors.error_response(400, "bad_request", "invalid Content-Length")
+            if int(length) > limit:
+                return errors.error_response(
+                    413, "payload_too_large", f"request bodies are limited to {limit} bytes"
+                )
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = _route_template(request)
+        metrics: Metrics = app.state.metrics
+        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
+        return response
+
+    for module in (
+        ops,
+        keys,
+        portfolios,
+        campaigns,
+        debtors,
+        calls,
+        promises,
+        agents,
+        dialplans,
+        webhooks,
+    ):
+        app.include_router(module.router)
+    return app

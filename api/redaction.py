@@ -1,0 +1,47 @@
+"""Personal data never reaches the logs: phone numbers and document ids are masked.
+
+A ``logging.Filter`` rewrites each record's final message, so it works for
+every logger (uvicorn's access log included) without callers remembering to.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# +57 310 123 4567, 3101234567, (305) 555-0100 … and ids such as 52.111.234 or 12345678-9.
+_PHONE = re.compile(r"(?<![\w.])\+?\d[\d \-().]{6,}\d(?![\w])")
+_DOCUMENT = re.compile(r"\b\d{1,3}(?:[.\-]\d{3}){2,}(?:-[\dkK])?\b|\b\d{6,}(?:-[\dkK])?\b")
+
+
+def mask_pii(text: str) -> str:
+    """Keep the last two digits, enough to tell records apart when debugging."""
+
+    def mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        return "***" + digits[-2:]
+
+    return _DOCUMENT.sub(mask, _PHONE.sub(mask, text))
+
+
+class PiiFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_pii(message)
+        if masked != message:
+            record.msg = masked
+            record.args = None
+        return True
+
+
+def install(*logger_names: str) -> PiiFilter:
+    """Attach one filter to the named loggers' handlers and to the loggers themselves."""
+    pii = PiiFilter()
+    for name in logger_names or ("",):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, PiiFilter) for f in logger.filters):
+            logger.addFilter(pii)
+        for handler in logger.handlers:
+            if not any(isinstance(f, PiiFilter) for f in handler.filters):
+                handler.addFilter(pii)
+    return pii

@@ -1,0 +1,1 @@
+"""One router per resource; each route names the roles that may call it."""

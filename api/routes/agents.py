@@ -1,0 +1,166 @@
+"""Agents and warm transfers: availability, the waiting queue, taking a call with its context."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select, update
+
+from api.deps import AdminDep, AgentDep, SessionDep, require
+from api.errors import ApiError, not_found
+from api.pagination import Limit, Offset, paginate
+from api.schemas import (
+    AgentCreate,
+    AgentCreated,
+    AgentOut,
+    AgentStatusIn,
+    DebtorOut,
+    DebtOut,
+    Page,
+    TransferContextOut,
+    TransferOut,
+    TurnOut,
+)
+from api.security import (
+    ADMIN,
+    AGENT,
+    AUDITOR,
+    MANAGER,
+    Principal,
+    create_api_key,
+)
+from voicebot.storage import models as m
+from voicebot.storage.models import utc_now
+from voicebot.storage.repositories import append_audit
+
+router = APIRouter(tags=["agents"])
+
+FloorDep = Annotated[Principal, Depends(require(ADMIN, MANAGER, AGENT, AUDITOR))]
+SupervisorDep = Annotated[Principal, Depends(require(ADMIN, MANAGER))]
+
+
+@router.post("/agents", status_code=201)
+def create_agent(body: AgentCreate, session: SessionDep, who: AdminDep) -> AgentCreated:
+    """An agent and its own API key (role agent), so the calls it may see follow the key."""
+    if session.scalar(select(m.Agent.id).where(m.Agent.name == body.name)) is not None:
+        raise ApiError(409, "conflict", f"an agent named {body.name!r} already exists")
+    if session.scalar(select(m.ApiKey.id).where(m.ApiKey.name == body.name)) is not None:
+        raise ApiError(409, "conflict", f"an API key named {body.name!r} already exists")
+    key_row, key = create_api_key(
+        session, name=body.name, role=AGENT, actor=who.name, now=utc_now()
+    )
+    agent = m.Agent(name=body.name, sip_uri=body.sip_uri, api_key_id=key_row.id)
+    session.add(agent)
+    session.commit()
+    return AgentCreated(**AgentOut.model_validate(agent).model_dump(), key=key)
+
+
+@router.get("/agents")
+def list_agents(
+    session: SessionDep,
+    _: FloorDep,
+    status: Literal["available", "busy", "offline"] | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[AgentOut]:
+    query = select(m.Agent).order_by(m.Agent.id)
+    if status is not None:
+        query = query.where(m.Agent.status == status)
+    return paginate(session, query, limit=limit, offset=offset, schema=AgentOut)
+
+
+def _set_status(session: SessionDep, agent: m.Agent, status: str, actor: str) -> AgentOut:
+    agent.status = status
+    agent.updated_at = utc_now()
+    append_audit(session, actor=actor, action="agent_status", reason=f"{agent.name}: {status}")
+    session.commit()
+    return AgentOut.model_validate(agent)
+
+
+@router.put("/agents/me/status")
+def set_my_status(body: AgentStatusIn, session: SessionDep, who: AgentDep) -> AgentOut:
+    agent = session.scalar(select(m.Agent).where(m.Agent.name == who.agent_name))
+    if agent is None:
+        raise not_found("agent", who.agent_name)
+    return _set_status(session, agent, body.status, who.name)
+
+
+@router.put("/agents/{agent_id}/status")
+def set_status(
+    agent_id: int, body: AgentStatusIn, session: SessionDep, who: SupervisorDep
+) -> AgentOut:
+    agent = session.get(m.Agent, agent_id)
+    if agent is None:
+        raise not_found("agent", agent_id)
+    return _set_status(session, agent, body.status, who.name)
+
+
+@router.get("/transfers")
+def list_transfers(
+    session: SessionDep,
+    who: FloorDep,
+    status: Literal["waiting", "accepted", "failed"] | None = "waiting",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[TransferOut]:
+    """The queue (``waiting``, oldest first); an agent sees waiting ones and its own."""
+    query = select(m.TransferRequest).order_by(m.TransferRequest.created_at, m.TransferRequest.id)
+    if status is not None:
+        query = query.where(m.TransferRequest.status == status)
+    if who.role == AGENT and status != "waiting":
+        query = query.where(m.TransferRequest.agent == who.agent_name)
+    return paginate(session, query, limit=limit, offset=offset, schema=TransferOut)
+
+
+def _context(session: SessionDep, transfer: m.TransferRequest) -> TransferContextOut:
+    debtor = session.get_one(m.Debtor, transfer.debtor_id)
+    stored = transfer.context or {}
+    turns = stored.get("turns")
+    if not isinstance(turns, list):
+        record = session.scalar(
+            select(m.CallRecord).where(m.CallRecord.attempt_id == transfer.attempt_id)
+        )
+        turns = record.transcript if record is not None else []
+    return TransferContextOut(
+        transfer=TransferOut.model_validate(transfer),
+        debtor=DebtorOut.model_validate(debtor),
+        debts=[DebtOut.model_validate(d) for d in debtor.debts if d.status != "paid"],
+        transcript=[TurnOut.model_validate(t) for t in turns if isinstance(t, dict)],
+        context=stored,
+    )
+
+
+@router.post("/transfers/{transfer_id}/accept", responses={404: {}, 409: {}})
+def accept_transfer(transfer_id: int, session: SessionDep, who: AgentDep) -> TransferContextOut:
+    """Take a waiting transfer (one agent wins a race) and get the screen pop."""
+    now = utc_now()
+    taken = session.execute(
+        update(m.TransferRequest)
+        .where(m.TransferRequest.id == transfer_id, m.TransferRequest.status == "waiting")
+        .values(status="accepted", agent=who.agent_name, accepted_at=now)
+    )
+    transfer = session.get(m.TransferRequest, transfer_id, populate_existing=True)
+    if transfer is None:
+        raise not_found("transfer", transfer_id)
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        raise ApiError(409, "invalid_state", f"transfer {transfer_id} is {transfer.status}")
+    append_audit(
+        session,
+        actor=who.name,
+        action="transfer_accepted",
+        debtor_id=transfer.debtor_id,
+        attempt_id=transfer.attempt_id,
+        reason=transfer.reason,
+    )
+    session.execute(update(m.Agent).where(m.Agent.name == who.agent_name).values(status="busy"))
+    session.commit()
+    return _context(session, transfer)
+
+
+@router.get("/transfers/{transfer_id}")
+def get_transfer(transfer_id: int, session: SessionDep, who: FloorDep) -> TransferContextOut:
+    transfer = session.get(m.TransferRequest, transfer_id)
+    if transfer is None or (who.role == AGENT and transfer.agent != who.agent_name):
+        raise not_found("transfer", transfer_id)
+    return _context(session, transfer)

@@ -1,0 +1,115 @@
+"""Campaigns: create with a validated dialplan, change state, watch status and KPIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from api.deps import ManagerDep, ReaderDep, SessionDep, SettingsDep
+from api.dialplans import resolve_dialplan
+from api.errors import ApiError, not_found
+from api.pagination import Limit, Offset, paginate
+from api.schemas import CampaignChange, CampaignCreate, CampaignOut, Page
+from voicebot.campaigns import lifecycle
+from voicebot.campaigns.status import campaign_status
+from voicebot.storage import models as m
+from voicebot.storage.models import utc_now
+from voicebot.storage.repositories import append_audit
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+
+@router.post("", status_code=201, responses={409: {}, 422: {}})
+def create_campaign(
+    body: CampaignCreate, session: SessionDep, settings: SettingsDep, who: ManagerDep
+) -> CampaignOut:
+    name, _ = resolve_dialplan(settings, body.dialplan)
+    if session.scalar(select(m.Campaign.id).where(m.Campaign.name == body.name)) is not None:
+        raise ApiError(409, "conflict", f"a campaign named {body.name!r} already exists")
+    campaign = m.Campaign(
+        **body.model_dump(exclude={"dialplan", "limits", "default_region"}),
+        dialplan=name,
+        default_region=body.default_region.upper(),
+        limits=body.limits.model_dump(mode="json"),
+    )
+    session.add(campaign)
+    session.flush()
+    append_audit(
+        session, actor=who.name, action="campaign_created", campaign_id=campaign.id, reason=name
+    )
+    session.commit()
+    return CampaignOut.model_validate(campaign)
+
+
+@router.get("")
+def list_campaigns(
+    session: SessionDep,
+    _: ReaderDep,
+    status: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[CampaignOut]:
+    query = select(m.Campaign).order_by(m.Campaign.id)
+    if status:
+        query = query.where(m.Campaign.status == status)
+    return paginate(session, query, limit=limit, offset=offset, schema=CampaignOut)
+
+
+def _campaign(session: SessionDep, campaign_id: int) -> m.Campaign:
+    campaign = session.get(m.Campaign, campaign_id)
+    if campaign is None:
+        raise not_found("campaign", campaign_id)
+    return campaign
+
+
+@router.get("/{campaign_id}")
+def get_campaign(campaign_id: int, session: SessionDep, _: ReaderDep) -> CampaignOut:
+    return CampaignOut.model_validate(_campaign(session, campaign_id))
+
+
+@router.get("/{campaign_id}/status")
+def get_status(campaign_id: int, session: SessionDep, _: ReaderDep) -> dict[str, Any]:
+    """Attempts by state, KPIs overall and per debtor segment, compliance refusals by rule."""
+    _campaign(session, campaign_id)
+    return campaign_status(session, campaign_id=campaign_id)
+
+
+def _changed(session: SessionDep, campaign_id: int, **counts: int) -> CampaignChange:
+    session.commit()
+    return CampaignChange(
+        campaign=CampaignOut.model_validate(_campaign(session, campaign_id)), **counts
+    )
+
+
+@router.post("/{campaign_id}/launch", responses={404: {}, 409: {}})
+def launch(campaign_id: int, session: SessionDep, who: ManagerDep) -> CampaignChange:
+    _campaign(session, campaign_id)
+    queued = lifecycle.launch_campaign(
+        session, campaign_id=campaign_id, now=utc_now(), actor=who.name
+    )
+    return _changed(session, campaign_id, attempts_queued=queued)
+
+
+@router.post("/{campaign_id}/pause", responses={404: {}, 409: {}})
+def pause(campaign_id: int, session: SessionDep, who: ManagerDep) -> CampaignChange:
+    _campaign(session, campaign_id)
+    lifecycle.pause_campaign(session, campaign_id=campaign_id, now=utc_now(), actor=who.name)
+    return _changed(session, campaign_id)
+
+
+@router.post("/{campaign_id}/resume", responses={404: {}, 409: {}})
+def resume(campaign_id: int, session: SessionDep, who: ManagerDep) -> CampaignChange:
+    _campaign(session, campaign_id)
+    lifecycle.resume_campaign(session, campaign_id=campaign_id, now=utc_now(), actor=who.name)
+    return _changed(session, campaign_id)
+
+
+@router.post("/{campaign_id}/stop", responses={404: {}, 409: {}})
+def stop(campaign_id: int, session: SessionDep, who: ManagerDep) -> CampaignChange:
+    _campaign(session, campaign_id)
+    cancelled = lifecycle.stop_campaign(
+        session, campaign_id=campaign_id, now=utc_now(), actor=who.name
+    )
+    return _changed(session, campaign_id, attempts_cancelled=cancelled)

@@ -1,0 +1,96 @@
+"""Debtors: their history (attempts, promises, opt-outs) and the opt-out a creditor reports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from api.deps import ReaderDep, SessionDep, require
+from api.errors import not_found
+from api.pagination import Limit, Offset, paginate
+from api.schemas import (
+    AttemptOut,
+    DebtorHistory,
+    DebtorOut,
+    DebtOut,
+    OptOutIn,
+    OptOutOut,
+    Page,
+    PhoneOut,
+    PromiseOut,
+)
+from api.security import ADMIN, AGENT, MANAGER, Principal
+from voicebot.storage import models as m
+from voicebot.storage.repositories import record_opt_out
+
+router = APIRouter(prefix="/debtors", tags=["debtors"])
+
+# An agent on the phone hears "no me llamen más" too, so agents may record opt-outs.
+OptOutRoles = Annotated[Principal, Depends(require(ADMIN, MANAGER, AGENT))]
+
+
+@router.get("")
+def list_debtors(
+    session: SessionDep,
+    _: ReaderDep,
+    segment: str | None = None,
+    external_id: str | None = None,
+    campaign_id: Annotated[int | None, Query(description="Members of this campaign")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[DebtorOut]:
+    query = select(m.Debtor).order_by(m.Debtor.id)
+    if segment is not None:
+        query = query.where(m.Debtor.segment == segment)
+    if external_id is not None:
+        query = query.where(m.Debtor.external_id == external_id)
+    if campaign_id is not None:
+        query = query.join(m.CampaignDebtor, m.CampaignDebtor.debtor_id == m.Debtor.id).where(
+            m.CampaignDebtor.campaign_id == campaign_id
+        )
+    return paginate(session, query, limit=limit, offset=offset, schema=DebtorOut)
+
+
+@router.get("/{debtor_id}")
+def debtor_history(debtor_id: int, session: SessionDep, _: ReaderDep) -> DebtorHistory:
+    debtor = session.get(m.Debtor, debtor_id)
+    if debtor is None:
+        raise not_found("debtor", debtor_id)
+    attempts = session.scalars(
+        select(m.CallAttempt).where(m.CallAttempt.debtor_id == debtor_id).order_by(m.CallAttempt.id)
+    )
+    promises = session.scalars(
+        select(m.PromiseToPay)
+        .where(m.PromiseToPay.debtor_id == debtor_id)
+        .order_by(m.PromiseToPay.id)
+    )
+    opt_outs = session.scalars(
+        select(m.OptOut).where(m.OptOut.debtor_id == debtor_id).order_by(m.OptOut.id)
+    )
+    return DebtorHistory(
+        debtor=DebtorOut.model_validate(debtor),
+        phones=[PhoneOut.model_validate(p) for p in debtor.phones],
+        debts=[DebtOut.model_validate(d) for d in debtor.debts],
+        attempts=[AttemptOut.model_validate(a) for a in attempts],
+        promises=[PromiseOut.model_validate(p) for p in promises],
+        opt_outs=[OptOutOut.model_validate(o) for o in opt_outs],
+    )
+
+
+@router.post("/{debtor_id}/opt-out", status_code=201)
+def opt_out(debtor_id: int, body: OptOutIn, session: SessionDep, who: OptOutRoles) -> OptOutOut:
+    """Block every future dial (or one number): audited and sent to the creditor's webhook."""
+    if session.get(m.Debtor, debtor_id) is None:
+        raise not_found("debtor", debtor_id)
+    row = record_opt_out(
+        session,
+        debtor_id=debtor_id,
+        source="api",
+        actor=who.name,
+        reason=body.reason,
+        phone=body.phone,
+    )
+    session.commit()
+    return OptOutOut.model_validate(row)

@@ -1,0 +1,49 @@
+"""Dialplans: the vetted files a campaign may use, and validation of an uploaded one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile
+
+from api.deps import ManagerDep, ReaderDep, SettingsDep
+from api.dialplans import dialplans_dir, validate_text
+from api.errors import ApiError
+from api.schemas import DialplanFile, DialplanValid
+from voicebot.dialog.plan import DialplanError, load_dialplan
+
+router = APIRouter(prefix="/dialplans", tags=["dialplans"])
+
+
+@router.get("")
+def list_dialplans(settings: SettingsDep, _: ReaderDep) -> list[DialplanFile]:
+    files = []
+    for path in sorted(dialplans_dir(settings).glob("*.yaml")):
+        try:
+            load_dialplan(path)
+            problems = 0
+        except DialplanError as exc:
+            problems = len(exc.problems)
+        files.append(
+            DialplanFile(name=path.stem, file=path.name, valid=problems == 0, problems=problems)
+        )
+    return files
+
+
+@router.post("/validate", responses={413: {}, 422: {}})
+def validate_dialplan(
+    file: Annotated[UploadFile, File(description="Dialplan YAML")],
+    settings: SettingsDep,
+    _: ManagerDep,
+) -> DialplanValid:
+    """The same checks as ``voicebot dialplan check``; 422 lists every problem with its YAML path."""
+    limit = settings.api.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, "payload_too_large", f"uploads are limited to {limit} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(422, "invalid_dialplan", "the file is not UTF-8 text") from exc
+    plan = validate_text(settings, text, file.filename or "<upload>")
+    return DialplanValid(valid=True, states=len(plan.states), prompts=len(plan.prompts))

@@ -1,0 +1,321 @@
+"""Request and response bodies: the API's contract, kept apart from the ORM rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+Role = Literal["admin", "manager", "agent", "auditor"]
+Jurisdiction = Literal["CO", "CL", "MX", "PE", "US"]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class Row(BaseModel):
+    """Built from ORM rows by attribute, never returned as the rows themselves."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---------------------------------------------------------------- keys and agents
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    role: Role
+
+
+class ApiKeyOut(Row):
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="Shown once; only its hash is stored.")
+
+
+class AgentCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    sip_uri: str = ""
+
+
+class AgentOut(Row):
+    id: int
+    name: str
+    sip_uri: str
+    status: str
+    updated_at: datetime
+
+
+class AgentCreated(AgentOut):
+    key: str = Field(description="The agent's API key, shown once.")
+
+
+class AgentStatusIn(BaseModel):
+    status: Literal["available", "busy", "offline"]
+
+
+class TransferOut(Row):
+    id: int
+    attempt_id: int
+    debtor_id: int
+    reason: str
+    status: str
+    agent: str | None
+    created_at: datetime
+    accepted_at: datetime | None
+
+
+# ---------------------------------------------------------------- portfolios
+
+
+class PortfolioJson(BaseModel):
+    default_region: str = Field(min_length=2, max_length=2, description="ISO country, e.g. CO")
+    campaign_id: int | None = None
+    default_creditor: str = ""
+    rows: list[dict[str, Any]] = Field(min_length=1)
+
+
+class RowErrorOut(BaseModel):
+    line: int
+    column: str
+    reason: str
+
+
+class ImportReportOut(BaseModel):
+    rows: int
+    imported: int
+    debtors_created: int
+    debtors_updated: int
+    debts_created: int
+    debts_updated: int
+    phones_created: int
+    errors: list[RowErrorOut]
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+class Limits(BaseModel):
+    min_payment: Decimal = Decimal(0)
+    max_days_ahead: int = Field(default=30, ge=0, le=365)
+    max_instalments: int = Field(default=6, ge=1, le=60)
+    min_instalment: Decimal = Decimal(0)
+
+
+class CampaignCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    dialplan: str = Field(
+        default="cobranza_es", description="A file in dialplans/, with or without .yaml"
+    )
+    jurisdiction: Jurisdiction
+    default_region: str = Field(min_length=2, max_length=2)
+    company: str = ""
+    callback_number: str = ""
+    limits: Limits = Field(default_factory=lambda: Limits())
+    schedule: dict[str, Any] = Field(default_factory=dict, description="Tighter campaign hours")
+    settings: dict[str, Any] = Field(default_factory=dict, description="Dialplan overrides")
+    max_concurrent: int = Field(default=10, ge=1, le=1000)
+    calls_per_second: float = Field(default=1.0, gt=0, le=100)
+    retry_policy: dict[str, Any] = Field(default_factory=dict)
+
+
+class CampaignOut(Row):
+    id: int
+    name: str
+    dialplan: str
+    status: str
+    jurisdiction: str
+    default_region: str
+    company: str
+    callback_number: str
+    limits: dict[str, Any]
+    schedule: dict[str, Any]
+    settings: dict[str, Any]
+    max_concurrent: int
+    calls_per_second: float
+    retry_policy: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignChange(BaseModel):
+    campaign: CampaignOut
+    attempts_queued: int = 0
+    attempts_cancelled: int = 0
+
+
+# ---------------------------------------------------------------- debtors
+
+
+class PhoneOut(Row):
+    id: int
+    e164: str
+    kind: str
+    status: str
+    invalid_reason: str
+
+
+class DebtOut(Row):
+    id: int
+    external_ref: str
+    creditor: str
+    amount: Decimal
+    currency: str
+    days_past_due: int
+    product: str
+    status: str
+
+
+class DebtorOut(Row):
+    id: int
+    external_id: str
+    full_name: str
+    document_id: str
+    segment: str
+    region: str
+    timezone: str | None
+
+
+class AttemptOut(Row):
+    id: int
+    campaign_id: int
+    number: int
+    kind: str
+    status: str
+    due_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    disposition: str | None
+
+
+class PromiseOut(Row):
+    id: int
+    debtor_id: int
+    campaign_id: int
+    attempt_id: int
+    amount: Decimal
+    currency: str
+    due_date: date
+    instalments: int
+    partial: bool
+    status: str
+    paid_amount: Decimal | None
+    kept_at: datetime | None
+    created_at: datetime
+
+
+class OptOutOut(Row):
+    id: int
+    debtor_id: int
+    phone: str | None
+    source: str
+    reason: str
+    attempt_id: int | None
+    created_at: datetime
+
+
+class DebtorHistory(BaseModel):
+    debtor: DebtorOut
+    phones: list[PhoneOut]
+    debts: list[DebtOut]
+    attempts: list[AttemptOut]
+    promises: list[PromiseOut]
+    opt_outs: list[OptOutOut]
+
+
+class OptOutIn(BaseModel):
+    reason: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, description="Only this number; omit for every channel")
+
+
+class PromiseKeptIn(BaseModel):
+    paid_amount: Decimal = Field(gt=0)
+    paid_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- calls
+
+
+class CallSummary(Row):
+    id: int
+    attempt_id: int
+    campaign_id: int
+    debtor_id: int
+    disposition: str
+    right_party: bool
+    opt_out: bool
+    transfer_reason: str | None
+    started_at: datetime
+    ended_at: datetime
+
+
+class TurnOut(BaseModel):
+    at: datetime
+    speaker: str
+    text: str
+    intent: str | None = None
+    confidence: float | None = Field(default=None, description="ASR confidence of a debtor turn")
+    prompt: str | None = None
+
+
+class CallDetail(CallSummary):
+    disclosure: bool
+    phone_invalid: bool
+    callback_at: datetime | None
+    dispute_reason: str | None
+    paid_info: str | None
+    final_state: str
+    transcript: list[TurnOut]
+    promise: PromiseOut | None = None
+    recording_url: str | None = None
+
+
+class TransferContextOut(BaseModel):
+    transfer: TransferOut
+    debtor: DebtorOut
+    debts: list[DebtOut]
+    transcript: list[TurnOut]
+    context: dict[str, Any]
+
+
+# ---------------------------------------------------------------- dialplans and webhooks
+
+
+class DialplanFile(BaseModel):
+    name: str
+    file: str
+    valid: bool
+    problems: int
+
+
+class DialplanValid(BaseModel):
+    valid: bool
+    states: int
+    prompts: int
+
+
+class DeliveryOut(Row):
+    id: int
+    event_type: str
+    idempotency_key: str
+    payload: dict[str, Any]
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    attempts: int
+    last_error: str

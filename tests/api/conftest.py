@@ -1,0 +1,38 @@
+"""API fixtures: a service on each database backend, and a cheaper SQLite-only one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from api_world import World, open_world, populate
+
+from voicebot.storage.db import upgrade
+
+
+@pytest.fixture
+def world(db_url: str) -> Iterator[World]:
+    """Populated, on SQLite and on PostgreSQL (the core flows run on both)."""
+    for w in open_world(db_url):
+        yield populate(w)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'api.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def lite(sqlite_url: str) -> Iterator[World]:
+    """Populated, SQLite only: for the role matrix and the edges."""
+    for w in open_world(sqlite_url):
+        yield populate(w)
+
+
+@pytest.fixture
+def empty(sqlite_url: str) -> Iterator[World]:
+    """Keys and agents only."""
+    yield from open_world(sqlite_url)
