@@ -179,7 +179,7 @@ def test_realtime_pacing_follows_the_wall_clock() -> None:
         await _frames(leg, 25)
         return time.monotonic() - started
 
-    assert 0.45 < asyncio.run(run()) < 0.75
+    assert 0.48 < asyncio.run(run()) < 1.5  # never faster than real time; load may slow it
 
 
 def test_bad_scripts_are_refused() -> None:
@@ -207,6 +207,6 @@ def test_realtime_line_runs_while_the_bot_is_busy() -> None:
 
     leg, inputs, burst_s = asyncio.run(run())
     assert burst_s < 0.1  # ten frames were already waiting
-    assert leg.heard[0].start_ms == pytest.approx(300, abs=40)
+    assert 280 <= leg.heard[0].start_ms <= 450  # when it was queued, not at 0
     assert leg.debtor_hung_up_ms == leg.heard[0].end_ms + 100
     assert isinstance(inputs[-1], FarEndHangup)
