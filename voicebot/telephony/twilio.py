@@ -1,0 +1,489 @@
+"""Twilio as a carrier: REST to place and steer calls, one aiohttp server for media and webhooks.
+
+A dial creates the call with inline ``<Connect><Stream>`` TwiML; Twilio opens a
+websocket back to ``/twilio/media`` when the debtor answers, and that socket
+becomes the ``CallLeg``. Failures before answer arrive as signed status
+callbacks; every webhook (and the websocket handshake) is checked against
+``X-Twilio-Signature`` before anything is believed. The message formats live in
+``twilio_wire`` (pure); this module only moves them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from aiohttp import WSMsgType, web
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from voicebot.actions import Transfer, TransferContext
+from voicebot.dialog.outcome import Disposition
+from voicebot.events import Hangup, TransferCompleted, TransferFailed
+from voicebot.telephony.amd import AmdResult, AnsweringMachineDetector, MachineAction
+from voicebot.telephony.carrier import (
+    FRAME_SAMPLES,
+    AudioIn,
+    DialFailure,
+    DigitIn,
+    FarEndHangup,
+    LineInput,
+    Pcm,
+)
+from voicebot.telephony.twilio_wire import (
+    CallStatus,
+    DtmfReceived,
+    MarkPlayed,
+    MediaReceived,
+    StreamStarted,
+    StreamStopped,
+    WireError,
+    clear_message,
+    conference_twiml,
+    connect_stream_twiml,
+    mark_message,
+    media_message,
+    parse_message,
+    parse_status_callback,
+    whisper_twiml,
+)
+
+log = logging.getLogger(__name__)
+
+TwilioTransferrer = Callable[[Transfer], Awaitable[TransferCompleted | TransferFailed | Hangup]]
+
+CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+_ANSWERED = frozenset({"in-progress", "answered"})
+_UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled", "completed"})
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str
+    from_number: str
+    public_base_url: str  # https URL where Twilio reaches this server (webhooks and wss)
+    agent_number: str = ""  # where warm transfers ring (E.164 or sip:)
+    api_base_url: str | None = None  # another REST origin (a region, a proxy, a test server)
+    machine_detection: bool = True  # Twilio's async AMD
+    local_amd: bool = True  # also run voicebot.telephony.amd on the first seconds
+    on_machine: MachineAction = MachineAction.HANG_UP
+    amd_wait_s: float = 4.0  # how long a fresh leg waits for an AMD verdict
+    answer_grace_s: float = 15.0  # setup time beyond the ring timeout before giving up
+
+
+class TwilioRest:
+    """The few REST calls the bot makes, through the official client (async transport)."""
+
+    def __init__(self, settings: TwilioSettings) -> None:
+        self._http = AsyncTwilioHttpClient(pool_connections=False)
+        self.client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
+        if settings.api_base_url:
+            self.client.api.base_url = settings.api_base_url
+
+    async def create_call(self, **params: Any) -> str:
+        call = await self.client.calls.create_async(**params)
+        return str(call.sid)
+
+    async def update_call(self, call_sid: str, **params: Any) -> None:
+        await self.client.calls(call_sid).update_async(**params)
+
+    async def add_participant(self, conference: str, **params: Any) -> str:
+        participant = await self.client.conferences(conference).participants.create_async(**params)
+        return str(participant.call_sid)
+
+
+class TwilioCallLeg:
+    """One answered call, carried over a Media Streams websocket."""
+
+    def __init__(
+        self,
+        started: StreamStarted,
+        ws: web.WebSocketResponse,
+        rest: TwilioRest,
+        amd: AnsweringMachineDetector | None,
+    ) -> None:
+        self.started = started
+        self.answered_by = ""  # Twilio's AMD verdict once known
+        self.amd = amd
+        self.marks_played: list[str] = []
+        self._ws = ws
+        self._rest = rest
+        self._inbound: asyncio.Queue[LineInput] = asyncio.Queue()
+        self._outbound: deque[str] = deque()
+        self._wake = asyncio.Event()
+        self._verdict = asyncio.Event()
+        self._marks = 0
+        self._closed = False
+        self._writer = asyncio.create_task(self._write())
+
+    @property
+    def call_id(self) -> str:
+        return self.started.call_sid
+
+    @property
+    def stream_sid(self) -> str:
+        return self.started.stream_sid
+
+    async def send_audio(self, pcm: Pcm) -> None:
+        samples = np.asarray(pcm, dtype=np.int16)
+        for start in range(0, samples.size, FRAME_SAMPLES):
+            self._outbound.append(
+                media_message(self.stream_sid, samples[start : start + FRAME_SAMPLES])
+            )
+        self._marks += 1
+        self._outbound.append(mark_message(self.stream_sid, f"audio-{self._marks}"))
+        self._wake.set()
+
+    def clear_audio(self) -> None:
+        # Audio not yet written never reaches Twilio; ``clear`` empties Twilio's own buffer.
+        self._outbound.clear()
+        self._outbound.append(clear_message(self.stream_sid))
+        self._wake.set()
+
+    async def receive(self) -> LineInput:
+        if self._closed and self._inbound.empty():
+            return FarEndHangup()
+        return await self._inbound.get()
+
+    async def hangup(self) -> None:
+        if not self._closed:
+            with contextlib.suppress(TwilioRestException):
+                await self._rest.update_call(self.call_id, status="completed")
+        await self.close()
+
+    async def close(self) -> None:
+        self.far_end_gone()
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        await self._ws.close()
+
+    async def wait_verdict(self, timeout_s: float) -> str | AmdResult | None:
+        """Twilio's ``AnsweredBy`` or the local detector's result, whichever comes first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._verdict.wait(), timeout_s)
+        if self.answered_by:
+            return self.answered_by
+        return self.amd.result if self.amd is not None else None
+
+    def machine_verdict(self, answered_by: str) -> None:
+        self.answered_by = answered_by
+        self._verdict.set()
+
+    def deliver(self, event: MediaReceived | DtmfReceived | MarkPlayed) -> None:
+        match event:
+            case MediaReceived(pcm=pcm):
+                for start in range(0, pcm.size - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+                    frame = pcm[start : start + FRAME_SAMPLES]
+                    self._inbound.put_nowait(AudioIn(frame))
+                    amd = self.amd
+                    if amd is not None and amd.result is None and amd.feed(frame) is not None:
+                        self._verdict.set()
+            case DtmfReceived(digit=digit):
+                self._inbound.put_nowait(DigitIn(digit))
+            case MarkPlayed(name=name):
+                self.marks_played.append(name)
+
+    def far_end_gone(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._inbound.put_nowait(FarEndHangup())
+
+    async def _write(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._outbound:
+                await self._ws.send_str(self._outbound.popleft())
+
+
+@dataclass(slots=True)
+class _PendingDial:
+    answered: asyncio.Future[TwilioCallLeg | DialFailure]
+    call_sid: str = ""
+    answered_by: str = ""
+
+
+@dataclass(slots=True)
+class _PendingTransfer:
+    agent: str
+    context: TransferContext
+    answered: asyncio.Future[CallStatus] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TwilioCarrier:
+    """``Carrier`` over Twilio; ``app`` is the aiohttp application Twilio must reach."""
+
+    def __init__(self, settings: TwilioSettings, rest: TwilioRest | None = None) -> None:
+        self.settings = settings
+        self.rest = rest or TwilioRest(settings)
+        self.validator = RequestValidator(settings.auth_token)
+        self.transfer_desk: dict[str, TransferContext] = {}  # conference → what the agent sees
+        self.rejected_webhooks = 0
+        self._dials: dict[str, _PendingDial] = {}  # by attempt key
+        self._legs: dict[str, TwilioCallLeg] = {}  # by call sid
+        self._transfers: dict[str, _PendingTransfer] = {}  # by conference name
+        self.app = web.Application()
+        self.app.add_routes(
+            [
+                web.get("/twilio/media", self._media),
+                web.post("/twilio/status/{attempt}", self._status),
+                web.post("/twilio/amd/{attempt}", self._amd),
+                web.post("/twilio/agent/{conference}", self._agent_status),
+                web.post("/twilio/whisper/{conference}", self._whisper),
+            ]
+        )
+
+    def _url(self, path: str, *, websocket: bool = False) -> str:
+        base = self.settings.public_base_url.rstrip("/")
+        if websocket:
+            base = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        return base + path
+
+    # --- Carrier ---------------------------------------------------------------
+
+    async def dial(
+        self, number: str, *, caller_id: str | None = None, ring_timeout_s: float = 30.0
+    ) -> TwilioCallLeg | DialFailure:
+        attempt = uuid.uuid4().hex
+        pending = _PendingDial(asyncio.get_running_loop().create_future())
+        self._dials[attempt] = pending
+        params: dict[str, Any] = {
+            "to": number,
+            "from_": caller_id or self.settings.from_number,
+            "twiml": connect_stream_twiml(
+                self._url("/twilio/media", websocket=True), {"attempt": attempt}
+            ),
+            "status_callback": self._url(f"/twilio/status/{attempt}"),
+            "status_callback_event": CALL_EVENTS,
+            "status_callback_method": "POST",
+            "timeout": max(5, min(600, round(ring_timeout_s))),
+        }
+        if self.settings.machine_detection:
+            params |= {
+                "machine_detection": "Enable",
+                "async_amd": "true",
+                "async_amd_status_callback": self._url(f"/twilio/amd/{attempt}"),
+                "async_amd_status_callback_method": "POST",
+            }
+        try:
+            pending.call_sid = await self.rest.create_call(**params)
+            outcome = await asyncio.wait_for(
+                asyncio.shield(pending.answered), ring_timeout_s + self.settings.answer_grace_s
+            )
+        except TwilioRestException as exc:
+            return DialFailure(Disposition.FAIL, exc.code, exc.msg)
+        except TimeoutError:
+            with contextlib.suppress(TwilioRestException):
+                await self.rest.update_call(pending.call_sid, status="canceled")
+            return DialFailure(Disposition.NA, None, "no media stream before the ring timeout")
+        finally:
+            self._dials.pop(attempt, None)
+        if isinstance(outcome, DialFailure):
+            return outcome
+        return await self._screen(outcome, pending.answered_by)
+
+    async def _screen(self, leg: TwilioCallLeg, answered_by: str) -> TwilioCallLeg | DialFailure:
+        """Hang up on a machine when the policy says so; otherwise hand the leg to the dialog."""
+        if answered_by:
+            leg.machine_verdict(answered_by)
+        if not (self.settings.machine_detection or self.settings.local_amd):
+            return leg
+        verdict = await leg.wait_verdict(self.settings.amd_wait_s)
+        match verdict:
+            case str() if verdict.startswith("machine"):
+                reason = verdict
+            case AmdResult(verdict="machine"):
+                reason = f"local_amd:{verdict.reason}"
+            case _:
+                return leg
+        if self.settings.on_machine is not MachineAction.HANG_UP:
+            return leg  # the engine leaves the limited-content message (leg.answered_by / leg.amd)
+        await leg.hangup()
+        return DialFailure(Disposition.VM, None, reason)
+
+    # --- warm transfer -----------------------------------------------------------
+
+    def transferrer_for(self, leg: object) -> TwilioTransferrer | None:
+        """The ``Transferrer`` for a Twilio leg (``CarrierCallRunner(transferrer_for=...)``)."""
+        if not isinstance(leg, TwilioCallLeg) or not self.settings.agent_number:
+            return None
+
+        async def transfer(action: Transfer) -> TransferCompleted | TransferFailed | Hangup:
+            return await self.transfer(leg, action)
+
+        return transfer
+
+    async def transfer(
+        self, leg: TwilioCallLeg, action: Transfer
+    ) -> TransferCompleted | TransferFailed | Hangup:
+        """Ring the agent into a conference; only once they answer does the debtor leave the bot.
+
+        The agent waits alone in the conference hearing the whisper (the context
+        read aloud); moving the debtor with ``calls(sid).update(twiml=<Dial><Conference>)``
+        ends our media stream, which is how the bot leaves the call.
+        """
+        conference = f"xfer-{leg.call_id}"
+        agent = self.settings.agent_number
+        self.transfer_desk[conference] = action.context
+        pending = _PendingTransfer(agent, action.context)
+        self._transfers[conference] = pending
+        try:
+            agent_sid = await self.rest.add_participant(
+                conference,
+                from_=self.settings.from_number,
+                to=agent,
+                label="agent",
+                timeout=max(5, round(action.timeout_s)),
+                status_callback=self._url(f"/twilio/agent/{conference}"),
+                status_callback_event=CALL_EVENTS,
+                status_callback_method="POST",
+                start_conference_on_enter=False,
+                end_conference_on_exit=True,
+                beep="false",
+                wait_url=self._url(f"/twilio/whisper/{conference}"),
+                wait_method="POST",
+            )
+        except TwilioRestException as exc:
+            self._transfers.pop(conference, None)
+            return TransferFailed(_now(), f"agent_dial_failed:{exc.code}")
+        try:
+            status = await asyncio.wait_for(pending.answered, action.timeout_s)
+        except TimeoutError:
+            with contextlib.suppress(TwilioRestException):
+                await self.rest.update_call(agent_sid, status="canceled")
+            return TransferFailed(_now(), "no_agent_answered")
+        finally:
+            self._transfers.pop(conference, None)
+        if status.status not in _ANSWERED:
+            return TransferFailed(_now(), f"agent_{status.status}")
+        try:
+            await self.rest.update_call(leg.call_id, twiml=conference_twiml(conference))
+        except TwilioRestException:
+            with contextlib.suppress(TwilioRestException):
+                await self.rest.update_call(agent_sid, status="completed")
+            return Hangup(_now())  # the debtor's call is gone
+        return TransferCompleted(_now(), agent=agent)
+
+    # --- webhooks ------------------------------------------------------------------
+
+    async def _signed_form(self, request: web.Request) -> dict[str, str] | None:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not self.validator.validate(self._url(request.path_qs), form, signature):
+            self.rejected_webhooks += 1
+            log.warning("rejected unsigned Twilio webhook %s", request.path)
+            return None
+        return form
+
+    async def _status(self, request: web.Request) -> web.Response:
+        form = await self._signed_form(request)
+        if form is None:
+            return web.Response(status=403, text="bad X-Twilio-Signature")
+        try:
+            status = parse_status_callback(form)
+        except WireError as exc:
+            return web.Response(status=400, text=str(exc))
+        pending = self._dials.get(request.match_info["attempt"])
+        failure = status.failure
+        if pending is not None and not pending.answered.done():
+            if failure is not None:
+                pending.answered.set_result(DialFailure(failure, status.sip_code, status.status))
+            elif status.status == "completed":  # ended without ever streaming
+                pending.answered.set_result(DialFailure(Disposition.DROP, None, "completed"))
+        return web.Response(status=204)
+
+    async def _amd(self, request: web.Request) -> web.Response:
+        form = await self._signed_form(request)
+        if form is None:
+            return web.Response(status=403, text="bad X-Twilio-Signature")
+        answered_by = form.get("AnsweredBy", "")
+        leg = self._legs.get(form.get("CallSid", ""))
+        pending = self._dials.get(request.match_info["attempt"])
+        if leg is not None:
+            leg.machine_verdict(answered_by)
+        elif pending is not None:
+            pending.answered_by = answered_by
+        return web.Response(status=204)
+
+    async def _agent_status(self, request: web.Request) -> web.Response:
+        form = await self._signed_form(request)
+        if form is None:
+            return web.Response(status=403, text="bad X-Twilio-Signature")
+        pending = self._transfers.get(request.match_info["conference"])
+        try:
+            status = parse_status_callback(form)
+        except WireError as exc:
+            return web.Response(status=400, text=str(exc))
+        settled = status.status in _ANSWERED or status.status in _UNANSWERED
+        if pending is not None and not pending.answered.done() and settled:
+            pending.answered.set_result(status)
+        return web.Response(status=204)
+
+    async def _whisper(self, request: web.Request) -> web.Response:
+        if await self._signed_form(request) is None:
+            return web.Response(status=403, text="bad X-Twilio-Signature")
+        context = self.transfer_desk.get(request.match_info["conference"])
+        if context is None:
+            return web.Response(status=404, text="no such transfer")
+        text = ". ".join(p for p in (context.reason, context.debtor_name, context.summary) if p)
+        return web.Response(text=whisper_twiml(text), content_type="text/xml")
+
+    async def _media(self, request: web.Request) -> web.StreamResponse:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not self.validator.validate(self._url(request.path_qs, websocket=True), {}, signature):
+            self.rejected_webhooks += 1
+            return web.Response(status=403, text="bad X-Twilio-Signature")
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        leg: TwilioCallLeg | None = None
+        async for message in ws:
+            if message.type is not WSMsgType.TEXT:
+                continue
+            try:
+                event = parse_message(message.data)
+            except WireError as exc:
+                log.warning("skipped a Media Streams message: %s", exc)
+                continue
+            match event:
+                case StreamStarted() if leg is None:
+                    leg = self._answer(event, ws)
+                    if leg is None:
+                        await ws.close()
+                        break
+                case MediaReceived() | DtmfReceived() | MarkPlayed() if leg is not None:
+                    leg.deliver(event)
+                case StreamStopped():
+                    break
+        if leg is not None:
+            self._legs.pop(leg.call_id, None)
+            leg.far_end_gone()
+        return ws
+
+    def _answer(self, started: StreamStarted, ws: web.WebSocketResponse) -> TwilioCallLeg | None:
+        pending = self._dials.get(started.custom_parameters.get("attempt", ""))
+        if pending is None or pending.answered.done():
+            log.warning("media stream for no pending dial: call %s", started.call_sid)
+            return None
+        amd = AnsweringMachineDetector() if self.settings.local_amd else None
+        leg = TwilioCallLeg(started, ws, self.rest, amd)
+        self._legs[leg.call_id] = leg
+        pending.answered.set_result(leg)
+        return leg
