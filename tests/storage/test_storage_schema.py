@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,3 +92,35 @@ def test_audit_log_is_append_only(sessions: sessionmaker[Session]) -> None:
         s.execute(delete(m.AuditEntry))
     with sessions() as s:
         assert s.scalars(select(m.AuditEntry.reason)).all() == ["ok"]
+
+
+def test_the_alembic_command_line_downgrades_and_upgrades_again(db_url: str) -> None:
+    """The ini at the repo root drives the same migrations an operator runs by hand."""
+    root = Path(__file__).resolve().parents[2]
+
+    def alembic(*args: str) -> str:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "alembic",
+                "-c",
+                str(root / "alembic.ini"),
+                "-x",
+                f"url={db_url}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    assert "0001 (head)" in alembic("current")
+    alembic("downgrade", "base")
+    engine = make_engine(db_url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    alembic("upgrade", "head")
+    assert "audit_log" in inspect(engine).get_table_names()
+    engine.dispose()
+    test_migrations_create_exactly_the_models(db_url)

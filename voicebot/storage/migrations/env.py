@@ -12,9 +12,21 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def database_url() -> str:
+    """``-x url=...``, else the URL the caller set (db.upgrade), else the service's setting."""
+    given = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
+        "sqlalchemy.url"
+    )
+    if given:
+        return given
+    from voicebot.config import Settings  # only the command-line path reads the environment
+
+    return Settings().database_url
+
+
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
+        url=database_url(),
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -24,9 +36,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    url = config.get_main_option("sqlalchemy.url")
-    assert url is not None
-    engine = make_engine(url, poolclass=pool.NullPool)
+    engine = make_engine(database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection, target_metadata=target_metadata, render_as_batch=True
