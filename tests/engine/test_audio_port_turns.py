@@ -304,3 +304,21 @@ def test_a_hissing_line_does_not_barge_into_the_greeting(
     )
     assert leg.clears_ms == [] and not leg.heard[0].cut
     assert isinstance(result, NoInput)
+
+
+def test_keys_over_a_non_interruptible_prompt_are_dropped(
+    ko_model, bot_voice, korean_debtor
+) -> None:  # type: ignore[no-untyped-def]
+    disclosure = Say(LONG.prompt, LONG.text, barge_in=False, discloses_debt=True)
+    _, leg, result = asyncio.run(
+        _call(
+            ko_model,
+            bot_voice,
+            korean_debtor,
+            (Press("5", barge_in_after_ms=800),),
+            [disclosure],
+            Listen(ListenMode.BOTH, timeout_s=1.0, hints=YES_NO),
+        )
+    )
+    assert leg.clears_ms == [] and not leg.heard[0].cut
+    assert isinstance(result, NoInput)

@@ -165,6 +165,8 @@ class AudioDialogPort:
         while True:
             item = await self.leg.receive()
             if isinstance(item, DigitIn):
+                if self.line_ms < self._protected_until_ms:
+                    continue  # a disclosure is heard to the end: keys over it are dropped
                 if not digits:
                     self._stop_playback(timing)
                 digits += item.digit
