@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
+from voicebot.audio.codec import alaw_to_pcm, ulaw_to_pcm
 from voicebot.telephony.pyvoip_fixes import (
     ULAW_SILENCE,
     CallState,
@@ -24,12 +25,9 @@ from voicebot.telephony.pyvoip_fixes import (
     FixedVoIPCall,
     FixedVoIPPhone,
     JitterBuffer,
-    alaw_to_pcm,
     alaw_to_ulaw,
     digest_authorization,
-    pcm_to_ulaw,
     ulaw_to_alaw,
-    ulaw_to_pcm,
 )
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
 from voicebot.telephony.testbed import BUSY_USER, DECLINE_USER, UNAVAILABLE_USER
@@ -182,22 +180,18 @@ def test_f_pcma_calls_carry_a_law_both_ways(sip_lab: SipLab) -> None:
     assert score > 0.95  # pyVoIP sent μ-law bytes labelled PCMA
 
 
-def test_f_g711_conversions_follow_the_standard() -> None:
+def test_f_transcoding_between_a_law_and_u_law_keeps_each_value() -> None:
     codes = bytes(range(256))
-    ulaw = ulaw_to_pcm(codes)
-    assert (ulaw[0xFF], ulaw[0x7F], ulaw[0x00], ulaw[0x80]) == (0, 0, -32124, 32124)
-    # Decoding then encoding any code gives the code back (0x7F is μ-law's second zero).
-    assert pcm_to_ulaw(ulaw) == codes.replace(b"\x7f", b"\xff")
+    ulaw = ulaw_to_pcm(codes).astype(np.int64)
     alaw = alaw_to_pcm(codes).astype(np.int64)
-    assert (alaw[0xD5], alaw[0x55], alaw[0xAA], alaw[0x2A]) == (8, -8, 32256, -32256)
-    # Transcoding A-law <-> μ-law keeps each value within one quantisation step.
+    # Within one quantisation step of the value the other law encoded.
     via_ulaw = ulaw_to_pcm(alaw_to_ulaw(codes)).astype(np.int64)
     assert np.all(np.abs(via_ulaw - alaw) <= np.maximum(16, np.abs(alaw) / 16))
     via_alaw = alaw_to_pcm(ulaw_to_alaw(codes)).astype(np.int64)
-    assert np.all(np.abs(via_alaw - ulaw) <= np.maximum(16, np.abs(ulaw.astype(np.int64)) / 16))
-    ramp = np.linspace(-32768, 32767, 4096).astype(np.int16)
-    back = ulaw_to_pcm(pcm_to_ulaw(ramp)).astype(np.int64)
-    assert np.all(np.abs(back - ramp) <= np.abs(ramp.astype(np.int64)) / 16 + 8)
+    assert np.all(np.abs(via_alaw - ulaw) <= np.maximum(16, np.abs(ulaw) / 16))
+    # Silence stays silence: μ-law 0xFF (0) and A-law 0xD5 (+8) map to each other's nearest.
+    assert ulaw_to_alaw(b"\xff") == b"\xd5"
+    assert abs(int(ulaw_to_pcm(alaw_to_ulaw(b"\xd5"))[0])) <= 8
 
 
 def test_g_the_fix_module_imports_pyvoip_in_a_working_order() -> None:

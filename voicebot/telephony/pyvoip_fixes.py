@@ -24,7 +24,8 @@ bed in ``tests/telephony/test_sip_fixes.py``. Letters match ``SIP.md``:
     they are random now.
 (f) PCMA was encoded as μ-law. Audio is now carried as G.711 bytes end to end
     (no 8-bit linear step at all, which also keeps G.711's full 13-14 bit
-    resolution instead of 8 bits), transcoded only when the far end chose PCMA.
+    resolution instead of 8 bits), transcoded only when the far end chose PCMA;
+    conversions are ``voicebot.audio.codec`` (bit-exact G.711, no audioop).
 (g) ``from pyVoIP import SIP`` before ``import pyVoIP.VoIP`` is a circular
     import; this module imports in the working order, so import pyVoIP only here.
 (h) pyVoIP imports ``audioop`` (removed in Python 3.13). No code path used by
@@ -56,7 +57,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
+from voicebot.audio.codec import alaw_to_pcm, pcm_to_alaw, pcm_to_ulaw, ulaw_to_pcm
 
 
 def _install_audioop_stand_in() -> None:
@@ -108,79 +109,12 @@ _DTMF_KEYS = "0123456789*#ABCD"
 # --- G.711 transcoding between μ-law and A-law (only when the far end picks PCMA) ---
 
 
-def _ulaw_to_linear(ulaw: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, Any]:
-    u = ~ulaw.astype(np.int32) & 0xFF
-    sign = u & 0x80
-    exponent = (u >> 4) & 0x07
-    mantissa = u & 0x0F
-    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
-    return np.where(sign != 0, -magnitude, magnitude)
-
-
-def _alaw_to_linear(alaw: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, Any]:
-    a = alaw.astype(np.int32) ^ 0x55
-    sign = a & 0x80
-    exponent = (a >> 4) & 0x07
-    mantissa = a & 0x0F
-    magnitude = np.where(
-        exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << (exponent - 1)
-    )
-    return np.where(sign != 0, magnitude, -magnitude)
-
-
-def _segment(value: np.ndarray[Any, Any], ends: tuple[int, ...]) -> np.ndarray[Any, Any]:
-    return np.searchsorted(np.array(ends), value, side="left")
-
-
-_ULAW_ENDS = (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF)
-_ALAW_ENDS = (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)
-
-
-def _linear_to_ulaw(pcm: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """ITU G.711 μ-law, bit-exact with the reference (Sun g711.c) implementation."""
-    value = pcm.astype(np.int32) >> 2
-    mask = np.where(value < 0, 0x7F, 0xFF)
-    value = np.minimum(np.abs(value), 8159) + 33
-    segment = _segment(value, _ULAW_ENDS)
-    code = (segment << 4) | ((value >> (segment + 1)) & 0x0F)
-    code = np.where(segment >= 8, 0x7F, code)
-    return ((code ^ mask) & 0xFF).astype(np.uint8)
-
-
-def _linear_to_alaw(pcm: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """ITU G.711 A-law, bit-exact with the reference (Sun g711.c) implementation."""
-    value = pcm.astype(np.int32) >> 3
-    mask = np.where(value >= 0, 0xD5, 0x55)
-    value = np.where(value >= 0, value, -value - 1)
-    segment = _segment(value, _ALAW_ENDS)
-    shift = np.where(segment < 2, 1, segment)
-    code = (np.minimum(segment, 7) << 4) | ((value >> shift) & 0x0F)
-    code = np.where(segment >= 8, 0x7F, code)
-    return ((code ^ mask) & 0xFF).astype(np.uint8)
-
-
-def ulaw_to_pcm(data: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:
-    """μ-law bytes to 8 kHz int16 samples (the carrier edge's only decode)."""
-    return _ulaw_to_linear(np.frombuffer(data, dtype=np.uint8)).astype(np.int16)
-
-
-def alaw_to_pcm(data: bytes) -> np.ndarray[Any, np.dtype[np.int16]]:
-    return _alaw_to_linear(np.frombuffer(data, dtype=np.uint8)).astype(np.int16)
-
-
-def pcm_to_ulaw(pcm: np.ndarray[Any, np.dtype[np.int16]]) -> bytes:
-    """8 kHz int16 samples to μ-law bytes (the carrier edge's only encode)."""
-    return _linear_to_ulaw(np.asarray(pcm)).tobytes()
-
-
 def ulaw_to_alaw(data: bytes) -> bytes:
-    ulaw = np.frombuffer(data, dtype=np.uint8)
-    return _linear_to_alaw(_ulaw_to_linear(ulaw)).tobytes()
+    return pcm_to_alaw(ulaw_to_pcm(data)).tobytes()
 
 
 def alaw_to_ulaw(data: bytes) -> bytes:
-    alaw = np.frombuffer(data, dtype=np.uint8)
-    return _linear_to_ulaw(_alaw_to_linear(alaw)).tobytes()
+    return pcm_to_ulaw(alaw_to_pcm(data)).tobytes()
 
 
 # --- digest authentication (RFC 2617 / RFC 3261 22.4) ---

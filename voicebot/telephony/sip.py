@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from voicebot.actions import TransferContext
+from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.dialog.outcome import Disposition
 from voicebot.telephony.carrier import (
     FRAME_SAMPLES,
@@ -34,8 +35,6 @@ from voicebot.telephony.pyvoip_fixes import (
     CallState,
     FixedVoIPCall,
     FixedVoIPPhone,
-    pcm_to_ulaw,
-    ulaw_to_pcm,
 )
 from voicebot.telephony.sip_transfer import AgentDesk, TransferOutcome, warm_transfer
 
@@ -151,7 +150,7 @@ class SipCallLeg:
     async def send_audio(self, pcm: Pcm) -> None:
         if self._ended or not self._call.RTPClients:
             return
-        self._call.write_audio(pcm_to_ulaw(pcm))
+        self._call.write_audio(pcm_to_ulaw(pcm).tobytes())
 
     def clear_audio(self) -> None:
         for stream in self._call.streams:
