@@ -34,7 +34,7 @@ from voicebot.actions import Transfer, TransferContext
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.audio.wav import decode_wav, read_wav
 from voicebot.dialog.outcome import Disposition
-from voicebot.events import TransferCompleted, TransferFailed
+from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.telephony.carrier import (
     FRAME_SAMPLES,
     LINE_RATE,
@@ -390,9 +390,7 @@ async def _with_harness(body: Callable[[Harness], Awaitable[None]], **settings: 
             **config,
         )
     )
-    runner = web.AppRunner(carrier.app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner = await carrier.start("127.0.0.1", port)
     try:
         await asyncio.wait_for(body(Harness(fake, carrier, f"http://127.0.0.1:{port}")), 30)
         for task in fake.tasks:
@@ -403,6 +401,7 @@ async def _with_harness(body: Callable[[Harness], Awaitable[None]], **settings: 
         for task in fake.tasks:
             task.cancel()
         await asyncio.gather(*fake.tasks, return_exceptions=True)
+        await carrier.close()
         await runner.cleanup()
         await fake_runner.cleanup()
 
@@ -664,5 +663,41 @@ def test_twilio_warm_transfer_failure_keeps_the_debtor_with_the_bot(
             assert h.twilio.requests[-1][2] == {"Status": ["canceled"]}  # stop ringing the agent
         await leg.send_audio(silence(0.1))  # the stream is still up
         await leg.hangup()
+
+    run(body)
+
+
+def test_twilio_debtor_hanging_up_while_the_agent_rings_ends_the_transfer() -> None:
+    async def body(h: Harness) -> None:
+        h.twilio.callees["+573001234567"] = Callee(hang_up_after_s=0.5)
+        h.twilio.agent = Callee(status="ringing forever")
+        leg = await h.carrier.dial("+573001234567")
+        assert isinstance(leg, TwilioCallLeg)
+        started = asyncio.get_running_loop().time()
+        result = await h.carrier.transfer(
+            leg, Transfer(reason="agent", context=CONTEXT, timeout_s=20.0)
+        )
+        assert isinstance(result, Hangup)
+        assert asyncio.get_running_loop().time() - started < 5  # did not wait for the timeout
+        assert h.twilio.requests[-1][2] == {"Status": ["canceled"]}  # agent stops ringing
+
+    run(body)
+
+
+def test_twilio_unreachable_api_is_a_fail_not_a_crash() -> None:
+    async def body(h: Harness) -> None:
+        carrier = TwilioCarrier(
+            TwilioSettings(
+                account_sid=ACCOUNT,
+                auth_token=TOKEN,
+                from_number=FROM,
+                public_base_url=h.base_url,
+                api_base_url="http://127.0.0.1:9",  # discard port: nothing listens
+            )
+        )
+        result = await carrier.dial("+573001234567")
+        await carrier.close()
+        assert isinstance(result, DialFailure) and result.disposition is Disposition.FAIL
+        assert "twilio api" in result.reason
 
     run(body)

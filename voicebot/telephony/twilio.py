@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import numpy as np
 from aiohttp import WSMsgType, web
 from twilio.base.exceptions import TwilioRestException
@@ -82,14 +83,34 @@ class TwilioSettings:
     answer_grace_s: float = 15.0  # setup time beyond the ring timeout before giving up
 
 
+class _PooledHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # untyped base
+    """Twilio's aiohttp transport with its session opened inside the event loop, on first use.
+
+    The stock client either opens the session at construction (outside any loop
+    when the composition root builds carriers) or opens one per request and
+    leaks it when the request fails.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(pool_connections=False)
+
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        if self.session is None:  # type: ignore[has-type]
+            self.session = aiohttp.ClientSession()
+        return await super().request(*args, **kwargs)
+
+
 class TwilioRest:
     """The few REST calls the bot makes, through the official client (async transport)."""
 
     def __init__(self, settings: TwilioSettings) -> None:
-        self._http = AsyncTwilioHttpClient(pool_connections=False)
+        self._http = _PooledHttpClient()
         self.client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
         if settings.api_base_url:
             self.client.api.base_url = settings.api_base_url
+
+    async def close(self) -> None:
+        await self._http.close()
 
     async def create_call(self, **params: Any) -> str:
         call = await self.client.calls.create_async(**params)
@@ -125,6 +146,7 @@ class TwilioCallLeg:
         self._verdict = asyncio.Event()
         self._marks = 0
         self._closed = False
+        self.gone = asyncio.Event()  # the far end (or we) ended the stream
         self._writer = asyncio.create_task(self._write())
 
     @property
@@ -198,6 +220,7 @@ class TwilioCallLeg:
     def far_end_gone(self) -> None:
         if not self._closed:
             self._closed = True
+            self.gone.set()
             self._inbound.put_nowait(FarEndHangup())
 
     async def _write(self) -> None:
@@ -205,7 +228,12 @@ class TwilioCallLeg:
             await self._wake.wait()
             self._wake.clear()
             while self._outbound:
-                await self._ws.send_str(self._outbound.popleft())
+                try:
+                    await self._ws.send_str(self._outbound.popleft())
+                except (ConnectionError, RuntimeError):  # socket gone under us
+                    self._outbound.clear()
+                    self.far_end_gone()
+                    return
 
 
 @dataclass(slots=True)
@@ -251,6 +279,19 @@ class TwilioCarrier:
             ]
         )
 
+    async def start(self, host: str, port: int) -> web.AppRunner:
+        """Serve webhooks and media on ``host:port`` (behind the TLS proxy of ``public_base_url``)."""
+        runner = web.AppRunner(self.app)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        return runner
+
+    async def close(self) -> None:
+        """End live streams and release the REST connection pool."""
+        for leg in list(self._legs.values()):
+            await leg.close()
+        await self.rest.close()
+
     def _url(self, path: str, *, websocket: bool = False) -> str:
         base = self.settings.public_base_url.rstrip("/")
         if websocket:
@@ -290,6 +331,8 @@ class TwilioCarrier:
             )
         except TwilioRestException as exc:
             return DialFailure(Disposition.FAIL, exc.code, exc.msg)
+        except (aiohttp.ClientError, OSError) as exc:  # Twilio's API unreachable
+            return DialFailure(Disposition.FAIL, None, f"twilio api: {exc!r}")
         except TimeoutError:
             with contextlib.suppress(TwilioRestException):
                 await self.rest.update_call(pending.call_sid, status="canceled")
@@ -364,14 +407,24 @@ class TwilioCarrier:
         except TwilioRestException as exc:
             self._transfers.pop(conference, None)
             return TransferFailed(_now(), f"agent_dial_failed:{exc.code}")
+        gone = asyncio.ensure_future(leg.gone.wait())
+        waiting: list[asyncio.Future[Any]] = [pending.answered, gone]
         try:
-            status = await asyncio.wait_for(pending.answered, action.timeout_s)
-        except TimeoutError:
+            await asyncio.wait(
+                waiting,
+                timeout=action.timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            gone.cancel()
+            self._transfers.pop(conference, None)
+        if not pending.answered.done():
             with contextlib.suppress(TwilioRestException):
                 await self.rest.update_call(agent_sid, status="canceled")
+            if leg.gone.is_set():
+                return Hangup(_now())  # the debtor hung up while the agent rang
             return TransferFailed(_now(), "no_agent_answered")
-        finally:
-            self._transfers.pop(conference, None)
+        status = pending.answered.result()
         if status.status not in _ANSWERED:
             return TransferFailed(_now(), f"agent_{status.status}")
         try:
