@@ -65,6 +65,7 @@ class WebhookConfig(BaseModel):
     backoff_base_seconds: float = 5.0
     backoff_max_seconds: float = 3600.0
     poll_seconds: float = 2.0
+    claim_batch: int = 20  # events one sender leases at a time
 
 
 class Settings(BaseSettings):

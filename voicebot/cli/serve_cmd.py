@@ -88,6 +88,7 @@ def deliver(
                 now=datetime.now(UTC),
                 http_client=client,
                 backoff=backoff,
+                limit=config.claim_batch,
             )
             if report.delivered or report.failed:
                 typer.echo(

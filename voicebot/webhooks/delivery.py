@@ -9,6 +9,7 @@ stays open across an HTTP request and several senders can share one outbox.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,7 +27,7 @@ from voicebot.webhooks.signing import (
     signature_header,
 )
 
-CLAIM_BATCH = 100
+CLAIM_BATCH = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +117,14 @@ def deliver_due(
     """Send every event due at ``now`` once; failures are rescheduled with exponential backoff."""
     backoff = backoff or Backoff()
     timeout = http_client.timeout.read or 30.0
-    lease = timedelta(seconds=timeout * 2 + 30)
+    # Long enough to post the whole batch even if every request times out; after a crash
+    # the leased events wait this long before another sender takes them.
+    lease = timedelta(seconds=timeout * (limit + 2))
     report = DeliveryReport()
+    started = time.monotonic()
     for event in _claim(sessions, now, lease, limit):
-        error = deliver_one(event, url=url, secret=secret, now=now, http_client=http_client)
+        sent_at = now + timedelta(seconds=time.monotonic() - started)
+        error = deliver_one(event, url=url, secret=secret, now=sent_at, http_client=http_client)
         with transaction(sessions) as session:
             values: dict[str, object] = {"attempts": m.OutboxEvent.attempts + 1}
             if error is None:
