@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.storage import models as m
@@ -528,10 +528,15 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
         report.debtors_updated += len(existing)
     new = [{"external_id": k, **fields(r)} for k, r in latest.items() if k not in existing]
     if new:
+        # A plain executemany and a lookup: INSERT ... RETURNING over thousands of rows
+        # makes the PostgreSQL driver parse one huge statement per page.
+        s.execute(insert(_TABLES["debtors"]), new)
         created = s.execute(
-            insert(_TABLES["debtors"]).returning(m.Debtor.external_id, m.Debtor.id), new
-        ).all()
-        existing.update(dict(created))
+            select(m.Debtor.external_id, m.Debtor.id).where(
+                m.Debtor.external_id.in_([row["external_id"] for row in new])
+            )
+        )
+        existing.update(dict(created.tuples().all()))
         report.debtors_created += len(new)
     return existing
 
@@ -567,12 +572,13 @@ def _insert_phones(
 def _upsert_debts(
     s: Session, batch: list[DebtorRow], ids: dict[str, int], report: ImportReport
 ) -> None:
-    keys = [(ids[r.external_id], r.debt_ref) for r in batch]
+    # Every debt of the batch's debtors, matched by reference here: a row-value IN over
+    # thousands of pairs costs PostgreSQL more to plan than reading a few extra rows.
     existing = dict(
         ((d, ref), i)
         for d, ref, i in s.execute(
             select(m.Debt.debtor_id, m.Debt.external_ref, m.Debt.id).where(
-                tuple_(m.Debt.debtor_id, m.Debt.external_ref).in_(keys)
+                m.Debt.debtor_id.in_({ids[r.external_id] for r in batch})
             )
         )
     )
