@@ -362,8 +362,13 @@ class Harness:
     base_url: str
 
 
-async def _with_harness(body: Callable[[Harness], Awaitable[None]], **settings: Any) -> None:
-    fake = FakeTwilio()
+async def _with_harness(
+    body: Callable[[Harness], Awaitable[None]],
+    fake: FakeTwilio | None = None,
+    timeout_s: float = 30.0,
+    **settings: Any,
+) -> None:
+    fake = fake or FakeTwilio()
     fake_runner = web.AppRunner(fake.app)
     await fake_runner.setup()
     fake_site = web.TCPSite(fake_runner, "127.0.0.1", 0)
@@ -392,7 +397,8 @@ async def _with_harness(body: Callable[[Harness], Awaitable[None]], **settings: 
     )
     runner = await carrier.start("127.0.0.1", port)
     try:
-        await asyncio.wait_for(body(Harness(fake, carrier, f"http://127.0.0.1:{port}")), 30)
+        harness = Harness(fake, carrier, f"http://127.0.0.1:{port}")
+        await asyncio.wait_for(body(harness), timeout_s)
         for task in fake.tasks:
             error = task.exception() if task.done() and not task.cancelled() else None
             if error is not None:
@@ -406,8 +412,13 @@ async def _with_harness(body: Callable[[Harness], Awaitable[None]], **settings: 
         await fake_runner.cleanup()
 
 
-def run(body: Callable[[Harness], Awaitable[None]], **settings: Any) -> None:
-    asyncio.run(_with_harness(body, **settings))
+def run(
+    body: Callable[[Harness], Awaitable[None]],
+    fake: FakeTwilio | None = None,
+    timeout_s: float = 30.0,
+    **settings: Any,
+) -> None:
+    asyncio.run(_with_harness(body, fake, timeout_s, **settings))
 
 
 async def _collect_audio(leg: TwilioCallLeg, samples: int) -> tuple[Pcm, list[object]]:
