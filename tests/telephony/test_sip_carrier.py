@@ -243,7 +243,7 @@ def test_rtp_ports_in_use_are_skipped_and_exhaustion_is_a_clear_error(sip_lab: S
 
 
 def test_invite_carries_caller_id_and_codecs_and_silence_is_no_answer(sip_lab: SipLab) -> None:
-    """A registered phone that never responds: we read the INVITE off the wire ourselves."""
+    """A registered phone that stays silent: we read the INVITE off the wire ourselves."""
     phone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     phone.bind(("127.0.0.1", 0))
     phone.settimeout(2.0)
@@ -259,16 +259,43 @@ def test_invite_carries_caller_id_and_codecs_and_silence_is_no_answer(sip_lab: S
     phone.sendto(register.encode(), sip_lab.bed.proxy)
     assert phone.recv(65535).startswith(b"SIP/2.0 200")
 
-    async def scenario() -> tuple[object, float]:
+    def answer_late(invite: str) -> list[str]:
+        """Answer 200 OK after the bot gave up; return the requests the bot then sends."""
+        head = invite.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+        keep = [h for h in head if h.split(":", 1)[0] in ("Via", "From", "Call-ID", "CSeq")]
+        to = next(h for h in head if h.startswith("To:"))
+        sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        sdp += "m=audio 9 RTP/AVP 0\r\n"
+        ok = "\r\n".join(
+            [
+                "SIP/2.0 200 OK",
+                *keep,
+                f"{to};tag=late1",
+                f"Contact: <sip:mute@127.0.0.1:{port}>",
+                "Content-Type: application/sdp",
+                f"Content-Length: {len(sdp)}",
+            ]
+        )
+        phone.sendto((ok + "\r\n\r\n" + sdp).encode(), sip_lab.bed.proxy)
+        requests = []
+        while len(requests) < 2:
+            method = phone.recv(65535).decode().split(" ", 1)[0]
+            if method != "INVITE":  # the proxy retransmits the INVITE until answered
+                requests.append(method)
+        return requests
+
+    async def scenario() -> tuple[object, float, str, list[str]]:
         settings = sip_lab.settings(codecs=("PCMA", "PCMU"), caller_id="Servicios Andinos")
         async with SipCarrier(settings) as carrier:
             started = time.monotonic()
             result = await carrier.dial("mute", ring_timeout_s=1.0)
-            return result, time.monotonic() - started
+            elapsed = time.monotonic() - started
+            invite = await asyncio.to_thread(lambda: phone.recv(65535).decode())
+            after = await asyncio.to_thread(answer_late, invite)
+            return result, elapsed, invite, after
 
     try:
-        result, elapsed = asyncio.run(scenario())
-        invite = phone.recv(65535).decode()
+        result, elapsed, invite, after = asyncio.run(scenario())
     finally:
         phone.close()
     assert invite.startswith("INVITE sip:mute@")
@@ -277,6 +304,8 @@ def test_invite_carries_caller_id_and_codecs_and_silence_is_no_answer(sip_lab: S
     assert isinstance(result, DialFailure)
     assert (result.disposition, result.status) == (Disposition.NA, 408)
     assert 1.0 <= elapsed < 2.0
+    # A 200 that arrives after we gave up is acknowledged and the call ended at once.
+    assert after == ["ACK", "BYE"]
 
 
 def test_registration_failures_are_clear_errors(sip_lab: SipLab) -> None:

@@ -18,6 +18,8 @@ bed in ``tests/telephony/test_sip_fixes.py``. Letters match ``SIP.md``:
     sending the INVITE and returns at once; every INVITE response is handled
     by the receive thread (ACK for non-2xx finals, the final status is kept),
     and ``cancel()`` sends a real CANCEL so the carrier can enforce a ring timeout.
+    Ended calls stay recognisable for a while, so a late 200 (after CANCEL or
+    after we gave up) is ACKed and ended with BYE, and a repeated final re-ACKed.
     A 401/407 challenge to the INVITE is answered once with digest credentials
     (pyVoIP answered 401 only, without qop, inside the blocking ``invite()``).
 (e) Call-IDs came from a counter hashed with SHA-256, identical in every process;
@@ -54,6 +56,7 @@ import threading
 import time
 import types
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -101,6 +104,7 @@ __all__ = [
 
 ULAW_SILENCE = 0xFF
 FRAME_BYTES = 160  # 20 ms of G.711 at 8 kHz
+_RECENT_CALLS = 256  # ended calls still matched to late responses (re-ACK, ACK+BYE)
 LINE_RATE_BYTES = 8000  # one second of G.711
 _FRAME_S = 0.020
 _DTMF_KEYS = "0123456789*#ABCD"
@@ -413,7 +417,12 @@ class FixedVoIPCall(VoIPCall):
         for client in self.RTPClients:
             client.stop()
         self.state = CallState.ENDED
-        self.phone.calls.pop(self.call_id, None)
+        self.fixed_phone.forget(self)
+        self.send_bye()
+        self.release()
+        self.on_change()
+
+    def send_bye(self) -> None:
         lines = [
             f"BYE {self.remote_target} SIP/2.0",
             f"Via: SIP/2.0/UDP {self.myIP}:{self.sip.myPort};branch=z9hG4bK{secrets.token_hex(12)}",
@@ -423,8 +432,6 @@ class FixedVoIPCall(VoIPCall):
             "Content-Length: 0",
         ]
         self.fixed_phone.fixed_sip.send("\r\n".join(lines) + "\r\n\r\n")
-        self.release()
-        self.on_change()
 
     def renegotiate(self, request: SIP.SIPMessage) -> None:
         """Answer a re-INVITE (session refresh, hold, new media address) on the running streams.
@@ -521,7 +528,7 @@ class FixedSIPClient(SIP.SIPClient):
             if cseq.get("method") != "INVITE":
                 return  # responses to our BYE/CANCEL need no action
             call_id = message.headers.get("Call-ID", "")
-            call = self.phone.calls.get(call_id)
+            call = self.phone.calls.get(call_id) or self.phone.recent.get(call_id)
             if isinstance(call, FixedVoIPCall):
                 self.phone.on_invite_response(call, message)
             return
@@ -548,6 +555,7 @@ class FixedVoIPPhone(VoIPPhone):
             fatalCallback=self.fatal,
         )
         self.sip = self.fixed_sip
+        self.recent: OrderedDict[str, FixedVoIPCall] = OrderedDict()
 
     def request_port(self, blocking: bool = True) -> int:
         """A free RTP port, found by random probing (pyVoIP scanned the whole range per call,
@@ -626,24 +634,38 @@ class FixedVoIPPhone(VoIPPhone):
             if status in (401, 407) and self._retry_with_credentials(call, response):
                 return
             if call.state == CallState.DIALING:
-                self.calls.pop(call.call_id, None)
+                self.forget(call)
                 call.finish(status, str(response.status.phrase))
 
     def _on_success(self, call: FixedVoIPCall, response: SIP.SIPMessage) -> None:  # (a)
         if call.state != CallState.DIALING:
             if call.ack_text:
                 self.fixed_sip.send(call.ack_text)  # a retransmitted 200: the ACK was lost
+            else:  # answered after we gave up on it: take the dialog and end it at once
+                self._take_dialog(call, response)
+                self.fixed_sip.send(call.ack_text)
+                call.send_bye()
             return
         call.answered(response)
+        self._take_dialog(call, response)
+        self.fixed_sip.send(call.ack_text)
+        call.on_change()
+        if call.cancel_requested:  # the 200 crossed our CANCEL: end it properly
+            call.hangup()
+
+    def _take_dialog(self, call: FixedVoIPCall, response: SIP.SIPMessage) -> None:
         call.remote_target = response.headers["Contact"].strip("<>").split(">")[0]
         call.dialog_headers = _header_lines(
             response.raw.decode("utf8", "replace"), ("From", "To", "Call-ID")
         )
         call.ack_text = self._ack_for_success(call)
-        self.fixed_sip.send(call.ack_text)
-        call.on_change()
-        if call.cancel_requested:  # the 200 crossed our CANCEL: end it properly
-            call.hangup()
+
+    def forget(self, call: FixedVoIPCall) -> None:
+        """Move an ended call aside, still recognisable for late or retransmitted responses."""
+        self.calls.pop(call.call_id, None)
+        self.recent[call.call_id] = call
+        while len(self.recent) > _RECENT_CALLS:
+            self.recent.popitem(last=False)
 
     def _ack_for_success(self, call: FixedVoIPCall) -> str:
         lines = [
@@ -724,5 +746,5 @@ class FixedVoIPPhone(VoIPPhone):
     def abandon(self, call: FixedVoIPCall, status: int, reason: str) -> None:
         """Forget a call the far end never answered at all (no response to CANCEL either)."""
         if call.state == CallState.DIALING:
-            self.calls.pop(call.call_id, None)
+            self.forget(call)
             call.finish(status, reason)
