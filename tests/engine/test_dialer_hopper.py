@@ -23,6 +23,7 @@ from voicebot.campaigns.lifecycle import (
 from voicebot.campaigns.portfolio import import_csv
 from voicebot.dialog.plan import load_dialplan
 from voicebot.engine.dialer import Dialer
+from voicebot.engine.pacing import TokenBucket
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 from voicebot.storage.repositories import record_opt_out
@@ -40,7 +41,7 @@ class SimClock:
         return self.now
 
 
-def make_campaign(sessions: sessionmaker[Session], n: int = N) -> int:
+def make_campaign(sessions: sessionmaker[Session], n: int = N, cps: float = 5.0) -> int:
     with sessions.begin() as s:
         campaign = m.Campaign(
             name="semana",
@@ -49,6 +50,7 @@ def make_campaign(sessions: sessionmaker[Session], n: int = N) -> int:
             default_region="CO",
             limits={"min_payment": 100000, "max_days_ahead": 30},
             max_concurrent=5,
+            calls_per_second=cps,
         )
         s.add(campaign)
         s.flush()
@@ -185,3 +187,40 @@ def test_pacing_respects_the_campaigns_concurrency(sessions: sessionmaker[Sessio
 
     assert asyncio.run(one_tick()) == 5  # the campaign's max_concurrent, not the worker's 50
     assert clock.now.astimezone(UTC).tzinfo is UTC
+
+
+def test_calls_per_second_of_the_campaign_and_the_trunk_pace_the_dials(
+    sessions: sessionmaker[Session],
+) -> None:
+    campaign_id = make_campaign(sessions, 12, cps=3.0)
+    clock = SimClock(datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA))
+    with sessions.begin() as s:
+        launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+    dialer = Dialer(sessions, runner(clock, 12), worker_id="w1", clock=clock, max_concurrent=50)
+
+    async def tick_at(offset_s: float) -> int:
+        clock.now = datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA) + timedelta(seconds=offset_s)
+        started = await dialer.tick(campaign_id=campaign_id)
+        await dialer.drain()
+        return started
+
+    assert asyncio.run(tick_at(0)) == 3  # a one-second burst at 3 cps
+    assert asyncio.run(tick_at(0.2)) == 0
+    assert asyncio.run(tick_at(0.34)) == 1  # one token back after a third of a second
+
+    trunked = Dialer(
+        sessions,
+        runner(clock, 12),
+        worker_id="w2",
+        clock=clock,
+        max_concurrent=50,
+        trunk=TokenBucket(rate=1.0, burst=1),
+    )
+
+    async def trunk_tick() -> int:
+        clock.now += timedelta(seconds=10)  # the campaign's bucket is full again
+        started = await trunked.tick(campaign_id=campaign_id)
+        await trunked.drain()
+        return started
+
+    assert asyncio.run(trunk_tick()) == 1  # the trunk's 1 cps wins over the campaign's 3

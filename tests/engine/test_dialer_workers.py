@@ -37,6 +37,7 @@ def setup_campaign(sessions: sessionmaker[Session], n: int) -> int:
             jurisdiction="CO",
             default_region="CO",
             max_concurrent=8,
+            calls_per_second=50.0,
         )
         s.add(campaign)
         s.flush()

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voicebot.campaigns.compliance import Decision, DialFacts, PastAttempt, check, phone_country
 from voicebot.dialog.context import CallContext
 from voicebot.dialog.outcome import CallOutcome, Disposition
+from voicebot.engine.pacing import Pacer, TokenBucket, campaign_bucket
 from voicebot.storage import models as m
 from voicebot.storage.repositories import (
     append_audit,
@@ -95,6 +96,7 @@ class Dialer:
         lease_seconds: int = 120,
         max_concurrent: int = 10,
         on_result: Callable[[DialRequest, CallResult], None] = lambda request, result: None,
+        trunk: TokenBucket | None = None,
     ) -> None:
         self.sessions = sessions
         self.runner = runner
@@ -103,8 +105,11 @@ class Dialer:
         self.lease = timedelta(seconds=lease_seconds)
         self.max_concurrent = max_concurrent  # this worker's trunk capacity
         self.on_result = on_result  # progress displays and metrics
+        self.trunk = trunk  # the carrier trunk's calls per second, shared by every campaign
         self.stats = DialerStats()
         self._live: set[asyncio.Task[None]] = set()
+        self._pacers: dict[int, Pacer] = {}
+        self._paced = False  # the last tick stopped because a bucket was empty
 
     # ---------------------------------------------------------------- loop
 
@@ -115,7 +120,9 @@ class Dialer:
         while True:
             reap_expired_leases(self.sessions, now=self.clock(), actor=self.worker_id)
             started = await self.tick(campaign_id=campaign_id)
-            if not started and not self._live:
+            if not started and self._paced:
+                await asyncio.sleep(self._pacer(campaign_id).wait_s(self.clock()))
+            elif not started and not self._live:
                 if until_idle:
                     return self.stats
                 await asyncio.sleep(poll_s)
@@ -124,16 +131,23 @@ class Dialer:
 
     async def tick(self, *, campaign_id: int) -> int:
         """Claim what pacing allows, start those calls; returns how many were started."""
+        self._paced = False
         free = self.max_concurrent - len(self._live)
         if free <= 0:
+            return 0
+        pacer = self._pacer(campaign_id)
+        now = self.clock()
+        allowance = pacer.allowance(now)
+        if allowance <= 0:
+            self._paced = True
             return 0
         claimed = claim_attempts(
             self.sessions,
             campaign_id=campaign_id,
             worker_id=self.worker_id,
-            now=self.clock(),
+            now=now,
             lease=self.lease,
-            limit=free,
+            limit=min(free, allowance),
         )
         self.stats.claimed += len(claimed)
         started = 0
@@ -145,7 +159,16 @@ class Dialer:
             self._live.add(task)
             task.add_done_callback(self._live.discard)
             started += 1
+        if started:
+            pacer.spend(started, now)
         return started
+
+    def _pacer(self, campaign_id: int) -> Pacer:
+        if campaign_id not in self._pacers:
+            with self.sessions() as s:
+                rate = s.get_one(m.Campaign, campaign_id).calls_per_second
+            self._pacers[campaign_id] = Pacer(campaign_bucket(rate), self.trunk)
+        return self._pacers[campaign_id]
 
     async def drain(self) -> None:
         if self._live:
