@@ -29,7 +29,10 @@ class AmdSettings:
     """Thresholds in seconds of line audio; defaults follow common carrier AMD tuning."""
 
     human_max_greeting_s: float = 1.5  # "¿aló?", "¿sí, diga?"
-    machine_min_greeting_s: float = 2.5  # "Hola, has llamado a ... deja tu mensaje"
+    # "Hola, has llamado a ... deja tu mensaje". Above the ~2.5 s textbook figure on
+    # purpose: a person answering "Aló, buenas tardes, ¿con quién tengo el gusto?"
+    # talks for ~3 s, and hanging up on a debtor costs more than greeting a machine.
+    machine_min_greeting_s: float = 3.5
     end_of_greeting_s: float = 0.8  # silence after which a person is waiting for us
     word_gap_s: float = 0.12  # a quieter stretch this long separates words (cadence)
     max_analysis_s: float = 5.0  # decide by then, or say unknown
