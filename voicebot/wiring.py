@@ -32,6 +32,7 @@ from voicebot.telephony.simulated import (
     Speak,
 )
 from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings
+from voicebot.telephony.sip_transfer import to_event
 from voicebot.telephony.text_line import HANGUP
 
 
@@ -97,7 +98,6 @@ def sip_carrier(settings: Settings) -> SipCarrier:
     sip = settings.sip
     if not sip.server or not sip.user:
         raise ValueError("SIP carrier: set VOICEBOT_SIP__SERVER and VOICEBOT_SIP__USER")
-    codecs = tuple(c for c in sip.codecs if c in ("PCMU", "PCMA"))
     return SipCarrier(
         SipSettings(
             server=sip.server,
@@ -109,7 +109,7 @@ def sip_carrier(settings: Settings) -> SipCarrier:
             rtp_port_low=sip.rtp_port_low,
             rtp_port_high=sip.rtp_port_high,
             caller_id=sip.caller_id,
-            codecs=codecs,  # type: ignore[arg-type]
+            codecs=sip.codecs,  # type: ignore[arg-type]  # SipSettings rejects anything but G.711
         )
     )
 
@@ -126,12 +126,7 @@ def sip_runner(settings: Settings, plan: Dialplan, carrier: SipCarrier) -> Carri
 
         async def transfer(request: Transfer) -> TransferCompleted | TransferFailed | Hangup:
             result = await carrier.warm_transfer(leg, agent, request.context, request.timeout_s)
-            now = datetime.now(UTC)
-            if result.connected:
-                return TransferCompleted(now, agent)
-            if result.reason == "debtor_hung_up":
-                return Hangup(now)
-            return TransferFailed(now, result.reason or "no_agent_available")
+            return to_event(result, datetime.now(UTC))
 
         return transfer
 
