@@ -536,7 +536,7 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
                 m.Debtor.external_id.in_([row["external_id"] for row in new])
             )
         )
-        existing.update(dict(created.tuples().all()))
+        existing.update({external_id: debtor_id for external_id, debtor_id in created})
         report.debtors_created += len(new)
     return existing
 
