@@ -273,7 +273,14 @@ class OptOut(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: every contact decision and why (see repositories.append_audit)."""
+    """Every contact decision and why: the record a regulator or a debtor's complaint asks for.
+
+    Append-only, enforced twice: the repositories offer only ``append_audit`` (no update
+    or delete path), and migration 0001 installs triggers that reject UPDATE and DELETE
+    on this table (a plpgsql trigger on PostgreSQL, ``RAISE(ABORT)`` triggers on SQLite).
+    A retention purge is therefore a deliberate act: a migration or a DBA session must
+    drop the trigger first.
+    """
 
     __tablename__ = "audit_log"
 
