@@ -80,6 +80,7 @@ class Callee:
     presses: str = ""
     hang_up_after_s: float | None = None  # the far end sends stop after this long
     forge_busy_first: bool = False  # an unsigned "busy" webhook before the real events
+    no_stream: bool = False  # answers, but Twilio never reaches our websocket
 
 
 @dataclass
@@ -225,11 +226,15 @@ class FakeTwilio:
             forged = {"CallSid": sid, "AccountSid": ACCOUNT, "CallStatus": "busy"}
             assert await self.post_signed(status_url, forged, sign=False) == 403
         await self._callbacks(status_url, sid, ["initiated", "ringing"], {})
+        if callee.status == "ringing forever":
+            return
         if callee.status != "in-progress":
             extra = {"SipResponseCode": callee.sip_code} if callee.sip_code else {}
             await self._callbacks(status_url, sid, [callee.status], extra)
             return
         await self._callbacks(status_url, sid, ["in-progress"], {})
+        if callee.no_stream:
+            return
         stream = ElementTree.fromstring(form["Twiml"][0]).find("./Connect/Stream")
         assert stream is not None
         params = {p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter")}
@@ -712,3 +717,31 @@ def test_twilio_unreachable_api_is_a_fail_not_a_crash() -> None:
         assert "twilio api" in result.reason
 
     run(body)
+
+
+@pytest.mark.parametrize(
+    ("callee", "expected", "ended_with"),
+    [
+        (
+            Callee(status="ringing forever"),
+            DialFailure(Disposition.NA, None, "no media stream before the ring timeout"),
+            "canceled",
+        ),
+        (
+            Callee(no_stream=True),
+            DialFailure(Disposition.FAIL, None, "answered but no media stream"),
+            "completed",
+        ),
+    ],
+)
+def test_twilio_dial_gives_up_and_ends_the_call_it_placed(
+    callee: Callee, expected: DialFailure, ended_with: str
+) -> None:
+    async def body(h: Harness) -> None:
+        h.twilio.callees["+573001234567"] = callee
+        assert await h.carrier.dial("+573001234567", ring_timeout_s=0.5) == expected
+        _method, path, form, _auth = h.twilio.requests[-1]
+        assert path.endswith(f"/Calls/CA{1:032x}.json")
+        assert form == {"Status": [ended_with]}
+
+    run(body, answer_grace_s=0.5)

@@ -241,6 +241,7 @@ class _PendingDial:
     answered: asyncio.Future[TwilioCallLeg | DialFailure]
     call_sid: str = ""
     answered_by: str = ""
+    last_status: str = ""
 
 
 @dataclass(slots=True)
@@ -331,12 +332,20 @@ class TwilioCarrier:
             )
         except TwilioRestException as exc:
             return DialFailure(Disposition.FAIL, exc.code, exc.msg)
+        except TimeoutError:
+            if not pending.call_sid:  # the REST request itself timed out
+                return DialFailure(Disposition.FAIL, None, "twilio api: timeout")
+            # Twilio cancels only calls still ringing; an answered call must be completed.
+            answered = pending.last_status in _ANSWERED
+            with contextlib.suppress(TwilioRestException):
+                await self.rest.update_call(
+                    pending.call_sid, status="completed" if answered else "canceled"
+                )
+            if answered:  # picked up, but Twilio never reached our websocket
+                return DialFailure(Disposition.FAIL, None, "answered but no media stream")
+            return DialFailure(Disposition.NA, None, "no media stream before the ring timeout")
         except (aiohttp.ClientError, OSError) as exc:  # Twilio's API unreachable
             return DialFailure(Disposition.FAIL, None, f"twilio api: {exc!r}")
-        except TimeoutError:
-            with contextlib.suppress(TwilioRestException):
-                await self.rest.update_call(pending.call_sid, status="canceled")
-            return DialFailure(Disposition.NA, None, "no media stream before the ring timeout")
         finally:
             self._dials.pop(attempt, None)
         if isinstance(outcome, DialFailure):
@@ -456,6 +465,8 @@ class TwilioCarrier:
             return web.Response(status=400, text=str(exc))
         pending = self._dials.get(request.match_info["attempt"])
         failure = status.failure
+        if pending is not None:
+            pending.last_status = status.status
         if pending is not None and not pending.answered.done():
             if failure is not None:
                 pending.answered.set_result(DialFailure(failure, status.sip_code, status.status))
