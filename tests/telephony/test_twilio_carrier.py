@@ -51,6 +51,9 @@ TOKEN = "12345678901234567890123456789012"
 FROM = "+573001112233"
 AGENT = "+573009998877"
 SOUNDS = Path("/usr/share/asterisk/sounds/es")
+FIXTURE_START = json.loads(
+    (Path(__file__).parent / "fixtures" / "twilio_media_streams.json").read_text()
+)["messages"]["start"]
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
@@ -81,6 +84,7 @@ class Callee:
     hang_up_after_s: float | None = None  # the far end sends stop after this long
     forge_busy_first: bool = False  # an unsigned "busy" webhook before the real events
     no_stream: bool = False  # answers, but Twilio never reaches our websocket
+    garbage: bool = False  # malformed messages in the middle of the media
 
 
 @dataclass
@@ -286,7 +290,13 @@ class FakeTwilio:
                     )
                 )
                 if chunk % 10 == 0:
-                    await asyncio.sleep(0.005)  # a little pacing: Twilio sends every 20 ms
+                    await asyncio.sleep(0.005)
+                if callee.garbage and chunk == 5:
+                    await send("{not json")
+                    await send(json.dumps({"event": "media", "media": {"payload": "%%"}}))
+                    await send(
+                        json.dumps({"event": "brand-new-event"})
+                    )  # a little pacing: Twilio sends every 20 ms
             for digit in callee.presses:
                 seq += 1
                 dtmf = {"track": "inbound_track", "digit": digit}
@@ -510,7 +520,9 @@ def test_twilio_media_stream_round_trips_audio_dtmf_clear_and_stop() -> None:
     bot = espeak("Buenos días, le habla el asistente virtual.")
 
     async def body(h: Harness) -> None:
-        h.twilio.callees["+573001234567"] = Callee(says=debtor, presses="5#", hang_up_after_s=3)
+        h.twilio.callees["+573001234567"] = Callee(
+            says=debtor, presses="5#", hang_up_after_s=3, garbage=True
+        )
         leg = await h.carrier.dial("+573001234567")
         assert isinstance(leg, TwilioCallLeg), leg
         assert leg.answered_by == "human" and leg.call_id.startswith("CA")
@@ -745,3 +757,21 @@ def test_twilio_dial_gives_up_and_ends_the_call_it_placed(
         assert form == {"Status": [ended_with]}
 
     run(body, answer_grace_s=0.5)
+
+
+def test_twilio_media_socket_refuses_unsigned_and_unknown_streams() -> None:
+    async def body(h: Harness) -> None:
+        url = h.base_url.replace("http", "ws") + "/twilio/media"
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(url, additional_headers={"X-Twilio-Signature": "x"}):
+                pass
+        assert refused.value.response.status_code == 403
+        signed = {"X-Twilio-Signature": h.twilio.validator.compute_signature(url, {})}
+        async with websockets.connect(url, additional_headers=signed) as ws:
+            start = json.loads(json.dumps(FIXTURE_START))
+            start["start"]["customParameters"] = {"attempt": "nobody-dialled-this"}
+            await ws.send(json.dumps(start))
+            await asyncio.wait_for(ws.wait_closed(), 5)  # a stream no dial waits for is closed
+        assert h.carrier.rejected_webhooks == 1
+
+    run(body)

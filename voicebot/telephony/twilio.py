@@ -517,6 +517,17 @@ class TwilioCarrier:
             return web.Response(status=403, text="bad X-Twilio-Signature")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        answered: list[TwilioCallLeg] = []
+        try:
+            await self._pump(ws, answered)
+        finally:
+            # However the socket ended, the dialog hears a hangup instead of waiting forever.
+            for leg in answered:
+                self._legs.pop(leg.call_id, None)
+                leg.far_end_gone()
+        return ws
+
+    async def _pump(self, ws: web.WebSocketResponse, answered: list[TwilioCallLeg]) -> None:
         leg: TwilioCallLeg | None = None
         async for message in ws:
             if message.type is not WSMsgType.TEXT:
@@ -532,14 +543,11 @@ class TwilioCarrier:
                     if leg is None:
                         await ws.close()
                         break
+                    answered.append(leg)
                 case MediaReceived() | DtmfReceived() | MarkPlayed() if leg is not None:
                     leg.deliver(event)
                 case StreamStopped():
                     break
-        if leg is not None:
-            self._legs.pop(leg.call_id, None)
-            leg.far_end_gone()
-        return ws
 
     def _answer(self, started: StreamStarted, ws: web.WebSocketResponse) -> TwilioCallLeg | None:
         pending = self._dials.get(started.custom_parameters.get("attempt", ""))
