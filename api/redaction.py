@@ -10,14 +10,23 @@ import logging
 import re
 
 # +57 310 123 4567, 3101234567, (305) 555-0100 … and ids such as 52.111.234 or 12345678-9.
-_PHONE = re.compile(r"(?<![\w.])\+?\d[\d \-().]{6,}\d(?![\w])")
-_DOCUMENT = re.compile(r"\b\d{1,3}(?:[.\-]\d{3}){2,}(?:-[\dkK])?\b|\b\d{6,}(?:-[\dkK])?\b")
+_PHONE = re.compile(r"(?<![\w.])[+(]?\d[\d \-()]{6,}\d(?![\w])")
+_DOCUMENT = re.compile(
+    r"\b\d{1,3}(?:[.\-]\d{3}){2,}(?:-[\dkK])?\b"  # 52.111.234, 12.345.678-K
+    r"|\b\d{3}\.\d{3}\.\d{4}\b"  # 310.123.4567
+    r"|\b\d{6,}(?:-[\dkK])?\b"  # bare digits
+)
+
+# Dates and IPv4 addresses look like numbers but identify nobody.
+_NOT_PERSONAL = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,3}(?:\.\d{1,3}){3}")
 
 
 def mask_pii(text: str) -> str:
     """Keep the last two digits, enough to tell records apart when debugging."""
 
     def mask(match: re.Match[str]) -> str:
+        if _NOT_PERSONAL.fullmatch(match.group().strip()):
+            return match.group()
         digits = re.sub(r"\D", "", match.group())
         return "***" + digits[-2:]
 

@@ -59,8 +59,13 @@ class World:
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
-    speech = SpeechConfig(language="ko")  # the one real Vosk model this machine carries
-    return Settings(database_url=url, speech=speech, api=ApiConfig(), **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {
+        "database_url": url,
+        "speech": SpeechConfig(language="ko"),  # the one real Vosk model this machine carries
+        "api": ApiConfig(),
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 def open_world(url: str, settings: Settings | None = None) -> Iterator[World]:
