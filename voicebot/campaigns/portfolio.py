@@ -18,10 +18,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.storage import models as m
+from voicebot.storage.bulk import bulk_insert, bulk_update_by_id
 
 CURRENCIES = {
     "COP",
@@ -74,7 +75,7 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("full_name", "phones", "amount")
 BATCH = 2000
-# Core tables: bulk work skips the ORM's per-row bookkeeping.
+# Core tables: bulk work skips the ORM's per-row bookkeeping (see storage.bulk).
 _TABLES = m.Base.metadata.tables
 
 
@@ -492,17 +493,6 @@ def _store(
             _add_to_campaign(s, campaign_id, set(ids.values()))
 
 
-def _update_by_id(s: Session, table: Table, rows: list[tuple[int, dict[str, Any]]]) -> None:
-    """One executemany UPDATE on the Core table: the ORM's bulk path costs twice the CPU."""
-    names = list(rows[0][1])
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("_id"))
-        .values({name: bindparam(name) for name in names})
-    )
-    s.execute(statement, [{"_id": row_id, **values} for row_id, values in rows])
-
-
 def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) -> dict[str, int]:
     latest = {row.external_id: row for row in batch}  # last row wins for the debtor's own fields
     existing = dict(
@@ -524,13 +514,15 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
         }
 
     if existing:
-        _update_by_id(s, _TABLES["debtors"], [(existing[k], fields(latest[k])) for k in existing])
+        bulk_update_by_id(
+            s, table=_TABLES["debtors"], rows=[(existing[k], fields(latest[k])) for k in existing]
+        )
         report.debtors_updated += len(existing)
     new = [{"external_id": k, **fields(r)} for k, r in latest.items() if k not in existing]
     if new:
-        # A plain executemany and a lookup: INSERT ... RETURNING over thousands of rows
+        # Insert, then look the ids up: INSERT ... RETURNING over thousands of rows
         # makes the PostgreSQL driver parse one huge statement per page.
-        s.execute(insert(_TABLES["debtors"]), new)
+        bulk_insert(s, table=_TABLES["debtors"], rows=new)
         created = s.execute(
             select(m.Debtor.external_id, m.Debtor.id).where(
                 m.Debtor.external_id.in_([row["external_id"] for row in new])
@@ -565,7 +557,7 @@ def _insert_phones(
                     }
                 )
     if new:
-        s.execute(insert(_TABLES["phones"]), new)
+        bulk_insert(s, table=_TABLES["phones"], rows=new)
         report.phones_created += len(new)
 
 
@@ -598,10 +590,10 @@ def _upsert_debts(
         else:
             new.append({"debtor_id": key[0], "external_ref": row.debt_ref, **values})
     if updates:
-        _update_by_id(s, _TABLES["debts"], updates)
+        bulk_update_by_id(s, table=_TABLES["debts"], rows=updates)
         report.debts_updated += len(updates)
     if new:
-        s.execute(insert(_TABLES["debts"]), new)
+        bulk_insert(s, table=_TABLES["debts"], rows=new)
         report.debts_created += len(new)
 
 
@@ -616,4 +608,4 @@ def _add_to_campaign(s: Session, campaign_id: int, debtor_ids: set[int]) -> None
     )
     new = [{"campaign_id": campaign_id, "debtor_id": d} for d in debtor_ids - have]
     if new:
-        s.execute(insert(_TABLES["campaign_debtors"]), new)
+        bulk_insert(s, table=_TABLES["campaign_debtors"], rows=new)
