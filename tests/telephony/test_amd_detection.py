@@ -19,6 +19,7 @@ from voicebot.audio.wav import decode_wav, read_wav
 from voicebot.telephony.amd import (
     AmdResult,
     AnsweringMachineDetector,
+    BeepDetector,
     MachineAction,
     VoicemailPolicy,
     decide,
@@ -189,3 +190,19 @@ def test_amd_policy() -> None:
         False,
     )
     assert decide(machine_talking, message).wait_for_beep is True
+
+
+def test_amd_beep_detector_says_when_the_recorder_is_listening() -> None:
+    greeting = np.concatenate([_silence(0.3), _prompt("vm-intro"), _silence(0.2)])
+    tone_at = greeting.size // FRAME_SAMPLES
+    line = np.concatenate([greeting, _beep(1000.0, 0.5), _silence(1.0)])
+    beep = BeepDetector()
+    over_at = None
+    for index in range(line.size // FRAME_SAMPLES):
+        beep.feed(line[index * FRAME_SAMPLES : (index + 1) * FRAME_SAMPLES])
+        if beep.beep_over:
+            over_at = index
+            break
+    assert beep.beep_at == tone_at  # nothing in the spoken greeting passed for a tone
+    assert over_at == tone_at + 25  # the first frame after the 0.5 s beep
+    assert beep.beep_hz == pytest.approx(1000.0, abs=25.0)

@@ -35,6 +35,7 @@ from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.audio.wav import decode_wav, read_wav
 from voicebot.dialog.outcome import Disposition
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
+from voicebot.telephony.amd import MachineAction
 from voicebot.telephony.carrier import (
     FRAME_SAMPLES,
     LINE_RATE,
@@ -381,6 +382,7 @@ async def _with_harness(
     body: Callable[[Harness], Awaitable[None]],
     fake: FakeTwilio | None = None,
     timeout_s: float = 30.0,
+    voicemail: Callable[[], Awaitable[Pcm]] | None = None,
     **settings: Any,
 ) -> None:
     fake = fake or FakeTwilio()
@@ -408,7 +410,8 @@ async def _with_harness(
             agent_number=AGENT,
             api_base_url=f"http://127.0.0.1:{fake_port}",
             **config,
-        )
+        ),
+        voicemail=voicemail,
     )
     runner = await carrier.start("127.0.0.1", port)
     try:
@@ -431,9 +434,10 @@ def run(
     body: Callable[[Harness], Awaitable[None]],
     fake: FakeTwilio | None = None,
     timeout_s: float = 30.0,
+    voicemail: Callable[[], Awaitable[Pcm]] | None = None,
     **settings: Any,
 ) -> None:
-    asyncio.run(_with_harness(body, fake, timeout_s, **settings))
+    asyncio.run(_with_harness(body, fake, timeout_s, voicemail, **settings))
 
 
 async def _collect_audio(leg: TwilioCallLeg, samples: int) -> tuple[Pcm, list[object]]:
@@ -775,3 +779,62 @@ def test_twilio_media_socket_refuses_unsigned_and_unknown_streams() -> None:
         assert h.carrier.rejected_webhooks == 1
 
     run(body)
+
+
+# A limited-content message: a name, a company name that does not reveal collection, a number.
+MESSAGE_TEXT = "Hola, le llama Laura de Servicios Andinos. Por favor llámenos al 601 555 0100."
+
+
+@pytest.mark.skipif(not (SOUNDS / "vm-intro.wav").exists(), reason="needs Spanish sounds")
+def test_twilio_leaves_the_message_after_the_beep_then_hangs_up() -> None:
+    tone = (8000 * np.sin(2 * np.pi * 1000 * np.arange(4000) / LINE_RATE)).astype(np.int16)
+    greeting = np.concatenate(
+        [silence(0.3), read_wav(SOUNDS / "vm-intro.wav", LINE_RATE), tone, silence(1.0)]
+    )
+    message = espeak(MESSAGE_TEXT)
+
+    async def render() -> Pcm:
+        return message
+
+    async def body(h: Harness) -> None:
+        h.twilio.callees["+573001234567"] = Callee(says=greeting, answered_by="")
+        result = await h.carrier.dial("+573001234567")
+        assert result == DialFailure(Disposition.VM, None, "local_amd:long_greeting;message_left")
+        sid = f"CA{1:032x}"
+        assert np.array_equal(h.twilio.peers[sid].audio(), ulaw_to_pcm(pcm_to_ulaw(message)))
+        assert h.twilio.requests[-1][2] == {"Status": ["completed"]}  # hung up once played
+
+    run(
+        body,
+        voicemail=render,
+        machine_detection=False,
+        local_amd=True,
+        amd_wait_s=5.0,
+        on_machine=MachineAction.LEAVE_MESSAGE,
+    )
+
+
+def test_twilio_machine_end_verdict_leaves_the_message_at_once() -> None:
+    message = espeak(MESSAGE_TEXT)
+
+    async def render() -> Pcm:
+        return message
+
+    async def body(h: Harness) -> None:
+        h.twilio.callees["+573001234567"] = Callee(answered_by="machine_end_silence")
+        result = await h.carrier.dial("+573001234567")
+        assert result == DialFailure(Disposition.VM, None, "machine_end_silence;message_left")
+        played = h.twilio.peers[f"CA{1:032x}"].audio()
+        assert played.size == message.size
+
+    run(body, voicemail=render, on_machine=MachineAction.LEAVE_MESSAGE)
+
+
+def test_twilio_leave_message_policy_without_a_renderer_hands_the_leg_to_the_dialog() -> None:
+    async def body(h: Harness) -> None:
+        h.twilio.callees["+573001234567"] = Callee(answered_by="machine_start")
+        leg = await h.carrier.dial("+573001234567")
+        assert isinstance(leg, TwilioCallLeg) and leg.answered_by == "machine_start"
+        await leg.hangup()
+
+    run(body, on_machine=MachineAction.LEAVE_MESSAGE)

@@ -82,6 +82,42 @@ def _tone(frame: Pcm, settings: AmdSettings) -> float | None:
 
 
 @dataclass(slots=True)
+class BeepDetector:
+    """Finds the first pure tone held ``beep_min_s``; also tells when that tone has stopped."""
+
+    settings: AmdSettings = field(default_factory=AmdSettings)
+    beep_at: int | None = None  # frame index where the beep began
+    beep_hz: float | None = None
+    _frames: int = 0
+    _run: int = 0
+    _hz: float = 0.0
+    _in_tone: bool = False
+
+    def feed(self, frame: Pcm, *, voiced: bool | None = None) -> bool:
+        """True while the (already recognised) beep is sounding or the frame that completes it."""
+        index = self._frames
+        self._frames += 1
+        if voiced is None:
+            voiced = frame_dbfs(frame) > self.settings.speech_floor_dbfs
+        hz = _tone(frame, self.settings) if voiced else None
+        if hz is not None and (self._run == 0 or abs(hz - self._hz) <= 50.0):
+            self._run += 1
+            self._hz = hz if self._run == 1 else self._hz
+            if self.beep_at is None and self._run * FRAME_S >= self.settings.beep_min_s:
+                self.beep_at, self.beep_hz = index - self._run + 1, self._hz
+        else:
+            self._run = 1 if hz is not None else 0
+            self._hz = hz or 0.0
+        self._in_tone = self.beep_at is not None and self._run > 0
+        return self._in_tone
+
+    @property
+    def beep_over(self) -> bool:
+        """The beep was heard and has ended: a message recorder is now listening."""
+        return self.beep_at is not None and not self._in_tone
+
+
+@dataclass(slots=True)
 class AnsweringMachineDetector:
     """Feed 20 ms frames from the moment of answer; ``feed`` returns the verdict once known."""
 
@@ -93,9 +129,7 @@ class AnsweringMachineDetector:
     _words: int = 0
     _in_word: bool = False
     _greeting_end: int | None = None  # frame where the first long silence began
-    _tone_run: int = 0
-    _tone_hz: float = 0.0
-    _beep_at: int | None = None
+    _beep: BeepDetector | None = None
     _result: AmdResult | None = None
 
     @property
@@ -111,7 +145,9 @@ class AnsweringMachineDetector:
         level = frame_dbfs(frame)
         self._floor_dbfs = min(self._floor_dbfs + 0.05, level)
         voiced = level > max(s.speech_floor_dbfs, self._floor_dbfs + s.snr_db)
-        self._track_beep(frame, index, voiced)
+        if self._beep is None:
+            self._beep = BeepDetector(s)
+        self._beep.feed(frame, voiced=voiced)
         if voiced:
             if self._onset is None:
                 self._onset = index
@@ -134,20 +170,10 @@ class AnsweringMachineDetector:
         self._result = result
         return result
 
-    def _track_beep(self, frame: Pcm, index: int, voiced: bool) -> None:
-        hz = _tone(frame, self.settings) if voiced else None
-        if hz is not None and (self._tone_run == 0 or abs(hz - self._tone_hz) <= 50.0):
-            self._tone_run += 1
-            self._tone_hz = hz if self._tone_run == 1 else self._tone_hz
-            if self._beep_at is None and self._tone_run * FRAME_S >= self.settings.beep_min_s:
-                self._beep_at = index - self._tone_run + 1
-        else:
-            self._tone_run = 1 if hz is not None else 0
-            self._tone_hz = hz or 0.0
-
     def _evidence(self) -> AmdEvidence:
         now = self._frames
         onset = self._onset
+        beep = self._beep
         silence = 0 if self._last_voiced is None else now - 1 - self._last_voiced
         if onset is None or self._last_voiced is None:
             greeting = 0
@@ -161,8 +187,8 @@ class AnsweringMachineDetector:
             onset_s=None if onset is None else onset * FRAME_S,
             silence_after_s=silence * FRAME_S,
             words=self._words,
-            beep_at_s=None if self._beep_at is None else self._beep_at * FRAME_S,
-            beep_hz=self._tone_hz if self._beep_at is not None else None,
+            beep_at_s=None if beep is None or beep.beep_at is None else beep.beep_at * FRAME_S,
+            beep_hz=None if beep is None else beep.beep_hz,
         )
 
     def _decide(self, *, final: bool = False) -> AmdResult | None:

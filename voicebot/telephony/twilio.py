@@ -29,11 +29,19 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from voicebot.actions import Transfer, TransferContext
+from voicebot.audio.vad import frame_dbfs
 from voicebot.dialog.outcome import Disposition
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
-from voicebot.telephony.amd import AmdResult, AnsweringMachineDetector, MachineAction
+from voicebot.telephony.amd import (
+    AmdResult,
+    AmdSettings,
+    AnsweringMachineDetector,
+    BeepDetector,
+    MachineAction,
+)
 from voicebot.telephony.carrier import (
     FRAME_SAMPLES,
+    LINE_RATE,
     AudioIn,
     DialFailure,
     DigitIn,
@@ -81,6 +89,7 @@ class TwilioSettings:
     on_machine: MachineAction = MachineAction.HANG_UP
     amd_wait_s: float = 4.0  # how long a fresh leg waits for an AMD verdict
     answer_grace_s: float = 15.0  # setup time beyond the ring timeout before giving up
+    voicemail_wait_s: float = 10.0  # longest wait for the beep before leaving a message
 
 
 class _PooledHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # untyped base
@@ -138,6 +147,7 @@ class TwilioCallLeg:
         self.answered_by = ""  # Twilio's AMD verdict once known
         self.amd = amd
         self.marks_played: list[str] = []
+        self._mark_echo = asyncio.Event()
         self._ws = ws
         self._rest = rest
         self._inbound: asyncio.Queue[LineInput] = asyncio.Queue()
@@ -191,6 +201,19 @@ class TwilioCallLeg:
             await self._writer
         await self._ws.close()
 
+    async def wait_played(self, timeout_s: float) -> bool:
+        """Until Twilio echoes the mark after the last audio sent: it has been played out."""
+        last = f"audio-{self._marks}"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while last not in self.marks_played and not self._closed:
+            self._mark_echo.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._mark_echo.wait(), max(0.0, deadline - loop.time()))
+            if loop.time() >= deadline:
+                break
+        return last in self.marks_played
+
     async def wait_verdict(self, timeout_s: float) -> str | AmdResult | None:
         """Twilio's ``AnsweredBy`` or the local detector's result, whichever comes first."""
         with contextlib.suppress(TimeoutError):
@@ -216,6 +239,7 @@ class TwilioCallLeg:
                 self._inbound.put_nowait(DigitIn(digit))
             case MarkPlayed(name=name):
                 self.marks_played.append(name)
+                self._mark_echo.set()
 
     def far_end_gone(self) -> None:
         if not self._closed:
@@ -260,8 +284,17 @@ def _now() -> datetime:
 class TwilioCarrier:
     """``Carrier`` over Twilio; ``app`` is the aiohttp application Twilio must reach."""
 
-    def __init__(self, settings: TwilioSettings, rest: TwilioRest | None = None) -> None:
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        rest: TwilioRest | None = None,
+        *,
+        voicemail: Callable[[], Awaitable[Pcm]] | None = None,
+    ) -> None:
+        """``voicemail`` renders the limited-content message (from ``prompts/``) when the
+        policy is to leave one; without it a machine's leg goes to the dialog as is."""
         self.settings = settings
+        self.voicemail = voicemail
         self.rest = rest or TwilioRest(settings)
         self.validator = RequestValidator(settings.auth_token)
         self.transfer_desk: dict[str, TransferContext] = {}  # conference → what the agent sees
@@ -366,10 +399,39 @@ class TwilioCarrier:
                 reason = f"local_amd:{verdict.reason}"
             case _:
                 return leg
-        if self.settings.on_machine is not MachineAction.HANG_UP:
-            return leg  # the engine leaves the limited-content message (leg.answered_by / leg.amd)
+        if self.settings.on_machine is MachineAction.LEAVE_MESSAGE:
+            if self.voicemail is None:
+                return leg  # the engine leaves the message (leg.answered_by / leg.amd)
+            # Twilio's machine_end_* verdicts come after the greeting (and beep) ended.
+            if await self._leave_message(leg, ended=reason.startswith("machine_end")):
+                reason += ";message_left"
         await leg.hangup()
         return DialFailure(Disposition.VM, None, reason)
+
+    async def _leave_message(self, leg: TwilioCallLeg, *, ended: bool) -> bool:
+        """Speak after the beep (or once the greeting has gone quiet), then wait until played."""
+        assert self.voicemail is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.voicemail_wait_s
+        beep = BeepDetector()
+        spoke, quiet = False, 0
+        while not ended and not beep.beep_over and loop.time() < deadline:
+            try:
+                item = await asyncio.wait_for(leg.receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                break
+            match item:
+                case FarEndHangup():
+                    return False
+                case AudioIn(frame=frame):
+                    beep.feed(frame)
+                    loud = frame_dbfs(frame) > AmdSettings().speech_floor_dbfs
+                    spoke, quiet = spoke or loud, 0 if loud else quiet + 1
+                    if spoke and quiet * FRAME_SAMPLES >= 1.5 * LINE_RATE:
+                        break  # greeting over and no beep: the recorder is listening
+        message = await self.voicemail()
+        await leg.send_audio(message)
+        return await leg.wait_played(message.size / LINE_RATE + 5.0)
 
     # --- warm transfer -----------------------------------------------------------
 
