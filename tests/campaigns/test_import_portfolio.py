@@ -179,3 +179,26 @@ def test_a_mapping_that_names_an_absent_header_is_refused(sessions: sessionmaker
         )
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(m.Debtor)) == 0
+
+
+def test_json_numbers_are_read_as_numbers(sessions: sessionmaker[Session]) -> None:
+    """1234.5 is not 12.345 thousand, 45.0 days is 45, and cents beyond two are refused."""
+    values = [(1234.5, 45.0), (999.99, 3), (1200, 0), ("1.200", 1), (1234.567, 2)]
+    records = [
+        {"external_id": f"N{i}", "name": "Ana", "phone": f"31012345{i:02d}", "creditor": "B"}
+        | {"amount": amount, "days_past_due": days}
+        for i, (amount, days) in enumerate(values)
+    ]
+    report = import_json_rows(sessions, records, default_region="CO")
+    assert [(e.line, e.column) for e in report.errors] == [(5, "amount")]
+    assert "1234.5670" in report.errors[0].reason and "2 decimals" in report.errors[0].reason
+    with sessions() as s:
+        rows = s.execute(
+            select(m.Debtor.external_id, m.Debt.amount, m.Debt.days_past_due).join(m.Debt)
+        ).all()
+    assert {r[0]: (r[1], r[2]) for r in rows} == {
+        "N0": (Decimal("1234.50"), 45),
+        "N1": (Decimal("999.99"), 3),
+        "N2": (Decimal("1200.00"), 0),
+        "N3": (Decimal("1200.00"), 1),
+    }

@@ -73,6 +73,7 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "preferred_hours": ("preferred_hours", "horario", "horario_preferido"),
     "tcpa_consent": ("tcpa_consent", "consentimiento", "consent"),
 }
+CENT = Decimal("0.01")  # what debts.amount stores
 REQUIRED = ("full_name", "phones", "amount")
 BATCH = 2000
 # Core tables: bulk work skips the ORM's per-row bookkeeping (see storage.bulk).
@@ -286,6 +287,8 @@ def validate_row(
         amount = parse_amount(value("amount"))
         if amount <= 0:
             fail("amount", f"amount must be positive, got {value('amount')!r}")
+        elif amount != amount.quantize(CENT):
+            fail("amount", f"more than 2 decimals in {value('amount')!r}; refusing to round")
     except ValueError:
         fail("amount", f"not an amount: {value('amount')!r}")
     currency = (value("currency") or DEFAULT_CURRENCY.get(region, "")).upper()
@@ -411,6 +414,23 @@ def import_csv(
     )
 
 
+def _json_cell(value: Any) -> str:
+    """A JSON value as the text a spreadsheet cell would hold, without ambiguity.
+
+    A JSON number is already a number: 1234.567 must not read as "1.234.567" pesos,
+    so a fraction of exactly three digits gets a trailing zero, and 45.0 reads as 45.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return str(value)
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return str(int(number))
+    text = format(number, "f")
+    return text + "0" if len(text.rsplit(".", 1)[1]) == 3 else text
+
+
 def import_json_rows(
     sessions: sessionmaker[Session],
     records: list[dict[str, Any]],
@@ -422,10 +442,7 @@ def import_json_rows(
     """JSON rows (the API's upload format) through the same validation; line = index + 1."""
     headers = sorted({str(k) for r in records for k in r})
     mapping = resolve_columns(headers)
-    rows = (
-        (i + 1, {str(k): "" if v is None else str(v) for k, v in r.items()})
-        for i, r in enumerate(records)
-    )
+    rows = ((i + 1, {str(k): _json_cell(v) for k, v in r.items()}) for i, r in enumerate(records))
     return import_rows(
         sessions,
         rows,
