@@ -52,6 +52,13 @@ TOKEN = "12345678901234567890123456789012"
 FROM = "+573001112233"
 AGENT = "+573009998877"
 SOUNDS = Path("/usr/share/asterisk/sounds/es")
+CALLBACK_BODY = {
+    k: v
+    for k, v in json.loads(
+        (Path(__file__).parent / "fixtures" / "twilio_callbacks.json").read_text()
+    )["status_completed"].items()
+    if k not in {"SipResponseCode", "CallDuration", "Duration"}
+}
 FIXTURE_START = json.loads(
     (Path(__file__).parent / "fixtures" / "twilio_media_streams.json").read_text()
 )["messages"]["start"]
@@ -222,7 +229,8 @@ class FakeTwilio:
         self, url: str, sid: str, statuses: list[str], extra: dict[str, str]
     ) -> None:
         for status in statuses:
-            params = {"CallSid": sid, "AccountSid": ACCOUNT, "CallStatus": status, **extra}
+            # The full documented body, so signatures are checked over every field Twilio sends.
+            params = {**CALLBACK_BODY, "CallSid": sid, "CallStatus": status, **extra}
             await self.post_signed(url, params)
 
     async def _run_call(self, sid: str, form: dict[str, list[str]], callee: Callee) -> None:

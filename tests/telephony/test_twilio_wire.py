@@ -170,3 +170,28 @@ def test_twilio_wire_status_callback_dispositions(
 def test_twilio_wire_status_callback_needs_a_call_sid() -> None:
     with pytest.raises(WireError, match="CallSid"):
         parse_status_callback({"CallStatus": "busy"})
+
+
+CALLBACKS: dict[str, dict[str, str]] = json.loads((FIXTURES / "twilio_callbacks.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "answered_by", "sip", "failure"),
+    [
+        ("status_busy", "busy", "", 486, Disposition.BUSY),
+        ("status_completed", "completed", "", 200, None),
+        ("amd_machine", "", "machine_end_beep", None, Disposition.VM),
+        ("amd_human", "", "human", None, None),
+    ],
+)
+def test_twilio_wire_full_callback_bodies(
+    name: str, status: str, answered_by: str, sip: int | None, failure: Disposition | None
+) -> None:
+    parsed = parse_status_callback(CALLBACKS[name])
+    assert (parsed.call_sid, parsed.status, parsed.answered_by, parsed.sip_code) == (
+        CALL,
+        status,
+        answered_by,
+        sip,
+    )
+    assert parsed.failure is failure
