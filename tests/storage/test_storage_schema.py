@@ -116,7 +116,7 @@ def test_the_alembic_command_line_downgrades_and_upgrades_again(db_url: str) -> 
         )
         return done.stdout
 
-    assert "0001 (head)" in alembic("current")
+    assert "0002 (head)" in alembic("current")
     alembic("downgrade", "base")
     engine = make_engine(db_url)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}

@@ -198,6 +198,8 @@ class CallRecord(Base):
     """The outcome of one finished attempt (one row per attempt: writes are idempotent)."""
 
     __tablename__ = "call_outcomes"
+    # The calls list pages newest first (API): without it every page sorts the whole table.
+    __table_args__ = (Index("ix_call_outcomes_started", "started_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(
