@@ -93,6 +93,7 @@ class Callee:
     forge_busy_first: bool = False  # an unsigned "busy" webhook before the real events
     no_stream: bool = False  # answers, but Twilio never reaches our websocket
     garbage: bool = False  # malformed messages in the middle of the media
+    chunk_bytes: int = FRAME_SAMPLES  # μ-law bytes per media message
 
 
 @dataclass
@@ -280,13 +281,14 @@ class FakeTwilio:
                 amd_url = self._form_of(sid)["AsyncAmdStatusCallback"][0]
                 self.tasks.append(asyncio.create_task(self._post_quietly(amd_url, amd)))
             codes = pcm_to_ulaw(callee.says).tobytes()
-            for chunk, offset in enumerate(range(0, len(codes), FRAME_SAMPLES), start=1):
+            size = callee.chunk_bytes
+            for chunk, offset in enumerate(range(0, len(codes), size), start=1):
                 seq += 1
                 media = {
                     "track": "inbound",
                     "chunk": str(chunk),
                     "timestamp": str(offset // 8),
-                    "payload": base64.b64encode(codes[offset : offset + FRAME_SAMPLES]).decode(),
+                    "payload": base64.b64encode(codes[offset : offset + size]).decode(),
                 }
                 await send(
                     json.dumps(
@@ -533,7 +535,7 @@ def test_twilio_media_stream_round_trips_audio_dtmf_clear_and_stop() -> None:
 
     async def body(h: Harness) -> None:
         h.twilio.callees["+573001234567"] = Callee(
-            says=debtor, presses="5#", hang_up_after_s=3, garbage=True
+            says=debtor, presses="5#", hang_up_after_s=3, garbage=True, chunk_bytes=100
         )
         leg = await h.carrier.dial("+573001234567")
         assert isinstance(leg, TwilioCallLeg), leg

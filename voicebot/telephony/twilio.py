@@ -151,6 +151,7 @@ class TwilioCallLeg:
         self._ws = ws
         self._rest = rest
         self._inbound: asyncio.Queue[LineInput] = asyncio.Queue()
+        self._carry: Pcm = np.zeros(0, dtype=np.int16)
         self._outbound: deque[str] = deque()
         self._wake = asyncio.Event()
         self._verdict = asyncio.Event()
@@ -229,7 +230,12 @@ class TwilioCallLeg:
     def deliver(self, event: MediaReceived | DtmfReceived | MarkPlayed) -> None:
         match event:
             case MediaReceived(pcm=pcm):
-                for start in range(0, pcm.size - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+                # Twilio usually sends 20 ms per message, but nothing promises it: re-frame.
+                if self._carry.size:
+                    pcm = np.concatenate([self._carry, pcm])
+                usable = pcm.size - pcm.size % FRAME_SAMPLES
+                self._carry = pcm[usable:]
+                for start in range(0, usable, FRAME_SAMPLES):
                     frame = pcm[start : start + FRAME_SAMPLES]
                     self._inbound.put_nowait(AudioIn(frame))
                     amd = self.amd
