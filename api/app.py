@@ -24,6 +24,7 @@ from api.routes import (
     promises,
     webhooks,
 )
+from api.status_cache import StatusCache
 from voicebot.config import Settings
 from voicebot.storage.db import make_engine, session_factory
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = session_factory(engine)
     app.state.metrics = Metrics(app.state.sessions)
+    app.state.status_cache = StatusCache(settings.api.status_cache_seconds)
     errors.install(app)
 
     if settings.api.cors_origins:  # closed unless origins are listed

@@ -56,6 +56,7 @@ class DialerConfig(BaseModel):
 class ApiConfig(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)  # closed by default
     max_upload_bytes: int = 20 * 1024 * 1024
+    status_cache_seconds: float = 2.0  # campaign status is recomputed at most this often
 
 
 class WebhookConfig(BaseModel):

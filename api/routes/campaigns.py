@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from api.deps import ManagerDep, ReaderDep, SessionDep, SettingsDep
@@ -12,6 +12,7 @@ from api.dialplans import resolve_dialplan
 from api.errors import ApiError, not_found
 from api.pagination import Limit, Offset, paginate
 from api.schemas import CampaignChange, CampaignCreate, CampaignOut, Page
+from api.status_cache import StatusCache
 from voicebot.campaigns import lifecycle
 from voicebot.campaigns.status import campaign_status
 from voicebot.storage import models as m
@@ -70,46 +71,64 @@ def get_campaign(campaign_id: int, session: SessionDep, _: ReaderDep) -> Campaig
 
 
 @router.get("/{campaign_id}/status")
-def get_status(campaign_id: int, session: SessionDep, _: ReaderDep) -> dict[str, Any]:
-    """Attempts by state, KPIs overall and per debtor segment, compliance refusals by rule."""
+def get_status(
+    campaign_id: int, request: Request, session: SessionDep, _: ReaderDep
+) -> dict[str, Any]:
+    """Attempts by state, KPIs overall and per debtor segment, compliance refusals by rule.
+
+    At most ``api.status_cache_seconds`` old (see ``as_of``).
+    """
     _campaign(session, campaign_id)
-    return campaign_status(session, campaign_id=campaign_id)
+    cache: StatusCache = request.app.state.status_cache
+    return cache.get(campaign_id, lambda: campaign_status(session, campaign_id=campaign_id))
 
 
-def _changed(session: SessionDep, campaign_id: int, **counts: int) -> CampaignChange:
+def _changed(
+    request: Request, session: SessionDep, campaign_id: int, **counts: int
+) -> CampaignChange:
     session.commit()
+    cache: StatusCache = request.app.state.status_cache
+    cache.forget(campaign_id)
     return CampaignChange(
         campaign=CampaignOut.model_validate(_campaign(session, campaign_id)), **counts
     )
 
 
 @router.post("/{campaign_id}/launch", responses={404: {}, 409: {}})
-def launch(campaign_id: int, session: SessionDep, who: ManagerDep) -> CampaignChange:
+def launch(
+    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+) -> CampaignChange:
     _campaign(session, campaign_id)
     queued = lifecycle.launch_campaign(
         session, campaign_id=campaign_id, now=utc_now(), actor=who.name
     )
-    return _changed(session, campaign_id, attempts_queued=queued)
+    return _changed(request, session, campaign_id, attempts_queued=queued)
 
 
 @router.post("/{campaign_id}/pause", responses={404: {}, 409: {}})
-def pause(campaign_id: int, session: SessionDep, who: ManagerDep) -> CampaignChange:
+def pause(
+    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+) -> CampaignChange:
     _campaign(session, campaign_id)
     lifecycle.pause_campaign(session, campaign_id=campaign_id, now=utc_now(), actor=who.name)
-    return _changed(session, campaign_id)
+    return _changed(request, session, campaign_id)
 
 
 @router.post("/{campaign_id}/resume", responses={404: {}, 409: {}})
-def resume(campaign_id: int, session: SessionDep, who: ManagerDep) -> CampaignChange:
+def resume(
+    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+) -> CampaignChange:
     _campaign(session, campaign_id)
     lifecycle.resume_campaign(session, campaign_id=campaign_id, now=utc_now(), actor=who.name)
-    return _changed(session, campaign_id)
+    return _changed(request, session, campaign_id)
 
 
 @router.post("/{campaign_id}/stop", responses={404: {}, 409: {}})
-def stop(campaign_id: int, session: SessionDep, who: ManagerDep) -> CampaignChange:
+def stop(
+    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+) -> CampaignChange:
     _campaign(session, campaign_id)
     cancelled = lifecycle.stop_campaign(
         session, campaign_id=campaign_id, now=utc_now(), actor=who.name
     )
-    return _changed(session, campaign_id, attempts_cancelled=cancelled)
+    return _changed(request, session, campaign_id, attempts_cancelled=cancelled)

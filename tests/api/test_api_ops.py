@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_world import World, make_settings, open_world
+from api_world import World, make_settings, open_world, populate
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
@@ -223,3 +223,24 @@ def test_cli_creates_a_key_shown_once(cli_env: dict[str, str], sqlite_url: str) 
         text=True,
     )
     assert bad.returncode == 2 and "unknown role 'root'" in bad.stderr
+
+
+@pytest.fixture
+def cached(sqlite_url: str) -> Iterator[World]:
+    settings = make_settings(sqlite_url, api=ApiConfig(status_cache_seconds=600))
+    for world in open_world(sqlite_url, settings):
+        yield populate(world)
+
+
+def test_campaign_status_is_cached_until_a_state_change(cached: World) -> None:
+    path = f"/campaigns/{cached.campaign_id}/status"
+    first = cached.client.get(path, headers=cached.auth("auditor")).json()
+    with cached.sessions.begin() as s:
+        s.add(m.CallAttempt(campaign_id=cached.campaign_id, debtor_id=cached.debtors["C1"]))
+    again = cached.client.get(path, headers=cached.auth("auditor")).json()
+    assert again == first  # same computation, same as_of
+    cached.client.post(f"/campaigns/{cached.campaign_id}/pause", headers=cached.auth("manager"))
+    fresh = cached.client.get(path, headers=cached.auth("auditor")).json()
+    assert fresh["status"] == "paused"
+    assert fresh["attempts_by_status"] == {"done": 4, "queued": 1}
+    assert fresh["as_of"] > first["as_of"]
