@@ -198,8 +198,21 @@ class CallRecord(Base):
     """The outcome of one finished attempt (one row per attempt: writes are idempotent)."""
 
     __tablename__ = "call_outcomes"
-    # The calls list pages newest first (API): without it every page sorts the whole table.
-    __table_args__ = (Index("ix_call_outcomes_started", "started_at", "id"),)
+    # The API's calls list pages newest first, filtered by campaign, disposition or debtor:
+    # without these every page sorts the matching rows (100k calls: ~0.5 s per page).
+    __table_args__ = (
+        Index("ix_call_outcomes_started", "started_at", "id"),
+        Index("ix_call_outcomes_campaign_started", "campaign_id", "started_at", "id"),
+        Index(
+            "ix_call_outcomes_campaign_disposition_started",
+            "campaign_id",
+            "disposition",
+            "started_at",
+            "id",
+        ),
+        Index("ix_call_outcomes_disposition_started", "disposition", "started_at", "id"),
+        Index("ix_call_outcomes_debtor_started", "debtor_id", "started_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(

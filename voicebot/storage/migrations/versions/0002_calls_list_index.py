@@ -1,4 +1,4 @@
-"""Index for the API's calls list (newest first).
+"""Indexes for the API's calls list (newest first, filtered by campaign, disposition, debtor).
 
 Revision ID: 0002
 Revises: 0001
@@ -15,10 +15,25 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+INDEXES = {
+    "ix_call_outcomes_started": ["started_at", "id"],
+    "ix_call_outcomes_campaign_started": ["campaign_id", "started_at", "id"],
+    "ix_call_outcomes_campaign_disposition_started": [
+        "campaign_id",
+        "disposition",
+        "started_at",
+        "id",
+    ],
+    "ix_call_outcomes_disposition_started": ["disposition", "started_at", "id"],
+    "ix_call_outcomes_debtor_started": ["debtor_id", "started_at", "id"],
+}
+
 
 def upgrade() -> None:
-    op.create_index("ix_call_outcomes_started", "call_outcomes", ["started_at", "id"])
+    for name, columns in INDEXES.items():
+        op.create_index(name, "call_outcomes", columns)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_call_outcomes_started", table_name="call_outcomes")
+    for name in INDEXES:
+        op.drop_index(name, table_name="call_outcomes")
