@@ -33,6 +33,10 @@ class TwilioConfig(BaseModel):
     auth_token: str = ""
     from_number: str = ""
     public_base_url: str = ""  # https URL Twilio reaches for webhooks and the media stream
+    listen_host: str = "127.0.0.1"  # where our webhook/media server listens (behind the TLS proxy)
+    listen_port: int = 8081
+    agent_number: str = ""  # warm transfers ring this number (E.164 or sip:)
+    on_machine: str = "hang_up"  # hang_up | leave_message (lawful: no debt details)
     machine_detection: bool = True
 
 

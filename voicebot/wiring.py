@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from voicebot.actions import Transfer
 from voicebot.campaigns.synthetic import SyntheticDebtor
 from voicebot.config import Settings
-from voicebot.dialog.context import CallContext
+from voicebot.dialog.context import CallContext, Debtor
 from voicebot.dialog.outcome import CallOutcome
 from voicebot.dialog.plan import Dialplan
+from voicebot.dialog.prompts import render_prompt
 from voicebot.engine.audio_port import Transferrer
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import CallRunner, DialRequest
@@ -21,7 +22,8 @@ from voicebot.speech.models import explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel
-from voicebot.telephony.carrier import CallLeg, DialFailure
+from voicebot.telephony.amd import MachineAction
+from voicebot.telephony.carrier import CallLeg, DialFailure, Pcm
 from voicebot.telephony.simulated import (
     DebtorScript,
     HangUp,
@@ -34,6 +36,7 @@ from voicebot.telephony.simulated import (
 from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings
 from voicebot.telephony.sip_transfer import to_event
 from voicebot.telephony.text_line import HANGUP
+from voicebot.telephony.twilio import TwilioCarrier, TwilioSettings
 
 
 def speech_model(settings: Settings) -> VoskSpeechModel:
@@ -184,3 +187,55 @@ class _Dialled:
         self, number: str, *, caller_id: str | None = None, ring_timeout_s: float = 30.0
     ) -> CallLeg:
         return self.leg
+
+
+def twilio_carrier(settings: Settings, plan: Dialplan) -> TwilioCarrier:
+    """Twilio with the lawful voicemail message rendered from the dialplan's prompts."""
+    tw = settings.twilio
+    if not (tw.account_sid and tw.auth_token and tw.from_number and tw.public_base_url):
+        raise ValueError(
+            "Twilio carrier: set VOICEBOT_TWILIO__ACCOUNT_SID, __AUTH_TOKEN, __FROM_NUMBER and __PUBLIC_BASE_URL"
+        )
+    voice = bot_voice(settings)
+    message = plan.prompts.get("voicemail_message")
+    leave_message = MachineAction(tw.on_machine) is MachineAction.LEAVE_MESSAGE
+
+    async def voicemail() -> Pcm:
+        assert message is not None
+        ctx = CallContext(
+            debtor=Debtor(full_name=""),
+            today=datetime.now(UTC).date(),
+            company=settings.company,
+            callback_number=settings.callback_number,
+        )
+        return voice.synthesize(render_prompt(message, ctx, {}, datetime.now(UTC)))
+
+    if leave_message and message is None:
+        raise ValueError(
+            "on_machine=leave_message needs a `voicemail_message` prompt in the dialplan's prompts"
+        )
+    return TwilioCarrier(
+        TwilioSettings(
+            account_sid=tw.account_sid,
+            auth_token=tw.auth_token,
+            from_number=tw.from_number,
+            public_base_url=tw.public_base_url,
+            agent_number=tw.agent_number,
+            machine_detection=tw.machine_detection,
+            on_machine=MachineAction(tw.on_machine),
+        ),
+        voicemail=voicemail if leave_message else None,
+    )
+
+
+def twilio_runner(settings: Settings, plan: Dialplan, carrier: TwilioCarrier) -> CarrierCallRunner:
+    voice = bot_voice(settings)
+    prerender(plan, voice)
+    return CarrierCallRunner(
+        plan,
+        carrier,
+        speech_model(settings),
+        voice,
+        ring_timeout_s=settings.dialer.ring_timeout_seconds,
+        transferrer_for=carrier.transferrer_for,
+    )

@@ -239,34 +239,49 @@ def _fmt(value: Any) -> str:
 
 def worker(
     campaign: Annotated[str, typer.Option(help="Campaign to dial.")],
+    carrier: Annotated[
+        str, typer.Option(help="sip or twilio (settings VOICEBOT_SIP__* / VOICEBOT_TWILIO__*).")
+    ] = "sip",
     once: Annotated[
         bool, typer.Option(help="Stop when nothing is due instead of waiting for more.")
     ] = False,
 ) -> None:
-    """A dialer worker over SIP (VOICEBOT_SIP__*): claims due attempts and calls them."""
-    from voicebot.engine.dialer import Dialer
-    from voicebot.wiring import sip_carrier, sip_runner
+    """A dialer worker: claims due attempts from the shared hopper and calls them."""
+    from voicebot.engine.dialer import CallRunner, Dialer
+    from voicebot.wiring import sip_carrier, sip_runner, twilio_carrier, twilio_runner
 
+    if carrier not in ("sip", "twilio"):
+        raise typer.BadParameter("sip or twilio", param_hint="--carrier")
     settings = Settings()
     sessions = _sessions(settings)
     campaign_id = _campaign_id(sessions, campaign)
     with sessions() as s:
         plan = load_dialplan(s.get_one(m.Campaign, campaign_id).dialplan)
 
+    async def dial_all(runner: CallRunner) -> None:
+        dialer = Dialer(
+            sessions,
+            runner,
+            worker_id=settings.dialer.worker_id or None,
+            lease_seconds=settings.dialer.lease_seconds,
+        )
+        stats = await dialer.run(
+            campaign_id=campaign_id, until_idle=once, poll_s=settings.dialer.poll_seconds
+        )
+        console.print(f"worker done: {stats}")
+
     async def work() -> None:
-        carrier = sip_carrier(settings)
-        async with carrier:
-            runner = sip_runner(settings, plan, carrier)
-            dialer = Dialer(
-                sessions,
-                runner,
-                worker_id=settings.dialer.worker_id or None,
-                lease_seconds=settings.dialer.lease_seconds,
-            )
-            stats = await dialer.run(
-                campaign_id=campaign_id, until_idle=once, poll_s=settings.dialer.poll_seconds
-            )
-            console.print(f"worker done: {stats}")
+        if carrier == "sip":
+            async with sip_carrier(settings) as sip:
+                await dial_all(sip_runner(settings, plan, sip))
+            return
+        twilio = twilio_carrier(settings, plan)
+        server = await twilio.start(settings.twilio.listen_host, settings.twilio.listen_port)
+        try:
+            await dial_all(twilio_runner(settings, plan, twilio))
+        finally:
+            await twilio.close()
+            await server.cleanup()
 
     asyncio.run(work())
 

@@ -1,0 +1,50 @@
+"""The composition root builds what the settings describe, and refuses half-configured carriers."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicebot.config import Settings, TwilioConfig
+from voicebot.dialog.plan import load_dialplan
+from voicebot.wiring import debtor_turn, twilio_carrier
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_voicemail_message_reveals_nothing_about_the_debt(tmp_path: Path) -> None:
+    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    assert not plan.prompts["voicemail_message"].discloses
+    settings = Settings(
+        company="Servicios Andinos",
+        callback_number="6015550100",
+        twilio=TwilioConfig(
+            account_sid="AC" + "0" * 32,
+            auth_token="secret",
+            from_number="+15005550006",
+            public_base_url="https://bot.example",
+            on_machine="leave_message",
+        ),
+    )
+    settings.speech.tts_cache_dir = tmp_path
+    carrier = twilio_carrier(settings, plan)
+    assert carrier.voicemail is not None
+    audio = asyncio.run(carrier.voicemail())
+    assert audio.dtype == np.int16 and audio.size > 8000  # seconds of real speech
+    asyncio.run(carrier.close())
+
+
+def test_twilio_needs_its_credentials() -> None:
+    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    with pytest.raises(ValueError, match="VOICEBOT_TWILIO__ACCOUNT_SID"):
+        twilio_carrier(Settings(), plan)
+
+
+def test_text_turn_notation_maps_to_voice_turns() -> None:
+    assert type(debtor_turn("")).__name__ == "Silent"
+    assert type(debtor_turn("<colgar>")).__name__ == "HangUp"
+    assert debtor_turn("#1234").digits == "1234"  # type: ignore[union-attr]
+    assert debtor_turn("sí, soy yo").text == "sí, soy yo"  # type: ignore[union-attr]
