@@ -7,6 +7,8 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from voicebot.actions import Transfer
 from voicebot.campaigns.synthetic import SyntheticDebtor
 from voicebot.config import Settings
@@ -65,6 +67,15 @@ def prerender(plan: Dialplan, voice: TtsCache) -> int:
     return len(plan.static_prompts())
 
 
+def warmed_speech_model(settings: Settings, plan: Dialplan, voice: TtsCache) -> VoskSpeechModel:
+    """The model with a pool of recognizers that already decoded speech: no cold first call."""
+    model = speech_model(settings)
+    speech = [voice.synthesize(p.text) for p in plan.static_prompts()[:3]]
+    if speech:
+        model.prewarm(np.concatenate(speech), count=model.settings.pool_size)
+    return model
+
+
 def debtor_turn(turn: str) -> Speak | Press | Silent | HangUp:
     """The text line's turn notation, spoken on the simulated voice line instead."""
     text = turn.strip()
@@ -81,9 +92,9 @@ def simulated_voice_runner(
     settings: Settings, plan: Dialplan
 ) -> Callable[[list[SyntheticDebtor], Callable[[], datetime]], CallRunner]:
     """The demo's runner on the simulated voice line: espeak debtors, the bot's TTS, Vosk."""
-    model = speech_model(settings)
     voice = bot_voice(settings)
     prerender(plan, voice)
+    model = warmed_speech_model(settings, plan, voice)
     debtor_voice = EspeakSynthesizer(VoiceSettings("es+f3", 150))
 
     def build(debtors: list[SyntheticDebtor], clock: Callable[[], datetime]) -> CallRunner:
@@ -136,7 +147,7 @@ def sip_runner(settings: Settings, plan: Dialplan, carrier: SipCarrier) -> Carri
     return CarrierCallRunner(
         plan,
         carrier,
-        speech_model(settings),
+        warmed_speech_model(settings, plan, voice),
         voice,
         caller_id=settings.sip.caller_id,
         ring_timeout_s=settings.dialer.ring_timeout_seconds,
@@ -234,7 +245,7 @@ def twilio_runner(settings: Settings, plan: Dialplan, carrier: TwilioCarrier) ->
     return CarrierCallRunner(
         plan,
         carrier,
-        speech_model(settings),
+        warmed_speech_model(settings, plan, voice),
         voice,
         ring_timeout_s=settings.dialer.ring_timeout_seconds,
         transferrer_for=carrier.transferrer_for,
