@@ -34,12 +34,18 @@ def mask_pii(text: str) -> str:
 
 
 class PiiFilter(logging.Filter):
+    """Masks the message template and each string argument, keeping the record's shape
+    (uvicorn's access formatter unpacks ``record.args``)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_pii(message)
-        if masked != message:
-            record.msg = masked
-            record.args = None
+        if isinstance(record.msg, str):
+            record.msg = mask_pii(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_pii(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: mask_pii(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
         return True
 
 

@@ -19,6 +19,9 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page (lists that support it)"
+    )
 
 
 class Row(BaseModel):

@@ -229,7 +229,7 @@ ENDPOINTS = [
         "calls list, PTP in a date range",
         "/calls?campaign_id=1&disposition=PTP&since=2026-10-20T00:00:00Z&until=2026-11-20T00:00:00Z&limit=50",
     ),
-    ("calls list, deep page", "/calls?limit=50&offset=50000"),
+    ("calls list, offset 50,000", "/calls?limit=50&offset=50000"),
 ]
 
 
@@ -251,7 +251,11 @@ def measure(label: str, url: str, calls: int, threads: int, seconds: float) -> N
     )
     server, base = serve(url)
     try:
-        for name, path in ENDPOINTS:
+        first = httpx.get(
+            f"{base}/calls?limit=50&offset=49950", headers={"X-API-Key": key}, timeout=60
+        ).json()
+        cursor = ("calls list, cursor at 50,000", f"/calls?limit=50&cursor={first['next_cursor']}")
+        for name, path in [*ENDPOINTS, cursor]:
             count, latencies, errors = drive(base, key, path, threads, seconds)
             print(
                 f"  {name:36} {count / seconds:8.1f} req/s   p50 {percentile(latencies, 0.5) * 1000:7.1f} ms"

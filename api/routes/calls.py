@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
-from sqlalchemy import Select, select
+from sqlalchemy import Select, literal, select, tuple_
 
 from api.deps import AnyRoleDep, SessionDep
 from api.errors import not_found
-from api.pagination import Limit, Offset, paginate
+from api.pagination import Limit, Offset, decode_cursor, encode_cursor, paginate
 from api.schemas import CallDetail, CallSummary, Page, PromiseOut, TurnOut
 from api.security import AGENT, Principal
 from voicebot.storage import models as m
+from voicebot.storage.models import UtcDateTime
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 
@@ -39,10 +40,16 @@ def list_calls(
     disposition: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    cursor: Annotated[
+        str | None, Query(description="`next_cursor` of the previous page (instead of offset)")
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[CallSummary]:
-    """Newest first; ``since``/``until`` bound the call's start (aware ISO 8601)."""
+    """Newest first; ``since``/``until`` bound the call's start (aware ISO 8601).
+
+    Deep pages: follow ``next_cursor`` (constant cost) rather than a large ``offset``.
+    """
     query = select(m.CallRecord).order_by(m.CallRecord.started_at.desc(), m.CallRecord.id.desc())
     if campaign_id is not None:
         query = query.where(m.CallRecord.campaign_id == campaign_id)
@@ -54,7 +61,19 @@ def list_calls(
         query = query.where(m.CallRecord.started_at >= since)
     if until is not None:
         query = query.where(m.CallRecord.started_at < until)
-    return paginate(session, visible_to(query, who), limit=limit, offset=offset, schema=CallSummary)
+    query = visible_to(query, who)
+    counted = query
+    if cursor is not None:
+        at, key = decode_cursor(cursor)
+        query = query.where(
+            tuple_(m.CallRecord.started_at, m.CallRecord.id)
+            < tuple_(literal(at, UtcDateTime()), key)
+        )
+    page = paginate(session, query, limit=limit, offset=offset, schema=CallSummary, counted=counted)
+    if len(page.items) == limit:
+        last = page.items[-1]
+        page.next_cursor = encode_cursor(last.started_at, last.id)
+    return page
 
 
 def _call(session: SessionDep, who: Principal, call_id: int) -> m.CallRecord:

@@ -186,3 +186,21 @@ def test_agent_takes_a_transfer_and_sees_only_that_call(world: World) -> None:
     assert world.client.get(f"/transfers/{world.transfer_id}", headers=rival).status_code == 404
     agents = world.client.get("/agents", headers=world.auth("manager")).json()["items"]
     assert {a["name"]: a["status"] for a in agents} == {"agente-1": "busy", "agente-2": "offline"}
+
+
+def test_cursor_pages_follow_the_offset_order_without_repeats(world: World) -> None:
+    auditor = world.auth("auditor")
+    by_offset = [c["id"] for c in world.client.get("/calls", headers=auditor).json()["items"]]
+    seen: list[int] = []
+    params: dict[str, str | int] = {"limit": 1}
+    for _ in range(10):
+        page = world.client.get("/calls", params=params, headers=auditor).json()
+        assert page["total"] == 4
+        seen += [c["id"] for c in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params = {"limit": 1, "cursor": page["next_cursor"]}
+    assert seen == by_offset
+    bad = world.client.get("/calls", params={"cursor": "not-a-cursor"}, headers=auditor)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_cursor"

@@ -244,3 +244,20 @@ def test_campaign_status_is_cached_until_a_state_change(cached: World) -> None:
     assert fresh["status"] == "paused"
     assert fresh["attempts_by_status"] == {"done": 4, "queued": 1}
     assert fresh["as_of"] > first["as_of"]
+
+
+def test_uvicorn_access_log_lines_are_masked_and_still_formatted() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:51234", "GET", "/debtors?external_id=52111234", "1.1", 200),
+        None,
+    )
+    PiiFilter().filter(record)
+    line = AccessFormatter("%(client_addr)s %(request_line)s %(status_code)s").format(record)
+    assert line == "127.0.0.1:51234 GET /debtors?external_id=***34 HTTP/1.1 200 OK"
