@@ -1,1 +1,1 @@
-"""api"""
+"""The outcomes REST API (FastAPI): ``api.app.create_app(settings)``."""
