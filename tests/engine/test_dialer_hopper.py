@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dialer_world import phone_of, portfolio_csv, scripts
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.lifecycle import (
@@ -224,3 +225,46 @@ def test_calls_per_second_of_the_campaign_and_the_trunk_pace_the_dials(
         return started
 
     assert asyncio.run(trunk_tick()) == 1  # the trunk's 1 cps wins over the campaign's 3
+
+
+def test_the_database_itself_refuses_two_live_attempts_for_one_debtor(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Even a buggy or foreign worker that bypasses the claim query cannot double-dial."""
+    campaign_id = make_campaign(sessions, 1)
+    with sessions.begin() as s:
+        debtor_id = s.scalars(select(m.Debtor.id)).one()
+        for _ in range(2):
+            s.add(
+                m.CallAttempt(
+                    campaign_id=campaign_id,
+                    debtor_id=debtor_id,
+                    due_at=datetime(2026, 11, 24, tzinfo=UTC),
+                )
+            )
+    with sessions.begin() as s:
+        first, second = s.scalars(
+            select(m.CallAttempt).where(m.CallAttempt.debtor_id == debtor_id)
+        ).all()
+        first.status = "dialing"
+    with pytest.raises(IntegrityError), sessions.begin() as s:
+        s.get_one(m.CallAttempt, second.id).status = "claimed"
+    with sessions() as s:
+        statuses = sorted(
+            s.scalars(select(m.CallAttempt.status).where(m.CallAttempt.debtor_id == debtor_id))
+        )
+        assert statuses == ["dialing", "queued"]  # the refused change lost nothing
+
+
+def test_a_frozen_simulated_clock_is_not_paced_forever(
+    sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Simulations whose calls take no time cannot refill a bucket; the run still ends."""
+    campaign_id = make_campaign(sessions, 4, cps=1.0)
+    clock = SimClock(datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA))
+    with sessions.begin() as s:
+        launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+    dialer = Dialer(sessions, runner(clock, 4), worker_id="w1", clock=clock)
+    stats = asyncio.run(dialer.run(campaign_id=campaign_id, until_idle=True))
+    assert stats.dialled == 4
+    assert "clock frozen" in caplog.text

@@ -100,22 +100,31 @@ def queue_first_attempts(session: Session, *, campaign_id: int, now: datetime) -
     ).all()
     if not members:
         return 0
-    debtor_ids = [d for d, _ in members]
+    # Joins on the membership, not IN (ids): a 100k-debtor campaign exceeds PostgreSQL's
+    # 65,535 bind parameters.
+    member = (m.CampaignDebtor.debtor_id == m.Phone.debtor_id) & (
+        m.CampaignDebtor.campaign_id == campaign_id
+    )
     phones: dict[int, int] = {}
     for debtor_id, phone_id in session.execute(
         select(m.Phone.debtor_id, m.Phone.id)
-        .where(m.Phone.debtor_id.in_(debtor_ids), m.Phone.status == "valid")
+        .join(m.CampaignDebtor, member)
+        .where(m.Phone.status == "valid")
         .order_by(m.Phone.debtor_id, m.Phone.priority.desc())
     ):
         phones[debtor_id] = phone_id  # ordered so the lowest priority number wins last
-    debts = dict(
-        (debtor_id, (int(dpd or 0), Decimal(total or 0)))
+    owes = (m.CampaignDebtor.debtor_id == m.Debt.debtor_id) & (
+        m.CampaignDebtor.campaign_id == campaign_id
+    )
+    debts = {
+        debtor_id: (int(dpd or 0), Decimal(total or 0))
         for debtor_id, dpd, total in session.execute(
             select(m.Debt.debtor_id, func.max(m.Debt.days_past_due), func.sum(m.Debt.amount))
-            .where(m.Debt.debtor_id.in_(debtor_ids), m.Debt.status == "active")
+            .join(m.CampaignDebtor, owes)
+            .where(m.Debt.status == "active")
             .group_by(m.Debt.debtor_id)
         )
-    )
+    }
     rows = []
     for debtor_id, member_priority in members:
         if debtor_id not in phones or debtor_id not in debts:

@@ -14,19 +14,20 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.compliance import Decision, DialFacts, PastAttempt, check, phone_country
 from voicebot.dialog.context import CallContext
 from voicebot.dialog.outcome import CallOutcome, Disposition
+from voicebot.engine.hopper import Group, HourBoosts
 from voicebot.engine.pacing import Pacer, TokenBucket, campaign_bucket
 from voicebot.storage import models as m
 from voicebot.storage.repositories import (
@@ -109,7 +110,9 @@ class Dialer:
         self.stats = DialerStats()
         self._live: set[asyncio.Task[None]] = set()
         self._pacers: dict[int, Pacer] = {}
+        self._hour_boosts = HourBoosts()
         self._paced = False  # the last tick stopped because a bucket was empty
+        self._unpaced: set[int] = set()  # campaigns run on a frozen clock
 
     # ---------------------------------------------------------------- loop
 
@@ -121,7 +124,15 @@ class Dialer:
             reap_expired_leases(self.sessions, now=self.clock(), actor=self.worker_id)
             started = await self.tick(campaign_id=campaign_id)
             if not started and self._paced:
-                await asyncio.sleep(self._pacer(campaign_id).wait_s(self.clock()))
+                before = self.clock()
+                await asyncio.sleep(self._pacer(campaign_id).wait_s(before))
+                if self.clock() <= before:
+                    # A frozen simulated clock (calls that take no time) can never refill a
+                    # bucket: pacing has no meaning on it, so stop pacing instead of hanging.
+                    log.warning(
+                        "clock frozen at %s: campaign %s dials unpaced", before, campaign_id
+                    )
+                    self._unpaced.add(campaign_id)
             elif not started and not self._live:
                 if until_idle:
                     return self.stats
@@ -137,10 +148,12 @@ class Dialer:
             return 0
         pacer = self._pacer(campaign_id)
         now = self.clock()
-        allowance = pacer.allowance(now)
+        allowance = free if campaign_id in self._unpaced else pacer.allowance(now)
         if allowance <= 0:
             self._paced = True
             return 0
+        with self.sessions() as s:
+            boosts = self._hour_boosts.for_campaign(s, campaign_id, now)
         claimed = claim_attempts(
             self.sessions,
             campaign_id=campaign_id,
@@ -148,6 +161,7 @@ class Dialer:
             now=now,
             lease=self.lease,
             limit=min(free, allowance),
+            boosts=boosts,
         )
         self.stats.claimed += len(claimed)
         started = 0
@@ -159,7 +173,7 @@ class Dialer:
             self._live.add(task)
             task.add_done_callback(self._live.discard)
             started += 1
-        if started:
+        if started and campaign_id not in self._unpaced:
             pacer.spend(started, now)
         return started
 
@@ -285,12 +299,17 @@ def claim_attempts(
     now: datetime,
     lease: timedelta,
     limit: int,
+    boosts: Mapping[Group, int] | None = None,
 ) -> list[int]:
-    """Atomically take up to ``limit`` due attempts of a running campaign for this worker."""
+    """Atomically take up to ``limit`` due attempts of a running campaign for this worker.
+
+    Highest priority first, each (segment, zone) group's ``boosts`` added: see
+    ``voicebot.engine.hopper``.
+    """
     for _ in range(5):
         try:
             with sessions.begin() as s:
-                return _claim(s, campaign_id, worker_id, now, lease, limit)
+                return _claim(s, campaign_id, worker_id, now, lease, limit, boosts or {})
         except (IntegrityError, OperationalError) as exc:
             # Another worker claimed the same debtor's other attempt first, or SQLite was busy.
             log.debug("claim retry: %s", exc)
@@ -298,7 +317,13 @@ def claim_attempts(
 
 
 def _claim(
-    s: Session, campaign_id: int, worker_id: str, now: datetime, lease: timedelta, limit: int
+    s: Session,
+    campaign_id: int,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    boosts: Mapping[Group, int],
 ) -> list[int]:
     campaign = s.get_one(m.Campaign, campaign_id)
     if campaign.status != "running":
@@ -323,9 +348,19 @@ def _claim(
             m.CallAttempt.due_at <= now,
             m.CallAttempt.debtor_id.not_in(busy),
         )
-        .order_by(m.CallAttempt.priority.desc(), m.CallAttempt.due_at, m.CallAttempt.id)
         .limit(limit * 3)
     )
+    rank: Any = m.CallAttempt.priority
+    if boosts:
+        rank = rank + case(
+            *[
+                ((m.Debtor.segment == segment) & (m.Debtor.timezone == zone), boost)
+                for (segment, zone), boost in boosts.items()
+            ],
+            else_=0,
+        )
+        query = query.join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
+    query = query.order_by(rank.desc(), m.CallAttempt.due_at, m.CallAttempt.id)
     if s.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=m.CallAttempt)
     chosen: list[int] = []
