@@ -260,7 +260,7 @@ def measure(label: str, url: str, calls: int, threads: int, seconds: float) -> N
             print(
                 f"  {name:36} {count / seconds:8.1f} req/s   p50 {percentile(latencies, 0.5) * 1000:7.1f} ms"
                 f"   p95 {percentile(latencies, 0.95) * 1000:7.1f} ms   ({count} requests, {errors} errors,"
-                f" mean {statistics.fmean(latencies) * 1000:.1f} ms)"
+                f" mean {statistics.fmean(latencies) * 1000:.1f} ms, max {max(latencies) * 1000:.0f} ms)"
             )
     finally:
         server.terminate()

@@ -127,6 +127,7 @@ def test_turn_latency_is_the_wait_after_each_debtor_turn() -> None:
     ("text", "masked"),
     [
         ("dialing +573101234567 now", "dialing ***67 now"),
+        ("GET /debtors?phone=%2B573101234567", "GET /debtors?phone=***67"),
         ("phone (305) 555-0100", "phone ***00"),
         ("cedula 52.111.234 verified", "cedula ***34 verified"),
         ("RUT 12.345.678-K", "RUT ***78"),
