@@ -2,7 +2,7 @@
 
 Status aggregates every attempt of a campaign (a second or more at 100k calls),
 while a wall of dashboards polls it: a short time-to-live plus one computation
-per campaign at a time (the others wait for it) keeps the database out of the
+per campaign at a time (the others get the previous value meanwhile) keeps the database out of the
 polling loop. State changes made through the API drop the entry at once.
 """
 
@@ -36,18 +36,28 @@ class StatusCache:
         return None
 
     def get(self, campaign_id: int, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """The cached status, or a fresh one stamped with ``as_of``."""
+        """The cached status, or a fresh one stamped with ``as_of``.
+
+        While one caller recomputes an expired entry the others get the previous value
+        (stale by at most one computation) instead of queueing behind it.
+        """
         if (value := self._fresh(campaign_id)) is not None:
             return value
         with self._guard:
             lock = self._locks.setdefault(campaign_id, threading.Lock())
-        with lock:
+        stale = self._entries.get(campaign_id)
+        if not lock.acquire(blocking=stale is None):
+            assert stale is not None
+            return stale.value
+        try:
             if (value := self._fresh(campaign_id)) is not None:
                 return value
             value = {**compute(), "as_of": datetime.now(UTC).isoformat()}
             if self.ttl > 0:
                 self._entries[campaign_id] = _Entry(value, time.monotonic())
             return value
+        finally:
+            lock.release()
 
     def forget(self, campaign_id: int) -> None:
         self._entries.pop(campaign_id, None)
