@@ -91,6 +91,7 @@ def test_demo_command_prints_kpis_and_says_it_runs_on_text(tmp_path: Path) -> No
             "--database",
             str(tmp_path / "d.sqlite3"),
         ],
+        env={"COLUMNS": "200"},  # wide enough for one column per country
     )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())  # the console wraps long lines
