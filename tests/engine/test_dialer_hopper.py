@@ -268,3 +268,44 @@ def test_a_frozen_simulated_clock_is_not_paced_forever(
     stats = asyncio.run(dialer.run(campaign_id=campaign_id, until_idle=True))
     assert stats.dialled == 4
     assert "clock frozen" in caplog.text
+
+
+def test_the_campaigns_own_schedule_tightens_the_law_and_a_broken_one_loses_nothing(
+    sessions: sessionmaker[Session],
+) -> None:
+    campaign_id = make_campaign(sessions, 3)
+    clock = SimClock(datetime(2026, 11, 24, 8, 0, tzinfo=BOGOTA))  # Colombia allows 07:00-19:00
+    with sessions.begin() as s:
+        s.get_one(m.Campaign, campaign_id).schedule = {"hours": {"tue": ["09:00", "12:00"]}}
+        launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+    dialer = Dialer(sessions, runner(clock, 3), worker_id="w1", clock=clock)
+    assert asyncio.run(dialer.tick(campaign_id=campaign_id)) == 0
+    with sessions() as s:
+        assert set(
+            s.scalars(select(m.AuditEntry.rule).where(m.AuditEntry.action == "dial_refused"))
+        ) == {"campaign_hours"}
+        due = set(s.scalars(select(m.CallAttempt.due_at).where(m.CallAttempt.status == "queued")))
+        assert {d.astimezone(BOGOTA) for d in due} == {datetime(2026, 11, 24, 9, 0, tzinfo=BOGOTA)}
+    with sessions.begin() as s:
+        s.get_one(m.Campaign, campaign_id).schedule = {"hours": {"martes": ["09:00", "12:00"]}}
+    clock.now = datetime(2026, 11, 24, 9, 0, tzinfo=BOGOTA)
+    assert asyncio.run(dialer.tick(campaign_id=campaign_id)) == 0
+    with sessions() as s:
+        reasons = s.scalars(
+            select(m.AuditEntry.reason).where(m.AuditEntry.rule == "campaign_schedule_invalid")
+        ).all()
+        assert len(reasons) == 3 and "martes" in reasons[0]
+        queued = s.scalar(
+            select(func.count()).select_from(m.CallAttempt).where(m.CallAttempt.status == "queued")
+        )
+        assert queued == 3  # waiting for a fixed schedule, not cancelled
+    with sessions.begin() as s:
+        s.get_one(m.Campaign, campaign_id).schedule = {"hours": {"tue": ["09:00", "12:00"]}}
+    clock.now = datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA)
+
+    async def dial_and_finish() -> int:
+        started = await dialer.tick(campaign_id=campaign_id)
+        await dialer.drain()
+        return started
+
+    assert asyncio.run(dial_and_finish()) == 3

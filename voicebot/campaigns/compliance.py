@@ -9,7 +9,7 @@ dialer reschedules instead of spinning.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -133,6 +133,30 @@ def _jurisdiction(code: str, raw: Any, path: Path) -> Jurisdiction:
         quiet_after_conversation_days=int(raw.get("quiet_after_conversation_days", 0)),
         consent_required_for_mobile=bool(raw.get("consent_required_for_mobile", False)),
     )
+
+
+CAMPAIGN = "CAMPAIGN"
+ALL_DAY = ["00:00", "23:59:59.999999"]
+
+
+def campaign_rules(schedule: Mapping[str, Any], campaign: str) -> Jurisdiction | None:
+    """A campaign's own table (hours, caps), in the jurisdiction format; it can only tighten.
+
+    It applies on top of the law's tables (every applicable table must allow a dial), so
+    a manager can narrow hours or caps but never widen them. Days a schedule with
+    ``hours`` leaves out are closed; a schedule with only ``caps`` keeps every hour.
+    Holidays stay the law's business. Raises ``RulesError`` naming the bad field.
+    """
+    if not schedule:
+        return None
+    raw = {
+        "hours": {day: ALL_DAY for day in DAYS},
+        **schedule,
+        "name": f"campaign {campaign}",
+        "law": "campaign schedule",
+        "holidays": False,
+    }
+    return _jurisdiction(CAMPAIGN, raw, Path(f"campaign {campaign}"))
 
 
 @cache

@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -24,7 +24,17 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from voicebot.campaigns.compliance import Decision, DialFacts, PastAttempt, check, phone_country
+from voicebot.campaigns.compliance import (
+    CAMPAIGN,
+    Decision,
+    DialFacts,
+    PastAttempt,
+    RulesError,
+    campaign_rules,
+    check,
+    default_rules,
+    phone_country,
+)
 from voicebot.dialog.context import CallContext
 from voicebot.dialog.outcome import CallOutcome, Disposition
 from voicebot.engine.hopper import Group, HourBoosts
@@ -196,7 +206,20 @@ class Dialer:
         with self.sessions.begin() as s:
             attempt = s.get_one(m.CallAttempt, attempt_id)
             facts, history = dial_facts(s, attempt)
-            decision = check(facts, history, now)
+            campaign = s.get_one(m.Campaign, attempt.campaign_id)
+            try:
+                own = campaign_rules(campaign.schedule or {}, campaign.name)
+            except RulesError as exc:
+                # Nothing is lost: the attempt waits until the schedule is fixed.
+                decision = Decision(
+                    False, "campaign_schedule_invalid", str(exc), now + timedelta(hours=1)
+                )
+            else:
+                rules = default_rules()
+                if own is not None:
+                    rules = {**rules, CAMPAIGN: own}
+                    facts = replace(facts, jurisdictions=(*facts.jurisdictions, CAMPAIGN))
+                decision = check(facts, history, now, rules)
             if not decision.allowed:
                 self._refuse(s, attempt, decision, now)
                 return None
