@@ -1,7 +1,7 @@
 """A small world for dialer tests: a portfolio CSV, its debtors' scripted answers, a worker entry point.
 
 Run as a script, it is one dialer worker process: ``python dialer_world.py URL CAMPAIGN_ID
-WORKER_ID LOG_PATH CALL_DELAY SLOW_PHONE``; each call appends "phone start end" (wall
+WORKER_ID LOG_PATH CALL_DELAY SLOW_PHONE N [START_AT]``; each call appends "phone start end" (wall
 clock) to LOG_PATH so the test can check no debtor was on two calls at once.
 """
 
@@ -90,6 +90,9 @@ class LoggingRunner(ScriptedTextRunner):
 
 def main() -> None:
     url, campaign_id, worker_id, log_path, delay, slow_phone, n = sys.argv[1:8]
+    if len(sys.argv) > 8:
+        # A start line: both racers dial from the same instant however slowly each imported.
+        time.sleep(max(0.0, float(sys.argv[8]) - time.time()))
     wall_start = time.time()
 
     def clock() -> datetime:

@@ -60,7 +60,14 @@ def setup_campaign(sessions: sessionmaker[Session], n: int) -> int:
 
 
 def worker(
-    url: str, campaign_id: int, name: str, log: Path, delay: float, slow: str, n: int
+    url: str,
+    campaign_id: int,
+    name: str,
+    log: Path,
+    delay: float,
+    slow: str,
+    n: int,
+    start_at: float | None = None,
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     return subprocess.Popen(
@@ -74,6 +81,7 @@ def worker(
             str(delay),
             slow,
             str(n),
+            *([] if start_at is None else [str(start_at)]),
         ],
         env=env,
     )
@@ -84,7 +92,8 @@ def test_two_workers_racing_never_dial_one_debtor_twice_at_once(
 ) -> None:
     campaign_id = setup_campaign(sessions, N)
     log = tmp_path / "calls.log"
-    procs = [worker(db_url, campaign_id, f"w{i}", log, 0.15, "-", N) for i in (1, 2)]
+    start_at = time.time() + 4  # both processes imported and connected, even on a loaded CI
+    procs = [worker(db_url, campaign_id, f"w{i}", log, 0.25, "-", N, start_at) for i in (1, 2)]
     for proc in procs:
         assert proc.wait(timeout=120) == 0
     intervals: dict[str, list[tuple[float, float]]] = defaultdict(list)
