@@ -1,4 +1,8 @@
-"""A campaign's live status: attempts by state and disposition, KPIs overall and per segment."""
+"""A campaign's live status: attempts by state and disposition, KPIs overall and per segment.
+
+Aggregated in SQL (GROUP BY segment and disposition), so the cost grows with the
+number of segments and dispositions, not with the number of calls.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from voicebot.campaigns.kpis import AttemptResult, compute_kpis
+from voicebot.campaigns.kpis import CONTACT, PROMISES, CampaignKpis
 from voicebot.dialog.outcome import Disposition
 from voicebot.storage import models as m
 
@@ -31,29 +35,6 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
             .group_by(m.CallAttempt.status)
         ).all()
     )
-    rows = session.execute(
-        select(
-            m.CallAttempt.debtor_id,
-            m.CallAttempt.disposition,
-            m.Debtor.segment,
-            m.CallRecord.right_party,
-            m.CallRecord.opt_out,
-            m.CallRecord.transfer_reason,
-            m.CallRecord.started_at,
-            m.CallRecord.ended_at,
-            m.PromiseToPay.amount,
-            m.PromiseToPay.instalments,
-            m.PromiseToPay.currency,
-        )
-        .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
-        .outerjoin(m.CallRecord, m.CallRecord.attempt_id == m.CallAttempt.id)
-        .outerjoin(m.PromiseToPay, m.PromiseToPay.attempt_id == m.CallAttempt.id)
-        .where(
-            m.CallAttempt.campaign_id == campaign_id,
-            m.CallAttempt.status == "done",
-            m.CallAttempt.disposition.is_not(None),
-        )
-    ).all()
     refusals = dict(
         session.execute(
             select(m.AuditEntry.rule, func.count())
@@ -61,35 +42,56 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
             .group_by(m.AuditEntry.rule)
         ).all()
     )
-    results: dict[str, list[AttemptResult]] = defaultdict(list)
-    for (
-        debtor_id,
-        disposition,
-        segment,
-        rp,
-        opt_out,
-        transfer,
-        started,
-        ended,
-        amount,
-        inst,
-        cur,
-    ) in rows:
-        result = AttemptResult(
-            disposition=Disposition(str(disposition)),
-            right_party=bool(rp),
-            promised_amount=(Decimal(amount) * (inst or 1)) if amount is not None else None,
-            currency=cur or "",
-            opt_out=bool(opt_out),
-            transferred=transfer is not None,
-            handling_seconds=(ended - started).total_seconds() if started and ended else 0.0,
-            debtor_id=str(debtor_id),
+    done = (m.CallAttempt.campaign_id == campaign_id) & (m.CallAttempt.status == "done")
+    seconds = _duration_seconds(session, m.CallRecord.started_at, m.CallRecord.ended_at)
+    rows = session.execute(
+        select(
+            m.Debtor.segment,
+            m.CallAttempt.disposition,
+            func.count(),
+            func.sum(case((m.CallRecord.right_party, 1), else_=0)),
+            func.sum(case((m.CallRecord.opt_out, 1), else_=0)),
+            func.sum(case((m.CallRecord.transfer_reason.is_not(None), 1), else_=0)),
+            func.sum(seconds),
         )
-        results[segment or ""].append(result)
-    everything = [r for rs in results.values() for r in rs]
-    overall = compute_kpis(
-        everything,
+        .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
+        .outerjoin(m.CallRecord, m.CallRecord.attempt_id == m.CallAttempt.id)
+        .where(done, m.CallAttempt.disposition.is_not(None))
+        .group_by(m.Debtor.segment, m.CallAttempt.disposition)
+    ).all()
+    attempted = dict(
+        session.execute(
+            select(m.Debtor.segment, func.count(func.distinct(m.CallAttempt.debtor_id)))
+            .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
+            .where(done)
+            .group_by(m.Debtor.segment)
+        ).all()
+    )
+    promised = session.execute(
+        select(
+            m.Debtor.segment,
+            m.PromiseToPay.currency,
+            func.sum(m.PromiseToPay.amount * m.PromiseToPay.instalments),
+        )
+        .join(m.Debtor, m.Debtor.id == m.PromiseToPay.debtor_id)
+        .where(m.PromiseToPay.campaign_id == campaign_id)
+        .group_by(m.Debtor.segment, m.PromiseToPay.currency)
+    ).all()
+
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
+    for segment, disposition, count, rp, opt_out, transferred, handled in rows:
+        tallies[segment or ""].add(
+            Disposition(str(disposition)), count, rp, opt_out, transferred, handled
+        )
+    for segment, currency, amount in promised:
+        money = tallies[segment or ""].promised
+        money[currency] = money.get(currency, Decimal(0)) + Decimal(amount or 0)
+    total = _Tally()
+    for tally in tallies.values():
+        total.merge(tally)
+    overall = total.kpis(
         debtors_in_campaign=sum(members.values()),
+        debtors_attempted=sum(attempted.values()),
         refused_by_compliance=sum(refusals.values()),
     )
     return {
@@ -100,9 +102,77 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
         "kpis": overall.to_json(),
         "refused_by_rule": refusals,
         "by_segment": {
-            segment or "(none)": compute_kpis(
-                rs, debtors_in_campaign=members.get(segment, 0)
+            segment or "(none)": tally.kpis(
+                debtors_in_campaign=members.get(segment, 0),
+                debtors_attempted=attempted.get(segment, 0),
             ).to_json()
-            for segment, rs in sorted(results.items())
+            for segment, tally in sorted(tallies.items())
         },
     }
+
+
+def _duration_seconds(session: Session, start: Any, end: Any) -> Any:
+    """``end - start`` in seconds, in the database's own dialect (SQLite has no interval type)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.by_disposition: dict[str, int] = {}
+        self.right_party = 0
+        self.opt_outs = 0
+        self.transfers = 0
+        self.contact_seconds = 0.0
+        self.promised: dict[str, Decimal] = {}
+
+    def add(
+        self,
+        disposition: Disposition,
+        count: int,
+        right_party: int | None,
+        opt_outs: int | None,
+        transfers: int | None,
+        seconds: float | None,
+    ) -> None:
+        self.by_disposition[disposition.value] = (
+            self.by_disposition.get(disposition.value, 0) + count
+        )
+        self.right_party += int(right_party or 0)
+        self.opt_outs += int(opt_outs or 0)
+        self.transfers += int(transfers or 0)
+        if disposition in CONTACT:
+            self.contact_seconds += float(seconds or 0.0)
+
+    def merge(self, other: _Tally) -> None:
+        for code, count in other.by_disposition.items():
+            self.by_disposition[code] = self.by_disposition.get(code, 0) + count
+        self.right_party += other.right_party
+        self.opt_outs += other.opt_outs
+        self.transfers += other.transfers
+        self.contact_seconds += other.contact_seconds
+        for currency, amount in other.promised.items():
+            self.promised[currency] = self.promised.get(currency, Decimal(0)) + amount
+
+    def kpis(
+        self, *, debtors_in_campaign: int, debtors_attempted: int, refused_by_compliance: int = 0
+    ) -> CampaignKpis:
+        contacts = sum(n for code, n in self.by_disposition.items() if Disposition(code) in CONTACT)
+        return CampaignKpis(
+            debtors_in_campaign=debtors_in_campaign,
+            debtors_attempted=debtors_attempted,
+            attempts=sum(self.by_disposition.values()),
+            contacts=contacts,
+            right_party_contacts=self.right_party,
+            promises=sum(
+                n for code, n in self.by_disposition.items() if Disposition(code) in PROMISES
+            ),
+            promised_amount=dict(sorted(self.promised.items())),
+            transfers=self.transfers,
+            opt_outs=self.opt_outs,
+            disputes=self.by_disposition.get(Disposition.DISP.value, 0),
+            refused_by_compliance=refused_by_compliance,
+            average_handling_seconds=self.contact_seconds / contacts if contacts else 0.0,
+            by_disposition=dict(sorted(self.by_disposition.items())),
+        )

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import phonenumbers
+
 from voicebot.dialog.context import CallContext, Debt, Debtor, NegotiationLimits
 from voicebot.dialog.spanish import number_words
 
@@ -206,6 +208,15 @@ class SyntheticDebtor:
     turns: tuple[str, ...]
 
 
+def _valid_phone(rng: random.Random, market: Market) -> str:
+    """A random number in the market's mobile range that ``phonenumbers`` accepts as valid."""
+    while True:
+        low = 2 * 10 ** (market.phone_digits - 1)
+        number = market.phone_prefix + str(rng.randrange(low, 10**market.phone_digits))
+        if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            return number
+
+
 def synthetic_portfolio(count: int, *, today: date, seed: int = 7) -> list[SyntheticDebtor]:
     """``count`` debtors across five countries, each with a scenario and its turns."""
     rng = random.Random(seed)
@@ -261,8 +272,7 @@ def synthetic_portfolio(count: int, *, today: date, seed: int = 7) -> list[Synth
         debtors.append(
             SyntheticDebtor(
                 external_id=f"DEMO-{i + 1:05d}",
-                phone=market.phone_prefix
-                + str(rng.randrange(2 * 10 ** (market.phone_digits - 1), 10**market.phone_digits)),
+                phone=_valid_phone(rng, market),
                 country=market.country,
                 scenario=scenario,
                 context=ctx,
