@@ -12,6 +12,11 @@ Prints, per database:
   with one worker.
 A refusal sweep then runs the same cycle on a Sunday (every dial refused and
 rescheduled to Monday 07:00, each with its audit entry).
+
+Measured 2026-11-23 on the 2-core build machine (load average ~2), one worker:
+SQLite: queueing 10,700/s, compliance 14,300 checks/s, dial cycle 123/s, refusal 253/s;
+PostgreSQL 15: queueing 3,600/s, compliance 17,000 checks/s, dial cycle 73/s, refusal 138/s.
+Under load average ~10 (other suites running) the dial cycle fell to 61/s and 20/s.
 """
 
 from __future__ import annotations
