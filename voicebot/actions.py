@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from voicebot.dialog.outcome import CallOutcome, Disposition, Promise
+from voicebot.dialog.outcome import CallOutcome, Disposition, Promise, Turn
 
 
 class ListenMode(StrEnum):
@@ -59,6 +59,7 @@ class TransferContext:
     summary: str
     transcript: tuple[str, ...]
     promise_attempts: tuple[str, ...] = ()
+    turns: tuple[Turn, ...] = ()  # the same transcript, structured, for the agent desk/API
 
 
 @dataclass(frozen=True, slots=True)

@@ -620,4 +620,5 @@ def _transfer_context(state: CallState, reason: str) -> TransferContext:
         summary=summary,
         transcript=lines,
         promise_attempts=state.promise_attempts,
+        turns=state.transcript,
     )

@@ -55,6 +55,8 @@ class CarrierCallRunner:
                 clock=line_clock,
                 transferrer=self.transferrer_for(leg),
             )
-            return await run_call(self.plan, request.context, port, clock=line_clock)
+            return await run_call(
+                self.plan, request.context, port, clock=line_clock, on_action=request.on_action
+            )
         finally:
             recognizer.close()

@@ -24,6 +24,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.actions import Action, Transfer
 from voicebot.campaigns.compliance import (
     CAMPAIGN,
     Decision,
@@ -37,6 +38,7 @@ from voicebot.campaigns.compliance import (
 )
 from voicebot.dialog.context import CallContext
 from voicebot.dialog.outcome import CallOutcome, Disposition
+from voicebot.engine.call_loop import ActionSink
 from voicebot.engine.hopper import Group, HourBoosts
 from voicebot.engine.pacing import Pacer, TokenBucket, campaign_bucket
 from voicebot.storage import models as m
@@ -67,6 +69,9 @@ class DialRequest:
     attempt_id: int
     phone: str
     context: CallContext
+    # Sees every action as the dialog decides it (the runner passes it to run_call): the
+    # dialer records a warm transfer for the agent desk the moment it is requested.
+    on_action: ActionSink | None = None
 
 
 CallResult = CallOutcome | DialFailure
@@ -241,7 +246,7 @@ class Dialer:
             )
             phone = s.get_one(m.Phone, attempt.phone_id).e164 if attempt.phone_id else ""
         self.stats.dialled += 1
-        return DialRequest(attempt_id, phone, ctx)
+        return DialRequest(attempt_id, phone, ctx, self._transfer_recorder(attempt_id))
 
     def _refuse(
         self, s: Session, attempt: m.CallAttempt, decision: Decision, now: datetime
@@ -295,8 +300,45 @@ class Dialer:
                     s, attempt_id=request.attempt_id, outcome=result, actor=self.worker_id
                 )
             schedule_follow_ups(s, attempt_id=request.attempt_id, now=now)
+            settle_transfers(s, attempt_id=request.attempt_id, result=result)
         self.stats.completed += 1
         self.on_result(request, result)
+
+    def _transfer_recorder(self, attempt_id: int) -> ActionSink:
+        """Queue a warm transfer for the agent desk (API) the moment the dialog asks for it."""
+
+        async def record(action: Action) -> None:
+            if not isinstance(action, Transfer):
+                return
+            context = action.context
+            with self.sessions.begin() as s:
+                attempt = s.get_one(m.CallAttempt, attempt_id)
+                s.add(
+                    m.TransferRequest(
+                        attempt_id=attempt_id,
+                        debtor_id=attempt.debtor_id,
+                        reason=action.reason,
+                        context={
+                            "summary": context.summary,
+                            "debtor_name": context.debtor_name,
+                            "promise_attempts": list(context.promise_attempts),
+                            "turns": [turn.to_json() for turn in context.turns],
+                        },
+                        created_at=self.clock(),
+                    )
+                )
+                append_audit(
+                    s,
+                    actor=self.worker_id,
+                    action="transfer_requested",
+                    debtor_id=attempt.debtor_id,
+                    campaign_id=attempt.campaign_id,
+                    attempt_id=attempt_id,
+                    reason=action.reason,
+                    at=self.clock(),
+                )
+
+        return record
 
     async def _renew_lease(self, attempt_id: int) -> None:
         while True:
@@ -405,6 +447,16 @@ def _claim(
         .all()
     )
     return sorted(claimed)
+
+
+def settle_transfers(s: Session, *, attempt_id: int, result: CallResult) -> None:
+    """A transfer still waiting when its call ended was taken (XFER) or failed (no agent)."""
+    taken = not isinstance(result, DialFailure) and result.disposition is Disposition.XFER
+    s.execute(
+        update(m.TransferRequest)
+        .where(m.TransferRequest.attempt_id == attempt_id, m.TransferRequest.status == "waiting")
+        .values(status="accepted" if taken else "failed")
+    )
 
 
 def reap_expired_leases(sessions: sessionmaker[Session], *, now: datetime, actor: str) -> int:

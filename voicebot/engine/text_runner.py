@@ -45,4 +45,6 @@ class ScriptedTextRunner:
             await asyncio.sleep(self.call_delay_s)
         line_clock = SimulatedClock(started)
         line = TextLine.scripted(script, clock=line_clock)
-        return await run_call(self.plan, request.context, line, clock=line_clock)
+        return await run_call(
+            self.plan, request.context, line, clock=line_clock, on_action=request.on_action
+        )
