@@ -1,0 +1,41 @@
+"""The demo's audio mode: the same pipeline through TTS → G.711 line → Vosk (Korean model here)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+from voicebot.campaigns.demo import run_demo
+from voicebot.config import Settings, SpeechConfig
+from voicebot.dialog.outcome import CallOutcome
+from voicebot.dialog.plan import load_dialplan
+from voicebot.wiring import simulated_voice_runner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_calls_run_over_audio_with_a_real_model(tmp_path: Path) -> None:
+    settings = Settings(speech=SpeechConfig(language="ko", tts_cache_dir=tmp_path / "tts"))
+    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    result = asyncio.run(
+        run_demo(
+            plan,
+            database=tmp_path / "voice.sqlite3",
+            debtors=2,
+            today=date(2026, 11, 23),
+            runner_factory=simulated_voice_runner(settings, plan),
+            mode="voice",
+        )
+    )
+    assert result.calls == 2
+    for _debtor, outcome in result.results:
+        assert isinstance(outcome, CallOutcome)
+        bot = [t for t in outcome.transcript if t.speaker == "bot"]
+        heard = [t for t in outcome.transcript if t.speaker == "debtor"]
+        assert bot[0].prompt == "greeting"
+        # The Spanish answers reach the recognizer as audio; a Korean model hears something else,
+        # so no debt is disclosed to an unverified speaker and the call ends politely.
+        assert heard and not outcome.disclosure_made
+        assert outcome.ended_at > outcome.started_at
+    assert sum(s["kpis"]["attempts"] for s in result.statuses) == 2
