@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from voicebot.actions import RecognitionHints
+from voicebot.dialog.spanish import MONTHS, WEEKDAYS
 
 UNK = "[unk]"
 
@@ -79,25 +80,8 @@ EXPECT_VOCABULARY: dict[str, dict[str, tuple[str, ...]]] = {
             "hoy",
             "mañana",
             "pasado mañana",
-            "lunes",
-            "martes",
-            "miércoles",
-            "jueves",
-            "viernes",
-            "sábado",
-            "domingo",
-            "enero",
-            "febrero",
-            "marzo",
-            "abril",
-            "mayo",
-            "junio",
-            "julio",
-            "agosto",
-            "septiembre",
-            "octubre",
-            "noviembre",
-            "diciembre",
+            *WEEKDAYS,
+            *MONTHS,
             "el",
             "de",
             "la",
