@@ -390,12 +390,14 @@ class _LineIndex:
         return cls(lines)
 
     def line(self, path: str) -> int | None:
+        """The line of ``path``, or of its nearest ancestor the YAML has (a missing key's parent)."""
         while path:
             if path in self.lines:
                 return self.lines[path]
-            path = path.rsplit(".", 1)[0] if "." in path else path.rsplit("[", 1)[0]
-            if "[" not in path and "." not in path and path not in self.lines:
-                return self.lines.get(path)
+            cut = max(path.rfind("."), path.rfind("["))
+            if cut <= 0:
+                return None
+            path = path[:cut]
         return None
 
 
