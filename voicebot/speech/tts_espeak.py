@@ -99,7 +99,26 @@ def _engine() -> Any:
         raise TtsError(
             f"pyttsx3 could not start espeak-ng ({error}); install it: apt-get install espeak-ng"
         ) from error
+    _keep_the_last_chunk(_EngineHolder.engine)
     return _EngineHolder.engine
+
+
+def _keep_the_last_chunk(engine: Any) -> None:
+    """pyttsx3 2.99's espeak driver writes the WAV when espeak's end event arrives, but appends
+    the samples delivered in that same callback only afterwards. When espeak hands over the
+    utterance in one final chunk (timing-dependent: seen with renders in parallel processes)
+    the file holds silence; otherwise the last chunk is cut. Append first, then let the driver
+    handle the events."""
+    from pyttsx3.drivers import _espeak
+
+    driver = engine.proxy._driver
+
+    def on_synth(wav: Any, numsamples: int, events: Any) -> int:
+        if numsamples > 0 and driver._speaking:
+            driver._data_buffer += ctypes.string_at(wav, numsamples * ctypes.sizeof(ctypes.c_short))
+        return int(driver._onSynth(wav, 0, events))
+
+    _espeak.SetSynthCallback(on_synth)  # keeps its own reference to the C callback
 
 
 def espeak_version() -> str:
