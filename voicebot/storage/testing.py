@@ -21,7 +21,7 @@ import psycopg
 
 
 class PostgresUnavailable(RuntimeError):
-    pass
+    """The PostgreSQL server binaries are not installed."""
 
 
 def _bin_dir() -> Path:
