@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import json
 from pathlib import Path
 
 import pytest
 from dialog_calls import TODAY
 
-from voicebot.dialog.context import CallContext, Debt, Debtor, NegotiationLimits
+from voicebot.dialog.context import CallContext, context_from_json
 from voicebot.dialog.plan import Dialplan, load_dialplan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,29 +21,6 @@ def plan() -> Dialplan:
 
 @pytest.fixture
 def context() -> CallContext:
-    return CallContext(
-        debtor=Debtor(
-            full_name="Carlos Andrés Pérez Gómez",
-            document_id="79.851.234",
-            timezone="America/Bogota",
-            debts=(
-                Debt(
-                    creditor="Banco Andino",
-                    amount=Decimal(1_200_000),
-                    currency="COP",
-                    days_past_due=45,
-                    product="tarjeta de crédito",
-                ),
-            ),
-            gender="m",
-        ),
-        today=TODAY,
-        company="Gestión Integral de Cartera",
-        callback_number="6015550100",
-        limits=NegotiationLimits(
-            min_payment=Decimal(400_000),
-            max_days_ahead=20,
-            max_instalments=6,
-            min_instalment=Decimal(100_000),
-        ),
-    )
+    """The README's example debtor (examples/debtor.json), called on Monday 23 November 2026."""
+    data = json.loads((ROOT / "examples" / "debtor.json").read_text(encoding="utf-8"))
+    return context_from_json(data, today=TODAY)

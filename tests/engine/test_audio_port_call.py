@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from voicebot.dialog.context import CallContext, Debt, Debtor, NegotiationLimits
+from voicebot.dialog.context import CallContext, context_from_json
 from voicebot.dialog.outcome import CallOutcome, Disposition
 from voicebot.dialog.plan import load_dialplan
 from voicebot.engine.audio_port import AudioDialogPort
@@ -33,32 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _context() -> CallContext:
-    return CallContext(
-        debtor=Debtor(
-            full_name="Carlos Andrés Pérez Gómez",
-            document_id="79.851.234",
-            timezone="America/Bogota",
-            debts=(
-                Debt(
-                    creditor="Banco Andino",
-                    amount=Decimal(1_200_000),
-                    currency="COP",
-                    days_past_due=45,
-                    product="tarjeta de crédito",
-                ),
-            ),
-            gender="m",
-        ),
-        today=date(2026, 11, 23),
-        company="Gestión Integral de Cartera",
-        callback_number="6015550100",
-        limits=NegotiationLimits(
-            min_payment=Decimal(400_000),
-            max_days_ahead=20,
-            max_instalments=6,
-            min_instalment=Decimal(100_000),
-        ),
-    )
+    """The README's example debtor (examples/debtor.json)."""
+    data = json.loads((ROOT / "examples" / "debtor.json").read_text(encoding="utf-8"))
+    return context_from_json(data, today=date(2026, 11, 23))
 
 
 def _run(

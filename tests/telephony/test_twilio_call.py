@@ -14,7 +14,6 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import websockets
 from test_twilio_carrier import ACCOUNT, Callee, FakeTwilio, Harness, Peer, run
 
 from voicebot.audio.codec import pcm_to_ulaw
-from voicebot.dialog.context import CallContext, Debt, Debtor, NegotiationLimits
+from voicebot.dialog.context import CallContext, context_from_json
 from voicebot.dialog.outcome import CallOutcome, Disposition
 from voicebot.dialog.plan import load_dialplan
 from voicebot.engine.carrier_runner import CarrierCallRunner
@@ -147,32 +146,9 @@ class ConversingTwilio(FakeTwilio):
 
 
 def _context() -> CallContext:
-    return CallContext(
-        debtor=Debtor(
-            full_name="Carlos Andrés Pérez Gómez",
-            document_id="79.851.234",
-            timezone="America/Bogota",
-            debts=(
-                Debt(
-                    creditor="Banco Andino",
-                    amount=Decimal(1_200_000),
-                    currency="COP",
-                    days_past_due=45,
-                    product="tarjeta de crédito",
-                ),
-            ),
-            gender="m",
-        ),
-        today=date(2026, 11, 23),
-        company="Gestión Integral de Cartera",
-        callback_number="6015550100",
-        limits=NegotiationLimits(
-            min_payment=Decimal(400_000),
-            max_days_ahead=20,
-            max_instalments=6,
-            min_instalment=Decimal(100_000),
-        ),
-    )
+    """The README's example debtor (examples/debtor.json)."""
+    data = json.loads((ROOT / "examples" / "debtor.json").read_text(encoding="utf-8"))
+    return context_from_json(data, today=date(2026, 11, 23))
 
 
 def test_twilio_whole_call_verifies_the_debtor_and_discloses() -> None:
