@@ -1,8 +1,12 @@
 """A small world for dialer tests: a portfolio CSV, its debtors' scripted answers, a worker entry point.
 
 Run as a script, it is one dialer worker process: ``python dialer_world.py URL CAMPAIGN_ID
-WORKER_ID LOG_PATH CALL_DELAY SLOW_PHONE N [START_AT]``; each call appends "phone start end" (wall
-clock) to LOG_PATH so the test can check no debtor was on two calls at once.
+WORKER_ID LOG_PATH CALL_DELAY SLOW_PHONE N [RACERS]``; each call appends "phone attempt start end"
+(wall clock) to LOG_PATH so the test can check no debtor was on two calls at once.
+
+RACERS (comma-separated worker ids) is a barrier: each racer's calls hold their lines until
+every racer has a call in progress, so "every racer claimed work" follows from the design, not
+from how fast each process happened to start on a busy machine.
 """
 
 from __future__ import annotations
@@ -70,7 +74,14 @@ class LoggingRunner(ScriptedTextRunner):
     """Holds each call for a while (wall time) and logs when it held the line."""
 
     def __init__(
-        self, n: int, log_path: Path, delay: float, slow_phone: str, clock: object
+        self,
+        n: int,
+        log_path: Path,
+        delay: float,
+        slow_phone: str,
+        clock: object,
+        worker_id: str = "",
+        racers: tuple[str, ...] = (),
     ) -> None:
         super().__init__(
             load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml"), scripts(n), clock=clock
@@ -78,9 +89,25 @@ class LoggingRunner(ScriptedTextRunner):
         self.log_path = log_path
         self.delay = delay
         self.slow_phone = slow_phone
+        self.worker_id = worker_id
+        self.racers = racers
+        self.released = False
+
+    def _marker(self, worker_id: str) -> Path:
+        return self.log_path.with_name(f"{self.log_path.name}.{worker_id}.calling")
+
+    async def _barrier(self) -> None:
+        """Hold every call until every racer has one in progress (a minute at most)."""
+        self._marker(self.worker_id).touch()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self.released:
+            self.released = all(self._marker(racer).exists() for racer in self.racers)
+            await asyncio.sleep(0.02)
 
     async def run(self, request: DialRequest) -> CallResult:
         start = time.time()
+        if self.racers and not self.released:
+            await self._barrier()
         await asyncio.sleep(600 if request.phone == self.slow_phone else self.delay)
         result = await super().run(request)
         with self.log_path.open("a") as log:
@@ -90,16 +117,16 @@ class LoggingRunner(ScriptedTextRunner):
 
 def main() -> None:
     url, campaign_id, worker_id, log_path, delay, slow_phone, n = sys.argv[1:8]
-    if len(sys.argv) > 8:
-        # A start line: both racers dial from the same instant however slowly each imported.
-        time.sleep(max(0.0, float(sys.argv[8]) - time.time()))
+    racers = tuple(sys.argv[8].split(",")) if len(sys.argv) > 8 else ()
     wall_start = time.time()
 
     def clock() -> datetime:
         return (WORK_TIME + timedelta(seconds=time.time() - wall_start)).astimezone(UTC)
 
     engine = make_engine(url)
-    runner = LoggingRunner(int(n), Path(log_path), float(delay), slow_phone, clock)
+    runner = LoggingRunner(
+        int(n), Path(log_path), float(delay), slow_phone, clock, worker_id, racers
+    )
     dialer = Dialer(
         session_factory(engine),
         runner,

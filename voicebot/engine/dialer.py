@@ -127,6 +127,7 @@ class Dialer:
         self._pacers: dict[int, Pacer] = {}
         self._hour_boosts = HourBoosts()
         self._paced = False  # the last tick stopped because a bucket was empty
+        self._contended = False  # the last tick lost every claim race: work may still be due
         self._unpaced: set[int] = set()  # campaigns run on a frozen clock
 
     # ---------------------------------------------------------------- loop
@@ -149,7 +150,7 @@ class Dialer:
                     )
                     self._unpaced.add(campaign_id)
             elif not started and not self._live:
-                if until_idle:
+                if until_idle and not self._contended:
                     return self.stats
                 await asyncio.sleep(poll_s)
             elif not started:
@@ -158,6 +159,7 @@ class Dialer:
     async def tick(self, *, campaign_id: int) -> int:
         """Claim what pacing allows, start those calls; returns how many were started."""
         self._paced = False
+        self._contended = False
         free = self.max_concurrent - len(self._live)
         if free <= 0:
             return 0
@@ -169,15 +171,21 @@ class Dialer:
             return 0
         with self.sessions() as s:
             boosts = self._hour_boosts.for_campaign(s, campaign_id, now)
-        claimed = claim_attempts(
-            self.sessions,
-            campaign_id=campaign_id,
-            worker_id=self.worker_id,
-            now=now,
-            lease=self.lease,
-            limit=min(free, allowance),
-            boosts=boosts,
-        )
+        try:
+            claimed = claim_attempts(
+                self.sessions,
+                campaign_id=campaign_id,
+                worker_id=self.worker_id,
+                now=now,
+                lease=self.lease,
+                limit=min(free, allowance),
+                boosts=boosts,
+            )
+        except HopperContended as exc:
+            # Losing every race is not "nothing due": an idle worker would stop early.
+            log.info("%s", exc)
+            self._contended = True
+            return 0
         self.stats.claimed += len(claimed)
         started = 0
         for attempt_id in claimed:
@@ -356,6 +364,10 @@ class Dialer:
 # ---------------------------------------------------------------- the hopper
 
 
+class HopperContended(Exception):
+    """Every try to claim lost a race with another worker; the caller should try again later."""
+
+
 def claim_attempts(
     sessions: sessionmaker[Session],
     *,
@@ -369,16 +381,20 @@ def claim_attempts(
     """Atomically take up to ``limit`` due attempts of a running campaign for this worker.
 
     Highest priority first, each (segment, zone) group's ``boosts`` added: see
-    ``voicebot.engine.hopper``.
+    ``voicebot.engine.hopper``. An empty list means nothing is claimable now; losing every
+    race raises ``HopperContended``.
     """
-    for _ in range(5):
+    tries = 5
+    last: Exception | None = None
+    for _ in range(tries):
         try:
             with sessions.begin() as s:
                 return _claim(s, campaign_id, worker_id, now, lease, limit, boosts or {})
         except (IntegrityError, OperationalError) as exc:
             # Another worker claimed the same debtor's other attempt first, or SQLite was busy.
             log.debug("claim retry: %s", exc)
-    return []
+            last = exc
+    raise HopperContended(f"{worker_id} lost {tries} claim races in a row: {last}")
 
 
 def _claim(
