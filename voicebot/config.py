@@ -52,7 +52,12 @@ class SpeechConfig(BaseModel):
 
 class DialerConfig(BaseModel):
     worker_id: str = ""  # default: host name and process id
-    lease_seconds: int = 120
+    # The heartbeat lease, renewed every third of it while a call runs (not the call's
+    # length): a dead worker's calls and concurrency slots free within this many seconds.
+    lease_seconds: float = 15
+    # The write-ahead journal of outcomes and record actions on the worker's own disk;
+    # keep it on a volume that survives the container (replayed on restart).
+    journal_dir: Path = ROOT / "var" / "journal"
     poll_seconds: float = 1.0
     ring_timeout_seconds: float = 30.0
 

@@ -116,6 +116,11 @@ class LoggingRunner(ScriptedTextRunner):
 
 
 def main() -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s {sys.argv[3]} %(name)s %(message)s"
+    )
     url, campaign_id, worker_id, log_path, delay, slow_phone, n = sys.argv[1:8]
     racers = tuple(sys.argv[8].split(",")) if len(sys.argv) > 8 else ()
     wall_start = time.time()

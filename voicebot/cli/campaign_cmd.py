@@ -264,6 +264,7 @@ def worker(
             runner,
             worker_id=settings.dialer.worker_id or None,
             lease_seconds=settings.dialer.lease_seconds,
+            journal_dir=settings.dialer.journal_dir,
         )
         stats = await dialer.run(
             campaign_id=campaign_id, until_idle=once, poll_s=settings.dialer.poll_seconds

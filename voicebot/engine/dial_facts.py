@@ -39,7 +39,13 @@ def dial_facts(s: Session, attempt: m.CallAttempt) -> tuple[DialFacts, list[Past
         )
     ).all()
     history = [
-        PastAttempt(at=started, contact=(disposition in CONTACTS), conversation=bool(right_party))
+        # A dial with no result yet (killed mid-call, or its result still in a journal) is
+        # read strictly: it may have been a conversation, so it counts against every cap.
+        PastAttempt(
+            at=started,
+            contact=disposition is None or disposition in CONTACTS,
+            conversation=disposition is None or bool(right_party),
+        )
         for started, disposition, right_party in rows
         if started is not None
     ]
