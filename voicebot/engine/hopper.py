@@ -202,13 +202,13 @@ def reap_expired_leases(sessions: sessionmaker[Session], *, now: datetime, actor
                 m.CallAttempt.claimed_by,
                 m.CallAttempt.campaign_id,
                 m.CallAttempt.lease_expires_at,
-                m.CallAttempt.started_at,
+                m.CallAttempt.status,
             ).where(m.CallAttempt.status.in_(LIVE), m.CallAttempt.lease_expires_at < now)
         ).all()
     reaped = 0
-    for attempt_id, debtor_id, worker, campaign_id, expiry, started in expired:
+    for attempt_id, debtor_id, worker, campaign_id, expiry, status in expired:
         with sessions.begin() as s:
-            if not _reap_one(s, attempt_id, worker, expiry, dialled=started is not None, now=now):
+            if not _reap_one(s, attempt_id, worker, expiry, status, now=now):
                 continue
             reaped += 1
             append_audit(
@@ -219,7 +219,7 @@ def reap_expired_leases(sessions: sessionmaker[Session], *, now: datetime, actor
                 campaign_id=campaign_id,
                 attempt_id=attempt_id,
                 reason=f"worker {worker} stopped renewing"
-                + ("; dialled, result unknown" if started is not None else ""),
+                + ("" if status == "claimed" else "; dialled, result unknown"),
                 at=now,
             )
     return reaped
@@ -230,17 +230,19 @@ def _reap_one(
     attempt_id: int,
     worker: str | None,
     expiry: datetime | None,
+    status: str,
     *,
-    dialled: bool,
     now: datetime,
 ) -> bool:
+    # The lease exactly as read: same owner, same expiry, same stage (a claim that became a
+    # dial in between is a dial, and must never go back to the hopper as a fresh claim).
     still_expired = (
         m.CallAttempt.id == attempt_id,
-        m.CallAttempt.status.in_(LIVE),
+        m.CallAttempt.status == status,
         m.CallAttempt.claimed_by == worker,
         m.CallAttempt.lease_expires_at == expiry,
     )
-    if not dialled:
+    if status == "claimed":
         back = s.execute(
             update(m.CallAttempt)
             .where(*still_expired)

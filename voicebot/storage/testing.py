@@ -64,6 +64,27 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self._run_as, str(self._bin / "pg_ctl"), "-D", str(self.data_dir), *args],
+            check=True,
+            capture_output=True,
+        )
+
+    def go_down(self) -> None:
+        """Stop the server but keep its data: an outage (``pg_ctl stop -m fast``)."""
+        self._ctl("-m", "fast", "-w", "stop")
+
+    def come_back(self) -> None:
+        """Start it again on the same port with the same data, after ``go_down``."""
+        root = self.data_dir.parent
+        options = _options(self.port, root)
+        self._ctl("-o", options, "-l", str(root / "server.log"), "-w", "-t", "60", "start")
+
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``: every connection is dropped, the data stays."""
+        self._ctl("-m", "fast", "-w", "-t", "60", "restart")
+
     def stop(self) -> None:
         subprocess.run(
             [
@@ -79,6 +100,13 @@ class PostgresServer:
             capture_output=True,
         )
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+
+
+def _options(port: int, root: Path) -> str:
+    return (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
 
 
 def start_postgres() -> PostgresServer:
@@ -108,10 +136,7 @@ def start_postgres() -> PostgresServer:
         capture_output=True,
     )
     port = _free_port()
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
+    options = _options(port, root)
     subprocess.run(
         [
             *run_as,
