@@ -49,6 +49,7 @@ from voicebot.engine.dial_facts import dial_facts
 from voicebot.engine.hopper import (
     HopperContended,
     claim_attempts,
+    database_uptime_s,
     holds_lease,
     reap_expired_leases,
     renew_lease,
@@ -140,6 +141,7 @@ class Dialer:
         self._lost: set[int] = set()  # attempts whose lease this worker lost mid-call
         self._ended: dict[int, Entry] = {}  # outcomes journaled at the dialog's EndCall
         self._settling: set[int] = set()  # attempts whose result a call task is writing
+        self._debtors: dict[int, int] = {}  # attempt → debtor, for calls in progress
         self._pacers: dict[int, Pacer] = {}
         self._hour_boosts = HourBoosts()
         self._paced = False  # the last tick stopped because a bucket was empty
@@ -181,12 +183,16 @@ class Dialer:
             if entry.attempt_id not in self._settling:
                 self._settle_once(entry)
         self._adopt_orphans()
-        # A lease that expired while the database was down may belong to a live worker that
-        # could not renew: only a lease left unrenewed while the database was up is dead.
-        if self.database.up_for(now) >= self.lease.total_seconds():
-            reap_expired_leases(self.sessions, now=now, actor=self.worker_id)
-        elif self.database.since is None:
+        # A lease that expired while the database was down (or away from this worker) may
+        # belong to a live worker that could not renew: only a lease left unrenewed for a
+        # whole lease while the database was up, as both sides saw it, is proven dead.
+        if self.database.since is None:
             self.database.succeeded(now)
+        lease_s = self.lease.total_seconds()
+        if self.database.up_for(now) >= lease_s:
+            uptime = database_uptime_s(self.sessions)
+            if uptime is None or uptime >= lease_s:
+                reap_expired_leases(self.sessions, now=now, actor=self.worker_id)
 
     async def _wait_for_pace(self, campaign_id: int) -> None:
         before = self.clock()
@@ -299,6 +305,7 @@ class Dialer:
             phone = s.get_one(m.Phone, attempt.phone_id).e164 if attempt.phone_id else ""
             debtor_id = attempt.debtor_id
         self.stats.dialled += 1
+        self._debtors[attempt_id] = debtor_id
         sink = self._action_sink(attempt_id, debtor_id)
         return DialRequest(attempt_id, phone, ctx, sink)
 
@@ -365,6 +372,7 @@ class Dialer:
                 raise
             # Stopped because the lease is gone: whatever it decided is not an outcome.
             self._lost.discard(request.attempt_id)
+            self._debtors.pop(request.attempt_id, None)
             self.stats.leases_lost += 1
             log.error("attempt %s: lease lost mid-call, call stopped", request.attempt_id)
             return
@@ -450,17 +458,10 @@ class Dialer:
         return self.journal.append(
             kind,
             attempt_id=request.attempt_id,
-            debtor_id=self._debtor_of(request),
+            debtor_id=self._debtors.pop(request.attempt_id),
             at=self.clock().isoformat(),
             data=data,
         )
-
-    def _debtor_of(self, request: DialRequest) -> int:
-        for entry in self.journal.pending():
-            if entry.attempt_id == request.attempt_id:
-                return entry.debtor_id
-        with self.sessions() as s:
-            return s.get_one(m.CallAttempt, request.attempt_id).debtor_id
 
     async def _settle(self, entry: Entry) -> None:
         """Write a journaled result, retrying with backoff through a database outage."""

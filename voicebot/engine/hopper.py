@@ -187,6 +187,21 @@ def start_dial(s: Session, *, attempt_id: int, worker_id: str, at: datetime) -> 
     return bool(started.rowcount)  # type: ignore[attr-defined]
 
 
+def database_uptime_s(sessions: sessionmaker[Session]) -> float | None:
+    """Seconds since the database server (re)started; None where it cannot say (SQLite).
+
+    Nobody could renew a lease while the server was down, so a lease that expired then
+    proves nothing about its worker until the server has been up for a whole lease.
+    """
+    with sessions() as s:
+        if s.get_bind().dialect.name != "postgresql":
+            return None
+        uptime = s.scalar(
+            select(func.extract("epoch", func.now() - func.pg_postmaster_start_time()))
+        )
+    return float(uptime) if uptime is not None else None
+
+
 def reap_expired_leases(sessions: sessionmaker[Session], *, now: datetime, actor: str) -> int:
     """Free the attempts whose worker stopped renewing; returns how many this reaper freed.
 

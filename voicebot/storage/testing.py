@@ -65,10 +65,12 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
     def _ctl(self, *args: str) -> None:
+        # The server's output goes to its log (-l): a server holding our pipe would hang us.
         subprocess.run(
             [*self._run_as, str(self._bin / "pg_ctl"), "-D", str(self.data_dir), *args],
             check=True,
             capture_output=True,
+            timeout=120,
         )
 
     def go_down(self) -> None:
@@ -83,7 +85,11 @@ class PostgresServer:
 
     def restart(self) -> None:
         """``pg_ctl restart -m fast``: every connection is dropped, the data stays."""
-        self._ctl("-m", "fast", "-w", "-t", "60", "restart")
+        root = self.data_dir.parent
+        options = _options(self.port, root)
+        self._ctl(
+            "-m", "fast", "-o", options, "-l", str(root / "server.log"), "-w", "-t", "60", "restart"
+        )
 
     def stop(self) -> None:
         subprocess.run(
