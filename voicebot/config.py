@@ -58,6 +58,9 @@ class DialerConfig(BaseModel):
     # The write-ahead journal of outcomes and record actions on the worker's own disk;
     # keep it on a volume that survives the container (replayed on restart).
     journal_dir: Path = ROOT / "var" / "journal"
+    # The worker's /health, /ready and /metrics (0: not served).
+    health_host: str = "0.0.0.0"
+    health_port: int = 0
     poll_seconds: float = 1.0
     ring_timeout_seconds: float = 30.0
 

@@ -248,6 +248,7 @@ def worker(
 ) -> None:
     """A dialer worker: claims due attempts from the shared hopper and calls them."""
     from voicebot.engine.dialer import CallRunner, Dialer
+    from voicebot.engine.worker_health import serve as serve_health
     from voicebot.wiring import sip_carrier, sip_runner, twilio_carrier, twilio_runner
 
     if carrier not in ("sip", "twilio"):
@@ -266,9 +267,18 @@ def worker(
             lease_seconds=settings.dialer.lease_seconds,
             journal_dir=settings.dialer.journal_dir,
         )
-        stats = await dialer.run(
-            campaign_id=campaign_id, until_idle=once, poll_s=settings.dialer.poll_seconds
-        )
+        health = None
+        if settings.dialer.health_port:
+            health = await serve_health(
+                dialer.health, settings.dialer.health_host, settings.dialer.health_port
+            )
+        try:
+            stats = await dialer.run(
+                campaign_id=campaign_id, until_idle=once, poll_s=settings.dialer.poll_seconds
+            )
+        finally:
+            if health is not None:
+                await health.cleanup()
         console.print(f"worker done: {stats}")
 
     async def work() -> None:
