@@ -84,7 +84,7 @@ class ChaosRunner(ScriptedTextRunner):
             ended = ended or isinstance(action, EndCall)
 
         result = await super().run(
-            DialRequest(request.attempt_id, request.phone, request.context, observe)
+            DialRequest(request.attempt_id, request.phone, request.context, observe, request.clock)
         )
         self.carrier.write(
             "end", request.attempt_id, request.phone, result.disposition.value, int(ended)

@@ -44,8 +44,8 @@ class CarrierCallRunner:
         )
         if isinstance(leg, DialFailure):
             return leg
-        # A simulated line keeps its own time; a real line runs on the wall clock.
-        line_clock: Callable[[], datetime] = getattr(leg, "clock", utc_now)
+        # A simulated line keeps its own time; a real line runs on the dialer's clock.
+        line_clock: Callable[[], datetime] = getattr(leg, "clock", None) or request.clock or utc_now
         recognizer = self.speech.new_call()
         try:
             port = AudioDialogPort(

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.actions import Action, EndCall, Transfer
@@ -80,6 +81,9 @@ class DialRequest:
     # Sees every action as the dialog decides it (the runner passes it to run_call): the
     # dialer records a warm transfer for the agent desk the moment it is requested.
     on_action: ActionSink | None = None
+    # The dialer's clock: a line without a clock of its own stamps the outcome with it, so
+    # every audit row and outcome time of one dial shares one time base.
+    clock: Callable[[], datetime] | None = None
 
 
 CallResult = CallOutcome | DialFailure
@@ -307,7 +311,7 @@ class Dialer:
         self.stats.dialled += 1
         self._debtors[attempt_id] = debtor_id
         sink = self._action_sink(attempt_id, debtor_id)
-        return DialRequest(attempt_id, phone, ctx, sink)
+        return DialRequest(attempt_id, phone, ctx, sink, self.clock)
 
     def _decide(
         self, s: Session, attempt: m.CallAttempt, now: datetime
@@ -479,6 +483,10 @@ class Dialer:
                 verdict = settle(s, entry, actor=actor or self.worker_id)
         except DATABASE_DOWN as exc:
             self.database.failed(exc, self.clock())
+            return False
+        except IntegrityError as exc:
+            # A concurrent writer of the same facts won the race; the retry finds them written.
+            log.info("journal entry %s raced another writer, retrying: %s", entry.seq, exc)
             return False
         if verdict == DISCARDED and entry.kind != ACTION:
             self.stats.leases_lost += 1

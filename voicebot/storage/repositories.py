@@ -188,6 +188,27 @@ def _event_base(attempt: m.CallAttempt) -> dict[str, Any]:
     }
 
 
+def _call_record(attempt: m.CallAttempt, outcome: CallOutcome) -> m.CallRecord:
+    return m.CallRecord(
+        attempt_id=attempt.id,
+        campaign_id=attempt.campaign_id,
+        debtor_id=attempt.debtor_id,
+        disposition=outcome.disposition.value,
+        right_party=outcome.right_party_contacted,
+        disclosure=outcome.disclosure_made,
+        opt_out=outcome.opt_out,
+        phone_invalid=outcome.phone_invalid,
+        transfer_reason=outcome.transfer_reason,
+        callback_at=outcome.callback_at,
+        dispute_reason=outcome.dispute_reason,
+        paid_info=outcome.paid_info,
+        final_state=outcome.final_state,
+        transcript=[t.to_json() for t in outcome.transcript],
+        started_at=outcome.started_at,
+        ended_at=outcome.ended_at,
+    )
+
+
 def record_outcome(
     session: Session,
     *,
@@ -210,24 +231,7 @@ def record_outcome(
     attempt.started_at = attempt.started_at or outcome.started_at
     attempt.ended_at = outcome.ended_at
     attempt.lease_expires_at = None
-    record = m.CallRecord(
-        attempt_id=attempt_id,
-        campaign_id=attempt.campaign_id,
-        debtor_id=attempt.debtor_id,
-        disposition=outcome.disposition.value,
-        right_party=outcome.right_party_contacted,
-        disclosure=outcome.disclosure_made,
-        opt_out=outcome.opt_out,
-        phone_invalid=outcome.phone_invalid,
-        transfer_reason=outcome.transfer_reason,
-        callback_at=outcome.callback_at,
-        dispute_reason=outcome.dispute_reason,
-        paid_info=outcome.paid_info,
-        final_state=outcome.final_state,
-        transcript=[t.to_json() for t in outcome.transcript],
-        started_at=outcome.started_at,
-        ended_at=outcome.ended_at,
-    )
+    record = _call_record(attempt, outcome)
     session.add(record)
     base = _event_base(attempt)
     if outcome.promise is not None:
