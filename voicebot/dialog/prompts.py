@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from voicebot.dialog.context import CallContext
 from voicebot.dialog.plan import VARIABLE_PATTERN, Prompt
 from voicebot.dialog.spanish import (
     amount_words,
@@ -21,6 +20,7 @@ from voicebot.dialog.spanish import (
     moment_words,
     number_words,
 )
+from voicebot.domain.context import CallContext
 
 
 def render_prompt(prompt: Prompt, ctx: CallContext, slots: Mapping[str, Any], at: datetime) -> str:

@@ -36,8 +36,8 @@ from voicebot.campaigns.compliance import (
     default_rules,
     phone_country,
 )
-from voicebot.dialog.context import CallContext
-from voicebot.dialog.outcome import CallOutcome, Disposition
+from voicebot.domain.context import CallContext
+from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.engine.call_loop import ActionSink
 from voicebot.engine.hopper import Group, HourBoosts
 from voicebot.engine.pacing import Pacer, TokenBucket, campaign_bucket

@@ -28,18 +28,10 @@ import numpy as np
 
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.audio.wav import read_wav
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.speech.synthesizer import Synthesizer
-from voicebot.telephony.carrier import (
-    FRAME_SAMPLES,
-    LINE_RATE,
-    AudioIn,
-    DialFailure,
-    DigitIn,
-    FarEndHangup,
-    LineInput,
-    Pcm,
-)
+from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup, LineInput
 
 FRAME_MS = 1000 * FRAME_SAMPLES // LINE_RATE
 _SILENCE = np.zeros(FRAME_SAMPLES, np.int16)
