@@ -13,14 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from voicebot.dialog.plan import VARIABLE_PATTERN, Prompt
-from voicebot.dialog.spanish import (
+from voicebot.domain.context import CallContext
+from voicebot.language.spanish import (
     amount_words,
     day_words,
     daypart_greeting,
     moment_words,
     number_words,
 )
-from voicebot.domain.context import CallContext
 
 
 def render_prompt(prompt: Prompt, ctx: CallContext, slots: Mapping[str, Any], at: datetime) -> str:
