@@ -29,7 +29,7 @@ from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.domain.pcm import FRAME_SAMPLES, Pcm
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import DialRequest
-from voicebot.speech.models import resolve_model
+from voicebot.speech.model_files import resolve_model
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel
 

@@ -77,7 +77,7 @@ def simulate(
                 "--voice needs --script: the debtor's turns are spoken by espeak-ng"
             )
         from voicebot.config import Settings
-        from voicebot.speech.models import ModelNotFound
+        from voicebot.speech.model_files import ModelNotFound
         from voicebot.wiring import simulate_voice_call
 
         try:
