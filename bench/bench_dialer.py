@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from voicebot.campaigns.compliance import check
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.engine.dial_facts import dial_facts
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.storage import models as m

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voicebot.actions import Action, EndCall, OptOut
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dial_facts import CONTACTS
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.engine.journal import read_pending

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
-from voicebot.dialog.outcome import CallOutcome, Disposition
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
+from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.engine.journal import OUTCOME, Journal, read_pending
 from voicebot.engine.settlement import outcome_data

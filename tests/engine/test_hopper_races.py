@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.engine.hopper import (
     HopperContended,
     claim_attempts,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voicebot.campaigns.compliance import DialFacts, PastAttempt, phone_country
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.storage import models as m
 
 CONTACTS = {d.value for d in Disposition if d.is_human_contact} - {Disposition.DROP.value}

@@ -41,8 +41,8 @@ from voicebot.campaigns.compliance import (
     check,
     default_rules,
 )
-from voicebot.dialog.context import CallContext
-from voicebot.dialog.outcome import CallOutcome, Disposition
+from voicebot.domain.context import CallContext
+from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.engine.best_hour import HourBoosts
 from voicebot.engine.call_loop import ActionSink
 from voicebot.engine.db_health import DATABASE_DOWN, UP, DatabaseHealth

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from voicebot.actions import Action, MarkPhoneInvalid, OptOut, RecordDisposition, RecordPromise
-from voicebot.dialog.outcome import CallOutcome, Disposition, Promise, Turn
+from voicebot.domain.outcome import CallOutcome, Disposition, Promise, Turn
 from voicebot.engine.follow_ups import schedule_follow_ups
 from voicebot.engine.journal import ACTION, OUTCOME, Entry
 from voicebot.storage import models as m
