@@ -55,6 +55,7 @@ class DialerConfig(BaseModel):
     # The heartbeat lease, renewed every third of it while a call runs (not the call's
     # length): a dead worker's calls and concurrency slots free within this many seconds.
     lease_seconds: float = 15
+    max_call_seconds: float = 1800  # a call still up after this is ended as FAIL
     # The write-ahead journal of outcomes and record actions on the worker's own disk;
     # keep it on a volume that survives the container (replayed on restart).
     journal_dir: Path = ROOT / "var" / "journal"

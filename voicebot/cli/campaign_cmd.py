@@ -267,6 +267,7 @@ def worker(
             worker_id=settings.dialer.worker_id or None,
             lease_seconds=settings.dialer.lease_seconds,
             journal_dir=settings.dialer.journal_dir,
+            max_call_seconds=settings.dialer.max_call_seconds,
         )
         health = None
         if settings.dialer.health_port:

@@ -128,6 +128,7 @@ class Dialer:
         on_result: Callable[[DialRequest, CallResult], None] = lambda request, result: None,
         trunk: TokenBucket | None = None,
         journal_dir: Path | None = None,
+        max_call_seconds: float = 1800,
     ) -> None:
         self.sessions = sessions
         self.runner = runner
@@ -135,6 +136,9 @@ class Dialer:
         self.clock = clock
         # A heartbeat, not the call's length: renewed every third of it while the call runs.
         self.lease = timedelta(seconds=lease_seconds)
+        # The call's own limit, enforced here: a stuck line ends as FAIL, it does not hold a
+        # lease (and a debtor) forever.
+        self.max_call_s = max_call_seconds
         self.max_concurrent = max_concurrent  # this worker's trunk capacity
         self.on_result = on_result  # progress displays and metrics
         self.trunk = trunk  # the carrier trunk's calls per second, shared by every campaign
@@ -370,7 +374,7 @@ class Dialer:
         call = asyncio.create_task(self.runner.run(request))
         heartbeat = asyncio.create_task(self._hold_lease(request.attempt_id, call))
         try:
-            result: CallResult = await call
+            result: CallResult = await asyncio.wait_for(call, self.max_call_s)
         except asyncio.CancelledError:
             if request.attempt_id not in self._lost:
                 raise
