@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 ACTION = "action"  # a record action decided mid-call (opt-out, promise, dispute, invalid phone)
 OUTCOME = "outcome"  # a finished call's outcome
 FAILURE = "failure"  # a dial that never reached a conversation
+COMPACT_AT_BYTES = 4 << 20  # a journal with nothing pending is emptied past this size
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +68,12 @@ class Journal:
             directory.mkdir(parents=True, exist_ok=True)
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", worker_id)
             self.path = directory / f"{safe}.{uuid.uuid4().hex[:8]}.jsonl"
-            self._file = self.path.open("a", encoding="utf-8")
+            # Locked under a private name first: another worker must never see it unlocked
+            # (it would take it for a dead worker's journal and remove it).
+            making = self.path.with_suffix(".new")
+            self._file = making.open("a", encoding="utf-8")
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            making.rename(self.path)
             _fsync_dir(directory)
 
     def append(
@@ -87,9 +92,15 @@ class Journal:
     def acknowledge(self, entry: Entry) -> None:
         """The database has it. Not fsynced: a lost acknowledgement only means a replay."""
         self._pending.pop(entry.seq, None)
-        if self._file is not None:
-            self._file.write(json.dumps({"ack": entry.seq}) + "\n")
-            self._file.flush()
+        if self._file is None:
+            return
+        if not self._pending and self._file.tell() > COMPACT_AT_BYTES:
+            # Everything is in the database: the history is worth nothing, start over.
+            self._file.truncate(0)
+            self._file.seek(0)
+            return
+        self._file.write(json.dumps({"ack": entry.seq}) + "\n")
+        self._file.flush()
 
     def pending(self) -> list[Entry]:
         return sorted(self._pending.values(), key=lambda e: e.seq)
