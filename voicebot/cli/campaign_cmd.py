@@ -279,6 +279,7 @@ def worker(
                 campaign_id=campaign_id, until_idle=once, poll_s=settings.dialer.poll_seconds
             )
         finally:
+            dialer.close()
             if health is not None:
                 await health.cleanup()
         console.print(f"worker done: {stats}")

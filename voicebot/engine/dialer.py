@@ -162,27 +162,27 @@ class Dialer:
         self, *, campaign_id: int, until_idle: bool = True, poll_s: float = 0.5
     ) -> DialerStats:
         """Dial until nothing is due (``until_idle``) or forever; returns what was done."""
-        try:
-            while True:
-                try:
-                    self._catch_up()
-                    started = await self.tick(campaign_id=campaign_id)
-                except DATABASE_DOWN as exc:
-                    # Ride it out: calls in progress carry on, claiming waits.
-                    await asyncio.sleep(self.database.failed(exc, self.clock()))
-                    continue
-                self.database.succeeded(self.clock())
-                if not started and self._paced:
-                    await self._wait_for_pace(campaign_id)
-                elif not started and not self._live:
-                    if until_idle and not self._contended and not self.journal.pending():
-                        return self.stats
-                    await asyncio.sleep(poll_s)
-                elif not started:
-                    await asyncio.wait(self._live, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not self._live:
-                self.journal.close()
+        while True:
+            try:
+                self._catch_up()
+                started = await self.tick(campaign_id=campaign_id)
+            except DATABASE_DOWN as exc:
+                # Ride it out: calls in progress carry on, claiming waits.
+                await asyncio.sleep(self.database.failed(exc, self.clock()))
+                continue
+            self.database.succeeded(self.clock())
+            if not started and self._paced:
+                await self._wait_for_pace(campaign_id)
+            elif not started and not self._live:
+                if until_idle and not self._contended and not self.journal.pending():
+                    return self.stats
+                await asyncio.sleep(poll_s)
+            elif not started:
+                await asyncio.wait(self._live, return_when=asyncio.FIRST_COMPLETED)
+
+    def close(self) -> None:
+        """The worker is stopping: release its journal (kept on disk if anything is unsaved)."""
+        self.journal.close()
 
     def _catch_up(self) -> None:
         """Before claiming: unsaved writes, dead workers' journals, dead workers' leases."""
