@@ -12,6 +12,7 @@ from how fast each process happened to start on a busy machine.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -116,8 +117,6 @@ class LoggingRunner(ScriptedTextRunner):
 
 
 def main() -> None:
-    import logging
-
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s {sys.argv[3]} %(name)s %(message)s"
     )
@@ -140,8 +139,26 @@ def main() -> None:
         lease_seconds=30,
         max_concurrent=4,
     )
-    asyncio.run(dialer.run(campaign_id=int(campaign_id), until_idle=True))
+    asyncio.run(watched(dialer, int(campaign_id)))
     engine.dispose()
+
+
+async def watched(dialer: Dialer, campaign_id: int) -> None:
+    """Run the worker; if it is still busy after 90 s, say what it is waiting for (stderr)."""
+
+    async def watchdog() -> None:
+        await asyncio.sleep(90)
+        print(f"{dialer.worker_id} still running: {dialer.health()} {dialer.stats}", flush=True)
+        for entry in dialer.journal.pending():
+            print(f"  unsaved: {entry.kind} attempt {entry.attempt_id}", flush=True)
+        for task in asyncio.all_tasks():
+            task.print_stack(limit=3, file=sys.stderr)
+
+    dog = asyncio.create_task(watchdog())
+    try:
+        await dialer.run(campaign_id=campaign_id, until_idle=True)
+    finally:
+        dog.cancel()
 
 
 if __name__ == "__main__":
