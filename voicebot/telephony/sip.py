@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from voicebot.telephony.carrier import (
     DialFailure,
     DigitIn,
     FarEndHangup,
+    HoldChanged,
     LineInput,
     Pcm,
 )
@@ -35,6 +37,7 @@ from voicebot.telephony.pyvoip_fixes import (
     CallState,
     FixedVoIPCall,
     FixedVoIPPhone,
+    TrunkIdentity,
 )
 from voicebot.telephony.sip_transfer import AgentDesk, TransferOutcome, warm_transfer
 
@@ -61,7 +64,13 @@ class SipSettings:
     local_port: int = 5060
     rtp_port_low: int = 10000
     rtp_port_high: int = 20000
-    caller_id: str | None = None
+    caller_id: str | None = None  # the From display name
+    # The From user toward the trunk (the number the debtor sees); None: the SIP user.
+    caller_number: str | None = None
+    from_domain: str | None = None  # the From host; None: ``server``
+    assert_identity: bool = False  # also send P-Asserted-Identity (RFC 3325) with that number
+    symmetric_rtp: bool = True  # send RTP to where the far end's RTP comes from (NAT)
+    rtp_timeout_s: float = 10.0  # no RTP for this long (not on hold): the call is dropped
     register_timeout_s: float = 5.0
     codecs: tuple[Codec, ...] = ("PCMU",)
     # None: detect in-band tones only when the far end did not negotiate telephone-event.
@@ -74,6 +83,22 @@ class SipSettings:
             raise ValueError(f"codecs must be PCMU and/or PCMA, got {self.codecs!r}")
         if not 0 < self.rtp_port_low <= self.rtp_port_high < 65536:
             raise ValueError("RTP port range is empty or out of bounds")
+        if self.rtp_timeout_s <= 0:
+            raise ValueError("rtp_timeout_s must be positive")
+
+    def identity(self, caller_id: str | None) -> TrunkIdentity:
+        """Who a call says it is. A per-call ``caller_id`` that is a number is the From user
+        (as on Twilio); any other text is the display name."""
+        number = self.caller_number or self.user
+        name = self.caller_id
+        if caller_id and _NUMBER.fullmatch(caller_id):
+            number = caller_id
+        elif caller_id:
+            name = caller_id
+        return TrunkIdentity(number, self.from_domain or self.server, name, self.assert_identity)
+
+
+_NUMBER = re.compile(r"\+?[0-9]{3,20}")
 
 
 _BUSY = frozenset({486, 600})
@@ -113,7 +138,9 @@ class _Inbox:
 class SipCallLeg:
     """One answered SIP call seen as 8 kHz int16 frames, digits and a hangup."""
 
-    def __init__(self, call: FixedVoIPCall, *, inband_dtmf: bool) -> None:
+    def __init__(
+        self, call: FixedVoIPCall, *, inband_dtmf: bool, rtp_timeout_s: float = 10.0
+    ) -> None:
         self._call = call
         self._inbox = _Inbox()
         self._ended = False
@@ -121,6 +148,18 @@ class SipCallLeg:
         self._detector = InbandDtmfDetector() if inband_dtmf else None
         self._started = time.monotonic()
         self._frames_out = 0
+        self._held = False
+        self._rtp_timeout_s = rtp_timeout_s
+        self._rtp_expected_since = self._started  # the inactivity timer's start (reset on resume)
+
+    @property
+    def end_reason(self) -> str:
+        """Why a call that ended without a BYE ended: 'rtp_timeout', 'session_expired', ..."""
+        return self._call.end_reason
+
+    @property
+    def held(self) -> bool:
+        return self._held
 
     @property
     def call_id(self) -> str:
@@ -184,6 +223,10 @@ class SipCallLeg:
             return
         for digit in self._call.take_digits():
             self._inbox.put(DigitIn(digit))
+        if self._call.held != self._held:
+            self._held = self._call.held
+            self._rtp_expected_since = now
+            self._inbox.put(HoldChanged(self._held))
         streams = self._call.streams
         if streams:
             buffer = streams[0].jitter
@@ -195,6 +238,28 @@ class SipCallLeg:
                 self._deliver(ulaw_to_pcm(buffer.read(FRAME_BYTES)))
         if self._call.state == CallState.ENDED:
             self._end("remote")
+        else:
+            self._watch(now)
+
+    def _watch(self, now: float) -> None:
+        """A far end that died without BYE: no RTP (unless on hold), or no session refresh."""
+        call = self._call
+        due = call.session_due(now)
+        if due == "refresh":
+            call.send_refresh()
+        elif due == "expired":
+            self._drop("session_expired")
+            return
+        streams = call.streams
+        if streams and not self._held:
+            silent_since = max(streams[0].last_received, self._rtp_expected_since)
+            if now - silent_since > self._rtp_timeout_s:
+                self._drop("rtp_timeout")
+
+    def _drop(self, reason: str) -> None:
+        if self._call.state == CallState.ANSWERED:
+            self._call.hangup(reason)
+        self._end("remote")
 
     def _deliver(self, frame: Pcm) -> None:
         self._frames_out += 1
@@ -219,6 +284,7 @@ class SipCarrier:
             rtpPortLow=settings.rtp_port_low,
             rtpPortHigh=settings.rtp_port_high,
         )
+        self._phone.symmetric_rtp = settings.symmetric_rtp
         self._legs: set[SipCallLeg] = set()
         self._poller: asyncio.Task[None] | None = None
         # INVITE sent → 200 OK of the latest answered calls (for benchmarks and metrics).
@@ -263,11 +329,9 @@ class SipCarrier:
             loop.call_soon_threadsafe(changed.set)
 
         sent_at = time.monotonic()
+        identity = self.settings.identity(caller_id)
         call = self._phone.call(
-            number,
-            codecs=self.settings.codecs,
-            display_name=caller_id or self.settings.caller_id,
-            on_change=wake,
+            number, codecs=self.settings.codecs, identity=identity, on_change=wake
         )
         try:
             await self._wait_for_answer(call, changed, ring_timeout_s)
@@ -320,7 +384,7 @@ class SipCarrier:
         if inband is None:
             negotiated = call.RTPClients[0].assoc.values() if call.RTPClients else ()
             inband = not any(str(p) == "telephone-event" for p in negotiated)
-        leg = SipCallLeg(call, inband_dtmf=inband)
+        leg = SipCallLeg(call, inband_dtmf=inband, rtp_timeout_s=self.settings.rtp_timeout_s)
         self._legs.add(leg)
         call.on_change = lambda: None  # the poller notices BYE within one tick
         return leg
