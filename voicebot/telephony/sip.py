@@ -223,10 +223,10 @@ class SipCallLeg:
             return
         for digit in self._call.take_digits():
             self._inbox.put(DigitIn(digit))
-        if self._call.held != self._held:
-            self._held = self._call.held
+        for held in self._call.take_hold_changes():
+            self._held = held
             self._rtp_expected_since = now
-            self._inbox.put(HoldChanged(self._held))
+            self._inbox.put(HoldChanged(held))
         streams = self._call.streams
         if streams:
             buffer = streams[0].jitter

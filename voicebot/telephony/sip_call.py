@@ -64,6 +64,7 @@ class FixedVoIPCall(VoIPCall):
         self.end_reason = ""  # why the call ended when it was not a plain BYE
         self._released = False
         self.digits: list[str] = []
+        self.hold_changes: list[bool] = []  # every hold (True) / resume (False), in order
         self.on_change: Callable[[], None] = lambda: None
         self._lock = threading.Lock()
         super().__init__(phone, *args, **kwargs)
@@ -107,6 +108,11 @@ class FixedVoIPCall(VoIPCall):
         with self._lock:
             digits, self.digits = self.digits, []
         return digits
+
+    def take_hold_changes(self) -> list[bool]:
+        with self._lock:
+            changes, self.hold_changes = self.hold_changes, []
+        return changes
 
     def __del__(self) -> None:
         self.release()
@@ -226,9 +232,13 @@ class FixedVoIPCall(VoIPCall):
         """
         self.reinvites += 1
         direction = answer_direction(sdp_direction(sdp))
+        was_held = self.held
         if direction != self.direction:
             self.sdp_version += 1
         self.direction = direction
+        if self.held != was_held:
+            with self._lock:
+                self.hold_changes.append(self.held)
         address = re.search(r"^c=IN IP4 (\S+)", sdp, re.MULTILINE)
         port = re.search(r"^m=audio (\d+)", sdp, re.MULTILINE)
         for stream in self.streams:

@@ -1,0 +1,219 @@
+"""In-dialog SIP against an independent peer: sipp scenarios on the loopback bed.
+
+Each test runs a scenario written from the RFCs (fixtures/sipp) as the far end
+and asserts what that peer received from the bot (CSeq, tags, Route, SDP), read
+from sipp's message trace: never arrival order or timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+from sipp_peer import SippPeer, sipp_available, start_uas
+
+from voicebot.telephony.carrier import AudioIn, DigitIn, FarEndHangup, HoldChanged, LineInput
+from voicebot.telephony.sip import SipCallLeg, SipCarrier
+from voicebot.telephony.sip_messages import first, header_values, sdp_direction, tag_of, uri_of
+from voicebot.telephony.testbed import sip_options
+
+if TYPE_CHECKING:
+    from conftest import SipLab
+
+pytestmark = pytest.mark.skipif(not sipp_available(), reason="sipp (sip-tester) is not installed")
+
+
+@pytest.fixture
+def sipp(sip_lab: SipLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[SippPeer]]:
+    started: list[SippPeer] = []
+    yield started
+    for peer in started:
+        peer.stop()
+
+
+def run_uas(
+    sip_lab: SipLab, started: list[SippPeer], user: str, scenario: str, **keys: str
+) -> SippPeer:
+    peer = start_uas(sip_lab.bed, sip_lab.workdir, user, scenario, keys)
+    started.append(peer)
+    return peer
+
+
+async def until_hangup(leg: SipCallLeg) -> list[LineInput]:
+    """Everything the leg delivered except audio, up to and including the hangup."""
+    seen: list[LineInput] = []
+    while True:
+        item = await leg.receive()
+        if not isinstance(item, AudioIn):
+            seen.append(item)
+        if isinstance(item, FarEndHangup):
+            return seen
+
+
+def stray_request(method: str, to: tuple[str, int]) -> int | None:
+    """A request for a dialog that does not exist; the final status the bot answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(3.0)
+        port = sock.getsockname()[1]
+        request = (
+            f"{method} sip:bot@{to[0]}:{to[1]} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{uuid.uuid4().hex}\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:peer@127.0.0.1>;tag={uuid.uuid4().hex[:8]}\r\n"
+            f"To: <sip:bot@{to[0]}>;tag=nosuchdialog\r\n"
+            f"Call-ID: {uuid.uuid4().hex}\r\n"
+            f"CSeq: 7 {method}\r\n"
+            "Content-Length: 0\r\n\r\n"
+        )
+        sock.sendto(request.encode(), to)
+        try:
+            answer = sock.recv(65535).decode()
+        except TimeoutError:
+            return None
+    assert first(answer, "CSeq") == f"7 {method}"
+    return int(answer.split(" ", 2)[1])
+
+
+def cseq(text: str) -> tuple[int, str]:
+    number, method = first(text, "CSeq").split()
+    return int(number), method
+
+
+def test_in_dialog_requests_are_answered_in_the_dialog(
+    sip_lab: SipLab, sipp: list[SippPeer]
+) -> None:
+    peer = run_uas(sip_lab, sipp, "sipp-dialog", "uas_in_dialog.xml")
+
+    async def call() -> list[LineInput]:
+        async with SipCarrier(sip_lab.settings(rtp_timeout_s=60)) as carrier:
+            leg = await carrier.dial("sipp-dialog", ring_timeout_s=10)
+            assert isinstance(leg, SipCallLeg), leg
+            return await asyncio.wait_for(until_hangup(leg), 30)
+
+    seen = asyncio.run(call())
+    assert peer.wait() == 0, peer.failure()
+
+    invite = peer.requests("INVITE")[0]
+    bot_tag = tag_of(first(invite, "From"))
+    sent_200 = peer.responses_to("INVITE", sent=True)[0]
+    peer_tag = tag_of(first(sent_200, "To"))
+    # Every answer to the peer's requests stays in the dialog: both tags as established.
+    for method in ("OPTIONS", "INFO", "UPDATE", "INVITE", "BYE"):
+        answers = peer.responses_to(method)
+        assert answers, f"no answer to {method}"
+        for answer in answers:
+            assert answer.startswith("SIP/2.0 200"), answer
+            assert tag_of(first(answer, "To")) == bot_tag, (method, answer)
+            assert tag_of(first(answer, "From")) == peer_tag, (method, answer)
+    assert "UPDATE" in header_values(peer.responses_to("OPTIONS")[0], "Allow")
+    # RFC 4028 9: a refresh with Session-Expires is answered with it.
+    assert "1800" in first(peer.responses_to("UPDATE")[0], "Session-Expires")
+    # RFC 3264 6.1: sendonly hold answered recvonly, resume answered sendrecv.
+    reinvite_answers = {cseq(a)[0]: a for a in peer.responses_to("INVITE") if cseq(a)[0] > 1}
+    assert sdp_direction(reinvite_answers[4].partition("\r\n\r\n")[2]) == "recvonly"
+    assert sdp_direction(reinvite_answers[5].partition("\r\n\r\n")[2]) == "sendrecv"
+    # The call engine heard the key sent by INFO and was told about hold and resume.
+    assert DigitIn("7") in seen
+    holds = [item.held for item in seen if isinstance(item, HoldChanged)]
+    assert holds == [True, False]
+    # The ACK for the 200 followed the route set through the second hop.
+    ack = peer.requests("ACK")[0]
+    assert any("sbc=sipp" in route for route in header_values(ack, "Route")), ack
+    assert cseq(ack) == (cseq(invite)[0], "ACK")
+
+
+def test_dead_peer_is_dropped_after_rtp_timeout(sip_lab: SipLab, sipp: list[SippPeer]) -> None:
+    peer = run_uas(sip_lab, sipp, "sipp-silent", "uas_silent.xml", session_expires="X-Timer: none")
+
+    async def call() -> SipCallLeg:
+        async with SipCarrier(sip_lab.settings(rtp_timeout_s=1.0)) as carrier:
+            leg = await carrier.dial("sipp-silent", ring_timeout_s=10)
+            assert isinstance(leg, SipCallLeg), leg
+            await asyncio.wait_for(until_hangup(leg), 30)
+            return leg
+
+    leg = asyncio.run(call())
+    assert peer.wait() == 0, peer.failure()
+    assert leg.end_reason == "rtp_timeout"
+    assert leg.hung_up_by == "remote"
+    invite = peer.requests("INVITE")[0]
+    bye = peer.requests("BYE")[0]
+    # The BYE is in the dialog: next CSeq, the dialog's tags, through the route set.
+    assert cseq(bye) == (cseq(invite)[0] + 1, "BYE")
+    assert tag_of(first(bye, "From")) == tag_of(first(invite, "From"))
+    sent_200 = peer.responses_to("INVITE", sent=True)[0]
+    assert tag_of(first(bye, "To")) == tag_of(first(sent_200, "To"))
+    assert any("sbc=sipp" in route for route in header_values(bye, "Route")), bye
+    assert uri_of(bye.split(" ")[1]) == uri_of(first(sent_200, "Contact"))
+
+
+def test_bot_refreshes_the_session_when_asked(sip_lab: SipLab, sipp: list[SippPeer]) -> None:
+    peer = run_uas(sip_lab, sipp, "sipp-refresh", "uas_refresh.xml")
+
+    async def call() -> SipCallLeg:
+        async with SipCarrier(sip_lab.settings(rtp_timeout_s=60)) as carrier:
+            leg = await carrier.dial("sipp-refresh", ring_timeout_s=10)
+            assert isinstance(leg, SipCallLeg), leg
+            await asyncio.wait_for(until_hangup(leg), 30)
+            return leg
+
+    leg = asyncio.run(call())
+    assert peer.wait() == 0, peer.failure()  # the UPDATE came before the session expired
+    invite = peer.requests("INVITE")[0]
+    update = peer.requests("UPDATE")[0]
+    assert cseq(update) == (cseq(invite)[0] + 1, "UPDATE")
+    assert first(update, "Session-Expires").startswith("4")
+    assert tag_of(first(update, "From")) == tag_of(first(invite, "From"))
+    assert leg.end_reason == ""  # the peer's BYE ended it
+
+
+def test_session_that_is_not_refreshed_is_dropped_with_trunk_identity(
+    sip_lab: SipLab, sipp: list[SippPeer]
+) -> None:
+    peer = run_uas(
+        sip_lab,
+        sipp,
+        "sipp-expiring",
+        "uas_silent.xml",
+        session_expires="Session-Expires: 3;refresher=uas",
+    )
+    settings = sip_lab.settings(rtp_timeout_s=60, caller_number="+5716001234", assert_identity=True)
+
+    async def call() -> SipCallLeg:
+        async with SipCarrier(settings) as carrier:
+            leg = await carrier.dial("sipp-expiring", ring_timeout_s=10)
+            assert isinstance(leg, SipCallLeg), leg
+            await asyncio.wait_for(until_hangup(leg), 30)
+            return leg
+
+    leg = asyncio.run(call())
+    assert peer.wait() == 0, peer.failure()
+    assert leg.end_reason == "session_expired"
+    invite = peer.requests("INVITE")[0]
+    assert cseq(peer.requests("BYE")[0]) == (cseq(invite)[0] + 1, "BYE")
+    # Identity toward a trunk: the caller number is the From user, asserted with PAI.
+    assert uri_of(first(invite, "From")) == "sip:+5716001234@127.0.0.1"
+    assert first(invite, "From").startswith('"Cobranza Demo" <')
+    assert header_values(invite, "P-Asserted-Identity") == ["<sip:+5716001234@127.0.0.1>"]
+    bot_via = [v for v in header_values(invite, "Via") if f":{settings.local_port};" in v]
+    # RFC 3581: the proxy filled in our rport because we asked for it.
+    assert f"rport={settings.local_port}" in bot_via[0].split(";"), bot_via
+    assert "timer" in header_values(invite, "Supported")
+
+
+def test_out_of_dialog_requests_get_an_answer(sip_lab: SipLab) -> None:
+    settings = sip_lab.settings()
+
+    async def probe() -> tuple[int | None, int | None]:
+        async with SipCarrier(settings):
+            me = (settings.local_ip, settings.local_port)
+            options = await asyncio.to_thread(sip_options, f"sip:bot@{me[0]}:{me[1]}", me, 3.0)
+            stray_bye = await asyncio.to_thread(stray_request, "BYE", me)
+            return options, stray_bye
+
+    assert asyncio.run(probe()) == (200, 481)
