@@ -6,6 +6,7 @@ never knows which carrier it is talking to.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -16,6 +17,8 @@ from voicebot.engine.dialer import CallResult, DialRequest
 from voicebot.speech.synthesizer import Synthesizer
 from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.telephony.carrier import CallLeg, Carrier, DialFailure
+
+log = logging.getLogger(__name__)
 
 
 class CarrierCallRunner:
@@ -55,8 +58,13 @@ class CarrierCallRunner:
                 clock=line_clock,
                 transferrer=self.transferrer_for(leg),
             )
-            return await run_call(
+            outcome = await run_call(
                 self.plan, request.context, port, clock=line_clock, on_action=request.on_action
             )
+            # A line that died without BYE (no RTP, session expired) ends as DROP; say why.
+            reason = getattr(leg, "end_reason", "")
+            if reason:
+                log.warning("call %s ended by the line: %s", leg.call_id, reason)
+            return outcome
         finally:
             recognizer.close()
