@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import shutil
 import subprocess
@@ -28,7 +29,9 @@ import numpy as np
 import pytest
 import websockets
 from aiohttp import web
+from multidict import MultiDict
 from twilio.request_validator import RequestValidator
+from yarl import URL
 
 from voicebot.actions import Transfer, TransferContext
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
@@ -848,3 +851,53 @@ def test_twilio_leave_message_policy_without_a_renderer_hands_the_leg_to_the_dia
         await leg.hangup()
 
     run(body, on_machine=MachineAction.LEAVE_MESSAGE)
+
+
+async def _post_raw(url: str, body: Any, signature: str, content_type: str | None = None) -> int:
+    """POST exactly this URL (``encoded=True``: no re-quoting) and body, as Twilio would."""
+    headers = {"X-Twilio-Signature": signature}
+    if content_type:
+        headers["Content-Type"] = content_type
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(URL(url, encoded=True), data=body, headers=headers) as resp,
+    ):
+        return resp.status
+
+
+def test_twilio_signature_covers_the_url_as_requested_and_repeated_keys() -> None:
+    async def body(h: Harness) -> None:
+        # Twilio signs the URL it requested: an encoded %2F must not be decoded first.
+        url = f"{h.base_url}/twilio/amd/nobody?next=%2Fcall%2F1&x=a%20b"
+        params = MultiDict([("CallSid", "CA1"), ("Tag", "b"), ("Tag", "a")])
+        signature = h.twilio.validator.compute_signature(url, params)
+        assert await _post_raw(url, params, signature) == 204
+        # Every value of a repeated key is signed; dropping one breaks the signature.
+        assert await _post_raw(url, MultiDict([("CallSid", "CA1"), ("Tag", "b")]), signature) == 403
+        assert h.carrier.rejected_webhooks == 1
+
+    run(body)
+
+
+def test_twilio_json_webhook_is_checked_against_its_raw_body() -> None:
+    async def body(h: Harness) -> None:
+        genuine = json.dumps({"CallSid": "CA1", "AnsweredBy": "human"})
+        digest = hashlib.sha256(genuine.encode()).hexdigest()
+        url = f"{h.base_url}/twilio/amd/nobody?bodySHA256={digest}"
+        signature = h.twilio.validator.compute_signature(url, {})
+        assert await _post_raw(url, genuine, signature, "application/json") == 204
+        tampered = json.dumps({"CallSid": "CA1", "AnsweredBy": "machine_end_beep"})
+        assert await _post_raw(url, tampered, signature, "application/json") == 403
+        assert h.carrier.rejected_webhooks == 1
+
+    run(body)
+
+
+def test_twilio_fax_is_a_failure_not_a_person() -> None:
+    async def body(h: Harness) -> None:
+        h.twilio.callees["+573001234567"] = Callee(answered_by="fax")
+        result = await h.carrier.dial("+573001234567")
+        assert result == DialFailure(Disposition.FAIL, None, "fax")
+        assert h.twilio.requests[-1][2] == {"Status": ["completed"]}
+
+    run(body)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections import deque
@@ -398,6 +399,9 @@ class TwilioCarrier:
         if not (self.settings.machine_detection or self.settings.local_amd):
             return leg
         verdict = await leg.wait_verdict(self.settings.amd_wait_s)
+        if verdict == "fax":  # nobody to talk to, and not a voicemail either
+            await leg.hangup()
+            return DialFailure(Disposition.FAIL, None, "fax")
         match verdict:
             case str() if verdict.startswith("machine"):
                 reason = verdict
@@ -515,9 +519,28 @@ class TwilioCarrier:
     # --- webhooks ------------------------------------------------------------------
 
     async def _signed_form(self, request: web.Request) -> dict[str, str] | None:
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        """The webhook's fields if ``X-Twilio-Signature`` holds, else None.
+
+        Checked exactly as Twilio signs: over the URL as requested (``%2F`` stays
+        encoded), every value of a repeated key, and for a JSON body (``bodySHA256``
+        in the query) the SHA-256 of the raw body.
+        """
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not self.validator.validate(self._url(request.path_qs), form, signature):
+        url = self._url(request.raw_path)
+        form: dict[str, str] = {}
+        if "bodySHA256" in request.query:
+            raw = await request.text()
+            valid = self.validator.validate(url, raw, signature)
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(raw) if valid else {}
+                if isinstance(parsed, dict):
+                    form = {str(k): str(v) for k, v in parsed.items()}
+        else:
+            params = await request.post()
+            valid = self.validator.validate(url, params, signature)
+            for key, value in params.items():
+                form.setdefault(key, str(value))  # the first of repeated keys
+        if not valid:
             self.rejected_webhooks += 1
             log.warning("rejected unsigned Twilio webhook %s", request.path)
             return None
@@ -580,7 +603,7 @@ class TwilioCarrier:
 
     async def _media(self, request: web.Request) -> web.StreamResponse:
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not self.validator.validate(self._url(request.path_qs, websocket=True), {}, signature):
+        if not self.validator.validate(self._url(request.raw_path, websocket=True), {}, signature):
             self.rejected_webhooks += 1
             return web.Response(status=403, text="bad X-Twilio-Signature")
         ws = web.WebSocketResponse()
