@@ -206,3 +206,31 @@ def test_amd_beep_detector_says_when_the_recorder_is_listening() -> None:
     assert beep.beep_at == tone_at  # nothing in the spoken greeting passed for a tone
     assert over_at == tone_at + 25  # the first frame after the 0.5 s beep
     assert beep.beep_hz == pytest.approx(1000.0, abs=25.0)
+
+
+def _speech_dbfs(pcm: Pcm) -> float:
+    frames = pcm[: pcm.size // FRAME_SAMPLES * FRAME_SAMPLES].astype(np.float64)
+    rms = np.sqrt((frames.reshape(-1, FRAME_SAMPLES) ** 2).mean(axis=1))
+    active = rms[rms > 32768 * 10 ** (-45 / 20)]
+    return float(20 * np.log10(np.sqrt((active**2).mean()) / 32768))
+
+
+def _noisy(pcm: Pcm, snr_db: float) -> Pcm:
+    """Steady line noise ``snr_db`` below the clip's speech level (street, bus, bad line)."""
+    return _hiss(pcm, _speech_dbfs(pcm) - snr_db, seed=3)
+
+
+@pytest.mark.parametrize("snr_db", [25.0, 20.0, 15.0])
+def test_amd_never_takes_a_person_on_a_noisy_line_for_a_machine(
+    answers: list[tuple[str, str, Pcm]], snr_db: float
+) -> None:
+    """Noise was counted as speech (the floor started at -60 dBFS and rose 2.5 dB/s), so every
+    person at 15-20 dB SNR was a "long greeting" and hung up on."""
+    clean = [(want, label, pcm) for want, label, pcm in answers if "(hiss)" not in label]
+    results = [(want, label, detect(_noisy(pcm, snr_db))) for want, label, pcm in clean]
+    humans = [(label, r.verdict, r.reason) for want, label, r in results if want == "human"]
+    assert not [h for h in humans if h[1] == "machine"], humans
+    assert sum(v == "human" for _, v, _ in humans) >= 0.9 * len(humans), humans
+    machines = [r for want, _, r in results if want == "machine"]
+    assert sum(r.verdict == "machine" for r in machines) >= len(machines) - 1, machines
+    assert all(r.evidence.analysed_s <= 4.5 for r in machines if r.verdict == "machine")
