@@ -233,4 +233,16 @@ def test_amd_never_takes_a_person_on_a_noisy_line_for_a_machine(
     assert sum(v == "human" for _, v, _ in humans) >= 0.9 * len(humans), humans
     machines = [r for want, _, r in results if want == "machine"]
     assert sum(r.verdict == "machine" for r in machines) >= len(machines) - 1, machines
-    assert all(r.evidence.analysed_s <= 4.5 for r in machines if r.verdict == "machine")
+    found = [r.evidence.analysed_s for r in machines if r.verdict == "machine"]
+    assert float(np.median(found)) <= 4.0, found
+
+
+def test_amd_hears_a_beep_that_comes_after_a_pause() -> None:
+    """A short voicemail greeting, a second of silence, then the beep: decided when the
+    greeting ended, it used to be "unknown" (and under hang-up policy, greeted as a person)."""
+    greeting = np.concatenate([_silence(0.3), _prompt("vm-num-i-have")])  # ~1.8 s
+    result = detect(np.concatenate([greeting, _silence(1.0), _beep(), _silence(2)]))
+    assert (result.verdict, result.reason) == ("machine", "beep")
+    for line in (greeting, _hiss(greeting)):
+        pause_then_beep = np.concatenate([line, _hiss(_silence(1.0)), _beep(), _silence(2)])
+        assert detect(pause_then_beep).verdict == "machine"

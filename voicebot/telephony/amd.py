@@ -34,6 +34,9 @@ class AmdSettings:
     # talks for ~3 s, and hanging up on a debtor costs more than greeting a machine.
     machine_min_greeting_s: float = 3.5
     end_of_greeting_s: float = 0.8  # silence after which a person is waiting for us
+    # After a greeting too long for a person and too short for a machine, keep listening
+    # this long for a beep (short voicemail greetings pause about a second before it).
+    beep_wait_s: float = 1.5
     word_gap_s: float = 0.12  # a quieter stretch this long separates words (cadence)
     max_analysis_s: float = 5.0  # decide by then, or say unknown
     speech_floor_dbfs: float = -45.0  # nothing quieter is ever speech
@@ -226,6 +229,9 @@ class AnsweringMachineDetector:
         if self._greeting_end is not None:
             if ev.greeting_s <= s.human_max_greeting_s:
                 return AmdResult("human", "short_greeting_then_wait", ev)
+            waiting_for_beep = ev.silence_after_s < s.end_of_greeting_s + s.beep_wait_s
+            if waiting_for_beep and not final:
+                return None
             return AmdResult("unknown", "medium_greeting", ev)
         if final or ev.analysed_s >= s.max_analysis_s:
             reason = "no_speech" if ev.onset_s is None else "still_speaking"

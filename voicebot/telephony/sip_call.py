@@ -197,18 +197,22 @@ class FixedVoIPCall(VoIPCall):
         )
 
     def session_due(self, now: float) -> str:
-        """What the session timer asks for now: 'refresh', 'expired' or ''."""
+        """What the session timer asks for now: 'refresh', 'expired' or ''.
+
+        RFC 4028 10: the refresher refreshes at half the interval (and the session is
+        over if even that got no answer by the end); the other side ends the call
+        when no refresh came shortly before expiry.
+        """
         timer = self.timer
         if timer is None or self.state != CallState.ANSWERED:
             return ""
         interval = max(timer.interval_s, MIN_SESSION_S)
         elapsed = now - self.refreshed_at
-        if self.we_refresh and not self.refresh_pending and elapsed >= interval / 2:
-            return "refresh"
-        # RFC 4028 10: without a refresh, the session ends before it expires.
-        if elapsed >= interval - min(32.0, interval / 3):
-            return "expired"
-        return ""
+        if self.we_refresh:
+            if not self.refresh_pending and elapsed >= interval / 2:
+                return "refresh"
+            return "expired" if elapsed >= interval else ""
+        return "expired" if elapsed >= interval - min(32.0, interval / 3) else ""
 
     def refreshed(self, text: str, *, by_peer: bool) -> None:
         """A refresh succeeded: a 2xx to our UPDATE, or a re-INVITE/UPDATE from the far end."""
