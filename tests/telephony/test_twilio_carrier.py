@@ -38,7 +38,7 @@ from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.audio.wav import decode_wav, read_wav
 from voicebot.dialog.outcome import Disposition
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
-from voicebot.telephony.amd import MachineAction
+from voicebot.telephony.amd import MachineAction, late_verdict_disposition
 from voicebot.telephony.carrier import (
     FRAME_SAMPLES,
     LINE_RATE,
@@ -901,3 +901,52 @@ def test_twilio_fax_is_a_failure_not_a_person() -> None:
         assert h.twilio.requests[-1][2] == {"Status": ["completed"]}
 
     run(body)
+
+
+async def _late_verdict(h: Harness, verdict: str) -> TwilioCallLeg:
+    """Dial a callee whose AMD verdict comes only after the leg went to the dialog, then post it."""
+    h.twilio.callees["+573001234567"] = Callee(answered_by="", hang_up_after_s=30.0)
+    leg = await h.carrier.dial("+573001234567")
+    assert isinstance(leg, TwilioCallLeg) and leg.screened, leg
+    sid = leg.call_id
+    amd_url = h.twilio._form_of(sid)["AsyncAmdStatusCallback"][0]
+    late = {"CallSid": sid, "AccountSid": ACCOUNT, "AnsweredBy": verdict}
+    assert await h.twilio.post_signed(amd_url, late) == 204
+    while not isinstance(await leg.receive(), FarEndHangup):
+        pass  # what the dialog would read until the carrier ends the call
+    return leg
+
+
+def test_twilio_late_machine_verdict_still_hangs_up() -> None:
+    """A machine found after the AMD wait was stored and never read: the dialog went on."""
+
+    async def body(h: Harness) -> None:
+        leg = await _late_verdict(h, "machine_start")
+        assert leg.late_verdict == "machine_start"
+        assert h.twilio.requests[-1][2] == {"Status": ["completed"]}
+        assert late_verdict_disposition(leg.late_verdict) is Disposition.VM
+
+    run(body, local_amd=False)
+
+
+def test_twilio_late_machine_end_gets_the_message_and_the_dialog_is_silenced() -> None:
+    message = espeak(MESSAGE_TEXT)
+
+    async def render() -> Pcm:
+        return message
+
+    async def body(h: Harness) -> None:
+        leg = await _late_verdict(h, "machine_end_beep")
+        assert leg.late_verdict == "machine_end_beep;message_left"
+        await leg.send_audio(message[:800])  # the dialog talking on: dropped
+        assert h.twilio.peers[leg.call_id].audio().size == message.size
+        assert h.twilio.requests[-1][2] == {"Status": ["completed"]}
+        create = next(r for r in h.twilio.requests if r[1].endswith("/Calls.json"))
+        assert create[2]["MachineDetection"] == ["DetectMessageEnd"]
+
+    run(body, voicemail=render, local_amd=False, on_machine=MachineAction.LEAVE_MESSAGE)
+
+
+def test_twilio_late_fax_is_a_failure() -> None:
+    assert late_verdict_disposition("fax") is Disposition.FAIL
+    assert late_verdict_disposition("") is None

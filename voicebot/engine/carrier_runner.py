@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from voicebot.dialog.plan import Dialplan
@@ -16,6 +17,7 @@ from voicebot.engine.call_loop import run_call, utc_now
 from voicebot.engine.dialer import CallResult, DialRequest
 from voicebot.speech.synthesizer import Synthesizer
 from voicebot.speech.vosk_asr import VoskSpeechModel
+from voicebot.telephony.amd import late_verdict_disposition
 from voicebot.telephony.carrier import CallLeg, Carrier, DialFailure
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,9 @@ class CarrierCallRunner:
             reason = getattr(leg, "end_reason", "")
             if reason:
                 log.warning("call %s ended by the line: %s", leg.call_id, reason)
+            late = late_verdict_disposition(getattr(leg, "late_verdict", ""))
+            if late is not None and not outcome.right_party_contacted:
+                outcome = replace(outcome, disposition=late)
             return outcome
         finally:
             recognizer.close()

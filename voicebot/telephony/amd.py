@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 
 from voicebot.audio.vad import frame_dbfs
+from voicebot.dialog.outcome import Disposition
 from voicebot.telephony.carrier import FRAME_SAMPLES, LINE_RATE, Pcm
 
 FRAME_S = FRAME_SAMPLES / LINE_RATE
@@ -282,6 +283,14 @@ class AmdDecision:
     action: Literal["continue", "hang_up", "leave_message"]
     prompt: str | None = None
     wait_for_beep: bool = False
+
+
+def late_verdict_disposition(late_verdict: str) -> Disposition | None:
+    """The disposition of a call whose machine (or fax) was recognised after the dialog began
+    (None when nothing was): the dialog saw only a hangup, which would read as DROP."""
+    if late_verdict.startswith("fax"):
+        return Disposition.FAIL
+    return Disposition.VM if late_verdict.startswith("machine") else None
 
 
 def decide(result: AmdResult, policy: VoicemailPolicy) -> AmdDecision:

@@ -147,6 +147,11 @@ class TwilioCallLeg:
         self.started = started
         self.answered_by = ""  # Twilio's AMD verdict once known
         self.amd = amd
+        self.screened = False  # handed to the dialog (no machine verdict within the wait)
+        self.late_verdict = ""  # a machine/fax verdict that came after that, and what we did
+        self._taken_over = (
+            False  # the carrier speaks now (voicemail): the dialog's audio is dropped
+        )
         self.marks_played: list[str] = []
         self._mark_echo = asyncio.Event()
         self._ws = ws
@@ -170,6 +175,15 @@ class TwilioCallLeg:
         return self.started.stream_sid
 
     async def send_audio(self, pcm: Pcm) -> None:
+        if not self._taken_over:
+            self.play(pcm)
+
+    def take_over(self) -> None:
+        """Stop the dialog's audio: the carrier leaves a message on a late-detected machine."""
+        self._taken_over = True
+        self.clear_audio()
+
+    def play(self, pcm: Pcm) -> None:
         samples = np.asarray(pcm, dtype=np.int16)
         for start in range(0, samples.size, FRAME_SAMPLES):
             self._outbound.append(
@@ -309,6 +323,7 @@ class TwilioCarrier:
         self._dials: dict[str, _PendingDial] = {}  # by attempt key
         self._legs: dict[str, TwilioCallLeg] = {}  # by call sid
         self._transfers: dict[str, _PendingTransfer] = {}  # by conference name
+        self._late_tasks: set[asyncio.Task[None]] = set()
         self.app = web.Application()
         self.app.add_routes(
             [
@@ -359,8 +374,11 @@ class TwilioCarrier:
             "timeout": max(5, min(600, round(ring_timeout_s))),
         }
         if self.settings.machine_detection:
+            leave = self.settings.on_machine is MachineAction.LEAVE_MESSAGE
             params |= {
-                "machine_detection": "Enable",
+                # DetectMessageEnd: the machine verdict comes when the greeting (and beep)
+                # is over, which is when a message must start.
+                "machine_detection": "DetectMessageEnd" if leave else "Enable",
                 "async_amd": "true",
                 "async_amd_status_callback": self._url(f"/twilio/amd/{attempt}"),
                 "async_amd_status_callback_method": "POST",
@@ -408,6 +426,7 @@ class TwilioCarrier:
             case AmdResult(verdict="machine"):
                 reason = f"local_amd:{verdict.reason}"
             case _:
+                leg.screened = True
                 return leg
         if self.settings.on_machine is MachineAction.LEAVE_MESSAGE:
             if self.voicemail is None:
@@ -417,6 +436,17 @@ class TwilioCarrier:
                 reason += ";message_left"
         await leg.hangup()
         return DialFailure(Disposition.VM, None, reason)
+
+    async def _late_machine(self, leg: TwilioCallLeg, verdict: str) -> None:
+        """A machine (or fax) found after the leg went to the dialog still gets the policy:
+        the message is left (Twilio's machine_end_* verdicts come when the greeting is over)
+        or the call is hung up; the runner records the attempt as VM (fax: FAIL)."""
+        leave = self.settings.on_machine is MachineAction.LEAVE_MESSAGE and verdict != "fax"
+        if leave and self.voicemail is not None:
+            leg.take_over()
+            if await self._leave_message(leg, ended=True):
+                leg.late_verdict += ";message_left"
+        await leg.hangup()
 
     async def _leave_message(self, leg: TwilioCallLeg, *, ended: bool) -> bool:
         """Speak after the beep (or once the greeting has gone quiet), then wait until played."""
@@ -440,7 +470,7 @@ class TwilioCarrier:
                     if spoke and quiet * FRAME_SAMPLES >= 1.5 * LINE_RATE:
                         break  # greeting over and no beep: the recorder is listening
         message = await self.voicemail()
-        await leg.send_audio(message)
+        leg.play(message)
         return await leg.wait_played(message.size / LINE_RATE + 5.0)
 
     # --- warm transfer -----------------------------------------------------------
@@ -574,6 +604,12 @@ class TwilioCarrier:
         pending = self._dials.get(request.match_info["attempt"])
         if leg is not None:
             leg.machine_verdict(answered_by)
+            late = answered_by.startswith("machine") or answered_by == "fax"
+            if late and leg.screened and not leg.late_verdict and not leg.gone.is_set():
+                leg.late_verdict = answered_by
+                task = asyncio.create_task(self._late_machine(leg, answered_by))
+                self._late_tasks.add(task)
+                task.add_done_callback(self._late_tasks.discard)
         elif pending is not None:
             pending.answered_by = answered_by
         return web.Response(status=204)
