@@ -43,6 +43,7 @@ from voicebot.telephony.carrier import (
     CallLeg,
     DigitIn,
     HoldChanged,
+    LineInput,
     Pcm,
 )
 
@@ -173,13 +174,7 @@ class AudioDialogPort:
         digits = ""
         last_digit_ms = 0
         while True:
-            item = await self.leg.receive()
-            if isinstance(item, HoldChanged):
-                self._hold(item.held)
-                continue
-            if self._held_since_ms is not None and isinstance(item, AudioIn):
-                self.line_ms += FRAME_MS  # on hold: music or silence, nothing to hear
-                continue
+            item = await self._next_input()
             if isinstance(item, DigitIn):
                 if self.line_ms < self._protected_until_ms:
                     continue  # a disclosure is heard to the end: keys over it are dropped
@@ -245,6 +240,23 @@ class AudioDialogPort:
                 timing.discarded += 1
                 endpointer.resume()
                 self.recognizer.start_turn(listen.hints)
+
+    async def _next_input(self) -> LineInput:
+        """The next input that is neither a hold change nor audio heard on hold."""
+        while True:
+            item = await self.leg.receive()
+            if not self._on_hold(item):
+                return item
+
+    def _on_hold(self, item: object) -> bool:
+        """Take a hold change, or a frame heard while on hold (music or silence: ignored)."""
+        if isinstance(item, HoldChanged):
+            self._hold(item.held)
+            return True
+        if self._held_since_ms is not None and isinstance(item, AudioIn):
+            self.line_ms += FRAME_MS
+            return True
+        return False
 
     def _hold(self, held: bool) -> None:
         """On hold the bot pauses: the carrier stops sending (the queued prompt waits) and the
