@@ -17,8 +17,8 @@ from typing import Literal
 import numpy as np
 
 from voicebot.audio.vad import frame_dbfs
-from voicebot.dialog.outcome import Disposition
-from voicebot.telephony.carrier import FRAME_SAMPLES, LINE_RATE, Pcm
+from voicebot.domain.outcome import Disposition
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 
 FRAME_S = FRAME_SAMPLES / LINE_RATE
 

@@ -19,17 +19,15 @@ from typing import Literal
 
 from voicebot.actions import TransferContext
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.telephony.carrier import (
-    FRAME_SAMPLES,
-    LINE_RATE,
     AudioIn,
     DialFailure,
     DigitIn,
     FarEndHangup,
     HoldChanged,
     LineInput,
-    Pcm,
 )
 from voicebot.telephony.dtmf import InbandDtmfDetector
 from voicebot.telephony.pyvoip_fixes import (
