@@ -83,11 +83,22 @@ class SippPeer:
 
 
 def start_uas(
-    bed: TestBed, workdir: Path, user: str, scenario: str, keys: dict[str, str] | None = None
+    bed: TestBed,
+    workdir: Path,
+    user: str,
+    scenario: str,
+    keys: dict[str, str] | None = None,
+    files: dict[str, bytes] | None = None,
 ) -> SippPeer:
-    """Run ``scenario`` as the UAS for ``user`` and register it; returns once registered."""
+    """Run ``scenario`` as the UAS for ``user`` and register it; returns once registered.
+
+    ``files`` are written to sipp's working directory first (an ``rtp_stream`` file is
+    read when the scenario loads, by a name relative to it).
+    """
     home = workdir / f"sipp-{user}"
     home.mkdir(parents=True, exist_ok=True)
+    for name, data in (files or {}).items():
+        (home / name).write_bytes(data)
     base = free_port_block(3)
     trace, log = home / "messages.log", home / "sipp.log"
     argv = ["sipp", "-sf", str(SCENARIOS / scenario), "-i", HOST, "-p", str(base)]

@@ -13,12 +13,23 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
 from sipp_peer import SippPeer, sipp_available, start_uas
 
-from voicebot.telephony.carrier import AudioIn, DigitIn, FarEndHangup, HoldChanged, LineInput
+from voicebot.audio.codec import pcm_to_ulaw
+from voicebot.domain.outcome import Disposition
+from voicebot.telephony.carrier import (
+    AudioIn,
+    DialFailure,
+    DigitIn,
+    FarEndHangup,
+    HoldChanged,
+    LineInput,
+)
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
 from voicebot.telephony.sip_messages import first, header_values, sdp_direction, tag_of, uri_of
+from voicebot.telephony.sit import SitCause, sit_sequence
 from voicebot.telephony.testbed import sip_options
 
 if TYPE_CHECKING:
@@ -36,9 +47,14 @@ def sipp(sip_lab: SipLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def run_uas(
-    sip_lab: SipLab, started: list[SippPeer], user: str, scenario: str, **keys: str
+    sip_lab: SipLab,
+    started: list[SippPeer],
+    user: str,
+    scenario: str,
+    files: dict[str, bytes] | None = None,
+    **keys: str,
 ) -> SippPeer:
-    peer = start_uas(sip_lab.bed, sip_lab.workdir, user, scenario, keys)
+    peer = start_uas(sip_lab.bed, sip_lab.workdir, user, scenario, keys, files)
     started.append(peer)
     return peer
 
@@ -217,3 +233,29 @@ def test_out_of_dialog_requests_get_an_answer(sip_lab: SipLab) -> None:
             return options, stray_bye
 
     assert asyncio.run(probe()) == (200, 481)
+
+
+@pytest.mark.parametrize(
+    ("cause", "disposition"), [("number", Disposition.FAIL), ("congestion", Disposition.NA)]
+)
+def test_sit_in_early_media_ends_the_dial_with_its_cause(
+    sip_lab: SipLab, sipp: list[SippPeer], cause: SitCause, disposition: Disposition
+) -> None:
+    """A dead number announced with tones in a 183 used to ring out as no answer."""
+    tones = np.concatenate(
+        [np.zeros(4000, np.int16), sit_sequence(cause), np.zeros(8000, np.int16)]
+    )
+    user = f"sipp-sit-{cause}"
+    files = {"sit.ulaw": pcm_to_ulaw(tones).tobytes()}  # raw 8 kHz mu-law, as rtp_stream plays
+    peer = run_uas(sip_lab, sipp, user, "uas_sit.xml", files)
+
+    async def call() -> object:
+        async with SipCarrier(sip_lab.settings()) as carrier:
+            return await carrier.dial(user, ring_timeout_s=20)
+
+    result = asyncio.run(call())
+    assert peer.wait() == 0, peer.failure()  # the bot sent CANCEL and ACKed the 487
+    assert isinstance(result, DialFailure), result
+    assert (result.disposition, result.reason) == (disposition, f"sit:{cause}")
+    invite, cancel = peer.requests("INVITE")[0], peer.requests("CANCEL")[0]
+    assert cseq(cancel) == (cseq(invite)[0], "CANCEL")

@@ -491,6 +491,7 @@ def test_twilio_dial_sends_the_documented_create_call_request() -> None:
     [
         (Callee(status="no-answer"), DialFailure(Disposition.NA, None, "no-answer")),
         (Callee(status="failed", sip_code="404"), DialFailure(Disposition.FAIL, 404, "failed")),
+        (Callee(status="failed", sip_code="503"), DialFailure(Disposition.NA, 503, "failed")),
         (Callee(status="canceled"), DialFailure(Disposition.NA, None, "canceled")),
     ],
 )

@@ -265,6 +265,9 @@ class FixedVoIPPhone(VoIPPhone):
         call.responses.append(status)
         if status < 200:
             call.provisional_status = status
+            has_sdp = "m=audio" in response.raw.decode("utf8", "replace")
+            if has_sdp and not call.early_media and call.state == CallState.DIALING:
+                call.open_early_media(response)
             call.on_change()
         elif status < 300:
             self._on_success(call, response)
@@ -285,6 +288,8 @@ class FixedVoIPPhone(VoIPPhone):
                 call.send(call.ack_text)
                 call.send_bye()
             return
+        if call.early_media:
+            call.close_early_media()
         call.answered(response)
         self._take_dialog(call, response)
         call.send(call.ack_text)

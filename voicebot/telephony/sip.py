@@ -38,12 +38,30 @@ from voicebot.telephony.pyvoip_fixes import (
     TrunkIdentity,
 )
 from voicebot.telephony.sip_transfer import AgentDesk, TransferOutcome, warm_transfer
+from voicebot.telephony.sit import SitDetector
 
 Codec = Literal["PCMU", "PCMA"]
 _TICK_S = FRAME_SAMPLES / LINE_RATE
 _JITTER_ALLOWANCE_FRAMES = 10  # fill silence only when RTP is this late (200 ms)
 _MAX_BUFFERED_FRAMES = 3000  # 60 s of unread audio; older frames are dropped first
 _CANCEL_GRACE_S = 4.0  # how long to wait for 487 after CANCEL
+
+
+_EARLY_MEDIA_POLL_S = 0.1
+
+
+def _hear_sit(call: FixedVoIPCall, sit: SitDetector) -> bool:
+    """Feed the early audio received so far to ``sit``; True once it heard the three tones."""
+    streams = call.streams
+    if not streams:
+        return False
+    buffer = streams[0].jitter
+    for _ in range(buffer.available() // FRAME_BYTES):
+        cause = sit.feed(ulaw_to_pcm(buffer.read(FRAME_BYTES)))
+        if cause is not None:
+            call.sit_cause = cause
+            return True
+    return False
 
 
 class SipRegistrationError(RuntimeError):
@@ -101,6 +119,8 @@ _NUMBER = re.compile(r"\+?[0-9]{3,20}")
 
 _BUSY = frozenset({486, 600})
 _NO_ANSWER = frozenset({408, 480, 487, 603})
+# The trunk or the far network is overloaded or down: nothing is known about the number.
+CONGESTION = frozenset({500, 502, 503, 504})
 
 
 def disposition_for_status(status: int) -> Disposition:
@@ -108,10 +128,12 @@ def disposition_for_status(status: int) -> Disposition:
 
     603 Decline counts as no answer: the person saw the call and let it go, which
     says nothing about the number (not FAIL) and calls for a normal retry (not BUSY).
+    Congestion (500/502/503/504) is retried like no answer on the same number; FAIL
+    (404, 410, 484, 604, ...) says the number itself failed, so the next phone is tried.
     """
     if status in _BUSY:
         return Disposition.BUSY
-    if status in _NO_ANSWER:
+    if status in _NO_ANSWER or status in CONGESTION:
         return Disposition.NA
     return Disposition.FAIL
 
@@ -340,6 +362,9 @@ class SipCarrier:
             self.setup_times_s.append(time.monotonic() - sent_at)
             return self._adopt(call)
         status = call.final_status or 408
+        if call.sit_cause is not None:  # the carrier's tones said why, in early media
+            disposition = Disposition.FAIL if call.sit_cause == "number" else Disposition.NA
+            return DialFailure(disposition, status, f"sit:{call.sit_cause}")
         if call.cancel_requested:
             reason = f"no answer within {ring_timeout_s:g} s"
             return DialFailure(Disposition.NA, status, reason)
@@ -350,8 +375,12 @@ class SipCarrier:
     ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ring_timeout_s
+        sit = SitDetector()
         while call.state == CallState.DIALING:
             now = loop.time()
+            if call.early_media and call.sit_cause is None and _hear_sit(call, sit):
+                self._phone.cancel(call)  # a SIT: no point ringing on
+                deadline = min(deadline, now)
             if now >= deadline:
                 if call.provisional_status is None or now >= deadline + _CANCEL_GRACE_S:
                     # Nothing heard at all (a CANCEL would be invalid) or no 487: give up.
@@ -365,6 +394,8 @@ class SipCarrier:
             changed.clear()
             if call.state != CallState.DIALING:
                 break
+            if call.early_media:
+                timeout = min(timeout, _EARLY_MEDIA_POLL_S)  # early audio arrives without events
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout)
 

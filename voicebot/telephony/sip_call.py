@@ -62,6 +62,8 @@ class FixedVoIPCall(VoIPCall):
         self.refreshed_at = time.monotonic()
         self.refresh_pending = False
         self.end_reason = ""  # why the call ended when it was not a plain BYE
+        self.early_media = False  # streams opened on a 183/180 with SDP (receive only)
+        self.sit_cause: str | None = None  # what the special information tones said
         self._released = False
         self.digits: list[str] = []
         self.hold_changes: list[bool] = []  # every hold (True) / resume (False), in order
@@ -260,6 +262,26 @@ class FixedVoIPCall(VoIPCall):
             payloads=payloads,
             direction=direction,
         )
+
+    def open_early_media(self, response: SIP.SIPMessage) -> None:
+        """Receive the far end's early media (ringback, announcements, SIT); send nothing."""
+        try:
+            self.answered(response)  # pyVoIP's SDP handling: builds and starts the streams
+        except (RTP.RTPParseError, KeyError, ValueError, OSError):
+            self.close_early_media()  # unusable early SDP: wait for the answer without it
+            self.state = CallState.DIALING
+            return
+        self.state = CallState.DIALING
+        self.early_media = True
+        for stream in self.streams:
+            stream.sending = False
+
+    def close_early_media(self) -> None:
+        """Free the RTP port before the 200's streams bind it."""
+        for client in self.RTPClients:
+            client.stop()
+        self.RTPClients = []
+        self.early_media = False
 
     def read_audio(self, length: int = FRAME_BYTES, blocking: bool = False) -> bytes:
         """μ-law from the first stream (pyVoIP mixed several with audioop; we never get several)."""
