@@ -39,7 +39,7 @@ pytestmark = pytest.mark.skipif(not sipp_available(), reason="sipp (sip-tester) 
 
 
 @pytest.fixture
-def sipp(sip_lab: SipLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[SippPeer]]:
+def sipp(sip_lab: SipLab) -> Iterator[list[SippPeer]]:
     started: list[SippPeer] = []
     yield started
     for peer in started:
