@@ -116,6 +116,8 @@ class CallOutcome:
     paid_info: str | None = None
     final_state: str = ""
     transcript: tuple[Turn, ...] = field(default_factory=tuple)
+    # Why the line ended the call when nobody hung up (SIP: "rtp_timeout", "session_expired").
+    line_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -67,6 +67,7 @@ class CarrierCallRunner:
             reason = getattr(leg, "end_reason", "")
             if reason:
                 log.warning("call %s ended by the line: %s", leg.call_id, reason)
+                outcome = replace(outcome, line_reason=reason)
             late = late_verdict_disposition(getattr(leg, "late_verdict", ""))
             if late is not None and not outcome.right_party_contacted:
                 outcome = replace(outcome, disposition=late)
