@@ -259,3 +259,29 @@ def test_sit_in_early_media_ends_the_dial_with_its_cause(
     assert (result.disposition, result.reason) == (disposition, f"sit:{cause}")
     invite, cancel = peer.requests("INVITE")[0], peer.requests("CANCEL")[0]
     assert cseq(cancel) == (cseq(invite)[0], "CANCEL")
+
+
+def test_bot_refreshes_with_reinvite_when_update_is_refused(
+    sip_lab: SipLab, sipp: list[SippPeer]
+) -> None:
+    peer = run_uas(sip_lab, sipp, "sipp-no-update", "uas_refresh_no_update.xml")
+
+    async def call() -> SipCallLeg:
+        async with SipCarrier(sip_lab.settings(rtp_timeout_s=60)) as carrier:
+            leg = await carrier.dial("sipp-no-update", ring_timeout_s=10)
+            assert isinstance(leg, SipCallLeg), leg
+            await asyncio.wait_for(until_hangup(leg), 30)
+            return leg
+
+    leg = asyncio.run(call())
+    assert peer.wait() == 0, peer.failure()  # UPDATE, then re-INVITE, then its ACK
+    first_invite, reinvite = peer.requests("INVITE")[:2]
+    update = peer.requests("UPDATE")[0]
+    assert cseq(update) == (cseq(first_invite)[0] + 1, "UPDATE")
+    assert cseq(reinvite) == (cseq(update)[0] + 1, "INVITE")
+    assert sdp_direction(reinvite.partition("\r\n\r\n")[2]) == "sendrecv"
+    assert first(reinvite, "Session-Expires").startswith("6")
+    # Each 200 ACKed (a retransmitted 200 is ACKed again, so compare the set).
+    acks = {cseq(ack) for ack in peer.requests("ACK")}
+    assert acks == {(cseq(first_invite)[0], "ACK"), (cseq(reinvite)[0], "ACK")}
+    assert leg.end_reason == ""

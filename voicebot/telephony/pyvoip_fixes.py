@@ -75,6 +75,10 @@ def _udp_port_free(ip: str, port: int) -> bool:
     return True
 
 
+def cseq_of(message: SIP.SIPMessage) -> int:
+    return int(message.headers.get("CSeq", {}).get("check", 0))
+
+
 def _header_lines(text: str, names: tuple[str, ...]) -> list[str]:
     wanted = {name.lower() for name in names}
     lines = text.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
@@ -144,7 +148,9 @@ class FixedSIPClient(SIP.SIPClient):
         call = self.phone.calls.get(call_id) or self.phone.recent.get(call_id)
         if not isinstance(call, FixedVoIPCall):
             return
-        if method == "INVITE":
+        if method == "INVITE" and cseq_of(message) == call.refresh_invite_cseq:
+            self.phone.on_refresh_response(call, message)
+        elif method == "INVITE":
             self.phone.on_invite_response(call, message)
         elif method == "UPDATE":
             self.phone.on_refresh_response(call, message)
@@ -367,11 +373,37 @@ class FixedVoIPPhone(VoIPPhone):
         self._reply(text, 200, "OK", extra=tuple(extra), body=answer)
 
     def on_refresh_response(self, call: FixedVoIPCall, response: SIP.SIPMessage) -> None:
+        """The answer to our UPDATE or refreshing re-INVITE (which must be ACKed)."""
         status = int(response.status)
+        text = response.raw.decode("utf8", "replace")
+        if cseq_of(response) == call.refresh_invite_cseq and status >= 200:
+            self._ack_refresh_invite(call, text, status)
         if 200 <= status < 300:
-            call.refreshed(response.raw.decode("utf8", "replace"), by_peer=False)
+            call.refreshed(text, by_peer=False)
+        elif status in (405, 501) and not call.refresh_by_invite and call.we_refresh:
+            call.refresh_by_invite = True  # RFC 4028 7.4: refresh with re-INVITE instead
+            if call.state == CallState.ANSWERED:
+                call.send_refresh()
         elif status in (408, 481) and call.state == CallState.ANSWERED:
             call.hangup("session_refresh_failed")  # RFC 4028 10: the dialog is gone
+
+    def _ack_refresh_invite(self, call: FixedVoIPCall, response: str, status: int) -> None:
+        cseq = call.refresh_invite_cseq
+        assert cseq is not None
+        if status < 300:  # RFC 3261 13.2.2.4: a new transaction, through the route set
+            call.send(call.dialog_request("ACK", cseq=cseq))
+            return
+        # 17.1.1.3: a non-2xx is ACKed in its transaction: the INVITE's Via and Route.
+        lines = [
+            f"ACK {call.remote_target} SIP/2.0",
+            *_header_lines(call.refresh_invite_text, ("Via",)),
+            "Max-Forwards: 70",
+            *(f"Route: {route}" for route in call.route_set),
+            *_header_lines(response, ("From", "To", "Call-ID")),
+            f"CSeq: {cseq} ACK",
+            "Content-Length: 0",
+        ]
+        call.send("\r\n".join(lines) + "\r\n\r\n")
 
     def _reply(
         self, request: str, status: int, reason: str, *, extra: tuple[str, ...] = (), body: str = ""

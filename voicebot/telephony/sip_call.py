@@ -61,6 +61,9 @@ class FixedVoIPCall(VoIPCall):
         self.we_refresh = False
         self.refreshed_at = time.monotonic()
         self.refresh_pending = False
+        self.refresh_by_invite = False  # the peer refused UPDATE (405/501)
+        self.refresh_invite_cseq: int | None = None
+        self.refresh_invite_text = ""
         self.end_reason = ""  # why the call ended when it was not a plain BYE
         self.early_media = False  # streams opened on a 183/180 with SDP (receive only)
         self.sit_cause: str | None = None  # what the special information tones said
@@ -140,14 +143,19 @@ class FixedVoIPCall(VoIPCall):
         self.refreshed_at = time.monotonic()
         self.ack_text = self.dialog_request("ACK", cseq=self.invite_cseq)
 
+    def next_cseq(self) -> int:
+        with self._lock:
+            self.local_cseq += 1
+            return self.local_cseq
+
     def dialog_request(
-        self, method: str, *, cseq: int | None = None, extra: tuple[str, ...] = ()
+        self, method: str, *, cseq: int | None = None, extra: tuple[str, ...] = (), body: str = ""
     ) -> str:
         """An in-dialog request: to the remote target, through the route set (loose routing)."""
         if cseq is None:
-            with self._lock:
-                self.local_cseq += 1
-                cseq = self.local_cseq
+            cseq = self.next_cseq()
+        if body:
+            extra = (*extra, "Content-Type: application/sdp")
         phone = self.fixed_phone
         lines = [
             f"{method} {self.remote_target} SIP/2.0",
@@ -158,9 +166,9 @@ class FixedVoIPCall(VoIPCall):
             *self.dialog_headers,
             f"CSeq: {cseq} {method}",
             *extra,
-            "Content-Length: 0",
+            f"Content-Length: {len(body.encode('utf8'))}",
         ]
-        return "\r\n".join(lines) + "\r\n\r\n"
+        return "\r\n".join(lines) + "\r\n\r\n" + body
 
     def send(self, text: str) -> None:
         self.fixed_phone.send_in_dialog(text, self.route_set)
@@ -189,14 +197,21 @@ class FixedVoIPCall(VoIPCall):
         self.on_change()
 
     def send_refresh(self) -> None:
-        """RFC 4028: refresh the session with an UPDATE without SDP (we are the refresher)."""
+        """RFC 4028: refresh the session (we are the refresher) with an UPDATE without SDP,
+        or with a re-INVITE offering our current SDP once the peer refused UPDATE."""
         assert self.timer is not None
         self.refresh_pending = True
         interval = f"Session-Expires: {int(self.timer.interval_s)};refresher=uac"
         contact = f"Contact: <sip:{self.fixed_phone.username}@{self.myIP}:{self.sip.myPort}>"
-        self.send(
-            self.dialog_request("UPDATE", extra=(interval, f"Supported: {SUPPORTED}", contact))
+        extra = (interval, f"Supported: {SUPPORTED}", contact)
+        if not self.refresh_by_invite:
+            self.send(self.dialog_request("UPDATE", extra=extra))
+            return
+        self.refresh_invite_cseq = self.next_cseq()
+        self.refresh_invite_text = self.dialog_request(
+            "INVITE", cseq=self.refresh_invite_cseq, extra=extra, body=self.our_sdp()
         )
+        self.send(self.refresh_invite_text)
 
     def session_due(self, now: float) -> str:
         """What the session timer asks for now: 'refresh', 'expired' or ''.
@@ -252,6 +267,10 @@ class FixedVoIPCall(VoIPCall):
             if address and port and address.group(1) != "0.0.0.0":
                 stream.outIP, stream.outPort = address.group(1), int(port.group(1))
         self.on_change()
+        return self.our_sdp()
+
+    def our_sdp(self) -> str:
+        """Our side of the session as it stands (for an answer or a refresh offer)."""
         main = self.streams[0] if self.streams else None
         payloads = {pt: f"{p}/{p.rate}" for pt, p in main.assoc.items()} if main else {}
         return sdp_body(
@@ -260,7 +279,7 @@ class FixedVoIPCall(VoIPCall):
             ip=self.myIP,
             port=main.inPort if main is not None else 0,
             payloads=payloads,
-            direction=direction,
+            direction=self.direction,
         )
 
     def open_early_media(self, response: SIP.SIPMessage) -> None:
