@@ -27,7 +27,7 @@ from voicebot.telephony.carrier import (
     HoldChanged,
     LineInput,
 )
-from voicebot.telephony.sip import SipCallLeg, SipCarrier
+from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings
 from voicebot.telephony.sip_messages import first, header_values, sdp_direction, tag_of, uri_of
 from voicebot.telephony.sit import SitCause, sit_sequence
 from voicebot.telephony.testbed import sip_options
@@ -95,6 +95,21 @@ def stray_request(method: str, to: tuple[str, int]) -> int | None:
     return int(answer.split(" ", 2)[1])
 
 
+async def until_digit(leg: SipCallLeg, digit: str) -> list[LineInput]:
+    """Everything but audio, up to and including ``digit``."""
+    seen: list[LineInput] = []
+    while DigitIn(digit) not in seen:
+        item = await leg.receive()
+        if not isinstance(item, AudioIn):
+            seen.append(item)
+    return seen
+
+
+def sent_ok(peer: SippPeer) -> str:
+    """The peer's 200 to the bot's INVITE (the dialog's To-tag and Contact)."""
+    return next(r for r in peer.responses_to("INVITE", sent=True) if r.startswith("SIP/2.0 200"))
+
+
 def cseq(text: str) -> tuple[int, str]:
     number, method = first(text, "CSeq").split()
     return int(number), method
@@ -116,7 +131,7 @@ def test_in_dialog_requests_are_answered_in_the_dialog(
 
     invite = peer.requests("INVITE")[0]
     bot_tag = tag_of(first(invite, "From"))
-    sent_200 = peer.responses_to("INVITE", sent=True)[0]
+    sent_200 = sent_ok(peer)
     peer_tag = tag_of(first(sent_200, "To"))
     # Every answer to the peer's requests stays in the dialog: both tags as established.
     for method in ("OPTIONS", "INFO", "UPDATE", "INVITE", "BYE"):
@@ -162,7 +177,7 @@ def test_dead_peer_is_dropped_after_rtp_timeout(sip_lab: SipLab, sipp: list[Sipp
     # The BYE is in the dialog: next CSeq, the dialog's tags, through the route set.
     assert cseq(bye) == (cseq(invite)[0] + 1, "BYE")
     assert tag_of(first(bye, "From")) == tag_of(first(invite, "From"))
-    sent_200 = peer.responses_to("INVITE", sent=True)[0]
+    sent_200 = sent_ok(peer)
     assert tag_of(first(bye, "To")) == tag_of(first(sent_200, "To"))
     assert any("sbc=sipp" in route for route in header_values(bye, "Route")), bye
     assert uri_of(bye.split(" ")[1]) == uri_of(first(sent_200, "Contact"))
@@ -275,7 +290,9 @@ def test_bot_refreshes_with_reinvite_when_update_is_refused(
 
     leg = asyncio.run(call())
     assert peer.wait() == 0, peer.failure()  # UPDATE, then re-INVITE, then its ACK
-    first_invite, reinvite = peer.requests("INVITE")[:2]
+    first_invite = peer.requests("INVITE")[0]
+    # by CSeq: the proxy may have retransmitted the first INVITE on a loaded machine
+    reinvite = next(r for r in peer.requests("INVITE") if cseq(r) != cseq(first_invite))
     update = peer.requests("UPDATE")[0]
     assert cseq(update) == (cseq(first_invite)[0] + 1, "UPDATE")
     assert cseq(reinvite) == (cseq(update)[0] + 1, "INVITE")
@@ -285,3 +302,52 @@ def test_bot_refreshes_with_reinvite_when_update_is_refused(
     acks = {cseq(ack) for ack in peer.requests("ACK")}
     assert acks == {(cseq(first_invite)[0], "ACK"), (cseq(reinvite)[0], "ACK")}
     assert leg.end_reason == ""
+
+
+def test_a_retransmitted_request_is_answered_again_not_replayed(sip_lab: SipLab) -> None:
+    """Our 200 to an INFO lost on the way: the peer sends the same INFO again. It must get
+    the same answer, and the key must not reach the dialog twice."""
+    settings = sip_lab.settings(rtp_timeout_s=60)
+
+    async def call() -> tuple[list[str], list[LineInput]]:
+        async with SipCarrier(settings) as carrier:
+            leg = await carrier.dial("listener", ring_timeout_s=10)
+            assert isinstance(leg, SipCallLeg), leg
+            dialog = leg._call.dialog_headers  # From (us), To (the phone), Call-ID
+            info = in_dialog_info(dialog, settings.local_ip, settings.local_port)
+            answers = await asyncio.to_thread(send_twice, info, settings)
+            seen = await asyncio.wait_for(until_digit(leg, "5"), 10)
+            await leg.hangup()
+            return answers, seen + await until_hangup(leg)
+
+    answers, seen = asyncio.run(call())
+    assert len(answers) == 2 and answers[0] == answers[1] and answers[0].startswith("SIP/2.0 200")
+    assert seen.count(DigitIn("5")) == 1
+
+
+def in_dialog_info(dialog: list[str], ip: str, port: int) -> str:
+    """An INFO the phone's side of the dialog would send (its From is our To, and back)."""
+    ours = next(h for h in dialog if h.startswith("From: "))[6:]
+    theirs = next(h for h in dialog if h.startswith("To: "))[4:]
+    call_id = next(h for h in dialog if h.startswith("Call-ID: "))
+    body = "Signal=5\r\nDuration=160\r\n"
+    return (
+        f"INFO sip:bot@{ip}:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {ip}:{{port}};branch=z9hG4bK{uuid.uuid4().hex}\r\n"
+        "Max-Forwards: 70\r\n"
+        f"From: {theirs}\r\nTo: {ours}\r\n{call_id}\r\n"
+        "CSeq: 900 INFO\r\nContent-Type: application/dtmf-relay\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    )
+
+
+def send_twice(template: str, settings: SipSettings) -> list[str]:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5.0)
+        request = template.replace("{port}", str(sock.getsockname()[1]))
+        answers = []
+        for _ in range(2):
+            sock.sendto(request.encode(), (settings.local_ip, settings.local_port))
+            answers.append(sock.recv(65535).decode())
+    return answers

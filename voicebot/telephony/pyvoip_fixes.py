@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 _RECENT_CALLS = 256  # ended calls still matched to late responses (re-ACK, ACK+BYE)
+_ANSWERED_REQUESTS = 1024  # far-end requests whose answer is kept for retransmissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,8 @@ class FixedVoIPPhone(VoIPPhone):
         self.recent: OrderedDict[str, FixedVoIPCall] = OrderedDict()
         self.symmetric_rtp = False
         self.local_tag = secrets.token_hex(8)  # To-tag of out-of-dialog responses
+        # (Call-ID, CSeq) → our answer: a retransmitted request gets it again, not re-applied
+        self._answered: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def request_port(self, blocking: bool = True) -> int:
         """A free RTP port, found by random probing (pyVoIP scanned the whole range per call,
@@ -329,6 +332,10 @@ class FixedVoIPPhone(VoIPPhone):
         in_dialog = isinstance(call, FixedVoIPCall) and call.state == CallState.ANSWERED
         if method == "ACK":
             return  # for our 2xx to a re-INVITE (we do not retransmit it)
+        answered = self._answered.get((values.get("call-id", ""), values.get("cseq", "")))
+        if answered is not None:  # a retransmission (our answer was lost): same answer, once
+            self.fixed_sip.send(answered, response_target(text))
+            return
         if not in_dialog or call is None:
             self._out_of_dialog(method, text, bool(tag_of(values.get("to", ""))))
             return
@@ -410,6 +417,10 @@ class FixedVoIPPhone(VoIPPhone):
     ) -> None:
         text = sip_response(request, status, reason, to_tag=self.local_tag, extra=extra, body=body)
         self.fixed_sip.send(text, response_target(request))
+        values = dict(split_message(request)[1])
+        self._answered[(values.get("call-id", ""), values.get("cseq", ""))] = text
+        while len(self._answered) > _ANSWERED_REQUESTS:
+            self._answered.popitem(last=False)
 
     def _capabilities(self) -> tuple[str, ...]:
         return (f"Allow: {ALLOW}", "Accept: application/sdp", f"Supported: {SUPPORTED}")
