@@ -1,10 +1,10 @@
 """One outbound call's dialog (RFC 3261 12, 3264, 4028) on top of pyVoIP's ``VoIPCall``.
 
 The dialog keeps what pyVoIP forgot: the route set, our CSeq, the remote
-target, the stream direction after a hold, and the session timer. Requests
-we send inside the dialog (ACK, BYE, UPDATE) are built here; requests the far
-end sends are answered by ``FixedVoIPPhone`` through ``answer_offer`` and
-``note_refresh``.
+target, the stream direction after a hold, the session timer and early media.
+Requests we send inside the dialog (ACK, BYE, UPDATE, a refreshing re-INVITE)
+are built here; requests the far end sends are answered by ``FixedVoIPPhone``
+through ``answer_offer`` and ``refreshed``.
 """
 
 from __future__ import annotations
