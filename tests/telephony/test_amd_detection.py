@@ -19,6 +19,7 @@ from voicebot.audio.wav import decode_wav, read_wav
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.telephony.amd import (
     AmdResult,
+    AmdSettings,
     AnsweringMachineDetector,
     BeepDetector,
     MachineAction,
@@ -290,3 +291,16 @@ def test_amd_held_out_set(snr_db: float | None) -> None:
     assert sum(r.verdict == "machine" for r in machines) >= 0.9 * len(machines), wrong
     decided = [r.evidence.analysed_s for r in machines if r.verdict == "machine"]
     assert float(np.median(decided)) <= 4.0, decided
+
+
+def test_amd_can_wait_for_a_beep_after_a_short_greeting() -> None:
+    """ "Mensaje" (1 s), a pause, the beep: a person by default; a machine when the campaign
+    accepts greeting people 1.5 s later to catch such greetings."""
+    short = np.concatenate([_silence(0.3), _prompt("vm-message")])
+    line = np.concatenate([short, _silence(1.0), _beep(), _silence(2)])
+    assert detect(line).verdict == "human"
+    patient = AmdSettings(short_greeting_beep_wait_s=1.5)
+    assert (detect(line, patient).verdict, detect(line, patient).reason) == ("machine", "beep")
+    person = detect(np.concatenate([short, _silence(3)]), patient)
+    assert person.verdict == "human"
+    assert person.evidence.silence_after_s >= 0.8 + 1.5  # the price: a later greeting

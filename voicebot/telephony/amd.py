@@ -38,6 +38,9 @@ class AmdSettings:
     # After a greeting too long for a person and too short for a machine, keep listening
     # this long for a beep (short voicemail greetings pause about a second before it).
     beep_wait_s: float = 1.5
+    # The same wait after a greeting short enough for a person ("Deje su mensaje", pause,
+    # beep). Off by default: every person would be greeted this much later.
+    short_greeting_beep_wait_s: float = 0.0
     word_gap_s: float = 0.12  # a quieter stretch this long separates words (cadence)
     max_analysis_s: float = 5.0  # decide by then, or say unknown
     speech_floor_dbfs: float = -45.0  # nothing quieter is ever speech
@@ -229,6 +232,9 @@ class AnsweringMachineDetector:
             return AmdResult("machine", "long_greeting", ev)
         if self._greeting_end is not None:
             if ev.greeting_s <= s.human_max_greeting_s:
+                wait = s.end_of_greeting_s + s.short_greeting_beep_wait_s
+                if ev.silence_after_s < wait and not final:
+                    return None
                 return AmdResult("human", "short_greeting_then_wait", ev)
             waiting_for_beep = ev.silence_after_s < s.end_of_greeting_s + s.beep_wait_s
             if waiting_for_beep and not final:
