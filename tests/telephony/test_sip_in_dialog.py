@@ -313,8 +313,9 @@ def test_a_retransmitted_request_is_answered_again_not_replayed(sip_lab: SipLab)
         async with SipCarrier(settings) as carrier:
             leg = await carrier.dial("listener", ring_timeout_s=10)
             assert isinstance(leg, SipCallLeg), leg
-            dialog = leg._call.dialog_headers  # From (us), To (the phone), Call-ID
-            info = in_dialog_info(dialog, settings.local_ip, settings.local_port)
+            info = in_dialog_request(
+                "INFO", leg._call.dialog_headers, settings, cseq=900, body=DTMF_RELAY_5
+            )
             answers = await asyncio.to_thread(send_twice, info, settings)
             seen = await asyncio.wait_for(until_digit(leg, "5"), 10)
             await leg.hangup()
@@ -325,20 +326,7 @@ def test_a_retransmitted_request_is_answered_again_not_replayed(sip_lab: SipLab)
     assert seen.count(DigitIn("5")) == 1
 
 
-def in_dialog_info(dialog: list[str], ip: str, port: int) -> str:
-    """An INFO the phone's side of the dialog would send (its From is our To, and back)."""
-    ours = next(h for h in dialog if h.startswith("From: "))[6:]
-    theirs = next(h for h in dialog if h.startswith("To: "))[4:]
-    call_id = next(h for h in dialog if h.startswith("Call-ID: "))
-    body = "Signal=5\r\nDuration=160\r\n"
-    return (
-        f"INFO sip:bot@{ip}:{port} SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP {ip}:{{port}};branch=z9hG4bK{uuid.uuid4().hex}\r\n"
-        "Max-Forwards: 70\r\n"
-        f"From: {theirs}\r\nTo: {ours}\r\n{call_id}\r\n"
-        "CSeq: 900 INFO\r\nContent-Type: application/dtmf-relay\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n{body}"
-    )
+DTMF_RELAY_5 = "Signal=5\r\nDuration=160\r\n"
 
 
 def send_twice(template: str, settings: SipSettings) -> list[str]:
@@ -350,4 +338,85 @@ def send_twice(template: str, settings: SipSettings) -> list[str]:
         for _ in range(2):
             sock.sendto(request.encode(), (settings.local_ip, settings.local_port))
             answers.append(sock.recv(65535).decode())
+    return answers
+
+
+def test_our_answer_to_a_reinvite_is_resent_until_acked(sip_lab: SipLab) -> None:
+    """RFC 3261 13.3.1.4: the 2xx to an INVITE is retransmitted until its ACK arrives (a lost
+    200 used to leave the far end retrying, and UDP loses packets)."""
+    settings = sip_lab.settings(rtp_timeout_s=60)
+
+    async def call() -> tuple[list[str], list[LineInput]]:
+        async with SipCarrier(settings) as carrier:
+            leg = await carrier.dial("listener", ring_timeout_s=10)
+            assert isinstance(leg, SipCallLeg), leg
+            hold = in_dialog_request(
+                "INVITE", leg._call.dialog_headers, settings, cseq=901, body=HOLD_OFFER
+            )
+            answers = await asyncio.to_thread(unacked_invite, hold, settings)
+            seen = await asyncio.wait_for(until_hold(leg), 10)
+            await leg.hangup()
+            return answers, seen
+
+    answers, seen = asyncio.run(call())
+    assert len(answers) == 2 and answers[0] == answers[1]  # the same 200, sent again
+    assert answers[0].startswith("SIP/2.0 200") and "a=recvonly" in answers[0]
+    assert [item for item in seen if isinstance(item, HoldChanged)] == [HoldChanged(True)]
+
+
+HOLD_OFFER = (
+    "v=0\r\no=peer 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n"
+)
+
+
+async def until_hold(leg: SipCallLeg) -> list[LineInput]:
+    seen: list[LineInput] = []
+    while HoldChanged(True) not in seen:
+        item = await leg.receive()
+        if not isinstance(item, AudioIn):
+            seen.append(item)
+    return seen
+
+
+def in_dialog_request(
+    method: str, dialog: list[str], settings: SipSettings, *, cseq: int, body: str = ""
+) -> str:
+    """A request from the phone's side of the dialog (its From is our To, and back); the Via
+    port is filled in by the sender."""
+    ours = next(h for h in dialog if h.startswith("From: "))[6:]
+    theirs = next(h for h in dialog if h.startswith("To: "))[4:]
+    call_id = next(h for h in dialog if h.startswith("Call-ID: "))
+    kind = "application/sdp" if body.startswith("v=0") else "application/dtmf-relay"
+    return (
+        f"{method} sip:bot@{settings.local_ip}:{settings.local_port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{{port}};branch=z9hG4bK{uuid.uuid4().hex}\r\n"
+        "Max-Forwards: 70\r\n"
+        f"From: {theirs}\r\nTo: {ours}\r\n{call_id}\r\nCSeq: {cseq} {method}\r\n"
+        f"Contact: <sip:peer@127.0.0.1:{{port}}>\r\n"
+        + (f"Content-Type: {kind}\r\n" if body else "")
+        + f"Content-Length: {len(body)}\r\n\r\n{body}"
+    )
+
+
+def unacked_invite(template: str, settings: SipSettings) -> list[str]:
+    """Send the INVITE, wait for the 200 and its retransmission, then ACK it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5.0)
+        request = template.replace("{port}", str(sock.getsockname()[1]))
+        bot = (settings.local_ip, settings.local_port)
+        sock.sendto(request.encode(), bot)
+        answers = [sock.recv(65535).decode() for _ in range(2)]
+        head = request.split("\r\n\r\n", 1)[0].split("\r\n")
+        to = next(line for line in answers[0].split("\r\n") if line.startswith("To: "))
+        ack = [
+            head[0].replace("INVITE", "ACK", 1),
+            f"Via: SIP/2.0/UDP 127.0.0.1:{sock.getsockname()[1]};branch=z9hG4bK{uuid.uuid4().hex}",
+            *(h for h in head[1:] if h.startswith(("From:", "Call-ID:", "Max-Forwards:"))),
+            to,
+            next(h for h in head if h.startswith("CSeq:")).replace("INVITE", "ACK"),
+            "Content-Length: 0",
+        ]
+        sock.sendto(("\r\n".join(ack) + "\r\n\r\n").encode(), bot)
     return answers

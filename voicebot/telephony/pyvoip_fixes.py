@@ -330,8 +330,10 @@ class FixedVoIPPhone(VoIPPhone):
         values = dict(headers)
         call = self.calls.get(values.get("call-id", ""))
         in_dialog = isinstance(call, FixedVoIPCall) and call.state == CallState.ANSWERED
-        if method == "ACK":
-            return  # for our 2xx to a re-INVITE (we do not retransmit it)
+        if method == "ACK":  # for our 2xx to a re-INVITE: stop retransmitting it
+            if isinstance(call, FixedVoIPCall):
+                call.acked(values.get("cseq", "").split(" ", 1)[0])
+            return
         answered = self._answered.get((values.get("call-id", ""), values.get("cseq", "")))
         if answered is not None:  # a retransmission (our answer was lost): same answer, once
             self.fixed_sip.send(answered, response_target(text))
@@ -377,7 +379,9 @@ class FixedVoIPPhone(VoIPPhone):
             refresher = "uas" if call.we_refresh else "uac"
             extra.append(f"Session-Expires: {int(timer.interval_s)};refresher={refresher}")
             extra.append("Require: timer")
-        self._reply(text, 200, "OK", extra=tuple(extra), body=answer)
+        sent = self._reply(text, 200, "OK", extra=tuple(extra), body=answer)
+        if split_message(text)[0].startswith("INVITE"):  # RFC 3261 13.3.1.4: until ACKed
+            call.await_ack(first(text, "CSeq").split(" ", 1)[0], sent, response_target(text))
 
     def on_refresh_response(self, call: FixedVoIPCall, response: SIP.SIPMessage) -> None:
         """The answer to our UPDATE or refreshing re-INVITE (which must be ACKed)."""
@@ -414,13 +418,14 @@ class FixedVoIPPhone(VoIPPhone):
 
     def _reply(
         self, request: str, status: int, reason: str, *, extra: tuple[str, ...] = (), body: str = ""
-    ) -> None:
+    ) -> str:
         text = sip_response(request, status, reason, to_tag=self.local_tag, extra=extra, body=body)
         self.fixed_sip.send(text, response_target(request))
         values = dict(split_message(request)[1])
         self._answered[(values.get("call-id", ""), values.get("cseq", ""))] = text
         while len(self._answered) > _ANSWERED_REQUESTS:
             self._answered.popitem(last=False)
+        return text
 
     def _capabilities(self) -> tuple[str, ...]:
         return (f"Allow: {ALLOW}", "Accept: application/sdp", f"Supported: {SUPPORTED}")

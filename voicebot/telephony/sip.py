@@ -264,6 +264,7 @@ class SipCallLeg:
     def _watch(self, now: float) -> None:
         """A far end that died without BYE: no RTP (unless on hold), or no session refresh."""
         call = self._call
+        call.retransmit_2xx(now)
         due = call.session_due(now)
         if due == "refresh":
             call.send_refresh()

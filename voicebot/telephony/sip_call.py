@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from voicebot.telephony.pyvoip_fixes import FixedVoIPPhone
 
 MIN_SESSION_S = 2.0  # we accept any interval a peer asks for, but never refresh faster
+T1_S, T2_S = 0.5, 4.0  # RFC 3261 timers: a 2xx to INVITE is resent at T1, doubling up to T2
+_2XX_GIVE_UP_S = 64 * T1_S
 
 
 class FixedVoIPCall(VoIPCall):
@@ -65,6 +67,9 @@ class FixedVoIPCall(VoIPCall):
         self.refresh_invite_cseq: int | None = None
         self.refresh_invite_text = ""
         self.end_reason = ""  # why the call ended when it was not a plain BYE
+        # our 2xx to a re-INVITE until its ACK: (CSeq number, text, where, next send, interval)
+        self._unacked: tuple[str, str, tuple[str, int], float, float] | None = None
+        self._unacked_since = 0.0
         self.early_media = False  # streams opened on a 183/180 with SDP (receive only)
         self.sit_cause: str | None = None  # what the special information tones said
         self._released = False
@@ -195,6 +200,31 @@ class FixedVoIPCall(VoIPCall):
         self.fixed_phone.forget(self)
         self.release()
         self.on_change()
+
+    def await_ack(self, cseq: str, response: str, to: tuple[str, int]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._unacked = (cseq, response, to, now + T1_S, T1_S)
+            self._unacked_since = now
+
+    def acked(self, cseq: str) -> None:
+        with self._lock:
+            if self._unacked is not None and self._unacked[0] == cseq:
+                self._unacked = None
+
+    def retransmit_2xx(self, now: float) -> None:
+        """Resend our 2xx to a re-INVITE at T1, 2·T1, … up to T2 until the ACK (13.3.1.4)."""
+        with self._lock:
+            pending = self._unacked
+            if pending is None or now < pending[3]:
+                return
+            cseq, response, to, _, interval = pending
+            if now - self._unacked_since > _2XX_GIVE_UP_S:
+                self._unacked = None
+                return
+            interval = min(2 * interval, T2_S)
+            self._unacked = (cseq, response, to, now + interval, interval)
+        self.fixed_phone.fixed_sip.send(response, to)
 
     def send_refresh(self) -> None:
         """RFC 4028: refresh the session (we are the refresher) with an UPDATE without SDP,
