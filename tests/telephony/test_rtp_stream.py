@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -58,3 +59,32 @@ def test_symmetric_rtp_sends_to_where_the_far_end_sends_from(udp: list[socket.so
     assert source == ("127.0.0.1", our_port)  # sent from the port we receive on
     assert packet[0] == 0x80 and len(packet) == 12 + FRAME_BYTES
     assert client.packets_received == 1
+
+
+def test_comfort_noise_keeps_the_far_end_alive(udp: list[socket.socket]) -> None:
+    """A trunk with silence suppression sends only comfort noise (PT 13) while the debtor is
+    quiet: not audio we decode, but proof of life for the RTP inactivity timeout."""
+    far_end = bound(udp)
+    port_probe = bound(udp)
+    our_port = port_probe.getsockname()[1]
+    port_probe.close()
+    client = FixedRTPClient(
+        {0: RTP.PayloadType.PCMU},
+        "127.0.0.1",
+        our_port,
+        "127.0.0.1",
+        far_end.getsockname()[1],
+        RTP.TransmitType.SENDRECV,
+    )
+    client.start()
+    before = client.last_received
+    try:
+        comfort_noise = bytes([0x80, 13]) + rtp_packet(2)[2:12] + bytes([40])
+        far_end.sendto(comfort_noise, ("127.0.0.1", our_port))
+        deadline = time.monotonic() + 5  # waits for the receive thread, asserts no timing
+        while client.last_received == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        client.stop()
+    assert client.last_received > before
+    assert client.packets_received == 0  # proof of life, not audio

@@ -150,12 +150,14 @@ class FixedRTPClient(RTP.RTPClient):
                 continue
             except OSError:
                 return
+            # Any packet proves the far end alive: comfort noise (PT 13) during its silence
+            # suppression is not audio we decode, but it must hold off the RTP timeout.
+            self.last_received = time.monotonic()
             try:
                 self.parse_packet(packet)
-            except (RTP.RTPParseError, IndexError, ValueError):
+            except (RTP.RTPParseError, IndexError, ValueError, KeyError):
                 continue  # a stray or unsupported packet must not kill the stream
             self.packets_received += 1
-            self.last_received = time.monotonic()
             if self.symmetric and source != (self.outIP, self.outPort):
                 self.outIP, self.outPort = source  # latch: behind NAT the SDP address is wrong
 
