@@ -420,3 +420,25 @@ def unacked_invite(template: str, settings: SipSettings) -> list[str]:
         ]
         sock.sendto(("\r\n".join(ack) + "\r\n\r\n").encode(), bot)
     return answers
+
+
+def test_a_peer_that_only_receives_is_not_dropped_for_silence(
+    sip_lab: SipLab, sipp: list[SippPeer]
+) -> None:
+    """After a=recvonly the far end sends no RTP by design; the inactivity timeout (1.5 s
+    here, for a 3 s silence) must not take that for a dead peer."""
+    peer = run_uas(sip_lab, sipp, "sipp-recvonly", "uas_recvonly.xml")
+
+    async def call() -> SipCallLeg:
+        async with SipCarrier(sip_lab.settings(rtp_timeout_s=1.5)) as carrier:
+            leg = await carrier.dial("sipp-recvonly", ring_timeout_s=10)
+            assert isinstance(leg, SipCallLeg), leg
+            await asyncio.wait_for(until_hangup(leg), 30)
+            return leg
+
+    leg = asyncio.run(call())
+    assert peer.wait() == 0, peer.failure()  # its BYE came first: the bot sent none
+    assert peer.requests("BYE") == []
+    assert leg.end_reason == ""
+    answer = next(a for a in peer.responses_to("INVITE") if cseq(a)[0] == 1)
+    assert sdp_direction(answer.partition("\r\n\r\n")[2]) == "sendonly"

@@ -262,7 +262,7 @@ class SipCallLeg:
             self._watch(now)
 
     def _watch(self, now: float) -> None:
-        """A far end that died without BYE: no RTP (unless on hold), or no session refresh."""
+        """A far end that died without BYE: no RTP while it should send, or no session refresh."""
         call = self._call
         call.retransmit_2xx(now)
         due = call.session_due(now)
@@ -272,8 +272,9 @@ class SipCallLeg:
             self._drop("session_expired")
             return
         streams = call.streams
-        if streams and not self._held:
-            silent_since = max(streams[0].last_received, self._rtp_expected_since)
+        if streams and call.expects_rtp and not self._held:
+            since = max(self._rtp_expected_since, call.direction_since)
+            silent_since = max(streams[0].last_received, since)
             if now - silent_since > self._rtp_timeout_s:
                 self._drop("rtp_timeout")
 

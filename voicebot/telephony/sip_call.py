@@ -58,6 +58,7 @@ class FixedVoIPCall(VoIPCall):
         self.route_set: list[str] = []
         self.local_cseq = 0
         self.direction: Direction = "sendrecv"  # our side, as last answered
+        self.direction_since = time.monotonic()
         self.sdp_version = 0
         self.timer: SessionTimer | None = None
         self.we_refresh = False
@@ -82,6 +83,11 @@ class FixedVoIPCall(VoIPCall):
     @property
     def streams(self) -> list[FixedRTPClient]:
         return [c for c in self.RTPClients if isinstance(c, FixedRTPClient)]
+
+    @property
+    def expects_rtp(self) -> bool:
+        """The far end is meant to send us audio now (not on hold, not recvonly or inactive)."""
+        return self.direction == "sendrecv"
 
     @property
     def held(self) -> bool:
@@ -286,6 +292,7 @@ class FixedVoIPCall(VoIPCall):
         was_held = self.held
         if direction != self.direction:
             self.sdp_version += 1
+            self.direction_since = time.monotonic()
         self.direction = direction
         if self.held != was_held:
             with self._lock:
