@@ -19,7 +19,12 @@ class SipConfig(BaseModel):
     port: int = 5060
     user: str = ""
     password: str = ""
-    caller_id: str | None = None
+    caller_id: str | None = None  # From display name
+    caller_number: str | None = None  # From user toward the trunk (None: the SIP user)
+    from_domain: str | None = None  # From host (None: the server)
+    assert_identity: bool = False  # send P-Asserted-Identity with the caller number
+    symmetric_rtp: bool = True  # answer RTP where it comes from (NAT)
+    rtp_timeout_seconds: float = 10.0  # no RTP this long (not on hold): drop the call
     local_ip: str = "127.0.0.1"
     local_port: int = 5060
     rtp_port_low: int = 10000

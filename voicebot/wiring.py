@@ -124,6 +124,11 @@ def sip_carrier(settings: Settings) -> SipCarrier:
             rtp_port_low=sip.rtp_port_low,
             rtp_port_high=sip.rtp_port_high,
             caller_id=sip.caller_id,
+            caller_number=sip.caller_number,
+            from_domain=sip.from_domain,
+            assert_identity=sip.assert_identity,
+            symmetric_rtp=sip.symmetric_rtp,
+            rtp_timeout_s=sip.rtp_timeout_seconds,
             codecs=sip.codecs,  # type: ignore[arg-type]  # SipSettings rejects anything but G.711
         )
     )

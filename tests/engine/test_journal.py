@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from voicebot.domain.outcome import CallOutcome, Disposition, Promise, Turn
 from voicebot.engine import journal
 from voicebot.engine.journal import ACTION, Journal, orphans, read_pending
+from voicebot.engine.settlement import outcome_data, outcome_from_data
 
 
 def test_a_live_workers_journal_is_never_adopted_and_a_dead_ones_is(tmp_path: Path) -> None:
@@ -47,3 +51,20 @@ def test_acknowledged_history_is_compacted_and_an_empty_journal_removed(
     book.acknowledge(kept)
     book.close()
     assert not book.path.exists()
+
+
+def test_an_outcome_survives_the_journal_round_trip_whole() -> None:
+    """What the database gets after a replay is the outcome the call ended with, to the cent."""
+    at = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+    outcome = CallOutcome(
+        disposition=Disposition.PTP,
+        started_at=at,
+        ended_at=at.replace(minute=2),
+        promise=Promise(Decimal("350000.10"), "COP", date(2026, 11, 27), 2, True),
+        right_party_contacted=True,
+        disclosure_made=True,
+        final_state="closing",
+        transcript=(Turn(at=at, speaker="debtor", text="le pago el viernes"),),
+        line_reason="rtp_timeout",
+    )
+    assert outcome_from_data(outcome_data(outcome)) == outcome

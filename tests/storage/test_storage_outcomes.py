@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -149,3 +150,20 @@ def test_dial_failure_is_recorded_once(sessions: sessionmaker[Session]) -> None:
         attempt = s.get_one(m.CallAttempt, attempt_id)
         assert (attempt.disposition, attempt.error) == ("BUSY", "486 Busy Here")
         assert s.scalar(select(func.count()).select_from(m.OutboxEvent)) == 1
+
+
+def test_a_call_the_line_dropped_keeps_its_outcome_and_why(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A line that died (no RTP, no BYE) keeps what the dialog settled (an opt-out) and why."""
+    with sessions.begin() as s:
+        attempt_id = seed_attempt(s)
+    settled = play(sessions, attempt_id, ["no me vuelvan a llamar"])
+    dropped = replace(settled, line_reason="rtp_timeout")
+    with sessions.begin() as s:
+        record_outcome(s, attempt_id=attempt_id, outcome=dropped, actor="worker-1")
+    with sessions() as s:
+        attempt = s.get_one(m.CallAttempt, attempt_id)
+        assert attempt.error == "rtp_timeout"
+        assert attempt.disposition == settled.disposition.value
+        assert is_opted_out(s, debtor_id=attempt.debtor_id)

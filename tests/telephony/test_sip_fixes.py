@@ -19,17 +19,14 @@ import pytest
 
 from voicebot.audio.codec import alaw_to_pcm, ulaw_to_pcm
 from voicebot.telephony.pyvoip_fixes import (
-    ULAW_SILENCE,
     CallState,
     FixedSIPClient,
     FixedVoIPCall,
     FixedVoIPPhone,
-    JitterBuffer,
-    alaw_to_ulaw,
-    digest_authorization,
-    ulaw_to_alaw,
 )
+from voicebot.telephony.rtp_stream import ULAW_SILENCE, JitterBuffer, alaw_to_ulaw, ulaw_to_alaw
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
+from voicebot.telephony.sip_digest import digest_authorization
 from voicebot.telephony.testbed import BUSY_USER, DECLINE_USER, UNAVAILABLE_USER
 
 if TYPE_CHECKING:

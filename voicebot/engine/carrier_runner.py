@@ -6,7 +6,9 @@ never knows which carrier it is talking to.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from voicebot.dialog.plan import Dialplan
@@ -15,7 +17,10 @@ from voicebot.engine.call_loop import run_call, utc_now
 from voicebot.engine.dialer import CallResult, DialRequest
 from voicebot.speech.synthesizer import Synthesizer
 from voicebot.speech.vosk_asr import VoskSpeechModel
+from voicebot.telephony.amd import late_verdict_disposition
 from voicebot.telephony.carrier import CallLeg, Carrier, DialFailure
+
+log = logging.getLogger(__name__)
 
 
 class CarrierCallRunner:
@@ -55,8 +60,17 @@ class CarrierCallRunner:
                 clock=line_clock,
                 transferrer=self.transferrer_for(leg),
             )
-            return await run_call(
+            outcome = await run_call(
                 self.plan, request.context, port, clock=line_clock, on_action=request.on_action
             )
+            # A line that died without BYE (no RTP, session expired) ends as DROP; say why.
+            reason = getattr(leg, "end_reason", "")
+            if reason:
+                log.warning("call %s ended by the line: %s", leg.call_id, reason)
+                outcome = replace(outcome, line_reason=reason)
+            late = late_verdict_disposition(getattr(leg, "late_verdict", ""))
+            if late is not None and not outcome.right_party_contacted:
+                outcome = replace(outcome, disposition=late)
+            return outcome
         finally:
             recognizer.close()

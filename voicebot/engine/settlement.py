@@ -57,6 +57,7 @@ def action_data(action: Action) -> dict[str, Any] | None:
 def outcome_data(outcome: CallOutcome) -> dict[str, Any]:
     data = outcome.to_json()
     data["promise"] = _promise_data(outcome.promise) if outcome.promise else None
+    data["line_reason"] = outcome.line_reason
     return data
 
 
@@ -148,6 +149,7 @@ def outcome_from_data(data: dict[str, Any]) -> CallOutcome:
         paid_info=data.get("paid_info"),
         final_state=data.get("final_state", ""),
         transcript=tuple(_turn_from(t) for t in data.get("transcript", [])),
+        line_reason=data.get("line_reason", ""),
     )
 
 

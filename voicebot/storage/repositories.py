@@ -231,6 +231,7 @@ def record_outcome(
     attempt.started_at = attempt.started_at or outcome.started_at
     attempt.ended_at = outcome.ended_at
     attempt.lease_expires_at = None
+    attempt.error = outcome.line_reason or attempt.error
     record = _call_record(attempt, outcome)
     session.add(record)
     base = _event_base(attempt)

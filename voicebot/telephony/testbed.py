@@ -4,8 +4,8 @@ Used by the SIP tests and ``bench/bench_sip.py`` (and handy for trying the bot b
 hand). Everything binds 127.0.0.1 on ports chosen free at start, runs in its own
 process group and is killed on ``stop()``, so nothing outlives the session.
 
-The proxy is deliberately small: REGISTER saves a location, in-dialog requests
-are relayed, a few reserved users answer with fixed failures so the negative
+The proxy is deliberately small: REGISTER saves a location, INVITEs are
+record-routed and in-dialog requests loose-routed (a route set to honour), a few reserved users answer with fixed failures so the negative
 paths (busy, decline, unavailable, ringing forever) are real SIP, and any other
 user is looked up or answered 404. Reserved users answer statefully and without
 a 100 Trying, like a trunk that rejects at once: the final response is
@@ -92,6 +92,7 @@ loadmodule "usrloc.so"
 loadmodule "registrar.so"
 loadmodule "ctl.so"
 loadmodule "auth.so"
+loadmodule "rr.so"
 
 modparam("ctl", "binrpc", "unix:{ctl_socket}")
 modparam("usrloc", "db_mode", 0)
@@ -116,6 +117,7 @@ request_route {{
         exit;
     }}
     if (has_totag()) {{
+        loose_route();
         t_relay();
         exit;
     }}
@@ -164,6 +166,9 @@ request_route {{
     if (!lookup("location")) {{
         sl_send_reply("404", "Not Found");
         exit;
+    }}
+    if (is_method("INVITE")) {{
+        record_route();
     }}
     t_relay();
 }}
