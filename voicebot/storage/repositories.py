@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from voicebot.domain.context import DEFAULT_COMPANY, CallContext, Debt, Debtor, NegotiationLimits
-from voicebot.domain.outcome import CallOutcome, Disposition
+from voicebot.domain.outcome import CallOutcome, Disposition, Promise
 from voicebot.storage import models as m
 from voicebot.telephony.carrier import DialFailure
 
@@ -116,24 +116,7 @@ def record_outcome(
     attempt.started_at = attempt.started_at or outcome.started_at
     attempt.ended_at = outcome.ended_at
     attempt.lease_expires_at = None
-    record = m.CallRecord(
-        attempt_id=attempt_id,
-        campaign_id=attempt.campaign_id,
-        debtor_id=attempt.debtor_id,
-        disposition=outcome.disposition.value,
-        right_party=outcome.right_party_contacted,
-        disclosure=outcome.disclosure_made,
-        opt_out=outcome.opt_out,
-        phone_invalid=outcome.phone_invalid,
-        transfer_reason=outcome.transfer_reason,
-        callback_at=outcome.callback_at,
-        dispute_reason=outcome.dispute_reason,
-        paid_info=outcome.paid_info,
-        final_state=outcome.final_state,
-        transcript=[t.to_json() for t in outcome.transcript],
-        started_at=outcome.started_at,
-        ended_at=outcome.ended_at,
-    )
+    record = _call_record(attempt, outcome)
     session.add(record)
     base = {
         "attempt_id": attempt_id,
@@ -141,25 +124,7 @@ def record_outcome(
         "debtor_id": attempt.debtor_id,
     }
     if outcome.promise is not None:
-        p = outcome.promise
-        session.add(
-            m.PromiseToPay(
-                debtor_id=attempt.debtor_id,
-                campaign_id=attempt.campaign_id,
-                attempt_id=attempt_id,
-                amount=p.amount,
-                currency=p.currency,
-                due_date=p.due,
-                instalments=p.instalments,
-                partial=p.partial,
-            )
-        )
-        enqueue_event(
-            session,
-            event_type="promise.created",
-            idempotency_key=f"promise:{attempt_id}",
-            payload={**base, **p.to_json()},
-        )
+        _record_promise(session, attempt, outcome.promise, base)
     if outcome.callback_at is not None:
         session.add(
             m.Callback(
@@ -179,34 +144,103 @@ def record_outcome(
             attempt_id=attempt_id,
         )
     if outcome.phone_invalid and attempt.phone_id is not None:
-        phone = session.get_one(m.Phone, attempt.phone_id)
-        phone.status = "invalid"
-        phone.invalid_reason = "wrong party on call"
-        append_audit(
-            session,
-            actor=actor,
-            action="phone_marked_invalid",
-            debtor_id=attempt.debtor_id,
-            attempt_id=attempt_id,
-            reason="wrong party contact",
-        )
+        _mark_phone_invalid(session, attempt, attempt.phone_id, actor)
     if outcome.disposition is Disposition.DISP:
-        session.execute(
-            update(m.Debt).where(m.Debt.debtor_id == attempt.debtor_id).values(status="disputed")
+        _record_dispute(session, attempt, outcome.dispute_reason, base)
+    _record_completion(session, attempt, outcome, actor, base)
+    session.flush()
+    return record
+
+
+def _call_record(attempt: m.CallAttempt, outcome: CallOutcome) -> m.CallRecord:
+    return m.CallRecord(
+        attempt_id=attempt.id,
+        campaign_id=attempt.campaign_id,
+        debtor_id=attempt.debtor_id,
+        disposition=outcome.disposition.value,
+        right_party=outcome.right_party_contacted,
+        disclosure=outcome.disclosure_made,
+        opt_out=outcome.opt_out,
+        phone_invalid=outcome.phone_invalid,
+        transfer_reason=outcome.transfer_reason,
+        callback_at=outcome.callback_at,
+        dispute_reason=outcome.dispute_reason,
+        paid_info=outcome.paid_info,
+        final_state=outcome.final_state,
+        transcript=[t.to_json() for t in outcome.transcript],
+        started_at=outcome.started_at,
+        ended_at=outcome.ended_at,
+    )
+
+
+def _record_promise(
+    session: Session, attempt: m.CallAttempt, promise: Promise, base: dict[str, Any]
+) -> None:
+    session.add(
+        m.PromiseToPay(
+            debtor_id=attempt.debtor_id,
+            campaign_id=attempt.campaign_id,
+            attempt_id=attempt.id,
+            amount=promise.amount,
+            currency=promise.currency,
+            due_date=promise.due,
+            instalments=promise.instalments,
+            partial=promise.partial,
         )
-        enqueue_event(
-            session,
-            event_type="dispute.recorded",
-            idempotency_key=f"dispute:{attempt_id}",
-            payload={**base, "reason": outcome.dispute_reason},
-        )
+    )
+    enqueue_event(
+        session,
+        event_type="promise.created",
+        idempotency_key=f"promise:{attempt.id}",
+        payload={**base, **promise.to_json()},
+    )
+
+
+def _mark_phone_invalid(
+    session: Session, attempt: m.CallAttempt, phone_id: int, actor: str
+) -> None:
+    phone = session.get_one(m.Phone, phone_id)
+    phone.status = "invalid"
+    phone.invalid_reason = "wrong party on call"
+    append_audit(
+        session,
+        actor=actor,
+        action="phone_marked_invalid",
+        debtor_id=attempt.debtor_id,
+        attempt_id=attempt.id,
+        reason="wrong party contact",
+    )
+
+
+def _record_dispute(
+    session: Session, attempt: m.CallAttempt, reason: str | None, base: dict[str, Any]
+) -> None:
+    """A dispute stops collection of the debtor's debts until it is resolved."""
+    session.execute(
+        update(m.Debt).where(m.Debt.debtor_id == attempt.debtor_id).values(status="disputed")
+    )
+    enqueue_event(
+        session,
+        event_type="dispute.recorded",
+        idempotency_key=f"dispute:{attempt.id}",
+        payload={**base, "reason": reason},
+    )
+
+
+def _record_completion(
+    session: Session,
+    attempt: m.CallAttempt,
+    outcome: CallOutcome,
+    actor: str,
+    base: dict[str, Any],
+) -> None:
     append_audit(
         session,
         actor=actor,
         action="call_completed",
         debtor_id=attempt.debtor_id,
         campaign_id=attempt.campaign_id,
-        attempt_id=attempt_id,
+        attempt_id=attempt.id,
         reason=outcome.disposition.value,
         details={
             "disclosure": outcome.disclosure_made,
@@ -216,11 +250,9 @@ def record_outcome(
     enqueue_event(
         session,
         event_type="call.completed",
-        idempotency_key=f"call:{attempt_id}",
+        idempotency_key=f"call:{attempt.id}",
         payload={**base, **{k: v for k, v in outcome.to_json().items() if k != "transcript"}},
     )
-    session.flush()
-    return record
 
 
 def record_dial_failure(
