@@ -75,7 +75,7 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
 
 def _counts(session: Session, query: Select[Any, int]) -> dict[Any, int]:
     """A ``key, count`` grouped query as a dict."""
-    return dict(session.execute(query).tuples().all())
+    return {key: count for key, count in session.execute(query)}
 
 
 def _tallies_by_segment(
