@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import multiprocessing
 import os
 import re
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +23,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.campaigns.parallel_chunks import map_chunks
 from voicebot.storage import models as m
 from voicebot.storage.bulk import bulk_insert, bulk_update_by_id
 
@@ -250,34 +248,86 @@ def validate_row(
     default_region: str,
     default_creditor: str = "",
 ) -> DebtorRow | list[RowError]:
-    errors: list[RowError] = []
-
-    values: dict[str, str] = {}
-    for name, headers in columns.items():
-        for header in headers:
-            cell = raw.get(header, "").strip()
-            if cell:
-                values[name] = cell
-                break
-
-    def value(name: str) -> str:
-        return values.get(name, "")
-
-    def fail(name: str, reason: str) -> None:
-        errors.append(RowError(line, columns.get(name, [name])[0], reason))
-
-    full_name = " ".join(value("full_name").split())
+    row = _Cells.read(raw, line, columns)
+    full_name = " ".join(row.value("full_name").split())
     if not full_name:
-        fail("full_name", "name is empty")
-    document = value("document_id")
-    external_id = value("external_id") or document
+        row.fail("full_name", "name is empty")
+    document = row.value("document_id")
+    external_id = row.value("external_id") or document
     if not external_id:
-        fail("external_id", "no external id nor document to identify the debtor")
-    region = (value("region") or default_region).upper()[:2]
+        row.fail("external_id", "no external id nor document to identify the debtor")
+    region = (row.value("region") or default_region).upper()[:2]
+    phones = _phones(row, raw, region)
+    amount = _amount(row)
+    currency = (row.value("currency") or DEFAULT_CURRENCY.get(region, "")).upper()
+    if currency not in CURRENCIES:
+        row.fail("currency", f"unknown currency {currency or '(empty)'!r}")
+    days = _days_past_due(row)
+    creditor = row.value("creditor") or default_creditor
+    if not creditor:
+        row.fail("creditor", "no creditor (add the column or set the campaign's default creditor)")
+    timezone = _timezone(row)
+    if row.errors:
+        return row.errors
+    return DebtorRow(
+        line=line,
+        external_id=external_id,
+        full_name=full_name,
+        document_id=document,
+        phones=phones,
+        amount=amount,
+        currency=currency,
+        days_past_due=days,
+        creditor=creditor,
+        product=row.value("product"),
+        debt_ref=row.value("debt_ref") or "principal",
+        segment=row.value("segment"),
+        timezone=timezone,
+        region=region,
+        gender=_GENDERS.get(row.value("gender").lower(), ""),
+        preferred_hours=row.value("preferred_hours"),
+        tcpa_consent=row.value("tcpa_consent").lower() in _YES,
+    )
+
+
+_GENDERS = {"f": "f", "femenino": "f", "mujer": "f", "m": "m", "masculino": "m", "hombre": "m"}
+_YES = {"1", "si", "sí", "yes", "true", "y", "s"}
+
+
+@dataclass(slots=True)
+class _Cells:
+    """One row's cells by field name (the first non-empty of the field's columns), and its
+    errors, each reported against the field's first column."""
+
+    line: int
+    columns: Mapping[str, list[str]]
+    values: dict[str, str]
+    errors: list[RowError] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, raw: Mapping[str, str], line: int, columns: Mapping[str, list[str]]) -> _Cells:
+        values: dict[str, str] = {}
+        for name, headers in columns.items():
+            for header in headers:
+                cell = raw.get(header, "").strip()
+                if cell:
+                    values[name] = cell
+                    break
+        return cls(line, columns, values)
+
+    def value(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def fail(self, name: str, reason: str) -> None:
+        self.errors.append(RowError(self.line, self.columns.get(name, [name])[0], reason))
+
+
+def _phones(row: _Cells, raw: Mapping[str, str], region: str) -> tuple[PhoneRow, ...]:
+    """Every number of every phone column (a cell may hold several), deduplicated."""
     phones: list[PhoneRow] = []
     raw_phones = [
         (header, text.strip())
-        for header in columns.get("phones", [])
+        for header in row.columns.get("phones", [])
         for text in re.split(r"[;/|]", raw.get(header, ""))
         if text.strip()
     ]
@@ -285,74 +335,50 @@ def validate_row(
         try:
             phone = normalise_phone(text, region)
         except ValueError as exc:
-            errors.append(RowError(line, header, f"{text!r}: {exc}"))
+            row.errors.append(RowError(row.line, header, f"{text!r}: {exc}"))
             continue
         if phone.e164 not in {p.e164 for p in phones}:
             phones.append(phone)
     if not raw_phones:
-        fail("phones", "no phone number")
-    amount = Decimal(0)
+        row.fail("phones", "no phone number")
+    return tuple(phones)
+
+
+def _amount(row: _Cells) -> Decimal:
+    text = row.value("amount")
     try:
-        amount = parse_amount(value("amount"))
-        if amount <= 0:
-            fail("amount", f"amount must be positive, got {value('amount')!r}")
-        elif amount != amount.quantize(CENT):
-            fail("amount", f"more than 2 decimals in {value('amount')!r}; refusing to round")
+        amount = parse_amount(text)
     except ValueError:
-        fail("amount", f"not an amount: {value('amount')!r}")
-    currency = (value("currency") or DEFAULT_CURRENCY.get(region, "")).upper()
-    if currency not in CURRENCIES:
-        fail("currency", f"unknown currency {currency or '(empty)'!r}")
-    days = 0
-    if value("days_past_due"):
-        try:
-            days = int(value("days_past_due"))
-            if days < 0:
-                raise ValueError
-        except ValueError:
-            fail(
-                "days_past_due",
-                f"days past due must be a whole number ≥ 0, got {value('days_past_due')!r}",
-            )
-    creditor = value("creditor") or default_creditor
-    if not creditor:
-        fail("creditor", "no creditor (add the column or set the campaign's default creditor)")
-    timezone = value("timezone") or None
+        row.fail("amount", f"not an amount: {text!r}")
+        return Decimal(0)
+    if amount <= 0:
+        row.fail("amount", f"amount must be positive, got {text!r}")
+    elif amount != amount.quantize(CENT):
+        row.fail("amount", f"more than 2 decimals in {text!r}; refusing to round")
+    return amount
+
+
+def _days_past_due(row: _Cells) -> int:
+    text = row.value("days_past_due")
+    if not text:
+        return 0
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        row.fail("days_past_due", f"days past due must be a whole number ≥ 0, got {text!r}")
+    return days
+
+
+def _timezone(row: _Cells) -> str | None:
+    timezone = row.value("timezone") or None
     if timezone:
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            fail("timezone", f"unknown time zone {timezone!r}")
-    gender = {
-        "f": "f",
-        "femenino": "f",
-        "mujer": "f",
-        "m": "m",
-        "masculino": "m",
-        "hombre": "m",
-    }.get(value("gender").lower(), "")
-    consent = value("tcpa_consent").lower() in {"1", "si", "sí", "yes", "true", "y", "s"}
-    if errors:
-        return errors
-    return DebtorRow(
-        line=line,
-        external_id=external_id,
-        full_name=full_name,
-        document_id=document,
-        phones=tuple(phones),
-        amount=amount,
-        currency=currency,
-        days_past_due=days,
-        creditor=creditor,
-        product=value("product"),
-        debt_ref=value("debt_ref") or "principal",
-        segment=value("segment"),
-        timezone=timezone,
-        region=region,
-        gender=gender,
-        preferred_hours=value("preferred_hours"),
-        tcpa_consent=consent,
-    )
+            row.fail("timezone", f"unknown time zone {timezone!r}")
+    return timezone
 
 
 def decode(data: bytes) -> str:
@@ -492,33 +518,6 @@ def _validate_chunk(
     ]
 
 
-def _chunks(
-    rows: Iterable[tuple[int, Mapping[str, str] | RowError]],
-) -> Iterator[list[tuple[int, Mapping[str, str] | RowError]]]:
-    chunk: list[tuple[int, Mapping[str, str] | RowError]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Fork when this process has one thread: safe, fast, and needs no ``__main__`` guard.
-
-    With other threads running (the API server), a forked copy could inherit a lock some
-    thread held; a fork server starts clean children instead (its callers, the CLI entry
-    points, guard ``__main__`` as multiprocessing requires).
-    """
-    if threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
-
-
 def _validated(
     rows: Iterable[tuple[int, Mapping[str, str] | RowError]],
     columns: Mapping[str, list[str]],
@@ -526,25 +525,14 @@ def _validated(
     default_creditor: str,
     workers: int,
 ) -> Iterator[Checked]:
-    """Every row checked, in file order; with ``workers`` > 1, chunks go to worker processes.
-
-    A bounded window of chunks is in flight, so memory stays flat for any file size and the
-    caller stores one batch while the workers validate the next ones.
-    """
-    if workers <= 1:
-        for chunk in _chunks(rows):
-            yield from _validate_chunk(chunk, columns, default_region, default_creditor)
-        return
-    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-        window: deque[Future[list[Checked]]] = deque()
-        for chunk in _chunks(rows):
-            window.append(
-                pool.submit(_validate_chunk, chunk, columns, default_region, default_creditor)
-            )
-            if len(window) > 2 * workers:
-                yield from window.popleft().result()
-        while window:
-            yield from window.popleft().result()
+    """Every row checked, in file order; with ``workers`` > 1, chunks go to worker processes."""
+    work = partial(
+        _validate_chunk,
+        columns=columns,
+        default_region=default_region,
+        default_creditor=default_creditor,
+    )
+    return map_chunks(work, rows, size=CHUNK, workers=workers, preload=[__name__])
 
 
 def import_rows(
