@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns import lifecycle
-from voicebot.campaigns.portfolio import PortfolioError, import_csv
+from voicebot.campaigns.portfolio import import_csv
+from voicebot.campaigns.portfolio_rows import PortfolioError
 from voicebot.campaigns.status import campaign_status
 from voicebot.config import Settings
 from voicebot.dialog.plan import DialplanError
