@@ -148,7 +148,7 @@ def resolve_columns(
         )
     if "external_id" not in columns and "document_id" not in columns:
         raise PortfolioError(
-            "need an external id or a document column to recognise debtors on re-import"
+            "need an external id or a document column to recognize debtors on re-import"
         )
     return columns
 
@@ -183,7 +183,7 @@ _PHONE_KINDS = {
 }
 
 
-def normalise_phone(text: str, region: str) -> PhoneRow:
+def normalize_phone(text: str, region: str) -> PhoneRow:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
@@ -289,7 +289,7 @@ def _phones(row: _Cells, raw: Mapping[str, str], region: str) -> tuple[PhoneRow,
     ]
     for header, text in raw_phones:
         try:
-            phone = normalise_phone(text, region)
+            phone = normalize_phone(text, region)
         except ValueError as exc:
             row.errors.append(RowError(row.line, header, f"{text!r}: {exc}"))
             continue

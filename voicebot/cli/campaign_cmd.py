@@ -182,7 +182,7 @@ def _transition(action: str, name: str) -> None:
 
 @campaign_app.command("launch")
 def launch(name: str) -> None:
-    """Start dialling (queues a first attempt per debtor; re-launch tops up new debtors)."""
+    """Start dialing (queues a first attempt per debtor; re-launch tops up new debtors)."""
     _transition("launch", name)
 
 

@@ -84,7 +84,7 @@ def default_worker_id() -> str:
 @dataclass
 class DialerStats:
     claimed: int = 0
-    dialled: int = 0
+    dialed: int = 0
     refused: int = 0
     completed: int = 0
     refusals_by_rule: dict[str, int] = field(default_factory=dict)
@@ -244,7 +244,7 @@ class Dialer:
                 s, attempt_id=attempt_id, today=local_today, timezone=decision.timezone
             )
             phone = s.get_one(m.Phone, attempt.phone_id).e164 if attempt.phone_id else ""
-        self.stats.dialled += 1
+        self.stats.dialed += 1
         return DialRequest(attempt_id, phone, ctx, self._transfer_recorder(attempt_id))
 
     def _refuse(

@@ -142,7 +142,7 @@ def renew_lease(
 
 
 def reap_expired_leases(sessions: sessionmaker[Session], *, now: datetime, actor: str) -> int:
-    """Attempts whose worker stopped renewing go back to the hopper to be dialled again."""
+    """Attempts whose worker stopped renewing go back to the hopper to be dialed again."""
     with sessions.begin() as s:
         lost = s.execute(
             select(
