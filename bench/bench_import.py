@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_import.py [--rows 100000]
 Prints rows per second for the first import and for an idempotent re-import, with the
 importer's own CPU seconds and the load average: on a shared machine the wall clock
-measures the neighbours as much as the importer.
+measures the neighbors as much as the importer.
 """
 
 from __future__ import annotations

@@ -188,14 +188,14 @@ async def simulate_voice_call(
     carrier = SimulatedCarrier({"sim": script}, debtor_voice=debtor_voice, start=answered)
     leg = await carrier.dial("sim")
     assert not isinstance(leg, DialFailure)
-    runner = CarrierCallRunner(plan, _Dialled(leg), model, voice)
+    runner = CarrierCallRunner(plan, _Dialed(leg), model, voice)
     result = await runner.run(DialRequest(0, "sim", context))
     assert not isinstance(result, DialFailure)
     return result
 
 
-class _Dialled:
-    """A carrier whose one call is already up (the simulated leg dialled above)."""
+class _Dialed:
+    """A carrier whose one call is already up (the simulated leg dialed above)."""
 
     def __init__(self, leg: CallLeg) -> None:
         self.leg = leg

@@ -15,12 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.deps import ManagerDep, SessionsDep, SettingsDep
 from api.errors import ApiError, not_found
 from api.schemas import ImportReportOut, PortfolioJson
-from voicebot.campaigns.portfolio import (
-    ImportReport,
-    PortfolioError,
-    import_csv,
-    import_json_rows,
-)
+from voicebot.campaigns.portfolio import ImportReport, import_csv, import_json_rows
+from voicebot.campaigns.portfolio_rows import PortfolioError
 from voicebot.storage import models as m
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])

@@ -156,7 +156,7 @@ def test_unknown_jurisdiction_is_refused() -> None:
 
 
 @pytest.mark.parametrize("code", sorted(FACTS))
-def test_a_simulated_week_of_greedy_dialling_never_breaks_a_rule(code: str) -> None:
+def test_a_simulated_week_of_greedy_dialing_never_breaks_a_rule(code: str) -> None:
     """Dial whenever allowed, every 5 minutes for a week; audit the result independently."""
     facts, zone = FACTS[code]
     if code == "US":

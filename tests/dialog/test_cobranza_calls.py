@@ -260,7 +260,7 @@ def test_opt_out_at_the_greeting(plan: Dialplan, context: CallContext) -> None:
     assert call.prompts == ["greeting", "opt_out_close"]
 
 
-def test_opt_out_after_disclosure_is_honoured_too(plan: Dialplan, context: CallContext) -> None:
+def test_opt_out_after_disclosure_is_honored_too(plan: Dialplan, context: CallContext) -> None:
     call = play(plan, context, [*VERIFIED, "no me llamen más, bórrenme de la lista"])
     assert call.json["disposition"] == "DNC"
     assert call.json["flags"]["opt_out"] is True

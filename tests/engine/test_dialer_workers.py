@@ -103,7 +103,7 @@ def test_two_workers_racing_never_dial_one_debtor_twice_at_once(
         phone, attempt_id, start, end = line.split()
         intervals[phone].append((float(start), float(end)))
         attempts_seen.append(int(attempt_id))
-    assert len(attempts_seen) == len(set(attempts_seen))  # no attempt dialled twice
+    assert len(attempts_seen) == len(set(attempts_seen))  # no attempt dialed twice
     for phone, spans in intervals.items():
         spans.sort()
         for (_, end), (start, _) in pairwise(spans):

@@ -57,7 +57,7 @@ def espeak(text: str, workdir: Path) -> Pcm:
 
 
 def best_match(needle: Pcm, haystack: Pcm) -> tuple[float, float]:
-    """(normalised correlation, offset in seconds) of ``needle``'s best position in ``haystack``."""
+    """(normalized correlation, offset in seconds) of ``needle``'s best position in ``haystack``."""
     a = needle.astype(np.float64)
     b = haystack.astype(np.float64)
     if len(b) < len(a):

@@ -174,7 +174,7 @@ def test_f_pcma_calls_carry_a_law_both_ways(sip_lab: SipLab) -> None:
     assert score > 0.95  # decoded as A-law (μ-law decoding would scramble it)
     recorded = sip_lab.last_recording("listener-pcma", "dec")
     score, _ = sip_lab.best_match(sip_lab.prompt, recorded)
-    assert score > 0.95  # pyVoIP sent μ-law bytes labelled PCMA
+    assert score > 0.95  # pyVoIP sent μ-law bytes labeled PCMA
 
 
 def test_f_transcoding_between_a_law_and_u_law_keeps_each_value() -> None:

@@ -78,7 +78,7 @@ def silence(seconds: float) -> Pcm:
 
 @dataclass
 class Callee:
-    """How the dialled party behaves."""
+    """How the dialed party behaves."""
 
     status: str = "in-progress"  # or busy / no-answer / failed: never answers
     sip_code: str = ""
@@ -780,7 +780,7 @@ def test_twilio_media_socket_refuses_unsigned_and_unknown_streams() -> None:
         signed = {"X-Twilio-Signature": h.twilio.validator.compute_signature(url, {})}
         async with websockets.connect(url, additional_headers=signed) as ws:
             start = json.loads(json.dumps(FIXTURE_START))
-            start["start"]["customParameters"] = {"attempt": "nobody-dialled-this"}
+            start["start"]["customParameters"] = {"attempt": "nobody-dialed-this"}
             await ws.send(json.dumps(start))
             await asyncio.wait_for(ws.wait_closed(), 5)  # a stream no dial waits for is closed
         assert h.carrier.rejected_webhooks == 1

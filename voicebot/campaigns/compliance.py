@@ -3,7 +3,7 @@
 The rules are YAML (``rules/jurisdictions.yaml``) so a compliance officer can read
 them; this module only interprets. ``check`` never reads a clock or a database:
 the dialer passes the facts, the history and ``now``, and logs the decision. A
-refusal says which rule, why, and when the debtor may next be dialled, so the
+refusal says which rule, why, and when the debtor may next be dialed, so the
 dialer reschedules instead of spinning.
 """
 

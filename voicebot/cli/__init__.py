@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 eval_app = typer.Typer(
-    help="Measure understanding and recognition on labelled data.", no_args_is_help=True
+    help="Measure understanding and recognition on labeled data.", no_args_is_help=True
 )
 app.add_typer(eval_app, name="eval")
 

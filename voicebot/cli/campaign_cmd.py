@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns import lifecycle
-from voicebot.campaigns.portfolio import PortfolioError, import_csv
+from voicebot.campaigns.portfolio import import_csv
+from voicebot.campaigns.portfolio_rows import PortfolioError
 from voicebot.campaigns.status import campaign_status
 from voicebot.config import Settings
 from voicebot.dialog.plan import DialplanError
@@ -181,7 +182,7 @@ def _transition(action: str, name: str) -> None:
 
 @campaign_app.command("launch")
 def launch(name: str) -> None:
-    """Start dialling (queues a first attempt per debtor; re-launch tops up new debtors)."""
+    """Start dialing (queues a first attempt per debtor; re-launch tops up new debtors)."""
     _transition("launch", name)
 
 

@@ -9,7 +9,7 @@ The file's rules, stated once:
 - Transitions are matched in two passes: first those with a specific trigger
   (an intent, a DTMF key, an event) — the state's own, then the plan's ``defaults.on``;
   then the catch-alls (``intent: any``, ``dtmf: any``). So "no me llamen más" is
-  honoured even in a state that records any answer.
+  honored even in a state that records any answer.
 - Conditions and actions are a closed vocabulary (below); references name
   ``entity.*`` (what was just understood), ``slot.*`` (what the call remembers),
   ``limits.*`` (creditor terms), ``debt.*``, ``settings.*`` and ``call.*``.

@@ -4,8 +4,8 @@
 the prompt plays while ``listen`` is already hearing the line. When the debtor
 talks over an interruptible prompt for ``barge_in_ms`` of sustained voice (a
 click or a cough never qualifies), playback is cleared and the utterance is
-recognised from its true start: a pre-roll of recent frames is fed to the
-recogniser first. A DTMF key interrupts at once.
+recognized from its true start: a pre-roll of recent frames is fed to the
+recognizer first. A DTMF key interrupts at once.
 
 Time inside a turn is line time (20 ms per frame received), so the port runs
 unchanged in real time on SIP and faster than real time on the simulated line;
@@ -52,9 +52,9 @@ class PortSettings:
         default_factory=lambda: EndpointSettings(trailing_silence_ms=300)
     )
     barge_in_ms: int = 200  # sustained voice over a prompt before playback stops
-    preroll_ms: int = 300  # audio before the detected onset fed to the recogniser
+    preroll_ms: int = 300  # audio before the detected onset fed to the recognizer
     inter_digit_ms: int = 3000  # multi-digit collection ends after this pause
-    feed_batch_frames: int = 5  # frames per recogniser call (one thread hop per 100 ms)
+    feed_batch_frames: int = 5  # frames per recognizer call (one thread hop per 100 ms)
 
 
 @dataclass(slots=True)
@@ -80,7 +80,7 @@ class ListenTiming:
     recognition_s: float = 0.0  # flushing the last frames + final result, wall time
     feed_s: float = 0.0  # streaming recognition during the turn, wall time
     returned_at: float = 0.0  # perf_counter when listen returned
-    discarded: int = 0  # speech segments that recognised as nothing
+    discarded: int = 0  # speech segments that recognized as nothing
 
     @property
     def endpoint_wait_ms(self) -> int | None:
@@ -90,7 +90,7 @@ class ListenTiming:
 
 
 class AudioDialogPort:
-    """``DialogPort`` over one ``CallLeg`` with a per-call recogniser and a (cached) synthesizer."""
+    """``DialogPort`` over one ``CallLeg`` with a per-call recognizer and a (cached) synthesizer."""
 
     def __init__(
         self,

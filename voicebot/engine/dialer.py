@@ -105,7 +105,7 @@ def default_worker_id() -> str:
 @dataclass
 class DialerStats:
     claimed: int = 0
-    dialled: int = 0
+    dialed: int = 0
     refused: int = 0
     completed: int = 0
     leases_lost: int = 0  # calls stopped because another worker (or a reaper) took the lease
@@ -288,7 +288,7 @@ class Dialer:
         with self.sessions.begin() as s:
             attempt = s.get_one(m.CallAttempt, attempt_id)
             if not holds_lease(s, attempt, self.worker_id):
-                log.warning("attempt %s: lease lost before the dial, not dialled", attempt_id)
+                log.warning("attempt %s: lease lost before the dial, not dialed", attempt_id)
                 return None
             decision, facts = self._decide(s, attempt, now)
             if not decision.allowed:
@@ -312,7 +312,7 @@ class Dialer:
             )
             phone = s.get_one(m.Phone, attempt.phone_id).e164 if attempt.phone_id else ""
             debtor_id = attempt.debtor_id
-        self.stats.dialled += 1
+        self.stats.dialed += 1
         self._debtors[attempt_id] = debtor_id
         sink = self._action_sink(attempt_id, debtor_id)
         return DialRequest(attempt_id, phone, ctx, sink, self.clock)

@@ -9,8 +9,8 @@ been renewed or re-claimed changes nothing, and a worker that lost its lease lea
 so from the row count instead of overwriting someone else's attempt.
 
 A worker that dies stops renewing. An attempt it had only claimed goes back to the
-hopper; one it had already dialled is never dialled again as the same attempt: it
-becomes ``lost`` (dialled, result unknown: a contact for every cap until a journal
+hopper; one it had already dialed is never dialed again as the same attempt: it
+becomes ``lost`` (dialed, result unknown: a contact for every cap until a journal
 replay tells its result) and a retry is queued for compliance to decide. Concurrency
 slots count only leases that are still alive, so a dead worker's slots free as soon
 as its lease runs out, before any reaper runs. A partial unique index makes two live
@@ -234,7 +234,7 @@ def reap_expired_leases(sessions: sessionmaker[Session], *, now: datetime, actor
                 campaign_id=campaign_id,
                 attempt_id=attempt_id,
                 reason=f"worker {worker} stopped renewing"
-                + ("" if status == "claimed" else "; dialled, result unknown"),
+                + ("" if status == "claimed" else "; dialed, result unknown"),
                 at=now,
             )
     return reaped
@@ -276,7 +276,7 @@ def _reap_one(
         .values(
             status="lost",
             lease_expires_at=None,
-            error=f"lease of {worker} expired mid-call: dialled, result unknown",
+            error=f"lease of {worker} expired mid-call: dialed, result unknown",
         )
     )
     if not lost.rowcount:  # type: ignore[attr-defined]

@@ -107,7 +107,7 @@ class BeepDetector:
     _in_tone: bool = False
 
     def feed(self, frame: Pcm, *, voiced: bool | None = None) -> bool:
-        """True while the (already recognised) beep is sounding or the frame that completes it."""
+        """True while the (already recognized) beep is sounding or the frame that completes it."""
         index = self._frames
         self._frames += 1
         if voiced is None:

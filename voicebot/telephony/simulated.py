@@ -258,7 +258,7 @@ class SimulatedLeg:
     async def _run_line(self) -> None:
         """Real time: the line runs on the wall clock whether or not the bot is reading it.
 
-        Audio the bot queues while it is busy (recognising, rendering) starts playing
+        Audio the bot queues while it is busy (recognizing, rendering) starts playing
         at the next 20 ms tick after it was queued, as on a phone line, so what the
         debtor heard carries the bot's real processing delay. Frames the bot has not
         read yet wait in the inbound queue like a carrier's receive buffer.

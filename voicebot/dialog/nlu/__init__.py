@@ -1,7 +1,7 @@
 """Spanish understanding of debtors' answers: intent, amount, date, callback time.
 
 One pure function, :func:`understand`, that the dialog machine calls on every
-utterance. Text is normalised first (so ASR output and typed text meet the same
+utterance. Text is normalized first (so ASR output and typed text meet the same
 rules), numbers are read once, dates and times claim theirs, the rest can be
 money, and the intent comes from ordered phrase patterns.
 """

@@ -351,72 +351,103 @@ def read_when(
             or _hour(words, span, when)
             or _calendar_day(words, span, today, when)
         )
-    for i, word in enumerate(words):
-        before = _at(words, i - 1)
-        if word == "manana":
-            if before == "pasado":
-                when.set_day(today + timedelta(days=2))
-            elif before in ("la", "esta"):
-                when.clock = when.clock or _MORNING
-                if before == "esta":
-                    when.set_day(today)
-            elif before not in ("una", "cada", "las", "de") or _at(words, i - 2) == "dia":
-                # "el día de mañana" is tomorrow too
-                when.set_day(today + timedelta(days=1))
-        elif (
-            word in _TODAY_WORDS
-            or (word == "tiro" and before == "al")
-            or (word == "mismo" and before in ("ya", "ahora"))
-        ):
-            when.loose_day = today
-        elif word == "ayer":
-            when.set_day(today - timedelta(days=2 if before == "de" else 1))
-        elif word in ("antier", "anteayer"):
-            when.set_day(today - timedelta(days=2))
-        elif word in WEEKDAYS:
-            if _at(words, i + 1) != "primero" and i + 1 not in when.claimed:
-                # "el martes primero de diciembre": the day of the month decides.
-                when.set_day(_weekday(words, i, today, when.past))
-        elif (
-            word == "primero"
-            and before in ("el", "dia", *WEEKDAYS)
-            and _at(words, i + 1) in _AFTER_FIRST
-        ):
-            _calendar_day(words, NumberSpan(i, i + 1, Decimal(1), False, False), today, when)
-        elif "/" in word or (word.count("-") and word.replace("-", "").isdigit()):
-            slash = _slash_date(word, today)
-            if slash is not None:
-                when.set_day(slash)
-                when.claimed.add(i)
-        elif ":" in word:
-            clock = _clock_token(word)
-            if clock is not None:
-                when.clock = when.clock or clock
-                when.claimed.add(i)
-        elif word in ("tarde", "tardecita") and before in ("la", "esta"):
-            when.clock = when.clock or _AFTERNOON
-            if before == "esta":
-                when.set_day(today)
-        elif word in ("noche", "nochecita") and before in ("la", "esta"):
-            when.clock = when.clock or _EVENING
-            if before == "esta":
-                when.set_day(today)
-        elif word == "mediodia" or (word == "dia" and before == "medio"):
-            when.clock = when.clock or _NOON
-        elif word == "mananita" and before == "la":
-            when.clock = when.clock or _MORNING
-        elif word in ("temprano", "tempranito") and when.clock is None:
-            when.clock = _MORNING
-        elif word in ("rato", "ratito") and before == "un":
-            when.delay = when.delay or timedelta(minutes=60 if word == "rato" else 30)
-        elif word == "hora" and before == "media":
-            when.delay = when.delay or timedelta(minutes=30)
+    for i in range(len(words)):
+        if not _day_word(words, i, today, when):
+            _time_word(words, i, today, when)
     phrase = _phrase_days(" ".join(words), today)
     if phrase is not None:
         when.set_day(phrase)
     if when.loose_day is not None and when.day is None:
         when.day, when.only_loose = when.loose_day, True
     return when
+
+
+def _day_word(words: Sequence[str], i: int, today: date, when: When) -> bool:
+    """Read ``words[i]`` if it names a day; whether it did."""
+    word, before = words[i], _at(words, i - 1)
+    if word == "manana":
+        if before == "pasado":
+            when.set_day(today + timedelta(days=2))
+        elif before in ("la", "esta"):
+            when.clock = when.clock or _MORNING
+            if before == "esta":
+                when.set_day(today)
+        elif before not in ("una", "cada", "las", "de") or _at(words, i - 2) == "dia":
+            # "el día de mañana" is tomorrow too
+            when.set_day(today + timedelta(days=1))
+        return True
+    if (
+        word in _TODAY_WORDS
+        or (word == "tiro" and before == "al")
+        or (word == "mismo" and before in ("ya", "ahora"))
+    ):
+        when.loose_day = today
+        return True
+    if word == "ayer":
+        when.set_day(today - timedelta(days=2 if before == "de" else 1))
+        return True
+    if word in ("antier", "anteayer"):
+        when.set_day(today - timedelta(days=2))
+        return True
+    if word in WEEKDAYS:
+        if _at(words, i + 1) != "primero" and i + 1 not in when.claimed:
+            # "el martes primero de diciembre": the day of the month decides.
+            when.set_day(_weekday(words, i, today, when.past))
+        return True
+    if (
+        word == "primero"
+        and before in ("el", "dia", *WEEKDAYS)
+        and _at(words, i + 1) in _AFTER_FIRST
+    ):
+        _calendar_day(words, NumberSpan(i, i + 1, Decimal(1), False, False), today, when)
+        return True
+    if "/" in word or (word.count("-") and word.replace("-", "").isdigit()):
+        slash = _slash_date(word, today)
+        if slash is not None:
+            when.set_day(slash)
+            when.claimed.add(i)
+        return True
+    return False
+
+
+def _time_word(words: Sequence[str], i: int, today: date, when: When) -> bool:
+    """Read ``words[i]`` if it names a time of day or a delay; whether it did.
+
+    Tried after ``_day_word``: the first matching word kind wins, as one chain of cases.
+    """
+    word, before = words[i], _at(words, i - 1)
+    if ":" in word:
+        clock = _clock_token(word)
+        if clock is not None:
+            when.clock = when.clock or clock
+            when.claimed.add(i)
+        return True
+    if word in ("tarde", "tardecita") and before in ("la", "esta"):
+        when.clock = when.clock or _AFTERNOON
+        if before == "esta":
+            when.set_day(today)
+        return True
+    if word in ("noche", "nochecita") and before in ("la", "esta"):
+        when.clock = when.clock or _EVENING
+        if before == "esta":
+            when.set_day(today)
+        return True
+    if word == "mediodia" or (word == "dia" and before == "medio"):
+        when.clock = when.clock or _NOON
+        return True
+    if word == "mananita" and before == "la":
+        when.clock = when.clock or _MORNING
+        return True
+    if word in ("temprano", "tempranito") and when.clock is None:
+        when.clock = _MORNING
+        return True
+    if word in ("rato", "ratito") and before == "un":
+        when.delay = when.delay or timedelta(minutes=60 if word == "rato" else 30)
+        return True
+    if word == "hora" and before == "media":
+        when.delay = when.delay or timedelta(minutes=30)
+        return True
+    return False
 
 
 def callback_time(when: When, today: date, now: datetime | None, tz: str) -> datetime | None:

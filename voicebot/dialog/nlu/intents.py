@@ -5,7 +5,7 @@ Order is the precedence debtors' answers need: an opt-out outranks everything
 ("no, ya pagué", "no es mía"), a third party outranks a callback ("no está,
 llame más tarde"), and a plain "sí"/"no" only counts when nothing more specific
 was said ("sí, le pago el viernes" is a promise). Patterns are written against
-normalised text (lowercase, no accents, numbers kept), so ASR output and typed
+normalized text (lowercase, no accents, numbers kept), so ASR output and typed
 text meet the same rules.
 
 Layers, each weaker than the one before (the confidence says which one spoke):
@@ -549,7 +549,7 @@ def _promises(text: str) -> bool:
 def classify(
     text: str, *, has_amount: bool, has_date: bool, has_time: bool = False
 ) -> tuple[Intent, float]:
-    """The intent of normalised text, and how sure the patterns are."""
+    """The intent of normalized text, and how sure the patterns are."""
     if not text:
         return Intent.UNKNOWN, 0.0
     for rule in _BEFORE_PROMISE:
