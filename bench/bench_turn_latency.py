@@ -33,6 +33,7 @@ from pathlib import Path
 
 from voicebot.actions import EndCall, Listen, Say, Transfer
 from voicebot.audio.endpoint import EndpointSettings
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.context import CallContext, Debt, Debtor, NegotiationLimits
 from voicebot.dialog.machine import start, step
 from voicebot.dialog.plan import Dialplan, load_dialplan
@@ -52,7 +53,6 @@ from voicebot.telephony.simulated import (
     Speak,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 NAMES = [
     "Carlos Andrés Pérez Gómez",
     "María Fernanda López",
@@ -280,7 +280,7 @@ def main() -> None:
     parser.add_argument("--trailing-ms", type=int, default=300, help="endpointing trailing silence")
     args = parser.parse_args()
 
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     t = time.perf_counter()
     model = VoskSpeechModel(resolve_model("ko", env={}))
     print(f"model load: {time.perf_counter() - t:.1f} s")

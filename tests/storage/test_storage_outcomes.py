@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.outcome import CallOutcome, Disposition
 from voicebot.dialog.plan import load_dialplan
 from voicebot.engine.call_loop import run_call
@@ -23,7 +23,6 @@ from voicebot.storage.repositories import (
 from voicebot.telephony.carrier import DialFailure
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 
-ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
 
 
@@ -68,7 +67,7 @@ def seed_attempt(s: Session) -> int:
 def play(sessions: sessionmaker[Session], attempt_id: int, turns: list[str]) -> CallOutcome:
     with sessions() as s:
         ctx = call_context(s, attempt_id=attempt_id, today=TODAY)
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     clock = SimulatedClock(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
     return asyncio.run(run_call(plan, ctx, TextLine.scripted(turns, clock=clock), clock=clock))
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
+from testbeds.sip import BUSY_USER, DECLINE_USER, UNAVAILABLE_USER
 from voicebot.audio.codec import alaw_to_pcm, ulaw_to_pcm
 from voicebot.telephony.pyvoip_fixes import (
     ULAW_SILENCE,
@@ -30,7 +31,6 @@ from voicebot.telephony.pyvoip_fixes import (
     ulaw_to_alaw,
 )
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
-from voicebot.telephony.testbed import BUSY_USER, DECLINE_USER, UNAVAILABLE_USER
 
 if TYPE_CHECKING:
     from conftest import SipLab

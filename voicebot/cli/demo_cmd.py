@@ -13,13 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from voicebot.campaigns.demo import run_demo, spanish_model_available
-from voicebot.campaigns.synthetic import SyntheticDebtor
-from voicebot.config import Settings
-from voicebot.dialog.plan import load_dialplan
+from voicebot.cli.errors import InputError, load_plan, parse_date
+from voicebot.config import VAR_DIR, Settings
+from voicebot.demo.campaign import run_demo, spanish_model_available
+from voicebot.demo.synthetic import SyntheticDebtor
 from voicebot.engine.dialer import CallResult
 
-ROOT = Path(__file__).resolve().parents[2]
 KPI_ROWS = (
     "debtors_in_campaign",
     "attempts",
@@ -43,8 +42,7 @@ def demo(
     today: Annotated[
         str | None, typer.Option(help="Campaign date YYYY-MM-DD (next working day used).")
     ] = None,
-    database: Annotated[Path, typer.Option(help="SQLite file the demo (re)creates.")] = ROOT
-    / "var"
+    database: Annotated[Path, typer.Option(help="SQLite file the demo (re)creates.")] = VAR_DIR
     / "demo.sqlite3",
     text: Annotated[
         bool, typer.Option("--text", help="Force the text channel even with a Spanish model.")
@@ -54,12 +52,15 @@ def demo(
     ] = False,
 ) -> None:
     """Run a demo collections campaign (SQLite, simulated carrier, synthetic debtors) and print KPIs."""
+    if debtors < 1:
+        raise InputError(f"--debtors: expected at least 1, got {debtors}")
+    day = parse_date(today, "--today") if today else date.today()
     console = Console()
     settings = Settings()
-    plan = load_dialplan(settings.dialplan)
+    plan = load_plan(settings.dialplan)
     runner_factory = None
     mode = "text"
-    if not text and spanish_model_available():
+    if not text and spanish_model_available(settings.speech.models_dir):
         from voicebot.wiring import simulated_voice_runner
 
         console.print(
@@ -74,7 +75,6 @@ def demo(
             if not text
             else "Text channel requested (--text)."
         )
-    day = date.fromisoformat(today) if today else date.today()
     with Progress(
         TextColumn("[bold]calls"),
         BarColumn(),
