@@ -60,6 +60,9 @@ class SpeechConfig(BaseModel):
     tts_rate: int = 165  # words per minute
     tts_volume: float = 1.0
     tts_cache_dir: Path = VAR_DIR / "tts-cache"
+    # Recognizers that decode speech at start-up so the first calls are not cold; each costs
+    # seconds of CPU (a minute for 4 on a loaded 2-core machine). 0: fast start, slow first calls.
+    prewarm_recognizers: int = 4
 
 
 class DialerConfig(BaseModel):

@@ -78,9 +78,10 @@ def prerender(plan: Dialplan, voice: TtsCache) -> int:
 def warmed_speech_model(settings: Settings, plan: Dialplan, voice: TtsCache) -> VoskSpeechModel:
     """The model with a pool of recognizers that already decoded speech: no cold first call."""
     model = speech_model(settings)
+    count = min(settings.speech.prewarm_recognizers, model.settings.pool_size)
     speech = [voice.synthesize(p.text) for p in plan.static_prompts()[:3]]
-    if speech:
-        model.prewarm(np.concatenate(speech), count=model.settings.pool_size)
+    if speech and count > 0:
+        model.prewarm(np.concatenate(speech), count=count)
     return model
 
 

@@ -1,4 +1,8 @@
-"""``voicebot db upgrade``: create or migrate the schema (the compose file's ``migrate`` step)."""
+"""``voicebot db upgrade`` (the compose file's ``migrate`` step) and ``voicebot db check``.
+
+``db check`` is the services' container health check: it uses the process's own settings, so
+it fails when the database is unreachable or its schema is behind this version's migrations.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from voicebot.cli.errors import InputError
 from voicebot.config import Settings
-from voicebot.storage.db import upgrade
+from voicebot.storage.db import schema_revisions, upgrade
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -20,9 +24,32 @@ def db_upgrade() -> None:
     try:
         upgrade(settings.database_url)
     except OperationalError as exc:
-        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "unreachable"
-        raise InputError(f"cannot reach the database at {where}: {first}") from exc
+        raise _unreachable(where, exc) from exc
     typer.echo(f"schema up to date: {where}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Exit 0 when the database answers and its schema is current (a health check), else 1."""
+    settings = Settings()
+    where = settings.database_url.split("@")[-1]
+    try:
+        current, head = schema_revisions(settings.database_url)
+    except OperationalError as exc:
+        typer.echo(f"error: {_unreachable(where, exc)}", err=True)
+        raise typer.Exit(code=1) from exc
+    if current != head:
+        typer.echo(
+            f"error: schema at {current or 'nothing'}, expected {head}: run voicebot db upgrade",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    typer.echo(f"ok: {where} at {head}")
+
+
+def _unreachable(where: str, exc: OperationalError) -> InputError:
+    lines = str(exc.orig).strip().splitlines()
+    return InputError(f"cannot reach the database at {where}: {lines[0] if lines else 'no answer'}")
 
 
 def register(app: typer.Typer) -> None:
