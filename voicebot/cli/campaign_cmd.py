@@ -104,7 +104,11 @@ def import_portfolio(
     data = read_bytes(file)
     total = max(1, data.count(b"\n") - 1)
     with Progress(
-        TextColumn("[bold]rows"), BarColumn(), MofNCompleteColumn(), console=console
+        TextColumn("[bold]rows"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),  # stdout keeps only the report
+        transient=True,
     ) as progress:
         task = progress.add_task("import", total=total)
         try:
