@@ -19,8 +19,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from voicebot.data import DEFAULT_DIALPLAN
-from voicebot.dialog.outcome import Disposition
 from voicebot.dialog.plan import load_dialplan
+from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage.db import make_engine, session_factory

@@ -20,7 +20,7 @@ from testbeds.sip import (
     WWW_AUTH_CALLER,
     free_port_block,
 )
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.telephony.carrier import AudioIn, DialFailure, FarEndHangup
 from voicebot.telephony.pyvoip_fixes import NoPortsAvailableError
 from voicebot.telephony.sip import (

@@ -11,7 +11,7 @@ import numpy as np
 
 from testbeds.sip import NOANSWER_USER
 from voicebot.actions import TransferContext
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
 from voicebot.telephony.sip_transfer import Handoff, TransferOutcome, to_event

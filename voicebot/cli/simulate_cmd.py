@@ -14,7 +14,7 @@ import typer
 
 from voicebot.cli.errors import InputError, load_plan, parse_date, read_text
 from voicebot.config import Settings
-from voicebot.dialog.context import ContextError, context_from_json
+from voicebot.domain.context import ContextError, context_from_json
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 

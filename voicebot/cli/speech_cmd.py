@@ -12,6 +12,7 @@ import typer
 from voicebot.actions import RecognitionHints
 from voicebot.audio.wav import read_wav
 from voicebot.config import Settings
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE
 from voicebot.speech.asr_eval import evaluate, read_references
 from voicebot.speech.models import (
     ModelDownloadError,
@@ -21,7 +22,6 @@ from voicebot.speech.models import (
     load_manifest,
     resolve_model,
 )
-from voicebot.telephony.carrier import FRAME_SAMPLES, LINE_RATE
 
 ModelOpt = Annotated[
     Path | None, typer.Option("--model", help="Vosk model directory (overrides --lang lookup).")
