@@ -179,7 +179,7 @@ def test_a_misspelt_setting_is_refused_in_one_line(installed: Installed) -> None
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: unknown setting(s) in the environment: VOICEBOT_SIP_SERVER "
+        "error: unknown setting(s) in the environment or .env: VOICEBOT_SIP_SERVER "
         "(did you mean VOICEBOT_SIP__SERVER?); nested settings use a double underscore, "
         "e.g. VOICEBOT_SIP__SERVER"
     ]

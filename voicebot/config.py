@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -93,6 +94,7 @@ class SettingsError(ValueError):
 
 
 PREFIX = "VOICEBOT_"
+ENV_FILE = ".env"  # in the working directory
 # VOICEBOT_* variables read directly by one module rather than through Settings.
 OTHER_VARIABLES = frozenset({"VOICEBOT_MODEL_URL"})  # speech.models: a mirror for downloads
 
@@ -105,7 +107,7 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix=PREFIX, env_nested_delimiter="__", env_file=".env", extra="forbid"
+        env_prefix=PREFIX, env_nested_delimiter="__", env_file=ENV_FILE, extra="ignore"
     )
 
     database_url: str = f"sqlite:///{VAR_DIR / 'voicebot.sqlite3'}"
@@ -121,7 +123,11 @@ class Settings(BaseSettings):
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
 
     def __init__(self, **values: Any) -> None:
-        unknown = unknown_variables(os.environ)
+        names = list(os.environ)
+        env_file = values.get("_env_file", ENV_FILE)
+        if isinstance(env_file, str | Path) and Path(env_file).is_file():
+            names += list(dotenv_values(env_file))  # other tools' names in it are fine
+        unknown = unknown_variables(names)
         if unknown:
             raise SettingsError(describe_unknown(unknown))
         try:
@@ -141,11 +147,11 @@ def variable_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    """The ``VOICEBOT_*`` names in ``environ`` that no setting reads (names compare uppercase)."""
+def unknown_variables(names: Iterable[str]) -> list[str]:
+    """The ``VOICEBOT_*`` names that no setting reads (names compare uppercase)."""
     known = variable_names()
     return sorted(
-        name for name in environ if name.upper().startswith(PREFIX) and name.upper() not in known
+        {name for name in names if name.upper().startswith(PREFIX) and name.upper() not in known}
     )
 
 
@@ -156,7 +162,7 @@ def describe_unknown(names: list[str]) -> str:
         close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.8)
         parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
     return (
-        f"unknown setting(s) in the environment: {', '.join(parts)}; "
+        f"unknown setting(s) in the environment or .env: {', '.join(parts)}; "
         "nested settings use a double underscore, e.g. VOICEBOT_SIP__SERVER"
     )
 
@@ -166,8 +172,5 @@ def _one_line(exc: ValidationError) -> str:
     for error in exc.errors():
         name = "__".join(str(part).upper() for part in error["loc"])
         name = name if name.startswith(PREFIX) else PREFIX + name
-        if error["type"] == "extra_forbidden":
-            problems.append(f"{name}: unknown setting (in .env)")
-        else:
-            problems.append(f"{name}: {error['msg']}")
+        problems.append(f"{name}: {error['msg']}")
     return "invalid setting(s): " + "; ".join(problems)

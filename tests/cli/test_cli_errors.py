@@ -51,6 +51,14 @@ def test_import_of_an_unreadable_csv(env: dict[str, str], tmp_path: Path) -> Non
     assert line.startswith(f"error: {binary}: ")
 
 
+def test_import_with_an_error_report_nowhere_to_go(env: dict[str, str], tmp_path: Path) -> None:
+    csv = tmp_path / "cartera.csv"
+    csv.write_text("id_cliente,nombre\n", encoding="utf-8")
+    args = ["campaign", "import", str(csv), "--campaign", "noviembre"]
+    line = one_line_error([*args, "--errors-out", "/no/such/dir/errores.csv"], env)
+    assert line == "error: --errors-out: no directory /no/such/dir"
+
+
 def test_import_into_an_unknown_campaign(env: dict[str, str], tmp_path: Path) -> None:
     csv = tmp_path / "cartera.csv"
     csv.write_text("id_cliente,nombre\n", encoding="utf-8")
@@ -138,7 +146,7 @@ def test_demo_and_nlu_bad_input() -> None:
 def test_a_misspelt_or_invalid_setting(env: dict[str, str]) -> None:
     line = one_line_error(["campaign", "status", "noviembre"], {**env, "VOICEBOT_SIP_USER": "x"})
     assert line.startswith(
-        "error: unknown setting(s) in the environment: VOICEBOT_SIP_USER "
+        "error: unknown setting(s) in the environment or .env: VOICEBOT_SIP_USER "
         "(did you mean VOICEBOT_SIP__USER?)"
     )
     line = one_line_error(["db", "upgrade"], {**env, "VOICEBOT_SIP__PORT": "cinco"})
@@ -159,3 +167,19 @@ def test_settings_refuse_unknown_names_and_read_nested_ones(
     message = str(refused.value)
     assert "VOICEBOT_NOT_A_SETTING" in message
     assert "VOICEBOT_SIP__SERVR (did you mean VOICEBOT_SIP__SERVER?)" in message
+
+
+def test_an_env_file_is_checked_too_and_may_hold_other_tools_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path(".env").write_text(
+        "POSTGRES_PASSWORD=for-compose\nVOICEBOT_COMPANY=Acme Cobranzas\n", encoding="utf-8"
+    )
+    assert Settings().company == "Acme Cobranzas"
+    with Path(".env").open("a", encoding="utf-8") as env_file:
+        env_file.write("VOICEBOT_COMPANNY=typo\n")
+    with pytest.raises(
+        SettingsError, match=r"VOICEBOT_COMPANNY \(did you mean VOICEBOT_COMPANY\?\)"
+    ):
+        Settings()

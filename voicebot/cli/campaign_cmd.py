@@ -101,6 +101,9 @@ def import_portfolio(
     campaign_id = find_campaign(sessions, campaign)
     with sessions() as s:
         region = s.get_one(m.Campaign, campaign_id).default_region
+    if errors_out is not None and not errors_out.parent.is_dir():
+        # Checked before importing: the report would otherwise be lost after the rows are in.
+        raise InputError(f"--errors-out: no directory {errors_out.parent}")
     data = read_bytes(file)
     total = max(1, data.count(b"\n") - 1)
     with Progress(
@@ -136,7 +139,10 @@ def import_portfolio(
         lines = ["line,column,reason"] + [
             f'{e.line},"{e.column}","{e.reason.replace(chr(34), chr(39))}"' for e in report.errors
         ]
-        errors_out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            errors_out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {errors_out}: {exc.strerror or exc}") from exc
 
 
 def _transition(action: str, name: str) -> None:
