@@ -143,6 +143,16 @@ def test_demo_and_nlu_bad_input() -> None:
     )
 
 
+def test_an_unreachable_database_without_its_password_in_the_message() -> None:
+    closed = {"VOICEBOT_DATABASE_URL": "postgresql+psycopg://bot:s3cret@127.0.0.1:9/voicebot"}
+    for args in (["db", "upgrade"], ["serve"]):
+        line = one_line_error(args, closed)
+        assert line.startswith("error: cannot reach the database at 127.0.0.1:9/voicebot: ")
+        assert "s3cret" not in line
+    unhealthy = CliRunner().invoke(app, ["db", "check"], env=closed)
+    assert unhealthy.exit_code == 1 and "s3cret" not in unhealthy.output
+
+
 def test_a_misspelt_or_invalid_setting(env: dict[str, str]) -> None:
     line = one_line_error(["campaign", "status", "noviembre"], {**env, "VOICEBOT_SIP_USER": "x"})
     assert line.startswith(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy.exc import OperationalError
 
-from voicebot.cli.errors import InputError
+from voicebot.cli.errors import unreachable
 from voicebot.config import Settings
 from voicebot.storage.db import schema_revisions, upgrade
 
@@ -24,7 +24,7 @@ def db_upgrade() -> None:
     try:
         upgrade(settings.database_url)
     except OperationalError as exc:
-        raise _unreachable(where, exc) from exc
+        raise unreachable(settings.database_url, exc) from exc
     typer.echo(f"schema up to date: {where}")
 
 
@@ -36,7 +36,7 @@ def db_check() -> None:
     try:
         current, head = schema_revisions(settings.database_url)
     except OperationalError as exc:
-        typer.echo(f"error: {_unreachable(where, exc)}", err=True)
+        typer.echo(f"error: {unreachable(settings.database_url, exc)}", err=True)
         raise typer.Exit(code=1) from exc
     if current != head:
         typer.echo(
@@ -45,11 +45,6 @@ def db_check() -> None:
         )
         raise typer.Exit(code=1)
     typer.echo(f"ok: {where} at {head}")
-
-
-def _unreachable(where: str, exc: OperationalError) -> InputError:
-    lines = str(exc.orig).strip().splitlines()
-    return InputError(f"cannot reach the database at {where}: {lines[0] if lines else 'no answer'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
 from voicebot.config import SettingsError
@@ -63,3 +64,10 @@ def load_plan(path: Path) -> Dialplan:
         more = len(exc.problems) - 1
         tail = f" (and {more} more: voicebot dialplan check {path})" if more > 0 else ""
         raise InputError(first + tail) from exc
+
+
+def unreachable(database_url: str, exc: OperationalError) -> InputError:
+    """A wrong or unreachable ``VOICEBOT_DATABASE_URL``, without its password."""
+    lines = str(exc.orig).strip().splitlines()
+    where = database_url.split("@")[-1]
+    return InputError(f"cannot reach the database at {where}: {lines[0] if lines else 'no answer'}")
