@@ -1,7 +1,7 @@
 # One image for the API, the webhook sender and the dialer workers (see docker-compose.yml).
 FROM debian:12-slim
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      python3 python3-venv espeak-ng libespeak-ng1 ca-certificates \
+      python3 python3-venv python3-dev build-essential espeak-ng libespeak-ng1 sox ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 # Installed like any user would (`pip install .`): the dialplan, prompts, calling rules and
 # migrations are package data, so nothing is read from the source tree, which is removed.

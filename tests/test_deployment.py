@@ -116,6 +116,15 @@ def test_every_variable_is_a_setting_and_every_command_a_real_command() -> None:
     assert set(ours(found)) == {"migrate", "api", "webhooks", "worker"}
 
 
+def test_the_image_copies_what_exists_and_installs_the_package() -> None:
+    lines = (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    copied = [part for line in lines if line.startswith("COPY ") for part in line.split()[1:-1]]
+    assert copied and all((ROOT / part).exists() for part in copied), copied
+    assert {"voicebot", "api", "pyproject.toml"} <= set(copied)
+    assert any("pip install" in line and "/src" in line for line in lines)
+    assert 'ENTRYPOINT ["voicebot"]' in lines
+
+
 class Receiver(http.server.ThreadingHTTPServer):
     """The creditor's webhook endpoint on loopback: keeps every body it is sent."""
 
