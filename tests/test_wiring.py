@@ -10,7 +10,7 @@ import pytest
 
 from voicebot.config import Settings, TwilioConfig
 from voicebot.data import DEFAULT_DIALPLAN
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.wiring import debtor_turn, twilio_carrier
 
 

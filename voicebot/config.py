@@ -96,7 +96,7 @@ class SettingsError(ValueError):
 PREFIX = "VOICEBOT_"
 ENV_FILE = ".env"  # in the working directory
 # VOICEBOT_* variables read directly by one module rather than through Settings.
-OTHER_VARIABLES = frozenset({"VOICEBOT_MODEL_URL"})  # speech.models: a mirror for downloads
+OTHER_VARIABLES = frozenset({"VOICEBOT_MODEL_URL"})  # speech.model_files: a download mirror
 
 
 class Settings(BaseSettings):

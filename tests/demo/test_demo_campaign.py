@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from voicebot.cli import app
 from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.demo.campaign import campaign_day, run_demo
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.telephony.carrier import DialFailure
 
 EXPECTED = {

@@ -9,7 +9,7 @@ from pathlib import Path
 from voicebot.config import Settings, SpeechConfig
 from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.demo.campaign import run_demo
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome
 from voicebot.wiring import simulated_voice_runner
 

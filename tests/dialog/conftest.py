@@ -9,7 +9,8 @@ import pytest
 from dialog_calls import TODAY
 
 from voicebot.data import DEFAULT_DIALPLAN
-from voicebot.dialog.plan import Dialplan, load_dialplan
+from voicebot.dialog.plan import Dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, context_from_json
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from voicebot.cli import app
 from voicebot.data import DEFAULT_DIALPLAN
-from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.dialog.plan import DialplanError
+from voicebot.dialog.plan_loader import load_dialplan
 
 PROMPTS = """
 hello: "Hola, ¿hablo con {debtor.full_name}?"

@@ -22,7 +22,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from voicebot.data import JURISDICTION_RULES
-from voicebot.dialog.plan import load_yaml
+from voicebot.dialog.yaml_loading import load_yaml
 
 RULES_FILE = JURISDICTION_RULES
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -16,7 +16,8 @@ from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
 from voicebot.config import SettingsError
-from voicebot.dialog.plan import Dialplan, DialplanError, load_dialplan
+from voicebot.dialog.plan import Dialplan, DialplanError
+from voicebot.dialog.plan_loader import load_dialplan
 
 
 class InputError(Exception):

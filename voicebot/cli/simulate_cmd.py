@@ -76,7 +76,7 @@ def simulate(
     if voice:
         if turns is None:
             raise InputError("--voice needs --script: the debtor's turns are spoken by espeak-ng")
-        from voicebot.speech.models import ModelNotFound
+        from voicebot.speech.model_files import ModelNotFound
         from voicebot.wiring import simulate_voice_call
 
         try:

@@ -17,7 +17,7 @@ from voicebot.cli.errors import InputError, load_plan
 from voicebot.cli.lookup import find_campaign, sessions_for
 from voicebot.config import Settings
 from voicebot.dialog.plan import Dialplan
-from voicebot.speech.models import ModelNotFound
+from voicebot.speech.model_files import ModelNotFound
 from voicebot.storage import models as m
 
 CARRIERS = ("sip", "twilio")
