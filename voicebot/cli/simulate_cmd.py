@@ -14,7 +14,9 @@ import typer
 
 from voicebot.cli.errors import InputError, load_plan, parse_date, read_text
 from voicebot.config import Settings
-from voicebot.domain.context import ContextError, context_from_json
+from voicebot.dialog.plan import Dialplan
+from voicebot.domain.context import CallContext, ContextError, context_from_json
+from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 
@@ -76,27 +78,7 @@ def simulate(
     if voice:
         if turns is None:
             raise InputError("--voice needs --script: the debtor's turns are spoken by espeak-ng")
-        from voicebot.speech.model_files import ModelNotFound
-        from voicebot.wiring import simulate_voice_call
-
-        try:
-            outcome = asyncio.run(
-                simulate_voice_call(
-                    settings,
-                    plan,
-                    ctx,
-                    turns,
-                    language=lang,
-                    model_path=model,
-                )
-            )
-        except ModelNotFound as exc:
-            raise InputError(str(exc)) from exc
-        if not quiet:
-            for turn in outcome.transcript:
-                typer.echo(f"{'BOT' if turn.speaker == 'bot' else 'DEUDOR'}: {turn.text}")
-        json.dump(outcome.to_json(), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        _print_outcome(_voice_call(settings, plan, ctx, turns, lang, model, quiet))
         return
     local_start = datetime.combine(call_date, start_time, tzinfo=ZoneInfo(ctx.debtor.timezone))
     clock = SimulatedClock(local_start)
@@ -115,7 +97,35 @@ def simulate(
                 return None
 
         line = TextLine(read_turn, clock=clock, write=write)
-    outcome = asyncio.run(run_call(plan, ctx, line, clock=clock))
+    _print_outcome(asyncio.run(run_call(plan, ctx, line, clock=clock)))
+
+
+def _voice_call(
+    settings: Settings,
+    plan: Dialplan,
+    ctx: CallContext,
+    turns: list[str],
+    language: str,
+    model: Path | None,
+    quiet: bool,
+) -> CallOutcome:
+    """The call over TTS → G.711 line → Vosk; prints the transcript unless ``quiet``."""
+    from voicebot.speech.model_files import ModelNotFound
+    from voicebot.wiring import simulate_voice_call
+
+    try:
+        outcome = asyncio.run(
+            simulate_voice_call(settings, plan, ctx, turns, language=language, model_path=model)
+        )
+    except ModelNotFound as exc:
+        raise InputError(str(exc)) from exc
+    if not quiet:
+        for turn in outcome.transcript:
+            typer.echo(f"{'BOT' if turn.speaker == 'bot' else 'DEUDOR'}: {turn.text}")
+    return outcome
+
+
+def _print_outcome(outcome: CallOutcome) -> None:
     json.dump(outcome.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 
