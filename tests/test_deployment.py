@@ -210,16 +210,20 @@ class Services:
                 )
             time.sleep(0.1)
 
-    def stop(self) -> None:
+    def stop(self) -> list[str]:
+        """SIGTERM, as ``docker stop`` sends; the services that needed a SIGKILL 10 s later."""
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
+        killed = []
+        for name, process in self.processes.items():
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+                killed.append(name)
+        return killed
 
 
 @pytest.fixture
@@ -344,6 +348,7 @@ def test_compose_services_run_as_local_processes(compose: Services, tmp_path: Pa
         assert without_model.returncode == 2, refusal
         assert refusal.startswith("error: refusing to dial on sip without a speech recognizer")
         assert len(refusal.strip().splitlines()) == 1
+        assert compose.stop() == []  # each stops on SIGTERM within docker's 10 s grace
     finally:
         compose.stop()
         bed.stop()
