@@ -34,7 +34,9 @@ def resolve_dialplan(settings: Settings, name: str) -> tuple[str, Dialplan]:
         raise ApiError(422, "invalid_dialplan", f"{name!r} is not a dialplan name")
     path = dialplans_dir(settings) / f"{stem}.yaml"
     if not path.is_file():
-        raise ApiError(422, "unknown_dialplan", f"no dialplan named {stem!r} in dialplans/")
+        raise ApiError(
+            422, "unknown_dialplan", f"no dialplan named {stem!r} in the dialplans folder"
+        )
     try:
         return stem, load_dialplan(path)
     except DialplanError as exc:

@@ -123,7 +123,8 @@ class Limits(BaseModel):
 class CampaignCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     dialplan: str = Field(
-        default="cobranza_es", description="A file in dialplans/, with or without .yaml"
+        default="cobranza_es",
+        description="A file in the dialplans folder (the one holding VOICEBOT_DIALPLAN), with or without .yaml",
     )
     jurisdiction: Jurisdiction
     default_region: str = Field(min_length=2, max_length=2)

@@ -15,9 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import _repo  # noqa: F401  (puts testbeds/ on sys.path)
+
+from testbeds.postgres import start_postgres
 from voicebot.campaigns.portfolio import import_csv
 from voicebot.storage.db import make_engine, session_factory, upgrade
-from voicebot.storage.testing import start_postgres
 
 FIRST = ["María", "José", "Ana", "Luis", "Carolina", "Jorge", "Paola", "Andrés", "Rosa", "Diego"]
 MOBILE = ["300", "301", "310", "311", "312", "313", "314", "315", "316", "317", "318", "320", "350"]

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from voicebot.actions import EndCall, Listen, Say, Transfer
 from voicebot.audio.endpoint import EndpointSettings
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.machine import start, step
 from voicebot.dialog.plan import Dialplan
 from voicebot.dialog.plan_loader import load_dialplan
@@ -53,7 +54,6 @@ from voicebot.telephony.simulated import (
     Speak,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 NAMES = [
     "Carlos Andrés Pérez Gómez",
     "María Fernanda López",
@@ -281,7 +281,7 @@ def main() -> None:
     parser.add_argument("--trailing-ms", type=int, default=300, help="endpointing trailing silence")
     args = parser.parse_args()
 
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     t = time.perf_counter()
     model = VoskSpeechModel(resolve_model("ko", env={}))
     print(f"model load: {time.perf_counter() - t:.1f} s")

@@ -20,11 +20,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "engine"))  # the harness lives beside its test
+sys.path.insert(0, str(ROOT))  # testbeds/ is not installed
 
 from chaos_world import Chaos, check, run, summary  # noqa: E402
 
+from testbeds.postgres import start_postgres  # noqa: E402
 from voicebot.storage.db import upgrade  # noqa: E402
-from voicebot.storage.testing import start_postgres  # noqa: E402
 
 
 def main() -> None:

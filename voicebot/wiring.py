@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from voicebot.actions import Transfer
-from voicebot.campaigns.synthetic import SyntheticDebtor
 from voicebot.config import Settings
+from voicebot.demo.synthetic import SyntheticDebtor
 from voicebot.dialog.plan import Dialplan
 from voicebot.dialog.prompts import render_prompt
 from voicebot.domain.context import CallContext, Debtor
@@ -21,7 +21,7 @@ from voicebot.engine.audio_port import Transferrer
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import CallRunner, DialRequest
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
-from voicebot.speech.model_files import explicit_model, resolve_model
+from voicebot.speech.model_files import ResolvedModel, explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel
@@ -42,12 +42,20 @@ from voicebot.telephony.text_line import HANGUP
 from voicebot.telephony.twilio import TwilioCarrier, TwilioSettings
 
 
-def speech_model(settings: Settings) -> VoskSpeechModel:
-    """The recognizer model for the configured language; a clear error says how to get one."""
+def recognizer_model(settings: Settings) -> ResolvedModel:
+    """Which model files the recognizer will load, found without loading them (fast, for checks).
+
+    Raises ``ModelNotFound`` saying how to get one: a worker checks this before it dials.
+    """
     language = settings.speech.language
     if settings.speech.model_path is not None:
-        return VoskSpeechModel(explicit_model(settings.speech.model_path, language))
-    return VoskSpeechModel(resolve_model(language, models_dir=settings.speech.models_dir))
+        return explicit_model(settings.speech.model_path, language)
+    return resolve_model(language, models_dir=settings.speech.models_dir)
+
+
+def speech_model(settings: Settings) -> VoskSpeechModel:
+    """The recognizer model for the configured language; a clear error says how to get one."""
+    return VoskSpeechModel(recognizer_model(settings))
 
 
 def bot_voice(settings: Settings) -> TtsCache:
@@ -71,9 +79,10 @@ def prerender(plan: Dialplan, voice: TtsCache) -> int:
 def warmed_speech_model(settings: Settings, plan: Dialplan, voice: TtsCache) -> VoskSpeechModel:
     """The model with a pool of recognizers that already decoded speech: no cold first call."""
     model = speech_model(settings)
+    count = min(settings.speech.prewarm_recognizers, model.settings.pool_size)
     speech = [voice.synthesize(p.text) for p in plan.static_prompts()[:3]]
-    if speech:
-        model.prewarm(np.concatenate(speech), count=model.settings.pool_size)
+    if speech and count > 0:
+        model.prewarm(np.concatenate(speech), count=count)
     return model
 
 

@@ -25,13 +25,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from dialer_world import ROOT, WORK_TIME, portfolio_csv, scripts
+from dialer_world import WORK_TIME, portfolio_csv, scripts
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from testbeds.postgres import PostgresServer
 from voicebot.actions import Action, EndCall, OptOut
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dial_facts import CONTACTS
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
@@ -39,7 +41,6 @@ from voicebot.engine.journal import read_pending
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory
-from voicebot.storage.testing import PostgresServer
 
 HERE = Path(__file__).resolve().parent
 LIVE = m.LIVE_ATTEMPT_STATUSES
@@ -64,7 +65,7 @@ class CarrierLog:
 
 class ChaosRunner(ScriptedTextRunner):
     def __init__(self, n: int, carrier: CarrierLog, clock: Callable[[], datetime]) -> None:
-        plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+        plan = load_dialplan(DEFAULT_DIALPLAN)
         super().__init__(plan, scripts(n), clock=clock)
         self.carrier = carrier
         self.rng = random.Random()

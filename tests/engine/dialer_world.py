@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
@@ -26,7 +27,6 @@ from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage.db import make_engine, session_factory
 from voicebot.telephony.carrier import DialFailure
 
-ROOT = Path(__file__).resolve().parents[2]
 BOGOTA = ZoneInfo("America/Bogota")
 # A Tuesday in a normal week, inside Colombia's calling window.
 WORK_TIME = datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA)
@@ -84,9 +84,7 @@ class LoggingRunner(ScriptedTextRunner):
         worker_id: str = "",
         racers: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(
-            load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml"), scripts(n), clock=clock
-        )  # type: ignore[arg-type]
+        super().__init__(load_dialplan(DEFAULT_DIALPLAN), scripts(n), clock=clock)  # type: ignore[arg-type]
         self.log_path = log_path
         self.delay = delay
         self.slow_phone = slow_phone

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from chaos_world import Chaos, check, run, summary
 
+from testbeds.postgres import PostgresServer
 from voicebot.storage.db import upgrade
-from voicebot.storage.testing import PostgresServer
 
 
 def test_workers_survive_kills_restarts_and_an_outage_without_harm(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voicebot.campaigns.compliance import is_holiday
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import Dialer
@@ -21,7 +21,6 @@ from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 from voicebot.telephony.carrier import DialFailure
 
-ROOT = Path(__file__).resolve().parents[2]
 SANTIAGO = ZoneInfo("America/Santiago")
 N = 8
 
@@ -62,7 +61,7 @@ def test_two_weeks_in_chile_respect_hours_holidays_and_the_weekly_call(
     }
     # Thursday 17 September 2026, 07:00: Friday 18 and Saturday 19 are national holidays.
     clock_now = [datetime(2026, 9, 17, 7, 0, tzinfo=SANTIAGO)]
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     runner = ScriptedTextRunner(plan, scripts, clock=lambda: clock_now[0])
     dialer = Dialer(sessions, runner, worker_id="cl", clock=lambda: clock_now[0], max_concurrent=4)
     with sessions.begin() as s:

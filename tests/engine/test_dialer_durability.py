@@ -16,8 +16,10 @@ from dialer_world import WORK_TIME, phone_of, portfolio_csv
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from testbeds.postgres import PostgresServer
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
@@ -26,7 +28,6 @@ from voicebot.engine.settlement import outcome_data
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory, upgrade
-from voicebot.storage.testing import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +50,7 @@ class GatedRunner(ScriptedTextRunner):
     """The debtor answers, then waits for the test's go before speaking."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
-        plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+        plan = load_dialplan(DEFAULT_DIALPLAN)
         super().__init__(plan, {phone_of(0): ("no me vuelvan a llamar",)}, clock=clock)
         self.answered = asyncio.Event()
         self.speak = asyncio.Event()
@@ -170,7 +171,7 @@ def test_a_dead_workers_journal_is_replayed_once_by_the_next_worker(
     with dead.path.open("a", encoding="utf-8") as torn:  # type: ignore[union-attr]
         torn.write('{"seq": 3, "kind": "outc')  # killed mid-append: never fsynced
     dead._file.close()  # type: ignore[union-attr]  # the process is gone: its lock with it
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     for name in ("heir", "second-heir"):  # the second finds nothing left to replay
         dialer = Dialer(
             sessions,

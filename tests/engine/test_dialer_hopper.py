@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +21,7 @@ from voicebot.campaigns.lifecycle import (
     stop_campaign,
 )
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dialer import Dialer
 from voicebot.engine.pacing import TokenBucket
@@ -29,7 +29,6 @@ from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 from voicebot.storage.repositories import record_opt_out
 
-ROOT = Path(__file__).resolve().parents[2]
 BOGOTA = ZoneInfo("America/Bogota")
 N = 21
 
@@ -62,7 +61,7 @@ def make_campaign(sessions: sessionmaker[Session], n: int = N, cps: float = 5.0)
 
 
 def runner(clock: SimClock, n: int = N) -> ScriptedTextRunner:
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     return ScriptedTextRunner(plan, scripts(n), clock=clock)
 
 

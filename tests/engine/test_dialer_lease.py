@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from dialer_world import WORK_TIME, portfolio_csv, scripts
 from sqlalchemy import select
@@ -14,13 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.engine.hopper import reap_expired_leases
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_call_longer_than_its_lease_renews_it_and_is_not_reaped(
@@ -41,7 +39,7 @@ def test_a_call_longer_than_its_lease_renews_it_and_is_not_reaped(
     def clock() -> datetime:
         return (WORK_TIME + timedelta(seconds=time.time() - wall_start)).astimezone(UTC)
 
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     runner = ScriptedTextRunner(plan, scripts(1), clock=clock, call_delay_s=4.5)
     dialer = Dialer(sessions, runner, worker_id="alive", clock=clock, lease_seconds=3)
 
@@ -69,7 +67,7 @@ class HeldLine(ScriptedTextRunner):
     """A call that stays up until the test hangs it up (or the dialer stops it)."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
-        plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+        plan = load_dialplan(DEFAULT_DIALPLAN)
         super().__init__(plan, scripts(1), clock=clock)
         self.up = asyncio.Event()
         self.stopped = asyncio.Event()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dialer import Dialer
 from voicebot.engine.hopper import reap_expired_leases
@@ -26,7 +27,6 @@ from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 N = 14
 
 
@@ -186,7 +186,7 @@ def test_killing_a_worker_mid_call_marks_its_dial_lost_and_keeps_finished_outcom
         assert records >= 1
     # Another worker finishes the job.
     clock_now = lease + timedelta(seconds=2)
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     dialer = Dialer(
         sessions,
         ScriptedTextRunner(plan, scripts(n), clock=lambda: clock_now),

@@ -6,11 +6,11 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.engine.call_loop import run_call
@@ -24,7 +24,6 @@ from voicebot.storage.repositories import (
 from voicebot.telephony.carrier import DialFailure
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 
-ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
 
 
@@ -69,7 +68,7 @@ def seed_attempt(s: Session) -> int:
 def play(sessions: sessionmaker[Session], attempt_id: int, turns: list[str]) -> CallOutcome:
     with sessions() as s:
         ctx = call_context(s, attempt_id=attempt_id, today=TODAY)
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     clock = SimulatedClock(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
     return asyncio.run(run_call(plan, ctx, TextLine.scripted(turns, clock=clock), clock=clock))
 

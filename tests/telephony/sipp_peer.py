@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from testbeds.sip import HOST, TestBed, free_port_block, port_is_free
 from voicebot.telephony.sip_messages import first, split_message
-from voicebot.telephony.testbed import HOST, TestBed, free_port_block, port_is_free
 
 SCENARIOS = Path(__file__).parent / "fixtures" / "sipp"
 _SEPARATOR = re.compile(r"^-{20,}.*$", re.MULTILINE)

@@ -10,6 +10,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
+from testbeds.sip import (
+    AUTH_PASSWORD,
+    BUSY_USER,
+    DECLINE_USER,
+    NOANSWER_USER,
+    PROXY_AUTH_CALLER,
+    UNAVAILABLE_USER,
+    WWW_AUTH_CALLER,
+    free_port_block,
+)
 from voicebot.domain.outcome import Disposition
 from voicebot.telephony.carrier import AudioIn, DialFailure, FarEndHangup
 from voicebot.telephony.pyvoip_fixes import NoPortsAvailableError
@@ -19,16 +29,6 @@ from voicebot.telephony.sip import (
     SipRegistrationError,
     SipSettings,
     disposition_for_status,
-)
-from voicebot.telephony.testbed import (
-    AUTH_PASSWORD,
-    BUSY_USER,
-    DECLINE_USER,
-    NOANSWER_USER,
-    PROXY_AUTH_CALLER,
-    UNAVAILABLE_USER,
-    WWW_AUTH_CALLER,
-    free_port_block,
 )
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
+from testbeds.sip import BUSY_USER, DECLINE_USER, UNAVAILABLE_USER
 from voicebot.audio.codec import alaw_to_pcm, ulaw_to_pcm
 from voicebot.telephony.pyvoip_fixes import (
     CallState,
@@ -27,7 +28,6 @@ from voicebot.telephony.pyvoip_fixes import (
 from voicebot.telephony.rtp_stream import ULAW_SILENCE, JitterBuffer, alaw_to_ulaw, ulaw_to_alaw
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
 from voicebot.telephony.sip_digest import digest_authorization
-from voicebot.telephony.testbed import BUSY_USER, DECLINE_USER, UNAVAILABLE_USER
 
 if TYPE_CHECKING:
     from conftest import SipLab

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sipp_peer import SippPeer, sipp_available, start_uas
 
+from testbeds.sip import sip_options
 from voicebot.audio.codec import pcm_to_ulaw
 from voicebot.domain.outcome import Disposition
 from voicebot.telephony.carrier import (
@@ -30,7 +31,6 @@ from voicebot.telephony.carrier import (
 from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings
 from voicebot.telephony.sip_messages import first, header_values, sdp_direction, tag_of, uri_of
 from voicebot.telephony.sit import SitCause, sit_sequence
-from voicebot.telephony.testbed import sip_options
 
 if TYPE_CHECKING:
     from conftest import SipLab

@@ -1,6 +1,6 @@
 """May we dial this debtor now? A pure decision over data-driven rules, strictest wins.
 
-The rules are YAML (``rules/jurisdictions.yaml``) so a compliance officer can read
+The rules are YAML (``voicebot/data/rules/jurisdictions.yaml``) so a compliance officer can read
 them; this module only interprets. ``check`` never reads a clock or a database:
 the dialer passes the facts, the history and ``now``, and logs the decision. A
 refusal says which rule, why, and when the debtor may next be dialed, so the
@@ -21,9 +21,10 @@ import holidays
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
+from voicebot.data import JURISDICTION_RULES
 from voicebot.dialog.yaml_loading import load_yaml
 
-RULES_FILE = Path(__file__).resolve().parent / "rules" / "jurisdictions.yaml"
+RULES_FILE = JURISDICTION_RULES
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LOOKAHEAD_DAYS = 21
 

@@ -6,16 +6,20 @@ import typer
 
 from voicebot.cli import (
     campaign_cmd,
+    db_cmd,
     demo_cmd,
     dialplan_cmd,
     nlu_cmd,
     serve_cmd,
     simulate_cmd,
     speech_cmd,
+    worker_cmd,
 )
+from voicebot.cli.errors import VoicebotGroup
 
 app = typer.Typer(
     name="voicebot",
+    cls=VoicebotGroup,
     help="Voicebot and IVR for debt collection (Spanish-first).",
     no_args_is_help=True,
     add_completion=False,
@@ -31,6 +35,8 @@ nlu_cmd.register(app, eval_app)
 simulate_cmd.register(app)
 speech_cmd.register(app, eval_app)
 campaign_cmd.register(app)
+db_cmd.register(app)
+worker_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from voicebot.config import Settings
 from voicebot.dialog.plan import DialplanError
 from voicebot.dialog.plan_loader import load_dialplan
 
@@ -15,11 +16,14 @@ dialplan_app = typer.Typer(help="Build and debug dialplans.", no_args_is_help=Tr
 
 @dialplan_app.command("check")
 def check(
-    files: Annotated[list[Path], typer.Argument(help="Dialplan YAML files to validate.")],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Dialplan YAML files to validate (default: VOICEBOT_DIALPLAN)."),
+    ] = None,
 ) -> None:
     """Validate dialplans; print every mistake with its file, line and YAML path."""
     failed = 0
-    for path in files:
+    for path in files or [Settings().dialplan]:
         try:
             plan = load_dialplan(path)
         except DialplanError as exc:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
+from voicebot.cli.errors import InputError, parse_date
 from voicebot.dialog.nlu import understand
 from voicebot.dialog.nlu.evaluate import LabeledDataError, read_examples, render, score
 
@@ -19,16 +20,13 @@ def _zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise typer.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+        raise InputError(f"--tz: unknown time zone {tz!r}") from None
 
 
 def _day(value: str | None, zone: ZoneInfo, hint: str = "--today") -> date:
     if value is None:
         return datetime.now(zone).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=hint) from None
+    return parse_date(value, hint)
 
 
 def _moment(value: str | None, today: str | None, zone: ZoneInfo) -> datetime | None:
@@ -38,9 +36,7 @@ def _moment(value: str | None, today: str | None, zone: ZoneInfo) -> datetime | 
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(
-            f"expected an ISO date-time, got {value!r}", param_hint="--now"
-        ) from None
+        raise InputError(f"--now: expected an ISO date-time, got {value!r}") from None
     return moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
 
 

@@ -10,7 +10,9 @@ from typing import Annotated
 
 import httpx
 import typer
+from sqlalchemy.exc import OperationalError
 
+from voicebot.cli.errors import unreachable
 from voicebot.config import Settings
 from voicebot.storage.db import make_engine, session_factory, transaction, upgrade
 from voicebot.webhooks.delivery import Backoff, deliver_due
@@ -31,7 +33,10 @@ def serve(
 
     settings = Settings()
     if migrate:
-        upgrade(settings.database_url)
+        try:
+            upgrade(settings.database_url)
+        except OperationalError as exc:
+            raise unreachable(settings.database_url, exc) from exc
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 

@@ -1,7 +1,7 @@
 """Fill a prompt template with the call's facts, worded in Spanish.
 
-Templates live in ``prompts/<lang>/*.yaml`` and name variables such as
-``{debt.amount}``; the dialplan validator has already rejected unknown ones.
+Templates live in ``prompts/<lang>/*.yaml`` (shipped: ``voicebot/data/prompts``) and name
+variables such as ``{debt.amount}``; the dialplan validator has already rejected unknown ones.
 """
 
 from __future__ import annotations

@@ -8,12 +8,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from voicebot.campaigns.demo import campaign_day, run_demo
 from voicebot.cli import app
+from voicebot.data import DEFAULT_DIALPLAN
+from voicebot.demo.campaign import campaign_day, run_demo
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.telephony.carrier import DialFailure
-
-ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED = {
     "promise_full": {"PTP"},
@@ -33,7 +32,7 @@ EXPECTED = {
 
 
 def test_every_synthetic_profile_gets_its_disposition(tmp_path: Path) -> None:
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     result = asyncio.run(
         run_demo(
             plan, database=tmp_path / "demo.sqlite3", debtors=60, today=date(2026, 11, 23), seed=11

@@ -21,7 +21,7 @@ from voicebot.campaigns.compliance import is_holiday
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_json_rows
 from voicebot.campaigns.status import campaign_status
-from voicebot.campaigns.synthetic import MARKETS, SyntheticDebtor, synthetic_portfolio
+from voicebot.demo.synthetic import MARKETS, SyntheticDebtor, synthetic_portfolio
 from voicebot.dialog.plan import Dialplan
 from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import CallResult, CallRunner, Dialer, DialRequest
@@ -44,10 +44,10 @@ class DemoResult:
     results: list[tuple[SyntheticDebtor, CallResult]] = field(default_factory=list)
 
 
-def spanish_model_available() -> bool:
+def spanish_model_available(models_dir: Path) -> bool:
     """Whether a Spanish Vosk model is installed (only then can the demo run on audio)."""
     try:
-        resolve_model("es")
+        resolve_model("es", models_dir=models_dir)
     except ModelNotFound:
         return False
     return True

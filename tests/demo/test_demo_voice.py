@@ -6,18 +6,17 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
-from voicebot.campaigns.demo import run_demo
 from voicebot.config import Settings, SpeechConfig
+from voicebot.data import DEFAULT_DIALPLAN
+from voicebot.demo.campaign import run_demo
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome
 from voicebot.wiring import simulated_voice_runner
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_demo_calls_run_over_audio_with_a_real_model(tmp_path: Path) -> None:
     settings = Settings(speech=SpeechConfig(language="ko", tts_cache_dir=tmp_path / "tts"))
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     result = asyncio.run(
         run_demo(
             plan,
