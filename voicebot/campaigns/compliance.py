@@ -80,6 +80,30 @@ class PastAttempt:
     artificial_voice: bool = True  # this service's dials are an artificial voice (FCC 24-17)
 
 
+def past_contact(
+    at: datetime, channel: str, result: str, *, artificial_voice: bool = False
+) -> PastAttempt:
+    """A contact reported in the outside format (channel, result) as the caps count it.
+
+    A message (SMS, e-mail, WhatsApp) that was not refused by the network reached the
+    debtor; a voicemail left is a contact too (the strict reading of "contactar").
+    Raises ``ValueError`` naming the bad field.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}")
+    if result not in RESULTS:
+        raise ValueError(f"result must be one of {', '.join(RESULTS)}, got {result!r}")
+    if at.tzinfo is None:
+        raise ValueError(f"time {at.isoformat()} has no UTC offset")
+    return PastAttempt(
+        at=at,
+        contact=result not in ("no_answer", "busy"),
+        conversation=result == "conversation",
+        channel=channel,
+        artificial_voice=artificial_voice,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DialFacts:
     """What compliance needs to know about one dial."""
@@ -343,9 +367,9 @@ def check(
     zones = tuple(ZoneInfo(z) for z in zone_names)
     applicable = [rules[code] for code in dict.fromkeys(facts.jurisdictions)]
     for j in applicable:
-        refusal = _standing_refusal(j, facts)
-        if refusal is not None:
-            return Decision(False, *refusal, timezone=zone_names[0])
+        standing = _standing_refusal(j, facts)
+        if standing is not None:
+            return Decision(False, *standing, timezone=zone_names[0])
     refusal = _refusal_at(applicable, facts, history, now, zones)
     if refusal is None:
         return Decision(True, timezone=zone_names[0])

@@ -304,7 +304,9 @@ class OutsideContact(Base):
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime]
     channel: Mapped[str] = mapped_column(String(16))  # voice|sms|email|whatsapp|agent|visit
-    result: Mapped[str] = mapped_column(String(16))  # no_answer|busy|voicemail|answered|conversation
+    result: Mapped[str] = mapped_column(
+        String(16)
+    )  # no_answer|busy|voicemail|answered|conversation
     source: Mapped[str] = mapped_column(String(80))  # who reports it: "crm", "agencia-x"
     phone: Mapped[str | None] = mapped_column(String(20))
     artificial_voice: Mapped[bool] = mapped_column(Boolean, default=False)
