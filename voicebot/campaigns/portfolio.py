@@ -21,6 +21,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.campaigns.compliance import CHANNELS, US_STATES
 from voicebot.storage import models as m
 from voicebot.storage.bulk import bulk_insert, bulk_update_by_id
 
@@ -68,7 +69,14 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "debt_ref": ("debt_ref", "obligacion", "numero_obligacion", "referencia", "cuenta", "account"),
     "segment": ("segment", "segmento", "cartera", "tramo"),
     "timezone": ("timezone", "zona_horaria", "tz"),
-    "region": ("region", "pais", "country", "departamento", "estado"),
+    "region": ("region", "pais", "country"),
+    # The state/región (MA, WA, RM, AP): state laws and regional holidays.
+    "subdivision": ("subdivision", "state", "estado", "provincia", "departamento", "region_cl"),
+    # mobile | landline for every phone of the row: libphonenumber cannot tell them apart in
+    # the US and Canada, and the TCPA treats the two differently.
+    "line_type": ("line_type", "tipo_linea", "tipo_telefono", "phone_type"),
+    # Channels the debtor authorised (Ley 2300 art. 2): "voz, sms"; empty: not recorded.
+    "authorized_channels": ("authorized_channels", "canales_autorizados", "canales"),
     "gender": ("gender", "genero", "sexo"),
     "preferred_hours": ("preferred_hours", "horario", "horario_preferido"),
     "tcpa_consent": ("tcpa_consent", "consentimiento", "consent"),
@@ -117,6 +125,63 @@ class DebtorRow:
     gender: str
     preferred_hours: str
     tcpa_consent: bool
+    subdivision: str = ""  # "": not given (a re-import keeps what was recorded)
+    authorized_channels: tuple[str, ...] | None = None  # None: not given
+
+
+LINE_TYPES = {
+    "mobile": "mobile",
+    "movil": "mobile",
+    "móvil": "mobile",
+    "celular": "mobile",
+    "cell": "mobile",
+    "wireless": "mobile",
+    "landline": "landline",
+    "fijo": "landline",
+    "fixed": "landline",
+    "residencial": "landline",
+    "residential": "landline",
+}
+CHANNEL_NAMES = {
+    **{c: c for c in CHANNELS},
+    "voz": "voice",
+    "llamada": "voice",
+    "llamadas": "voice",
+    "telefono": "voice",
+    "teléfono": "voice",
+    "mensaje": "sms",
+    "mensajes": "sms",
+    "correo": "email",
+    "e-mail": "email",
+    "agente": "agent",
+    "visita": "visit",
+    "visitas": "visit",
+}
+NO_CHANNEL = {"ninguno", "none", "ninguna"}
+
+
+def parse_subdivision(text: str, country: str) -> str:
+    """``MA``, ``US-MA``, ``Massachusetts`` → ``MA``; raises ``ValueError`` otherwise."""
+    cleaned = text.strip()
+    if cleaned in US_STATES and country in ("US", ""):
+        return US_STATES[cleaned]
+    code = cleaned.upper()
+    if code.startswith(f"{country}-"):
+        code = code[len(country) + 1 :]
+    if not re.fullmatch(r"[A-Z0-9]{1,3}", code):
+        raise ValueError(f"not a subdivision code (ISO 3166-2, e.g. MA, RM): {text!r}")
+    return code
+
+
+def parse_channels(text: str) -> tuple[str, ...]:
+    """``"voz, sms"`` → ``("voice", "sms")``; ``ninguno`` → (); raises on an unknown channel."""
+    names = [n.strip().lower() for n in re.split(r"[,;/|+ ]+", text) if n.strip()]
+    if len(names) == 1 and names[0] in NO_CHANNEL:
+        return ()
+    unknown = [n for n in names if n not in CHANNEL_NAMES]
+    if unknown:
+        raise ValueError(f"unknown channel {unknown[0]!r} (use {', '.join(CHANNELS)})")
+    return tuple(dict.fromkeys(CHANNEL_NAMES[n] for n in names))
 
 
 @dataclass
@@ -282,6 +347,29 @@ def validate_row(
             phones.append(phone)
     if not raw_phones:
         fail("phones", "no phone number")
+    if value("line_type"):
+        line_type = LINE_TYPES.get(value("line_type").lower())
+        if line_type is None:
+            fail("line_type", f"line type must be mobile or landline, got {value('line_type')!r}")
+        else:
+            # A number libphonenumber knows to be mobile stays mobile: the stricter fact wins.
+            phones = [
+                PhoneRow(p.e164, "mobile" if p.kind == "mobile" else line_type) for p in phones
+            ]
+    subdivision = ""
+    if value("subdivision"):
+        try:
+            subdivision = parse_subdivision(value("subdivision"), region)
+        except ValueError as exc:
+            fail("subdivision", str(exc))
+    channels: tuple[str, ...] | None = None
+    if "authorized_channels" in columns:
+        try:
+            channels = parse_channels(value("authorized_channels"))
+        except ValueError as exc:
+            fail("authorized_channels", str(exc))
+        if not value("authorized_channels"):
+            channels = None
     amount = Decimal(0)
     try:
         amount = parse_amount(value("amount"))
@@ -343,6 +431,8 @@ def validate_row(
         gender=gender,
         preferred_hours=value("preferred_hours"),
         tcpa_consent=consent,
+        subdivision=subdivision,
+        authorized_channels=channels,
     )
 
 
@@ -519,7 +609,7 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
     )
 
     def fields(row: DebtorRow) -> dict[str, Any]:
-        return {
+        given: dict[str, Any] = {
             "full_name": row.full_name,
             "document_id": row.document_id,
             "timezone": row.timezone,
@@ -529,13 +619,27 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
             "preferred_hours": row.preferred_hours,
             "tcpa_consent": row.tcpa_consent,
         }
+        # What a file does not say about the debtor's state or channels is kept, not erased.
+        if row.subdivision:
+            given["subdivision"] = row.subdivision
+        if row.authorized_channels is not None:
+            given["authorized_channels"] = list(row.authorized_channels)
+        return given
 
     if existing:
-        bulk_update_by_id(
-            s, table=_TABLES["debtors"], rows=[(existing[k], fields(latest[k])) for k in existing]
-        )
+        # One statement per set of columns: a row without a state keeps the stored one.
+        groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+        for key in existing:
+            values = fields(latest[key])
+            groups.setdefault(tuple(values), []).append((existing[key], values))
+        for rows in groups.values():
+            bulk_update_by_id(s, table=_TABLES["debtors"], rows=rows)
         report.debtors_updated += len(existing)
-    new = [{"external_id": k, **fields(r)} for k, r in latest.items() if k not in existing]
+    new = [
+        {"subdivision": "", "authorized_channels": None, "external_id": k, **fields(r)}
+        for k, r in latest.items()
+        if k not in existing
+    ]
     if new:
         # Insert, then look the ids up: INSERT ... RETURNING over thousands of rows
         # makes the PostgreSQL driver parse one huge statement per page.
@@ -553,16 +657,23 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
 def _insert_phones(
     s: Session, batch: list[DebtorRow], ids: dict[str, int], report: ImportReport
 ) -> None:
-    have: set[tuple[int, str]] = {
-        (debtor_id, e164)
-        for debtor_id, e164 in s.execute(
-            select(m.Phone.debtor_id, m.Phone.e164).where(m.Phone.debtor_id.in_(set(ids.values())))
+    known = {
+        (debtor_id, e164): (phone_id, kind)
+        for phone_id, debtor_id, e164, kind in s.execute(
+            select(m.Phone.id, m.Phone.debtor_id, m.Phone.e164, m.Phone.kind).where(
+                m.Phone.debtor_id.in_(set(ids.values()))
+            )
         )
     }
+    have = set(known)
     new: list[dict[str, Any]] = []
+    kinds: dict[int, dict[str, Any]] = {}
     for row in batch:
         debtor_id = ids[row.external_id]
         for priority, phone in enumerate(row.phones):
+            stored = known.get((debtor_id, phone.e164))
+            if stored is not None and phone.kind != "unknown" and stored[1] != phone.kind:
+                kinds[stored[0]] = {"kind": phone.kind}  # the file now says which line it is
             if (debtor_id, phone.e164) not in have:
                 have.add((debtor_id, phone.e164))
                 new.append(
@@ -573,6 +684,8 @@ def _insert_phones(
                         "priority": priority,
                     }
                 )
+    if kinds:
+        bulk_update_by_id(s, table=_TABLES["phones"], rows=list(kinds.items()))
     if new:
         bulk_insert(s, table=_TABLES["phones"], rows=new)
         report.phones_created += len(new)
