@@ -6,6 +6,7 @@ import typer
 
 from voicebot.cli import (
     campaign_cmd,
+    compliance_cmd,
     demo_cmd,
     dialplan_cmd,
     nlu_cmd,
@@ -31,6 +32,7 @@ nlu_cmd.register(app, eval_app)
 simulate_cmd.register(app)
 speech_cmd.register(app, eval_app)
 campaign_cmd.register(app)
+compliance_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)
 
