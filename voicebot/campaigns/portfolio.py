@@ -512,6 +512,8 @@ def _json_cell(value: Any) -> str:
     """
     if value is None:
         return ""
+    if isinstance(value, list):
+        return ",".join(_json_cell(v) for v in value)  # e.g. authorized channels
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return str(value)
     number = Decimal(str(value))
