@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from voicebot.campaigns.compliance import (
@@ -129,7 +130,7 @@ def test_a_simulated_chilean_week_with_saturdays_never_breaks_a_rule() -> None:
     for at in local:
         assert at.weekday() < 6 and 8 <= at.hour < 20, at
         assert not is_holiday(at.date(), "CL", "RM"), at
-    assert all(b - a >= timedelta(days=7) for a, b in zip(local, local[1:], strict=False))
+    assert all(b - a >= timedelta(days=7) for a, b in pairwise(local))
     # Saturdays are working days, and a call may come 7 days after the last one, whatever
     # the calendar week: Saturday 28 Nov, Saturday 5 Dec, Saturday 12 Dec.
     assert [at.strftime("%a %d %H:%M") for at in local] == [
