@@ -112,8 +112,12 @@ def test_finding_6_a_visit_or_an_agents_call_is_the_weeks_call() -> None:
     visit = past_contact(datetime(2026, 11, 23, 11, 0, tzinfo=SANTIAGO), "visit", "answered")
     decision = check(CL, [visit], datetime(2026, 11, 25, 10, 0, tzinfo=SANTIAGO))
     assert decision.rule == "cl_one_call_per_week"
-    email = past_contact(datetime(2026, 11, 23, 11, 0, tzinfo=SANTIAGO), "email", "answered")
-    assert check(CL, [email], datetime(2026, 11, 25, 10, 0, tzinfo=SANTIAGO)).allowed
+    # Messages are limited on their own (two a week), never toward calls.
+    messages = [
+        past_contact(datetime(2026, 11, 23, 11, 0, tzinfo=SANTIAGO), channel, "answered")
+        for channel in ("email", "sms", "whatsapp")
+    ]
+    assert check(CL, messages, datetime(2026, 11, 25, 10, 0, tzinfo=SANTIAGO)).allowed
 
 
 def test_a_simulated_chilean_week_with_saturdays_never_breaks_a_rule() -> None:

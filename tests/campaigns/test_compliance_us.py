@@ -68,6 +68,12 @@ def test_finding_2_a_residential_line_without_consent_gets_3_calls_in_30_days() 
     fourth = check(landline, history, TUESDAY_10 + timedelta(days=25))
     assert fourth.rule == "us_tcpa_landline_3_in_30"
     assert fourth.next_allowed_at == days[0] + timedelta(days=30)  # the oldest call ages out
+    # The limit is "to the residential line": calls to the debtor's other line do not count,
+    # calls whose number is unknown do (strict).
+    other_line = [replace(p, phone="+12125550100") for p in history]
+    assert check(landline, other_line, TUESDAY_10 + timedelta(days=25)).allowed
+    this_line = [replace(p, phone=NY_LINE) for p in history]
+    assert check(landline, this_line, TUESDAY_10 + timedelta(days=25)).rule == fourth.rule
     # Calls by a person (an agent) are not artificial-voice calls: they do not count here.
     people = [past_contact(at, "agent", "no_answer") for at in days]
     assert check(landline, people, TUESDAY_10 + timedelta(days=25)).allowed

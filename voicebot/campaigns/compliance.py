@@ -51,6 +51,7 @@ class Cap:
     phone_kinds: tuple[str, ...] = PHONE_KINDS  # the cap binds only dials to these lines
     unless_consent: bool = False  # the debtor's recorded consent lifts the cap (TCPA)
     artificial_voice_only: bool = False  # only artificial/prerecorded-voice calls count
+    per: str = "debtor"  # debtor | line (only contacts on the dialled number count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +79,16 @@ class PastAttempt:
     conversation: bool = False  # the right party was reached
     channel: str = "voice"  # voice (this service) | sms | email | whatsapp | agent | visit
     artificial_voice: bool = True  # this service's dials are an artificial voice (FCC 24-17)
+    phone: str | None = None  # the number reached, E.164; None: unknown (counts on every line)
 
 
 def past_contact(
-    at: datetime, channel: str, result: str, *, artificial_voice: bool = False
+    at: datetime,
+    channel: str,
+    result: str,
+    *,
+    artificial_voice: bool = False,
+    phone: str | None = None,
 ) -> PastAttempt:
     """A contact reported in the outside format (channel, result) as the caps count it.
 
@@ -101,6 +108,7 @@ def past_contact(
         conversation=result == "conversation",
         channel=channel,
         artificial_voice=artificial_voice,
+        phone=phone or None,
     )
 
 
@@ -154,6 +162,8 @@ def _cap(raw: Any, where: str) -> Cap:
         cap = Cap(str(raw["rule"]), str(raw["counts"]), str(raw["window"]), int(raw["max"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise RulesError(f"{where}: needs rule, counts, window, max") from exc
+    if str(raw.get("per", "debtor")) not in ("debtor", "line"):
+        raise RulesError(f"{where}.per: debtor or line")
     if cap.counts not in ("attempts", "contacts", "conversations"):
         raise RulesError(f"{where}.counts: attempts, contacts or conversations")
     if cap.window not in ("day", "week") and not cap.window.removesuffix("d").isdigit():
@@ -166,6 +176,7 @@ def _cap(raw: Any, where: str) -> Cap:
         ),
         unless_consent=bool(raw.get("unless_consent", False)),
         artificial_voice_only=bool(raw.get("artificial_voice_only", False)),
+        per=str(raw.get("per", "debtor")),
     )
 
 
@@ -441,14 +452,18 @@ def _refusal_at(
                     zone.key,
                 )
         for cap in j.caps:
-            if facts.phone_kind not in cap.phone_kinds or (
-                cap.unless_consent and facts.tcpa_consent
+            if (
+                "voice" not in cap.channels  # a cap on messages does not limit calls
+                or facts.phone_kind not in cap.phone_kinds
+                or (cap.unless_consent and facts.tcpa_consent)
             ):
                 continue
             used = sum(
                 1
                 for past in history
-                if _counts(cap, past) and _same_window(cap, j.week, past.at, at, home)
+                if _counts(cap, past)
+                and (cap.per == "debtor" or past.phone in (None, facts.phone_e164))
+                and _same_window(cap, j.week, past.at, at, home)
             )
             if used >= cap.max:
                 return (

@@ -28,6 +28,7 @@ from voicebot.campaigns.compliance import (
     past_contact,
     phone_timezone,
 )
+from voicebot.campaigns.portfolio import parse_channels
 
 
 class QueryError(ValueError):
@@ -47,7 +48,15 @@ def line_kind(e164: str) -> str:
     return "unknown"
 
 
-def _zone(debtor: Mapping[str, Any], phone: str) -> str | None:
+def _e164(text: str) -> str:
+    try:
+        number = phonenumbers.parse(text)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"phone: not an E.164 number: {text!r}") from exc
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _zone(debtor: Mapping[str, Any]) -> str | None:
     zone = debtor.get("timezone")
     if zone is None:
         return None
@@ -87,15 +96,20 @@ def facts_from_json(
     if kind not in PHONE_KINDS:
         raise QueryError(f"line type: one of {', '.join(PHONE_KINDS)}, got {kind!r}")
     channels = debtor.get("authorized_channels")
-    if channels is not None and (
-        not isinstance(channels, list) or any(c not in CHANNELS for c in channels)
-    ):
-        raise QueryError(f"debtor.authorized_channels: a list of {', '.join(CHANNELS)}")
+    if channels is not None:
+        if not isinstance(channels, list):
+            raise QueryError(f"debtor.authorized_channels: a list of {', '.join(CHANNELS)}")
+        try:
+            channels = list(parse_channels(",".join(str(c) for c in channels)) if channels else ())
+        except ValueError as exc:
+            raise QueryError(f"debtor.authorized_channels: {exc}") from exc
     for flag in ("tcpa_consent", "opted_out", "disputed"):
         if not isinstance(debtor.get(flag, False), bool):
             raise QueryError(f"debtor.{flag}: true or false")
     region = str(debtor.get("region") or "")
-    subdivision = str(debtor.get("subdivision") or "").upper().split("-")[-1] or None
+    # "US-MA" in region (ISO 3166-2) names the state too.
+    stated = debtor.get("subdivision") or (region[3:] if region[2:3] == "-" else "")
+    subdivision = str(stated).upper().split("-")[-1] or None
     if jurisdiction is not None and jurisdiction.upper() not in default_rules():
         raise QueryError(
             f"jurisdiction: no calling rules for {jurisdiction!r} "
@@ -104,7 +118,7 @@ def facts_from_json(
     return DialFacts(
         jurisdictions=jurisdictions_for(jurisdiction, region, subdivision, e164),
         phone_e164=e164,
-        timezone=_zone(debtor, e164),
+        timezone=_zone(debtor),
         phone_kind=kind,
         opted_out=bool(debtor.get("opted_out", False)),
         disputed=bool(debtor.get("disputed", False)),
@@ -130,9 +144,16 @@ def history_from_lines(lines: Iterable[str], zone: str | None) -> list[PastAttem
         if not isinstance(artificial, bool):
             raise QueryError(f"history line {n}: artificial_voice must be true or false")
         at = parse_time(str(raw["at"]), f"history line {n}: at", zone)
+        phone = raw.get("phone")
         try:
             history.append(
-                past_contact(at, channel, str(raw.get("result", "")), artificial_voice=artificial)
+                past_contact(
+                    at,
+                    channel,
+                    str(raw.get("result", "")),
+                    artificial_voice=artificial,
+                    phone=_e164(str(phone)) if phone else None,
+                )
             )
         except ValueError as exc:
             raise QueryError(f"history line {n}: {exc}") from exc

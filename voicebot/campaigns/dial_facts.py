@@ -29,20 +29,32 @@ def contact_history(
     before: datetime | None = None,
 ) -> list[PastAttempt]:
     """Every dial of this service and every contact recorded from elsewhere, oldest first."""
-    dials = select(
-        m.CallAttempt.started_at, m.CallAttempt.disposition, m.CallRecord.right_party
-    ).outerjoin(m.CallRecord, m.CallRecord.attempt_id == m.CallAttempt.id)
+    dials = (
+        select(
+            m.CallAttempt.started_at,
+            m.CallAttempt.disposition,
+            m.CallRecord.right_party,
+            m.Phone.e164,
+        )
+        .outerjoin(m.CallRecord, m.CallRecord.attempt_id == m.CallAttempt.id)
+        .outerjoin(m.Phone, m.Phone.id == m.CallAttempt.phone_id)
+    )
     dials = dials.where(m.CallAttempt.debtor_id == debtor_id, m.CallAttempt.started_at.is_not(None))
     if exclude_attempt is not None:
         dials = dials.where(m.CallAttempt.id != exclude_attempt)
     history = [
-        PastAttempt(at=started, contact=disposition in CONTACTS, conversation=bool(right_party))
-        for started, disposition, right_party in s.execute(dials)
+        PastAttempt(
+            at=started,
+            contact=disposition in CONTACTS,
+            conversation=bool(right_party),
+            phone=e164,
+        )
+        for started, disposition, right_party, e164 in s.execute(dials)
         if started is not None
     ]
     outside = s.scalars(select(m.OutsideContact).where(m.OutsideContact.debtor_id == debtor_id))
     history += [
-        past_contact(c.at, c.channel, c.result, artificial_voice=c.artificial_voice)
+        past_contact(c.at, c.channel, c.result, artificial_voice=c.artificial_voice, phone=c.phone)
         for c in outside
     ]
     if before is not None:
