@@ -92,8 +92,19 @@ def test_a_us_number_without_line_type_or_consent_is_never_dialled(
     (refused,) = _attempts(sessions, "U1")
     assert (refused.status, refused.started_at) == ("cancelled", None)
     assert refused.error == "refused by compliance: us_consent_mobile"
-    assert _attempts(sessions, "U2")[0].started_at is not None
+    dialled = _attempts(sessions, "U2")[0]
+    assert dialled.started_at is not None
     assert dialer.stats.refusals_by_rule == {"us_consent_mobile": 1}
+    # 47 CFR 64.1200(b)(2): the automated opt-out is announced at the outset, although this
+    # campaign's settings never asked for it.
+    with sessions() as s:
+        record = s.scalars(select(m.CallRecord).where(m.CallRecord.attempt_id == dialled.id)).one()
+    opening = []
+    for turn in record.transcript:
+        if turn["speaker"] != "bot":
+            break
+        opening.append(turn["text"])
+    assert "¿Hablo con Bo Diaz?" in opening[0] and "«no me llame»" in opening[1]
 
 
 def test_a_debtor_who_hangs_up_is_not_called_again_the_same_day_in_colombia(

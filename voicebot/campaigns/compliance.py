@@ -10,7 +10,7 @@ dialer reschedules instead of spinning.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -68,6 +68,7 @@ class Jurisdiction:
     week: str = "rolling"  # how "per week" reads: any 7 days (rolling) or Monday-Sunday
     authorized_channels_only: bool = False  # refuse when the debtor did not authorise voice
     one_channel_per_week_after_contact: bool = False
+    dialog_settings: Mapping[str, Any] = field(default_factory=dict)  # what calls must say
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +214,22 @@ def _jurisdiction(code: str, raw: Any, path: Path) -> Jurisdiction:
         one_channel_per_week_after_contact=bool(
             raw.get("one_channel_per_week_after_contact", False)
         ),
+        dialog_settings=_dialog_settings(raw.get("dialog_settings"), where),
     )
+
+
+def _dialog_settings(raw: Any, where: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise RulesError(f"{where}.dialog_settings: expected a mapping of dialplan settings")
+    return {str(k): v for k, v in raw.items()}
+
+
+def required_dialog_settings(jurisdiction: str) -> dict[str, Any]:
+    """Dialplan settings the law imposes on a campaign's calls (the campaign cannot unset them)."""
+    table = default_rules().get(jurisdiction.upper())
+    return dict(table.dialog_settings) if table is not None else {}
 
 
 CAMPAIGN = "CAMPAIGN"
