@@ -8,7 +8,7 @@ from api_world import World
 from sqlalchemy import select
 
 from voicebot.campaigns.compliance import check
-from voicebot.campaigns.dial_facts import gather
+from voicebot.campaigns.compliance_facts import gather
 from voicebot.storage import models as m
 
 

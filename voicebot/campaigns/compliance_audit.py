@@ -29,7 +29,7 @@ from voicebot.campaigns.compliance import (
     check,
     default_rules,
 )
-from voicebot.campaigns.dial_facts import gather
+from voicebot.campaigns.compliance_facts import gather
 from voicebot.storage import models as m
 
 UNAUDITED = "unaudited_dial"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.compliance import CHANNELS, RESULTS, past_contact
-from voicebot.campaigns.portfolio import PortfolioError, RowError, _key, decode, read_csv
+from voicebot.campaigns.portfolio import PortfolioError, RowError, decode, header_key, read_csv
 from voicebot.storage import models as m
 from voicebot.storage.repositories import append_audit
 
@@ -119,7 +119,7 @@ def record(
 
 
 def _columns(headers: list[str]) -> dict[str, str]:
-    by_key = {_key(h): h for h in headers}
+    by_key = {header_key(h): h for h in headers}
     found = {
         name: next(by_key[a] for a in aliases if a in by_key)
         for name, aliases in COLUMNS.items()

@@ -218,7 +218,8 @@ class PortfolioError(ValueError):
 # ---------------------------------------------------------------- pure parsing
 
 
-def _key(header: str) -> str:
+def header_key(header: str) -> str:
+    """A header as compared with our aliases: no accents, case, spaces or punctuation."""
     table = str.maketrans("áéíóúüñ", "aeiouun")
     return re.sub(r"[^a-z0-9]+", "_", header.strip().lower().translate(table)).strip("_")
 
@@ -227,7 +228,7 @@ def resolve_columns(
     headers: list[str], overrides: Mapping[str, str | list[str]] | None = None
 ) -> dict[str, list[str]]:
     """Which CSV headers feed which field; raises if a required field has no column."""
-    by_key = {_key(h): h for h in headers}
+    by_key = {header_key(h): h for h in headers}
     columns: dict[str, list[str]] = {}
     for name, aliases in DEFAULT_COLUMNS.items():
         wanted = overrides.get(name) if overrides else None

@@ -34,8 +34,9 @@ from voicebot.campaigns.compliance import (
     campaign_rules,
     check,
     default_rules,
+    required_dialog_settings,
 )
-from voicebot.campaigns.dial_facts import gather as gather_dial_facts
+from voicebot.campaigns.compliance_facts import gather as gather_dial_facts
 from voicebot.dialog.context import CallContext
 from voicebot.dialog.outcome import CallOutcome, Disposition
 from voicebot.engine.call_loop import ActionSink
@@ -251,6 +252,10 @@ class Dialer:
             local_today = now.astimezone(ZoneInfo(decision.timezone or "UTC")).date()
             ctx = call_context(
                 s, attempt_id=attempt_id, today=local_today, timezone=decision.timezone
+            )
+            # What the law makes every call say (US: the opt-out notice), whatever the campaign set.
+            ctx = replace(
+                ctx, settings={**ctx.settings, **required_dialog_settings(campaign.jurisdiction)}
             )
             phone = s.get_one(m.Phone, attempt.phone_id).e164 if attempt.phone_id else ""
         self.stats.dialled += 1
@@ -515,7 +520,7 @@ def reap_expired_leases(sessions: sessionmaker[Session], *, now: datetime, actor
 
 
 def dial_facts(s: Session, attempt: m.CallAttempt) -> tuple[DialFacts, list[PastAttempt]]:
-    """What compliance judges this dial on: see ``voicebot.campaigns.dial_facts``."""
+    """What compliance judges this dial on: see ``voicebot.campaigns.compliance_facts``."""
     return gather_dial_facts(s, attempt)
 
 

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from voicebot.campaigns.compliance import required_dialog_settings
 from voicebot.dialog.context import DEFAULT_COMPANY, CallContext, Debt, Debtor, NegotiationLimits
 from voicebot.dialog.outcome import CallOutcome, Disposition
 from voicebot.storage import models as m
@@ -299,8 +298,5 @@ def call_context(
             max_instalments=int(limits.get("max_instalments", 6)),
             min_instalment=Decimal(str(limits.get("min_instalment", 0))),
         ),
-        settings={
-            **(campaign.settings or {}),
-            **required_dialog_settings(campaign.jurisdiction),
-        },
+        settings=dict(campaign.settings or {}),
     )

@@ -97,8 +97,7 @@ def gather(
         subdivision=debtor.subdivision or None,
         authorized_channels=tuple(str(c) for c in channels) if channels is not None else None,
     )
-    before = as_of if as_of is not None else None
-    return facts, contact_history(s, debtor.id, exclude_attempt=attempt.id, before=before)
+    return facts, contact_history(s, debtor.id, exclude_attempt=attempt.id, before=as_of)
 
 
 def _settled_before(
