@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voicebot.campaigns.compliance import DialFacts, PastAttempt, jurisdictions_for, past_contact
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.storage import models as m
 
 # A human picked up (even to hang up at once: DROP) or a voicemail message was left.
