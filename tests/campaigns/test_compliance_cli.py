@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from voicebot.campaigns.demo import run_demo
 from voicebot.cli import app
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 
 ROOT = Path(__file__).resolve().parents[2]
 DEBTOR = ROOT / "examples" / "debtor.json"

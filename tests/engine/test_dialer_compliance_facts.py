@@ -16,7 +16,7 @@ from voicebot.campaigns.compliance_audit import audit_campaign
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.outside_contacts import record, validate
 from voicebot.campaigns.portfolio import import_csv
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dialer import Dialer
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
