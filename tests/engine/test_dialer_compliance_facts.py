@@ -105,6 +105,13 @@ def test_a_us_number_without_line_type_or_consent_is_never_dialled(
             break
         opening.append(turn["text"])
     assert "¿Hablo con Bo Diaz?" in opening[0] and "«no me llame»" in opening[1]
+    # The audit judges the dial on the facts it was allowed on: the line reclassified later
+    # (now of unknown kind, which would need consent) does not make that dial unlawful.
+    with sessions.begin() as s:
+        s.get_one(m.Phone, dialled.phone_id).kind = "unknown"
+    with sessions() as s:
+        report = audit_campaign(s, campaign_id)
+    assert (len(report.dials), report.violations) == (1, [])
 
 
 def test_a_debtor_who_hangs_up_is_not_called_again_the_same_day_in_colombia(

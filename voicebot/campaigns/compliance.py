@@ -129,6 +129,43 @@ class DialFacts:
     authorized_channels: tuple[str, ...] | None = None  # None: not recorded
 
 
+def facts_record(facts: DialFacts, region: str = "") -> dict[str, Any]:
+    """The facts a dial was allowed on, for its audit entry: a later replay judges the dial
+    on them, not on what the debtor's record says today (consent revoked since, a line
+    reclassified)."""
+    return {
+        "region": region,
+        "jurisdictions": list(facts.jurisdictions),
+        "phone": facts.phone_e164,
+        "timezone": facts.timezone,
+        "phone_kind": facts.phone_kind,
+        "tcpa_consent": facts.tcpa_consent,
+        "subdivision": facts.subdivision,
+        "authorized_channels": list(facts.authorized_channels)
+        if facts.authorized_channels is not None
+        else None,
+    }
+
+
+def facts_as_recorded(facts: DialFacts, record: Mapping[str, Any], campaign: str) -> DialFacts:
+    """``facts`` (read from the store now) with what ``facts_record`` kept at the dial."""
+    if not record:
+        return facts
+    channels = record.get("authorized_channels")
+    subdivision = record.get("subdivision")
+    return replace(
+        facts,
+        jurisdictions=jurisdictions_for(
+            campaign, str(record.get("region") or ""), subdivision, facts.phone_e164
+        ),
+        timezone=record.get("timezone", facts.timezone),
+        phone_kind=str(record.get("phone_kind", facts.phone_kind)),
+        tcpa_consent=bool(record.get("tcpa_consent", facts.tcpa_consent)),
+        subdivision=subdivision,
+        authorized_channels=tuple(channels) if channels is not None else None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool

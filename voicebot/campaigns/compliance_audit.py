@@ -28,6 +28,7 @@ from voicebot.campaigns.compliance import (
     campaign_rules,
     check,
     default_rules,
+    facts_as_recorded,
 )
 from voicebot.campaigns.compliance_facts import gather
 from voicebot.storage import models as m
@@ -129,13 +130,15 @@ def audit_campaign(
     if own is not None:
         table[CAMPAIGN] = own
     report = AuditReport(campaign_id, campaign.name, since, rules_fingerprint())
-    allowed = select(m.AuditEntry.attempt_id, m.AuditEntry.at).where(
+    allowed = select(m.AuditEntry.attempt_id, m.AuditEntry.at, m.AuditEntry.details).where(
         m.AuditEntry.campaign_id == campaign_id, m.AuditEntry.action == "dial_allowed"
     )
     if since is not None:
         allowed = allowed.where(m.AuditEntry.at >= since)
-    dials: list[tuple[int, datetime, bool]] = [
-        (attempt_id, at, True) for attempt_id, at in s.execute(allowed) if attempt_id is not None
+    dials: list[tuple[int, datetime, dict[str, Any] | None]] = [
+        (attempt_id, at, dict((details or {}).get("facts") or {}))
+        for attempt_id, at, details in s.execute(allowed)
+        if attempt_id is not None
     ]
     audited = {attempt_id for attempt_id, _, _ in dials}
     started = select(m.CallAttempt.id, m.CallAttempt.started_at).where(
@@ -144,25 +147,31 @@ def audit_campaign(
     if since is not None:
         started = started.where(m.CallAttempt.started_at >= since)
     dials += [
-        (attempt_id, at, False)
+        (attempt_id, at, None)
         for attempt_id, at in s.execute(started)
         if attempt_id not in audited and at is not None
     ]
-    for attempt_id, at, logged in sorted(dials, key=lambda d: (d[1], d[0])):
-        report.dials.append(_judge(s, attempt_id, at, logged, table, own is not None))
+    for attempt_id, at, recorded in sorted(dials, key=lambda d: (d[1], d[0])):
+        report.dials.append(
+            _judge(s, campaign.jurisdiction, attempt_id, at, recorded, table, own is not None)
+        )
     return report
 
 
 def _judge(
     s: Session,
+    code: str,
     attempt_id: int,
     at: datetime,
-    logged: bool,
+    recorded: dict[str, Any] | None,
     table: dict[str, Jurisdiction],
     with_campaign_table: bool,
 ) -> AuditedDial:
+    """One dial judged; ``recorded`` is the facts its audit entry kept (None: no entry)."""
+    logged = recorded is not None
     attempt = s.get_one(m.CallAttempt, attempt_id)
     facts, history = gather(s, attempt, as_of=at)
+    facts = facts_as_recorded(facts, recorded or {}, code)
     if with_campaign_table:
         facts = replace(facts, jurisdictions=(*facts.jurisdictions, CAMPAIGN))
     decision = check(facts, history, at, table)

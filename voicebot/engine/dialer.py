@@ -28,6 +28,7 @@ from voicebot.campaigns.compliance import (
     campaign_rules,
     check,
     default_rules,
+    facts_record,
     required_dialog_settings,
 )
 from voicebot.domain.context import CallContext
@@ -238,6 +239,9 @@ class Dialer:
                 campaign_id=attempt.campaign_id,
                 attempt_id=attempt.id,
                 reason=f"{', '.join(facts.jurisdictions)} at {now.astimezone(ZoneInfo(decision.timezone or 'UTC')):%Y-%m-%d %H:%M %Z}",
+                details={
+                    "facts": facts_record(facts, s.get_one(m.Debtor, attempt.debtor_id).region)
+                },
                 at=now,
             )
             local_today = now.astimezone(ZoneInfo(decision.timezone or "UTC")).date()
