@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from voicebot.campaigns.portfolio import import_csv
+from voicebot.campaigns.portfolio import import_csv, import_json_rows
 from voicebot.storage import models as m
 
 CSV = (
@@ -58,3 +58,34 @@ def test_a_reimport_without_those_columns_keeps_them_and_a_line_type_updates_the
             "MA",
             ["voice", "sms"],
         )
+
+
+def test_json_rows_take_the_channels_as_a_list(sessions: sessionmaker[Session]) -> None:
+    rows = [
+        {
+            "id_cliente": "J1",
+            "nombre": "Ana Pérez",
+            "celular": "3101234567",
+            "saldo": 100000,
+            "acreedor": "Banco Andino",
+            "canales_autorizados": ["voz", "whatsapp"],
+            "departamento": "ANT",
+        },
+        {
+            "id_cliente": "J2",
+            "nombre": "Luis Gómez",
+            "celular": "3151112233",
+            "saldo": 200000,
+            "acreedor": "Banco Andino",
+            "departamento": "Antioquia",  # a name, not a code: kept out, the row imports
+        },
+    ]
+    report = import_json_rows(sessions, rows, default_region="CO")
+    assert report.errors == []
+    with sessions() as s:
+        debtors = {d.external_id: d for d in s.scalars(select(m.Debtor))}
+    assert (debtors["J1"].authorized_channels, debtors["J1"].subdivision) == (
+        ["voice", "whatsapp"],
+        "ANT",
+    )
+    assert (debtors["J2"].authorized_channels, debtors["J2"].subdivision) == (None, "")

@@ -371,7 +371,10 @@ def validate_row(
         try:
             subdivision = parse_subdivision(value("subdivision"), region)
         except ValueError as exc:
-            fail("subdivision", str(exc))
+            # A US state decides which laws apply: it must be readable. Elsewhere only
+            # codes matter (regional holidays), so a name such as "Antioquia" is left out.
+            if region == "US":
+                fail("subdivision", str(exc))
     channels: tuple[str, ...] | None = None
     if "authorized_channels" in columns:
         try:
