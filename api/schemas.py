@@ -192,7 +192,9 @@ class DebtorOut(Row):
     document_id: str
     segment: str
     region: str
+    subdivision: str
     timezone: str | None
+    authorized_channels: list[str] | None
 
 
 class AttemptOut(Row):
@@ -245,6 +247,29 @@ class DebtorHistory(BaseModel):
 class OptOutIn(BaseModel):
     reason: str = Field(default="", max_length=200)
     phone: str | None = Field(default=None, description="Only this number; omit for every channel")
+
+
+class OutsideContactBody(BaseModel):
+    """A contact made outside this service: every frequency cap counts it."""
+
+    at: datetime = Field(description="When, ISO 8601 with a UTC offset")
+    channel: Literal["voice", "sms", "email", "whatsapp", "agent", "visit"]
+    result: Literal["no_answer", "busy", "voicemail", "answered", "conversation"]
+    source: str = Field(min_length=1, max_length=80, description="Who reports it: crm, agency…")
+    phone: str | None = Field(default=None, max_length=20)
+    artificial_voice: bool = False
+
+
+class OutsideContactOut(Row):
+    id: int
+    debtor_id: int
+    at: datetime
+    channel: str
+    result: str
+    source: str
+    phone: str | None
+    artificial_voice: bool
+    recorded_at: datetime
 
 
 class PromiseKeptIn(BaseModel):

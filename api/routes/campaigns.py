@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +15,7 @@ from api.pagination import Limit, Offset, paginate
 from api.schemas import CampaignChange, CampaignCreate, CampaignOut, Page
 from api.status_cache import StatusCache
 from voicebot.campaigns import lifecycle
+from voicebot.campaigns.compliance_audit import audit_campaign
 from voicebot.campaigns.status import campaign_status
 from voicebot.storage import models as m
 from voicebot.storage.models import utc_now
@@ -81,6 +83,20 @@ def get_status(
     _campaign(session, campaign_id)
     cache: StatusCache = request.app.state.status_cache
     return cache.get(campaign_id, lambda: campaign_status(session, campaign_id=campaign_id))
+
+
+@router.get("/{campaign_id}/compliance")
+def get_compliance(
+    campaign_id: int, session: SessionDep, _: ReaderDep, since: datetime | None = None
+) -> dict[str, Any]:
+    """Every dial of the campaign replayed against today's rules: the dials that break them.
+
+    The same report as ``voicebot compliance audit``; ``since`` without an offset is UTC.
+    """
+    _campaign(session, campaign_id)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return audit_campaign(session, campaign_id, since=since).to_json()
 
 
 def _changed(

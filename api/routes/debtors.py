@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from api.deps import ReaderDep, SessionDep, require
-from api.errors import not_found
+from api.errors import ApiError, not_found
 from api.pagination import Limit, Offset, paginate
 from api.schemas import (
     AttemptOut,
@@ -17,11 +17,14 @@ from api.schemas import (
     DebtOut,
     OptOutIn,
     OptOutOut,
+    OutsideContactBody,
+    OutsideContactOut,
     Page,
     PhoneOut,
     PromiseOut,
 )
 from api.security import ADMIN, AGENT, MANAGER, Principal
+from voicebot.campaigns import outside_contacts
 from voicebot.storage import models as m
 from voicebot.storage.repositories import record_opt_out
 
@@ -94,3 +97,29 @@ def opt_out(debtor_id: int, body: OptOutIn, session: SessionDep, who: OptOutRole
     )
     session.commit()
     return OptOutOut.model_validate(row)
+
+
+@router.post("/{debtor_id}/contacts", status_code=201, responses={404: {}, 422: {}})
+def record_outside_contact(
+    debtor_id: int, body: OutsideContactBody, session: SessionDep, who: OptOutRoles
+) -> OutsideContactOut:
+    """Record a contact made elsewhere (agent, SMS, visit…); the same one twice is stored once."""
+    if session.get(m.Debtor, debtor_id) is None:
+        raise not_found("debtor", debtor_id)
+    try:
+        contact = outside_contacts.validate(
+            body.at, body.channel, body.result, body.source, body.phone
+        )
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from exc
+    contact = outside_contacts.OutsideContactIn(
+        contact.at,
+        contact.channel,
+        contact.result,
+        contact.source,
+        contact.phone,
+        body.artificial_voice,
+    )
+    row, _ = outside_contacts.record(session, debtor_id=debtor_id, contact=contact, actor=who.name)
+    session.commit()
+    return OutsideContactOut.model_validate(row)

@@ -35,6 +35,7 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any] | None]] = [
     ),
     ("GET", "/campaigns/{campaign}", READ, None),
     ("GET", "/campaigns/{campaign}/status", READ, None),
+    ("GET", "/campaigns/{campaign}/compliance", READ, None),
     ("POST", "/campaigns/{campaign}/pause", WRITE, None),
     ("POST", "/campaigns/{campaign}/resume", WRITE, None),
     ("POST", "/campaigns/{campaign}/stop", WRITE, None),
@@ -42,6 +43,19 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any] | None]] = [
     ("GET", "/debtors", READ, None),
     ("GET", "/debtors/{debtor}", READ, None),
     ("POST", "/debtors/{debtor}/opt-out", {"admin", "manager", "agent"}, {"json": {}}),
+    (
+        "POST",
+        "/debtors/{debtor}/contacts",
+        {"admin", "manager", "agent"},
+        {
+            "json": {
+                "at": "2026-11-20T10:00:00-05:00",
+                "channel": "sms",
+                "result": "answered",
+                "source": "crm",
+            }
+        },
+    ),
     ("GET", "/calls", FLOOR, None),
     ("GET", "/calls/{call}", FLOOR, None),
     ("GET", "/calls/{call}/recording", FLOOR, None),

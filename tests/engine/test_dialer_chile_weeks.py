@@ -1,10 +1,12 @@
-"""Two simulated weeks of a Chilean campaign: working days 08–20 only, one call per week per debtor."""
+"""Two simulated weeks of a Chilean campaign: días hábiles 08–20 (Saturdays included), holidays
+closed, at most one call in any 7 days per debtor (Ley 19.496 art. 37, the strict reading)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -84,16 +86,20 @@ def test_two_weeks_in_chile_respect_hours_holidays_and_the_weekly_call(
         rules = Counter(
             s.scalars(select(m.AuditEntry.rule).where(m.AuditEntry.action == "dial_refused"))
         )
-    per_week: Counter[tuple[int, int]] = Counter()
+    by_debtor: dict[int, list[datetime]] = {}
     for debtor_id, started in dials:
         local = started.astimezone(SANTIAGO)
-        assert local.weekday() < 5 and 8 <= local.hour < 20, local
+        assert local.weekday() < 6 and 8 <= local.hour < 20, local  # Monday to Saturday
         assert not is_holiday(local.date(), "CL"), local
-        per_week[(debtor_id, local.isocalendar().week)] += 1
-    assert max(per_week.values()) == 1
-    # Thursday's wave, then one call in each of the next two weeks (starting Monday 08:00).
-    assert len(dials) == 3 * N
-    assert {started.astimezone(SANTIAGO).strftime("%a %H:%M") for _, started in dials} >= {
-        "Mon 08:00"
+        by_debtor.setdefault(debtor_id, []).append(started)
+    for times in by_debtor.values():
+        times.sort()
+        assert all(b - a >= timedelta(days=7) for a, b in pairwise(times))
+    # Thursday's wave, then one call exactly 7 days later: a calendar-week reading would
+    # have called again on Monday the 21st, four days after the first call.
+    assert len(dials) == 2 * N
+    assert {started.astimezone(SANTIAGO).strftime("%a %d") for _, started in dials} == {
+        "Thu 17",
+        "Thu 24",
     }
     assert rules["cl_one_call_per_week"] >= N

@@ -110,6 +110,8 @@ def _json_cell(value: Any) -> str:
     """
     if value is None:
         return ""
+    if isinstance(value, list):
+        return ",".join(_json_cell(v) for v in value)  # e.g. authorized channels
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return str(value)
     number = Decimal(str(value))
@@ -244,24 +246,20 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
         ).all()
     )
 
-    def fields(row: DebtorRow) -> dict[str, Any]:
-        return {
-            "full_name": row.full_name,
-            "document_id": row.document_id,
-            "timezone": row.timezone,
-            "region": row.region,
-            "segment": row.segment,
-            "gender": row.gender,
-            "preferred_hours": row.preferred_hours,
-            "tcpa_consent": row.tcpa_consent,
-        }
-
     if existing:
-        bulk_update_by_id(
-            s, table=_TABLES["debtors"], rows=[(existing[k], fields(latest[k])) for k in existing]
-        )
+        # One statement per set of columns: a row without a state keeps the stored one.
+        groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+        for key in existing:
+            values = _debtor_fields(latest[key])
+            groups.setdefault(tuple(values), []).append((existing[key], values))
+        for rows in groups.values():
+            bulk_update_by_id(s, table=_TABLES["debtors"], rows=rows)
         report.debtors_updated += len(existing)
-    new = [{"external_id": k, **fields(r)} for k, r in latest.items() if k not in existing]
+    new = [
+        {"subdivision": "", "authorized_channels": None, "external_id": k, **_debtor_fields(r)}
+        for k, r in latest.items()
+        if k not in existing
+    ]
     if new:
         # Insert, then look the ids up: INSERT ... RETURNING over thousands of rows
         # makes the PostgreSQL driver parse one huge statement per page.
@@ -276,19 +274,45 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
     return existing
 
 
+def _debtor_fields(row: DebtorRow) -> dict[str, Any]:
+    given: dict[str, Any] = {
+        "full_name": row.full_name,
+        "document_id": row.document_id,
+        "timezone": row.timezone,
+        "region": row.region,
+        "segment": row.segment,
+        "gender": row.gender,
+        "preferred_hours": row.preferred_hours,
+        "tcpa_consent": row.tcpa_consent,
+    }
+    # What a file does not say about the debtor's state or channels is kept, not erased.
+    if row.subdivision:
+        given["subdivision"] = row.subdivision
+    if row.authorized_channels is not None:
+        given["authorized_channels"] = list(row.authorized_channels)
+    return given
+
+
 def _insert_phones(
     s: Session, batch: list[DebtorRow], ids: dict[str, int], report: ImportReport
 ) -> None:
-    have: set[tuple[int, str]] = {
-        (debtor_id, e164)
-        for debtor_id, e164 in s.execute(
-            select(m.Phone.debtor_id, m.Phone.e164).where(m.Phone.debtor_id.in_(set(ids.values())))
+    known = {
+        (debtor_id, e164): (phone_id, kind)
+        for phone_id, debtor_id, e164, kind in s.execute(
+            select(m.Phone.id, m.Phone.debtor_id, m.Phone.e164, m.Phone.kind).where(
+                m.Phone.debtor_id.in_(set(ids.values()))
+            )
         )
     }
+    have = set(known)
     new: list[dict[str, Any]] = []
+    kinds: dict[int, dict[str, Any]] = {}
     for row in batch:
         debtor_id = ids[row.external_id]
         for priority, phone in enumerate(row.phones):
+            stored = known.get((debtor_id, phone.e164))
+            if stored is not None and phone.kind != "unknown" and stored[1] != phone.kind:
+                kinds[stored[0]] = {"kind": phone.kind}  # the file now says which line it is
             if (debtor_id, phone.e164) not in have:
                 have.add((debtor_id, phone.e164))
                 new.append(
@@ -299,6 +323,8 @@ def _insert_phones(
                         "priority": priority,
                     }
                 )
+    if kinds:
+        bulk_update_by_id(s, table=_TABLES["phones"], rows=list(kinds.items()))
     if new:
         bulk_insert(s, table=_TABLES["phones"], rows=new)
         report.phones_created += len(new)

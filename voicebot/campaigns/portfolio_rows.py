@@ -17,6 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from voicebot.campaigns.portfolio_compliance import (
+    COMPLIANCE_COLUMNS,
+    LINE_TYPES,
+    parse_channels,
+    parse_subdivision,
+)
+
 CURRENCIES = {
     "COP",
     "CLP",
@@ -61,7 +68,8 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "debt_ref": ("debt_ref", "obligacion", "numero_obligacion", "referencia", "cuenta", "account"),
     "segment": ("segment", "segmento", "cartera", "tramo"),
     "timezone": ("timezone", "zona_horaria", "tz"),
-    "region": ("region", "pais", "country", "departamento", "estado"),
+    "region": ("region", "pais", "country"),
+    **COMPLIANCE_COLUMNS,
     "gender": ("gender", "genero", "sexo"),
     "preferred_hours": ("preferred_hours", "horario", "horario_preferido"),
     "tcpa_consent": ("tcpa_consent", "consentimiento", "consent"),
@@ -107,6 +115,8 @@ class DebtorRow:
     gender: str
     preferred_hours: str
     tcpa_consent: bool
+    subdivision: str = ""  # "": not given (a re-import keeps what was recorded)
+    authorized_channels: tuple[str, ...] | None = None  # None: not given
 
 
 class PortfolioError(ValueError):
@@ -116,7 +126,8 @@ class PortfolioError(ValueError):
 # ---------------------------------------------------------------- pure parsing
 
 
-def _key(header: str) -> str:
+def header_key(header: str) -> str:
+    """A header as compared with our aliases: no accents, case, spaces or punctuation."""
     table = str.maketrans("áéíóúüñ", "aeiouun")
     return re.sub(r"[^a-z0-9]+", "_", header.strip().lower().translate(table)).strip("_")
 
@@ -125,7 +136,7 @@ def resolve_columns(
     headers: list[str], overrides: Mapping[str, str | list[str]] | None = None
 ) -> dict[str, list[str]]:
     """Which CSV headers feed which field; raises if a required field has no column."""
-    by_key = {_key(h): h for h in headers}
+    by_key = {header_key(h): h for h in headers}
     columns: dict[str, list[str]] = {}
     for name, aliases in DEFAULT_COLUMNS.items():
         wanted = overrides.get(name) if overrides else None
@@ -213,7 +224,9 @@ def validate_row(
     if not external_id:
         row.fail("external_id", "no external id nor document to identify the debtor")
     region = (row.value("region") or default_region).upper()[:2]
-    phones = _phones(row, raw, region)
+    phones = _line_types(row, _phones(row, raw, region))
+    subdivision = _subdivision(row, region)
+    channels = _channels(row)
     amount = _amount(row)
     currency = (row.value("currency") or DEFAULT_CURRENCY.get(region, "")).upper()
     if currency not in CURRENCIES:
@@ -243,6 +256,8 @@ def validate_row(
         gender=_GENDERS.get(row.value("gender").lower(), ""),
         preferred_hours=row.value("preferred_hours"),
         tcpa_consent=row.value("tcpa_consent").lower() in _YES,
+        subdivision=subdivision,
+        authorized_channels=channels,
     )
 
 
@@ -298,6 +313,42 @@ def _phones(row: _Cells, raw: Mapping[str, str], region: str) -> tuple[PhoneRow,
     if not raw_phones:
         row.fail("phones", "no phone number")
     return tuple(phones)
+
+
+def _line_types(row: _Cells, phones: tuple[PhoneRow, ...]) -> tuple[PhoneRow, ...]:
+    if not row.value("line_type"):
+        return phones
+    line_type = LINE_TYPES.get(row.value("line_type").lower())
+    if line_type is None:
+        row.fail(
+            "line_type", f"line type must be mobile or landline, got {row.value('line_type')!r}"
+        )
+        return phones
+    # A number libphonenumber knows to be mobile stays mobile: the stricter fact wins.
+    return tuple(PhoneRow(p.e164, "mobile" if p.kind == "mobile" else line_type) for p in phones)
+
+
+def _subdivision(row: _Cells, region: str) -> str:
+    if not row.value("subdivision"):
+        return ""
+    try:
+        return parse_subdivision(row.value("subdivision"), region)
+    except ValueError as exc:
+        # A US state decides which laws apply: it must be readable. Elsewhere only codes
+        # matter (regional holidays), so a name such as "Antioquia" is left out.
+        if region == "US":
+            row.fail("subdivision", str(exc))
+        return ""
+
+
+def _channels(row: _Cells) -> tuple[str, ...] | None:
+    if "authorized_channels" not in row.columns or not row.value("authorized_channels"):
+        return None
+    try:
+        return parse_channels(row.value("authorized_channels"))
+    except ValueError as exc:
+        row.fail("authorized_channels", str(exc))
+        return None
 
 
 def _amount(row: _Cells) -> Decimal:

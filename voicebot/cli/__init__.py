@@ -6,6 +6,7 @@ import typer
 
 from voicebot.cli import (
     campaign_cmd,
+    compliance_cmd,
     db_cmd,
     demo_cmd,
     dialplan_cmd,
@@ -37,6 +38,7 @@ speech_cmd.register(app, eval_app)
 campaign_cmd.register(app)
 db_cmd.register(app)
 worker_cmd.register(app)
+compliance_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)
 

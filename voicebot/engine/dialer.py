@@ -40,6 +40,8 @@ from voicebot.campaigns.compliance import (
     campaign_rules,
     check,
     default_rules,
+    facts_record,
+    required_dialog_settings,
 )
 from voicebot.domain.context import CallContext
 from voicebot.domain.outcome import CallOutcome, Disposition
@@ -305,11 +307,17 @@ class Dialer:
                 campaign_id=attempt.campaign_id,
                 attempt_id=attempt.id,
                 reason=f"{', '.join(facts.jurisdictions)} at {now.astimezone(zone):%Y-%m-%d %H:%M %Z}",
+                details={
+                    "facts": facts_record(facts, s.get_one(m.Debtor, attempt.debtor_id).region)
+                },
                 at=now,
             )
             ctx = call_context(
                 s, attempt_id=attempt_id, today=now.astimezone(zone).date(), timezone=zone.key
             )
+            # What the law makes every call say (US: the opt-out notice), whatever the campaign set.
+            jurisdiction = s.get_one(m.Campaign, attempt.campaign_id).jurisdiction
+            ctx = replace(ctx, settings={**ctx.settings, **required_dialog_settings(jurisdiction)})
             phone = s.get_one(m.Phone, attempt.phone_id).e164 if attempt.phone_id else ""
             debtor_id = attempt.debtor_id
         self.stats.dialed += 1
