@@ -5,9 +5,16 @@ The file's rules, stated once:
   ``on`` transitions), ``next`` (decides at once), ``transfer`` (waits for the agent
   leg), or ``end`` (hangs up with a disposition). A state with none is a dead end.
 - Transitions are matched in two passes: first those with a specific trigger
-  (an intent, a DTMF key, an event) — the state's own, then the plan's ``defaults.on``;
-  then the catch-alls (``intent: any``, ``dtmf: any``). So "no me llamen más" is
-  honoured even in a state that records any answer.
+  (an intent, a DTMF key, an event) — the state's own, then its group's (``groups``),
+  then the plan's ``defaults.on``; then the catch-alls (``intent: any``, ``dtmf: any``)
+  in the same order. So "no me llamen más" is honoured even in a state that records
+  any answer, and "ya pagué" in every state of a group that shares it.
+- A group (``groups.NAME: {states: [...], on: [...]}``) lists its member states and
+  the transitions they share, declared once; a state belongs to at most one group.
+- ``hold_claim`` keeps what was just said (intent and entities) for later; a state
+  with ``resume_held: true`` answers a held utterance right after its prompts, as if
+  it had just been said there. So a claim made before verification is acted on after
+  it without disclosing anything early.
 - Conditions and actions are a closed vocabulary (below); references name
   ``entity.*`` (what was just understood), ``slot.*`` (what the call remembers),
   ``limits.*`` (creditor terms), ``debt.*``, ``settings.*`` and ``call.*``.
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -49,6 +56,7 @@ ENTITY_FIELDS = (
     "full_balance",
     "intent",
     "text",
+    "channel",
 )
 LIMIT_FIELDS = (
     "min_payment",
@@ -69,6 +77,7 @@ BUILTIN_SLOTS = (
     "offer_instalments",
     "offer_instalment_amount",
     "last_text",
+    "held_intent",
 )
 
 PROMPT_VARIABLES = {
@@ -127,6 +136,7 @@ ACTION_KEYS = (
     "record_paid",
     "compute_offer",
     "accept_offer",
+    "hold_claim",
 )
 FLAGS = ("right_party",)
 
@@ -255,6 +265,18 @@ class State:
     end: bool = False
     end_disposition: Disposition | None = None
     reprompt: str | None = None
+    group: str | None = None  # the group whose shared transitions this state also follows
+    resume_held: bool = False  # answer a held utterance right after the prompts
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """States that share transitions, declared once (``groups.NAME``)."""
+
+    name: str
+    states: tuple[str, ...]
+    on: tuple[Transition, ...]
+    path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +303,11 @@ class Dialplan:
     source: str = ""
     prompts_source: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+
+    def transitions(self, state: State) -> tuple[Transition, ...]:
+        """What a state follows, in matching order: its own, its group's, then the defaults."""
+        return state_transitions(self, state)
 
     def with_settings(self, overrides: dict[str, bool | int | str]) -> Dialplan:
         """The same plan with campaign-level settings applied (unknown names rejected)."""
@@ -464,7 +491,16 @@ class _Builder:
     def plan(
         self, data: dict[str, Any], prompts: dict[str, Prompt], source: str, prompts_source: str
     ) -> Dialplan | None:
-        known = {"name", "language", "prompts", "start", "settings", "defaults", "states"}
+        known = {
+            "name",
+            "language",
+            "prompts",
+            "start",
+            "settings",
+            "defaults",
+            "groups",
+            "states",
+        }
         for key in data:
             if key not in known:
                 self.problem(str(key), f"unknown key (expected one of {', '.join(sorted(known))})")
@@ -535,6 +571,8 @@ class _Builder:
                     path, f"slot.{slot} is read but never set (no `set`/`increment` of it)"
                 )
 
+        groups = _build_groups(self, data.get("groups"), states)
+        states = _with_groups(states, groups)
         default_events = {t.event for t in default_on if t.event}
         plan = Dialplan(
             name=name,
@@ -550,6 +588,7 @@ class _Builder:
             no_match_prompt=no_match_prompt,
             source=source,
             prompts_source=prompts_source,
+            groups=groups,
         )
         self.check_graph(plan, default_events)
         return plan
@@ -557,7 +596,7 @@ class _Builder:
     def state(
         self, name: str, raw: dict[str, Any], path: str, default_listen: dict[str, Any]
     ) -> State:
-        known = {"say", "do", "listen", "on", "next", "transfer", "end", "reprompt"}
+        known = {"say", "do", "listen", "on", "next", "transfer", "end", "reprompt", "resume_held"}
         for key in raw:
             if key not in known:
                 self.problem(
@@ -588,6 +627,7 @@ class _Builder:
             elif "disposition" in spec:
                 end_disposition = self.disposition(spec["disposition"], f"{path}.end.disposition")
         reprompt = self.prompt_key(raw.get("reprompt"), f"{path}.reprompt")
+        resume_held = _resume_held(self, raw, path, listening=listen is not None)
 
         modes = [
             m
@@ -634,6 +674,7 @@ class _Builder:
             end=end,
             end_disposition=end_disposition,
             reprompt=reprompt,
+            resume_held=resume_held,
         )
 
     def listen(self, raw: dict[str, Any], path: str) -> ListenSpec:
@@ -971,7 +1012,7 @@ class _Builder:
                 self.problem(f"states.{name}", f"unreachable from start state {plan.start!r}")
         for name, state in plan.states.items():
             if state.listen is not None:
-                handled = {t.event for t in state.on} | default_events
+                handled = {t.event for t in plan.transitions(state)} | default_events
                 for event in ("max_no_input", "max_no_match"):
                     if event not in handled:
                         self.problem(
@@ -1004,7 +1045,7 @@ class _Builder:
             ]
             if state.reprompt:
                 said.append((f"states.{name}.reprompt", state.reprompt))
-            for t in (*state.on, *(plan.default_on if state.listen else ())):
+            for t in plan.transitions(state):
                 if not _sets_right_party(t.do):
                     said.extend((f"{t.path}.say", key) for key in t.say)
             for path, key in said:
@@ -1026,13 +1067,99 @@ def _edges(plan: Dialplan) -> dict[str, list[tuple[str, bool]]]:
     edges: dict[str, list[tuple[str, bool]]] = {}
     for name, state in plan.states.items():
         out: list[tuple[str, bool]] = []
-        transitions = list(state.on)
-        if state.listen is not None:
-            transitions.extend(plan.default_on)
-        for t in transitions:
+        for t in plan.transitions(state):
             if t.goto:
                 out.append((t.goto, _sets_right_party(t.do)))
         for b in state.next:
             out.append((b.goto, False))
         edges[name] = out
     return edges
+
+
+# ---------------------------------------------------------------- groups and held claims
+# Language additions kept apart: shared transitions of a group of states, and claims
+# held across the identity check.
+
+
+def state_transitions(plan: Dialplan, state: State) -> tuple[Transition, ...]:
+    """A state's transitions in matching order: its own, its group's, then ``defaults.on``.
+
+    Only a listening state follows its group's and the defaults' transitions; a transfer
+    state reacts to its own events alone.
+    """
+    if state.listen is None:
+        return state.on
+    group = plan.groups.get(state.group) if state.group else None
+    return (*state.on, *(group.on if group else ()), *plan.default_on)
+
+
+def _build_groups(builder: _Builder, raw: Any, states: dict[str, State]) -> dict[str, Group]:
+    """Parse ``groups``: each names its member states and the transitions they share."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        builder.problem("groups", "expected a mapping of group name → {states, on}")
+        return {}
+    groups: dict[str, Group] = {}
+    member_of: dict[str, str] = {}
+    for raw_name, spec in raw.items():
+        name = str(raw_name)
+        path = f"groups.{name}"
+        if not isinstance(spec, dict):
+            builder.problem(path, "expected {states: [state, ...], on: [transitions]}")
+            continue
+        for key in spec:
+            if key not in {"states", "on"}:
+                builder.problem(f"{path}.{key}", "unknown key (states, on)")
+        members = spec.get("states")
+        if not isinstance(members, list) or not members:
+            builder.problem(f"{path}.states", "expected a non-empty list of state names")
+            members = []
+        names: list[str] = []
+        for i, member in enumerate(members):
+            mpath = f"{path}.states[{i}]"
+            member = str(member)
+            state = states.get(member)
+            if member not in builder.state_names:
+                builder.problem(mpath, f"unknown state {member!r}")
+                continue
+            if member in member_of:
+                builder.problem(
+                    mpath,
+                    f"state {member!r} is already in group {member_of[member]!r}: "
+                    "a state follows one group, so the matching order stays plain",
+                )
+                continue
+            if state is not None and state.listen is None:
+                builder.problem(
+                    mpath,
+                    f"state {member!r} does not listen, so shared transitions would never apply",
+                )
+                continue
+            member_of[member] = name
+            names.append(member)
+        on = builder.transitions(spec.get("on") or [], f"{path}.on")
+        if not on:
+            builder.problem(f"{path}.on", "a group shares at least one transition")
+        groups[name] = Group(name, tuple(names), on, path)
+    return groups
+
+
+def _with_groups(states: dict[str, State], groups: dict[str, Group]) -> dict[str, State]:
+    """Each member state knows its group, so matching needs no reverse lookup."""
+    member_of = {member: g.name for g in groups.values() for member in g.states}
+    return {
+        name: replace(state, group=member_of[name]) if name in member_of else state
+        for name, state in states.items()
+    }
+
+
+def _resume_held(builder: _Builder, raw: dict[str, Any], path: str, *, listening: bool) -> bool:
+    value = raw.get("resume_held", False)
+    if not isinstance(value, bool):
+        builder.problem(f"{path}.resume_held", "expected true or false")
+        return False
+    if value and not listening:
+        builder.problem(f"{path}.resume_held", "only a listening state can answer a held utterance")
+        return False
+    return value

@@ -37,6 +37,7 @@ class Understanding:
     full_balance: bool = False  # "el saldo completo", "todo": amount = what is owed
     instalments: int | None = None  # "en tres cuotas"
     digits: str | None = None  # digit strings said aloud ("uno dos tres cuatro")
+    channel: str | None = None  # how a payment was made: "transferencia", "sucursal", ...
 
     def to_json(self) -> dict[str, Any]:
         amount: int | float | None = None
@@ -52,4 +53,5 @@ class Understanding:
             "full_balance": self.full_balance,
             "instalments": self.instalments,
             "digits": self.digits,
+            "channel": self.channel,
         }
