@@ -573,8 +573,11 @@ def _compute_offer(state: CallState, ctx: CallContext) -> CallState:
     total = ctx.debtor.total_due
     limits = ctx.limits
     offered = state.slots.get("promise_amount")
+    wanted = state.slots.get("wanted_instalments")
     count = limits.max_instalments
-    if isinstance(offered, Decimal) and offered > 0:
+    if isinstance(wanted, int) and wanted > 1:
+        count = min(limits.max_instalments, wanted)
+    elif isinstance(offered, Decimal) and offered > 0:
         count = min(limits.max_instalments, max(2, math.ceil(total / offered)))
     count = max(1, count)
     while count > 1 and limits.min_instalment and total / count < limits.min_instalment:
@@ -651,6 +654,11 @@ def _record_paid(state: CallState, inp: _Input) -> CallState:
         value = inp.get(entity)
         if value is not None:
             slots[slot] = value
+    today = state.context.today
+    paid_on = slots.get("paid_date")
+    if isinstance(paid_on, date) and today < paid_on <= today + timedelta(days=7):
+        # A payment already made is in the past: "el sábado" is the Saturday gone by.
+        slots["paid_date"] = paid_on - timedelta(days=7)
     said = str(slots.get("last_text") or "").strip()
     details = []
     if isinstance(slots.get("paid_date"), date):

@@ -78,6 +78,11 @@ BUILTIN_SLOTS = (
     "offer_instalment_amount",
     "last_text",
     "held_intent",
+    "wanted_instalments",  # how many instalments the debtor asked for
+    "paid_date",  # record_paid: what the debtor said about a payment already made
+    "paid_channel",
+    "paid_amount",
+    "paid_text",
 )
 
 PROMPT_VARIABLES = {
