@@ -194,6 +194,10 @@ def step(plan: Dialplan, state: CallState, event: Event) -> tuple[CallState, lis
 def _understand(text: str, hinted: str | None, ctx: CallContext, at: datetime) -> Understanding:
     zone = ZoneInfo(ctx.debtor.timezone)
     understood = understand(text, today=ctx.today, now=at.astimezone(zone), tz=ctx.debtor.timezone)
+    if understood.share is not None and understood.amount is None:
+        # "la mitad" is an amount once the balance is known.
+        share = ctx.debtor.total_due * understood.share
+        understood = replace(understood, amount=share.quantize(Decimal(1), rounding=ROUND_CEILING))
     if hinted is not None:
         return replace(understood, intent=Intent(hinted))
     return understood

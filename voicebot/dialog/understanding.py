@@ -38,6 +38,7 @@ class Understanding:
     instalments: int | None = None  # "en tres cuotas"
     digits: str | None = None  # digit strings said aloud ("uno dos tres cuatro")
     channel: str | None = None  # how a payment was made: "transferencia", "sucursal", ...
+    share: Decimal | None = None  # a share of the balance: "la mitad" = 0.5
 
     def to_json(self) -> dict[str, Any]:
         amount: int | float | None = None

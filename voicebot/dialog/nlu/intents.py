@@ -99,6 +99,9 @@ ALREADY_PAID = _words(
     r"|la semana pasada|el mes pasado|hace|todo|la deuda|esa deuda|eso)",
     r"ya (?:hice|realice|mande|envie|hicimos|efectue) " + _PAY_ACT,
     r"(?:hice|realice|efectue) " + _PAY_ACT + r" (?:ayer|hace|la semana pasada|el mes pasado)",
+    r"(?:ayer|antier|anteayer|la semana pasada|el mes pasado|hace \w+ (?:dias|semanas|meses)"
+    r"|el (?:lunes|martes|miercoles|jueves|viernes|sabado|domingo)(?: pasado)?) (?:le |les |ya )?"
+    r"(?:hice|realice|efectue|mande|envie) " + _PAY_ACT,
     r"ya (?:esta|estan|quedo|quedaron|se encuentra) (?:pagad[oa]s?|pag[oa]|cancelad[oa]s?"
     r"|saldad[oa]s?|liquidad[oa]s?|al dia|paz y salvo)",
     r"(?:estoy|quede|estamos) (?:al dia|a paz y salvo|en paz y salvo)",
@@ -111,7 +114,7 @@ ALREADY_PAID = _words(
 
 DISPUTE = _words(
     r"(?:monto|valor|saldo|cobro|cifra) (?:\w+ ){0,4}no (?:es|esta) (?:correcto|correcta|real|ese|asi|bien)",
-    r"scam|not mine|ni madres que debo|que voy a deber|no es de nosotros",
+    r"scam|not mine|not my (?:debt|account|card|loan)|i don ?t owe|ni madres que debo|que voy a deber|no es de nosotros",
     r"(?:deuda|cuenta|credito|tarjeta|prestamo) es de (?:mi|otra|otro|un|una|el|la)\b",
     r"no (?:cuadra|coincide|concuerda|cuadran|coinciden)",
     r"no (?:me|nos) pertenece|no es de mi propiedad",
@@ -130,7 +133,8 @@ DISPUTE = _words(
     r"(?:yo )?no (?:le |les |te )?(?:debo|debemos) (?:eso|nada|ese|esa|esos|ningun|ninguna|un)",
     r"^(?:yo )?no (?:le |les |te )?debo$|yo no debo|no tengo (?:ninguna |esa |ese )?(?:deuda"
     r"|credito"
-    r"|prestamo|cuenta) (?:con|en)",
+    r"|prestamo|cuenta) (?:con|en)|no tengo (?:ningun|ninguna) (?:deuda|credito|prestamo|cuenta"
+    r"|tarjeta|obligacion)",
     r"no (?:reconozco|conozco) (?:esa|ese|esta|la|el|ningun|ninguna) (?:deuda|cuenta|credito"
     r"|prestamo|cobro|tarjeta|obligacion|monto|compra)",
     r"nunca (?:saque|pedi|tuve|solicite|firme|use|he tenido|abri|compre)",
@@ -229,6 +233,7 @@ PAYMENT_PLAN = _words(
     r"hacer abonos|abonitos|por abonos|con abonos",
     r"payment plan|installments?|monthly payments",
     r"en (?:\w+ )?(?:partes|cuotas|pagos|abonos|mensualidades|contados)",
+    r"(?:divid|divido|divida|partir|parto|parta)\w* (?:\w+ )?en",
     r"no (?:puedo|alcanzo|podria) (?:con )?(?:pagar(?:lo)? )?(?:todo|toda la deuda"
     r"|el total)(?: de una(?: vez)?| junto)?$",
     r"mensualidades|parcialidades|cuotas mensuales|pagos parciales",
@@ -247,7 +252,7 @@ PAYMENT_PLAN = _words(
 )
 
 CANNOT_PAY = _words(
-    r"no (?:tengo|hay) (?:money|income|job|cash)|no money|can ?t pay|cannot pay|no (?:traigo|cargo|ando con) (?:lana|dinero|plata|feria|nada|un peso|efectivo)",
+    r"no (?:tengo|hay) (?:el |la )?(?:money|income|job|cash|dinero|plata|lana)|no money|can ?t pay|cannot pay|no (?:traigo|cargo|ando con) (?:lana|dinero|plata|feria|nada|un peso|efectivo)",
     r"mal momento economico|situacion economica|problemas economicos|crisis economica|(?:tengo"
     r"|tenemos) (?:muchas|demasiadas|otras) deudas",
     r"no me (?:han pagado|pagan|pagaron)(?! (?:a tiempo))",
@@ -409,7 +414,8 @@ ASK_INFO = _words(
     r"|hago el pago)"
     r"|que (?:medios|formas) de pago",
     r"(?:que|cual) (?:quiere|necesita|desea)|motivo de (?:la|su) llamada|a nombre de quien"
-    r"|(?:desde|hace) cuando (?:debo|es)",
+    r"|(?:desde|hace) cuando (?:debo|es|estoy|tengo|esta|llevo|lo debo)",
+    r"(?:cuant[oa]s?|que|de cuanto son los) (?:intereses|interes|recargos|moras)",
     r"(?:me|nos) (?:puede|podria|puedes|pueden) (?:decir|dar|explicar|informar|confirmar)",
 )
 
@@ -440,7 +446,7 @@ AFFIRM = _words(
     r"|afirmativo|efectivamente|por supuesto"
     r"|dale|ok|okey|okay|listo|de acuerdo|vale|simon|aja|sale|va|cierto|eso es|perfecto"
     r"|con gusto|obvio|seguro|en efecto|asi es|bueno|esta bien|ya|yes|ujum|mjm|mhm|ajam|sisi|ya po"
-    r"|si po)",
+    r"|si po|de una|al toque|hagale|orale|sure|sounds good|chevere|bacano|ya pues|va que va)",
     r"soy yo|(?:con )?(?:el|ella) (?:habla|mism[oa])|(?:el|la|yo) mism[oa]|al habla|a la orden"
     r"|a sus ordenes|digame|diga|decime|dime|servidor|servidora|(?:con|a) (?:el|ella)$|yo soy"
     r"|es correcto"
