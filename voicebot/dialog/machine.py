@@ -517,7 +517,9 @@ def _run_step(
         case "schedule_callback":
             when = _callback_time(state, at)
             actions.append(ScheduleCallback(when))
-            slots = {**state.slots, "callback_at": when}
+            # Kept apart from slot.callback_at (what the debtor said), so a callback settled
+            # at the default hour the moment it is asked for still lets the plan ask when.
+            slots = {**state.slots, "callback_scheduled": when}
             state = replace(state, callback_at=when, slots=slots)
             return _settle(state, Disposition.CB, actions)
         case "opt_out":
@@ -603,7 +605,7 @@ def _callback_time(state: CallState, at: datetime) -> datetime:
         return when
     day = state.slots.get("callback_date")
     hour = int(state.context.settings.get("default_callback_hour", 10))
-    if isinstance(day, date):
+    if isinstance(day, date) and datetime.combine(day, time(hour), tzinfo=zone) > at:
         return datetime.combine(day, time(hour), tzinfo=zone)
     tomorrow = at.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time(hour), tzinfo=zone)

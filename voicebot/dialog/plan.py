@@ -78,6 +78,7 @@ BUILTIN_SLOTS = (
     "offer_instalment_amount",
     "last_text",
     "held_intent",
+    "callback_scheduled",  # schedule_callback: the time settled, said or default
     "wanted_instalments",  # how many instalments the debtor asked for
     "paid_date",  # record_paid: what the debtor said about a payment already made
     "paid_channel",

@@ -75,7 +75,7 @@ def _values(
 
 
 def _callback_words(slots: Mapping[str, Any], ctx: CallContext) -> str:
-    when = slots.get("callback_at")
+    when = slots.get("callback_scheduled", slots.get("callback_at"))
     if isinstance(when, datetime):
         return moment_words(when.astimezone(ZoneInfo(ctx.debtor.timezone)), ctx.today)
     day = slots.get("callback_date")

@@ -8,6 +8,7 @@ money, and the intent comes from ordered phrase patterns.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from voicebot.dialog.nlu.amounts import read_money
@@ -19,6 +20,8 @@ from voicebot.dialog.nlu.numbers import find_numbers
 from voicebot.dialog.understanding import Intent, Understanding
 
 __all__ = ["understand"]
+
+_NOT_NOW = re.compile(r"\b(?:hoy|ahorita|ahoritita|ahora) no\b|\bno (?:puedo|podemos|estoy)\b")
 
 
 def understand(
@@ -45,6 +48,14 @@ def understand(
         has_date=day is not None and (not when.only_loose or len(words) <= 3),
         has_time=callback_at is not None or when.clock is not None,
     )
+    if (
+        intent is Intent.CALLBACK_REQUEST
+        and when.only_loose
+        and callback_at is None
+        and _NOT_NOW.search(" ".join(words))
+    ):
+        # "ahorita no puedo hablar" says when not to call, not when to.
+        day = None
     if intent is Intent.ALREADY_PAID and day is not None and day > today:
         # "ya pagué el sábado" is the Saturday gone by.
         day = read_when(words, spans, today, past=True).day
