@@ -16,7 +16,7 @@ from voicebot.dialog.context import CallContext
 from voicebot.dialog.machine import start, step
 from voicebot.dialog.outcome import Disposition
 from voicebot.dialog.plan import DialplanError, load_dialplan
-from voicebot.events import Hangup, Utterance
+from voicebot.events import Utterance
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=BOGOTA)
 

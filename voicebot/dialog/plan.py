@@ -571,14 +571,15 @@ class _Builder:
             self.problem("start", f"unknown state {start!r}" if start else "missing")
             start = next(iter(state_names))
 
+        groups = _build_groups(self, data.get("groups"), states)
+        states = _with_groups(states, groups)
+
         for slot, path in self.slot_reads:
             if slot not in self.slots_written:
                 self.problem(
                     path, f"slot.{slot} is read but never set (no `set`/`increment` of it)"
                 )
 
-        groups = _build_groups(self, data.get("groups"), states)
-        states = _with_groups(states, groups)
         default_events = {t.event for t in default_on if t.event}
         plan = Dialplan(
             name=name,

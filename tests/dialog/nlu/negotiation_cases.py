@@ -60,12 +60,20 @@ CASES: dict[str, list[Case]] = {
     ],
     "paid_with_details": [
         ("ya pagué, lo hice el sábado en la sucursal", "already_paid", {"channel": "sucursal"}),
-        ("ayer hice el pago en el banco", "already_paid", {"date": "2026-11-22", "channel": "banco"}),
+        (
+            "ayer hice el pago en el banco",
+            "already_paid",
+            {"date": "2026-11-22", "channel": "banco"},
+        ),
         ("eso lo pagué por la app hace tres días", "already_paid", {"channel": "app"}),
         ("le transferí la plata el viernes", "already_paid", {"channel": "transferencia"}),
         ("consigné en un corresponsal el jueves", "already_paid", {"channel": "corresponsal"}),
         ("ya cancelé la totalidad por PSE", "already_paid", {"channel": "pse"}),
-        ("pagué en efectivo en la oficina la semana pasada", "already_paid", {"channel": "efectivo"}),
+        (
+            "pagué en efectivo en la oficina la semana pasada",
+            "already_paid",
+            {"channel": "efectivo"},
+        ),
         ("mi mamá ya pagó eso por Nequi", "already_paid", {"channel": "nequi"}),
         ("eso ya está pago desde el mes pasado", "already_paid", {}),
         ("ya quedé a paz y salvo", "already_paid", {}),
@@ -94,7 +102,11 @@ CASES: dict[str, list[Case]] = {
         ("¿y cuántos intereses tiene?", "ask_info", {}),
     ],
     "instalments": [
-        ("¿cuánto sería la cuota si lo divido en cuatro?", "payment_plan_request", {"instalments": 4}),
+        (
+            "¿cuánto sería la cuota si lo divido en cuatro?",
+            "payment_plan_request",
+            {"instalments": 4},
+        ),
         ("¿lo puedo pagar en tres partes?", "payment_plan_request", {"instalments": 3}),
         ("quiero pagarlo en cuotas", "payment_plan_request", {}),
         ("¿me lo puede financiar?", "payment_plan_request", {}),
