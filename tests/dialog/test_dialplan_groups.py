@@ -218,3 +218,11 @@ def test_a_group_transition_that_discloses_before_verification_is_caught(
         p.startswith("groups.negotiating.on[1].say: prompt 'statement' discloses the debt")
         for p in problems
     )
+
+
+def test_a_held_claim_needs_a_state_that_resumes_it(tmp_path: Path) -> None:
+    problems = problems_of(write_plan(tmp_path, PLAN.replace("    resume_held: true\n", "")))
+    assert (
+        "states.hello.on[1].do[0]: hold_claim keeps the utterance for a state with "
+        "`resume_held: true`, but no state has one"
+    ) in problems

@@ -573,6 +573,7 @@ class _Builder:
 
         groups = _build_groups(self, data.get("groups"), states)
         states = _with_groups(states, groups)
+        _check_held_claims(self, states, groups)
 
         for slot, path in self.slot_reads:
             if slot not in self.slots_written:
@@ -1170,3 +1171,21 @@ def _resume_held(builder: _Builder, raw: dict[str, Any], path: str, *, listening
         builder.problem(f"{path}.resume_held", "only a listening state can answer a held utterance")
         return False
     return value
+
+
+def _check_held_claims(
+    builder: _Builder, states: dict[str, State], groups: dict[str, Group]
+) -> None:
+    """A claim held with `hold_claim` needs a `resume_held` state, or it is silently lost."""
+    if any(state.resume_held for state in states.values()):
+        return
+    transitions = [t for state in states.values() for t in (*state.on,)]
+    transitions += [t for group in groups.values() for t in group.on]
+    for t in transitions:
+        for i, s in enumerate(t.do):
+            if s.op == "hold_claim":
+                builder.problem(
+                    f"{t.path}.do[{i}]",
+                    "hold_claim keeps the utterance for a state with `resume_held: true`, "
+                    "but no state has one",
+                )
