@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voicebot.dialog.claims import PRECEDENCE, settle
-from voicebot.dialog.outcome import Disposition as D
+from voicebot.domain.outcome import Disposition as D
 
 
 def test_every_disposition_has_a_rank() -> None:

@@ -15,11 +15,11 @@ import pytest
 from dialog_calls import BOGOTA, play
 
 from voicebot.dialog.claims import settle
-from voicebot.dialog.context import CallContext
 from voicebot.dialog.machine import CallState, start, step
 from voicebot.dialog.nlu import understand
-from voicebot.dialog.outcome import CallOutcome, Disposition
 from voicebot.dialog.plan import Dialplan, Transition
+from voicebot.domain.context import CallContext
+from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.events import Dtmf, Event, Hangup, Utterance
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=BOGOTA)
@@ -119,7 +119,7 @@ def ctx() -> CallContext:
     import json
     from pathlib import Path
 
-    from voicebot.dialog.context import context_from_json
+    from voicebot.domain.context import context_from_json
 
     root = Path(__file__).resolve().parents[2]
     data = json.loads((root / "examples" / "debtor.json").read_text(encoding="utf-8"))

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from voicebot.actions import EndCall, Say
 from voicebot.cli import app
-from voicebot.dialog.context import CallContext
 from voicebot.dialog.machine import start, step
-from voicebot.dialog.outcome import Disposition
 from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.domain.context import CallContext
+from voicebot.domain.outcome import Disposition
 from voicebot.events import Utterance
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=BOGOTA)

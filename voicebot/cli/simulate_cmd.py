@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from voicebot.dialog.context import ContextError, context_from_json
 from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.domain.context import ContextError, context_from_json
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 

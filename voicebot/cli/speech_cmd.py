@@ -11,6 +11,7 @@ import typer
 
 from voicebot.actions import RecognitionHints
 from voicebot.audio.wav import read_wav
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE
 from voicebot.speech.asr_eval import evaluate, read_references
 from voicebot.speech.models import (
     DEFAULT_MODELS_DIR,
@@ -21,7 +22,6 @@ from voicebot.speech.models import (
     load_manifest,
     resolve_model,
 )
-from voicebot.telephony.carrier import FRAME_SAMPLES, LINE_RATE
 
 ModelOpt = Annotated[
     Path | None, typer.Option("--model", help="Vosk model directory (overrides --lang lookup).")

@@ -23,7 +23,7 @@ dispute reason, the payment details). The order puts the debtor's rights first:
 
 from __future__ import annotations
 
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 
 PRECEDENCE: tuple[Disposition, ...] = (
     Disposition.DNC,

@@ -34,8 +34,8 @@ from typing import Any
 import yaml
 
 from voicebot.actions import ListenMode
-from voicebot.dialog.outcome import Disposition
 from voicebot.dialog.understanding import Intent
+from voicebot.domain.outcome import Disposition
 
 EVENTS = (
     "no_input",  # handled by reprompting until max_no_input; a transition may override

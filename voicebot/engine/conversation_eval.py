@@ -18,9 +18,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from voicebot.dialog.context import CallContext, ContextError, context_from_json
-from voicebot.dialog.outcome import CallOutcome
 from voicebot.dialog.plan import Dialplan
+from voicebot.domain.context import CallContext, ContextError, context_from_json
+from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 
