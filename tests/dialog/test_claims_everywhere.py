@@ -36,6 +36,7 @@ SAYS = {
     "third_party": "soy la esposa, él no está",
     "agent_request": "páseme con un asesor",
     "stop_calling": "no me llamen más",
+    "ask_info": "¿desde cuándo estoy en mora?",
 }
 # Turns the route finder may use to reach a state.
 POOL: tuple[Event | str, ...] = (
@@ -241,3 +242,30 @@ def test_a_held_claim_is_dropped_when_verification_fails(
     assert out["disposition"] == "CB"
     assert out["flags"]["disclosure_made"] is False
     assert out["paid_info"] is None
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ["sí", "ya pagué eso, para qué quiere mis datos", "#1234"],  # claim instead of digits
+        ["sí", "uno dos tres cuatro, y eso ya lo pagué"],  # digits and claim together
+    ],
+)
+def test_a_claim_at_the_identity_check_is_acted_on_once_verified(
+    plan: Dialplan, context: CallContext, turns: list[str]
+) -> None:
+    call = play(plan, context, [*turns, "<colgar>"])
+    out = call.json
+    assert out["disposition"] == "PAID" and "pagué" in out["paid_info"]
+    assert call.prompts.count("disclosure_statement") == 1
+    assert "disclosure" not in call.prompts
+
+
+def test_a_callback_asked_at_the_identity_check_needs_no_verification(
+    plan: Dialplan, context: CallContext
+) -> None:
+    call = play(plan, context, ["sí", "llámeme mañana en la tarde"])
+    out = call.json
+    assert out["disposition"] == "CB"
+    assert out["callback_at"] == "2026-11-24T15:00:00-05:00"
+    assert out["flags"]["disclosure_made"] is False
