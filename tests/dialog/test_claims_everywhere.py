@@ -269,3 +269,38 @@ def test_a_callback_asked_at_the_identity_check_needs_no_verification(
     assert out["disposition"] == "CB"
     assert out["callback_at"] == "2026-11-24T15:00:00-05:00"
     assert out["flags"]["disclosure_made"] is False
+
+
+@pytest.mark.parametrize(
+    ("amend", "amount", "day"),
+    [
+        ("no, mejor el lunes", 500000, "2026-11-30"),
+        ("no, perdón, el sábado mejor", 500000, "2026-11-28"),
+        ("no, mejor seiscientos mil", 600000, "2026-11-27"),
+        ("mejor todo", 1200000, "2026-11-27"),
+        ("mejor la mitad", 600000, "2026-11-27"),
+    ],
+)
+def test_an_amendment_at_the_read_back_is_read_back_again(
+    plan: Dialplan, context: CallContext, amend: str, amount: int, day: str
+) -> None:
+    call = play(plan, context, ["sí", "#1234", "le pago quinientos mil el viernes", amend, "sí"])
+    assert call.prompts.count("confirm_promise") == 2
+    promise = call.json["promise"]
+    assert (promise["amount"], promise["date"]) == (amount, day)
+
+
+def test_an_amendment_at_the_counter_offer(plan: Dialplan, context: CallContext) -> None:
+    # Below the minimum (400 000): the counter-offer; a new day keeps the amount, "todo" fixes it.
+    call = play(
+        plan,
+        context,
+        ["sí", "#1234", "le doy cien mil el jueves", "no, mejor el sábado", "todo", "sí"],
+    )
+    assert call.prompts.count("counter_offer") == 2
+    promise = call.json["promise"]
+    assert (promise["amount"], promise["date"], call.json["disposition"]) == (
+        1200000,
+        "2026-11-28",
+        "PTP",
+    )
