@@ -53,3 +53,20 @@ CASES_2: dict[str, list[Case]] = {
         ("la mitad", "promise_to_pay", {}),
     ],
 }
+
+# Misses found while probing more wordings by hand (not a first-pass measure): kept fixed.
+CASES_PROBED: dict[str, list[Case]] = {
+    "probed": [
+        ("eso se pagó hace un mes", "already_paid", {"date": "2026-10-23"}),
+        (
+            "eso ya lo cancelé hace dos semanas por transferencia",
+            "already_paid",
+            {"date": "2026-11-09"},
+        ),
+        ("esa no es mi firma", "dispute", {}),
+        ("mañana le confirmo", "callback_request", {"date": "2026-11-24"}),
+        ("lo pienso y le confirmo el lunes", "callback_request", {"date": "2026-11-30"}),
+        ("no, así está bien", "affirm", {}),
+        ("no señorita, el jueves no, el viernes", "deny", {"date": "2026-11-27"}),
+    ],
+}

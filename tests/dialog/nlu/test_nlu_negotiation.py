@@ -7,14 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from negotiation_cases import CASES, Case
-from negotiation_cases_2 import CASES_2
+from negotiation_cases_2 import CASES_2, CASES_PROBED
 
 from voicebot.dialog.nlu import understand
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/Bogota"))
 ALL = [
     (family, case)
-    for batch in (CASES, CASES_2)
+    for batch in (CASES, CASES_2, CASES_PROBED)
     for family, cases in batch.items()
     for case in cases
 ]

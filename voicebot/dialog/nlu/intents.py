@@ -165,6 +165,7 @@ DISPUTE = _words(
     r" abogado)",
     r"no (?:me |nos )?corresponde|no es correcto el (?:monto|valor|cobro)|no debo tanto|debo menos",
     r"eso no (?:lo )?debo|no les debo nada|no le debo nada|de donde sacan",
+    r"no es mi (?:firma|letra|cedula|documento)|(?:falsificaron|falsificada) (?:mi )?firma",
 )
 
 WRONG_NUMBER = _words(
@@ -320,6 +321,8 @@ CALLBACK = _words(
     r"|banandome|duchandome|en la ducha|en el bano|en una cita|en otra llamada|en una llamada"
     r"|con un cliente|con clientes|en el banco|en el supermercado|en misa|en el culto|en consulta)",
     r"manejando|conduciendo",
+    r"(?:le|les|te) (?:confirmo|devuelvo la llamada|aviso si|doy razon)|lo (?:pienso|consulto)"
+    r" y (?:le|les|te)",
     r"(?:hablemos|conversemos|hablamos) (?:mas tarde|luego|despues|manana|otro dia|el|la|en)",
     r"(?:mas tarde|en otro momento|otro dia|otro rato|mas rato)(?: (?:hablamos|por favor|mejor))?$",
     r"no es (?:buen|un buen) momento|no tengo tiempo|ahorita no|ahora no|(?:hoy|ahora|ahorita)"
@@ -461,6 +464,9 @@ DENY = _words(
 )
 
 
+# "no, así está bien" at a read-back: nothing to change.
+FINE_AS_IS = re.compile(r"^(?:no )?(?:asi|asi como esta|eso|todo) (?:esta|queda|quedo) bien$")
+
 # "no sé" is neither a yes nor a no.
 UNSURE = re.compile(
     r"^(?:pues |la verdad |mmm )?no (?:lo |le )?se(?: (?:que decir|que decirle|la verdad))?$"
@@ -581,6 +587,8 @@ def classify(
         return Intent.PROMISE_TO_PAY, 0.6
     if UNSURE.match(text):
         return Intent.UNKNOWN, 0.4
+    if FINE_AS_IS.match(text):
+        return Intent.AFFIRM, 0.8
     short = len(text.split()) <= 3
     if short and DENY.search(text):
         return Intent.DENY, 0.8
