@@ -226,3 +226,9 @@ def test_a_held_claim_needs_a_state_that_resumes_it(tmp_path: Path) -> None:
         "states.hello.on[1].do[0]: hold_claim keeps the utterance for a state with "
         "`resume_held: true`, but no state has one"
     ) in problems
+
+
+def test_check_lists_each_group_with_its_states_and_shared_triggers(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["dialplan", "check", str(write_plan(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "group negotiating: debt, when; shared: already_paid, stop_calling" in result.output
