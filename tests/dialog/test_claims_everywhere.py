@@ -304,3 +304,14 @@ def test_an_amendment_at_the_counter_offer(plan: Dialplan, context: CallContext)
         "2026-11-28",
         "PTP",
     )
+
+
+@pytest.mark.parametrize("turns", [["llámeme más tarde"], ["sí", "ahora no puedo, llámeme luego"]])
+def test_a_callback_asked_before_verification_survives_a_hang_up(
+    plan: Dialplan, context: CallContext, turns: list[str]
+) -> None:
+    call = play(plan, context, [*turns, "<colgar>"])
+    assert call.prompts[-1] == "callback_ask"  # the bot was asking when
+    assert call.json["disposition"] == "CB"
+    assert call.json["callback_at"] is not None
+    assert call.json["flags"]["disclosure_made"] is False
