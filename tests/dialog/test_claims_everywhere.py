@@ -315,3 +315,15 @@ def test_a_callback_asked_before_verification_survives_a_hang_up(
     assert call.json["disposition"] == "CB"
     assert call.json["callback_at"] is not None
     assert call.json["flags"]["disclosure_made"] is False
+
+
+def test_a_callback_day_without_a_time_asks_only_the_time(
+    plan: Dialplan, context: CallContext
+) -> None:
+    call = play(plan, context, ["sí", "#1234", "llámeme el jueves", "a las cuatro"])
+    assert call.prompts[-2:] == ["callback_ask_time", "callback_confirm"]
+    assert call.json["callback_at"] == "2026-11-26T16:00:00-05:00"
+    # Hanging up instead of answering keeps the day, at the campaign's default hour.
+    call = play(plan, context, ["sí", "#1234", "llámeme el jueves", "<colgar>"])
+    assert call.json["disposition"] == "CB"
+    assert call.json["callback_at"] == "2026-11-26T10:00:00-05:00"

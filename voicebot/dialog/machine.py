@@ -605,8 +605,10 @@ def _callback_time(state: CallState, at: datetime) -> datetime:
         return when
     day = state.slots.get("callback_date")
     hour = int(state.context.settings.get("default_callback_hour", 10))
-    if isinstance(day, date) and datetime.combine(day, time(hour), tzinfo=zone) > at:
-        return datetime.combine(day, time(hour), tzinfo=zone)
+    clock = state.slots.get("callback_clock")
+    clock = clock if isinstance(clock, time) else time(hour)
+    if isinstance(day, date) and datetime.combine(day, clock, tzinfo=zone) > at:
+        return datetime.combine(day, clock, tzinfo=zone)
     tomorrow = at.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time(hour), tzinfo=zone)
 

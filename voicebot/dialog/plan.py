@@ -57,6 +57,7 @@ ENTITY_FIELDS = (
     "intent",
     "text",
     "channel",
+    "clock",
 )
 LIMIT_FIELDS = (
     "min_payment",
@@ -79,6 +80,7 @@ BUILTIN_SLOTS = (
     "last_text",
     "held_intent",
     "callback_scheduled",  # schedule_callback: the time settled, said or default
+    "callback_clock",  # a time of day said after the day (with slot.callback_date)
     "wanted_instalments",  # how many instalments the debtor asked for
     "paid_date",  # record_paid: what the debtor said about a payment already made
     "paid_channel",
@@ -98,6 +100,7 @@ PROMPT_VARIABLES = {
     "promise.date": False,
     "promise.instalments": False,
     "callback.when": False,
+    "callback.day": False,
     "offer.instalments": False,
     "offer.instalment_amount": False,
     "limits.min_payment": False,

@@ -58,6 +58,7 @@ def _values(
         "promise.date": lambda: day(slots.get("promise_date")),
         "promise.instalments": lambda: number_words(int(slots.get("promise_instalments", 1))),
         "callback.when": lambda: _callback_words(slots, ctx),
+        "callback.day": lambda: day(slots.get("callback_date")),
         "offer.instalments": lambda: number_words(int(slots.get("offer_instalments", 1))),
         "offer.instalment_amount": lambda: money(slots.get("offer_instalment_amount")),
         "limits.min_payment": lambda: money(ctx.limits.min_payment),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -39,6 +39,7 @@ class Understanding:
     digits: str | None = None  # digit strings said aloud ("uno dos tres cuatro")
     channel: str | None = None  # how a payment was made: "transferencia", "sucursal", ...
     share: Decimal | None = None  # a share of the balance: "la mitad" = 0.5
+    clock: time | None = None  # a time of day said ("a las tres", "en la tarde"), day aside
 
     def to_json(self) -> dict[str, Any]:
         amount: int | float | None = None
@@ -55,4 +56,5 @@ class Understanding:
             "instalments": self.instalments,
             "digits": self.digits,
             "channel": self.channel,
+            "clock": self.clock.isoformat(timespec="minutes") if self.clock else None,
         }

@@ -75,4 +75,5 @@ def understand(
         digits=money.digits,
         channel=read_channel(" ".join(words)),
         share=money.share,
+        clock=when.clock,
     )
