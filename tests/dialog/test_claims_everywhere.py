@@ -327,3 +327,26 @@ def test_a_callback_day_without_a_time_asks_only_the_time(
     call = play(plan, context, ["sí", "#1234", "llámeme el jueves", "<colgar>"])
     assert call.json["disposition"] == "CB"
     assert call.json["callback_at"] == "2026-11-26T10:00:00-05:00"
+
+
+def test_a_plan_spelled_out_is_read_back_as_said(plan: Dialplan, context: CallContext) -> None:
+    call = play(plan, context, ["sí", "#1234", "le pago en tres cuotas desde el viernes", "sí"])
+    assert "offer_plan" not in call.prompts
+    assert call.prompts[-2:] == ["confirm_plan", "promise_recorded"]
+    promise = call.json["promise"]
+    assert (promise["instalments"], promise["amount"], promise["date"]) == (3, 400000, "2026-11-27")
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        "¿lo puedo pagar en tres partes?",  # a question: the bot offers, with the amount
+        "le pago en tres cuotas de cien mil desde el viernes",  # below what covers the balance
+        "le pago en doce cuotas desde el viernes",  # beyond the creditor's maximum (6)
+    ],
+)
+def test_a_plan_that_is_asked_or_does_not_fit_is_offered(
+    plan: Dialplan, context: CallContext, ask: str
+) -> None:
+    call = play(plan, context, ["sí", "#1234", ask])
+    assert call.prompts[-1] == "offer_plan"

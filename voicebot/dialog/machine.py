@@ -590,10 +590,13 @@ def _compute_offer(state: CallState, ctx: CallContext) -> CallState:
         count -= 1
     instalment = (total / count).quantize(Decimal(1), rounding=ROUND_CEILING)
     attempt = f"offered {count} x {instalment} {ctx.debtor.currency}"
+    attempts = state.promise_attempts
+    if attempts[-1:] != (attempt,):  # a plan checked, then offered, is one attempt
+        attempts = (*attempts, attempt)
     return replace(
         state,
         slots={**state.slots, "offer_instalments": count, "offer_instalment_amount": instalment},
-        promise_attempts=(*state.promise_attempts, attempt),
+        promise_attempts=attempts,
     )
 
 
