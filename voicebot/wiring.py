@@ -21,7 +21,7 @@ from voicebot.engine.audio_port import Transferrer
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import CallRunner, DialRequest
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
-from voicebot.speech.models import explicit_model, resolve_model
+from voicebot.speech.model_files import explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from voicebot.campaigns.demo import run_demo
 from voicebot.config import Settings, SpeechConfig
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome
 from voicebot.wiring import simulated_voice_runner
 

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from voicebot.actions import EndCall, Say
 from voicebot.cli import app
 from voicebot.dialog.machine import start, step
-from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.dialog.plan import DialplanError
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext
 from voicebot.domain.outcome import Disposition
 from voicebot.events import Utterance

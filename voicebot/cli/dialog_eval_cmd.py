@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from voicebot.cli.simulate_cmd import DEFAULT_DIALPLAN
-from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.dialog.plan import DialplanError
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.conversation_eval import (
     ConversationDataError,
     evaluate,
