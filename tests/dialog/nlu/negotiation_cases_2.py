@@ -68,5 +68,6 @@ CASES_PROBED: dict[str, list[Case]] = {
         ("lo pienso y le confirmo el lunes", "callback_request", {"date": "2026-11-30"}),
         ("no, así está bien", "affirm", {}),
         ("no señorita, el jueves no, el viernes", "deny", {"date": "2026-11-27"}),
+        ("no sé, a fin de mes", "promise_to_pay", {"date": "2026-11-30"}),
     ],
 }

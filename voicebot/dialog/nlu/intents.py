@@ -467,6 +467,8 @@ DENY = _words(
 # "no, así está bien" at a read-back: nothing to change.
 FINE_AS_IS = re.compile(r"^(?:no )?(?:asi|asi como esta|eso|todo) (?:esta|queda|quedo) bien$")
 
+UNSURE_PREFIX = re.compile(r"^(?:pues |la verdad |mmm )?no (?:lo |le )?se\b")
+
 # "no sé" is neither a yes nor a no.
 UNSURE = re.compile(
     r"^(?:pues |la verdad |mmm )?no (?:lo |le )?se(?: (?:que decir|que decirle|la verdad))?$"
@@ -582,7 +584,8 @@ def classify(
         # A bare "mañana en la tarde" or "a las tres" answers "when can we call you".
         return Intent.CALLBACK_REQUEST, 0.6
     countered = re.search(r"\b(?:mejor|pero|sino)\b", text)  # "no, mejor el lunes"
-    if (has_amount or has_date) and (countered or not _NEGATION.search(text)):
+    unsure = UNSURE_PREFIX.sub("", text)  # "no sé, a fin de mes" is an answer, not a no
+    if (has_amount or has_date) and (countered or not _NEGATION.search(unsure)):
         # A bare "cien mil" or "el viernes" answers "how much / when can you pay".
         return Intent.PROMISE_TO_PAY, 0.6
     if UNSURE.match(text):
