@@ -368,3 +368,30 @@ def test_a_plan_that_is_asked_or_does_not_fit_is_offered(
 ) -> None:
     call = play(plan, context, ["sí", "#1234", ask])
     assert call.prompts[-1] == "offer_plan"
+
+
+@pytest.mark.parametrize(
+    ("turns", "asked_again"),
+    [
+        (["sí", "#1234", "sí", "el viernes", "quinientos mil", "sí"], "ask_amount"),
+        (
+            [
+                "sí",
+                "#1234",
+                "le pago cuatrocientos mil",
+                "no, mejor quinientos mil",
+                "el viernes",
+                "sí",
+            ],
+            "ask_date",
+        ),
+    ],
+)
+def test_an_answer_to_the_other_question_is_kept(
+    plan: Dialplan, context: CallContext, turns: list[str], asked_again: str
+) -> None:
+    call = play(plan, context, turns)
+    assert call.prompts.count(asked_again) == 2
+    assert "no_match" not in call.prompts
+    promise = call.json["promise"]
+    assert (promise["amount"], promise["date"]) == (500000, "2026-11-27")
