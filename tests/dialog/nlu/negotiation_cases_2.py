@@ -69,5 +69,7 @@ CASES_PROBED: dict[str, list[Case]] = {
         ("no, así está bien", "affirm", {}),
         ("no señorita, el jueves no, el viernes", "deny", {"date": "2026-11-27"}),
         ("no sé, a fin de mes", "promise_to_pay", {"date": "2026-11-30"}),
+        ("lo pagué la semana pasada", "already_paid", {"date": "2026-11-16"}),
+        ("el lunes de la semana pasada pagué", "already_paid", {"date": "2026-11-16"}),
     ],
 }

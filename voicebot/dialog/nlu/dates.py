@@ -17,7 +17,8 @@ Readings chosen where Spanish is vague (tests pin each one):
 - "el martes primero de diciembre": the day of the month decides, not the weekday;
 - when the debtor speaks of a payment made ("ya pagué el sábado"), weekdays and
   days of the month are the latest ones on or before today;
-- "hace dos semanas", "hace un mes" are days gone by; "el jueves no, el viernes" is Friday;
+- "hace dos semanas", "hace un mes", "la semana pasada" (a week ago), "el mes pasado" (that
+  day last month) are days gone by; "el jueves no, el viernes" is Friday;
 - "a las tres" without am/pm: 1–7 o'clock are afternoon (collection calls happen
   in business hours), 8–12 morning; "en la mañana" 09:00, "en la tarde" 15:00,
   "en la noche" 19:00, "al mediodía" 12:00; "en un rato" one hour.
@@ -187,6 +188,12 @@ def _phrase_days(text: str, today: date) -> date | None:
     months = ("proximo mes", "siguiente mes", "otro mes", "mes que viene", "mes entrante")
     if any(f" {p} " in padded for p in months) or any(f" {s} de mes " in padded for s in starts):
         return _next_month_first(today)
+    if " semana pasada " in padded:
+        return today - timedelta(days=7)  # a payment "la semana pasada": about a week ago
+    if " mes pasado " in padded:
+        month = today.month - 2
+        year, month = today.year + month // 12, month % 12 + 1
+        return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
     weeks = ("otra semana", "proxima semana", "siguiente semana", "semana que viene")
     if any(f" {p} " in padded for p in weeks):
         return today + timedelta(days=7 - today.weekday())

@@ -110,6 +110,8 @@ ALREADY_PAID = _words(
     r"ya (?:le |les |lo |la )?pago(?! (?:manana|el|la|en|hoy|ahorita|pasado|este|esta))(?= |$)",
     r"ya (?:fue|esta) (?:pagad|cancelad)[oa]|eso ya se pago|ya se (?:pago|cancelo)",
     r"ya (?:le |les |te )?(?:hice|mande) (?:la |el )?(?:consignacion|transferencia|deposito|pago)",
+    # "el lunes de la semana pasada pagué": the verb last.
+    r"(?<!que )(?<!cuando )(?<!si )(?:pague|cancele|consigne|deposite|transferi|abone)$",
 )
 
 DISPUTE = _words(
