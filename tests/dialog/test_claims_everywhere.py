@@ -7,9 +7,11 @@ state added to a group is covered without editing this file.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from dialog_calls import BOGOTA, play
@@ -18,10 +20,11 @@ from voicebot.dialog.claims import settle
 from voicebot.dialog.machine import CallState, start, step
 from voicebot.dialog.nlu import understand
 from voicebot.dialog.plan import Dialplan, Transition
-from voicebot.domain.context import CallContext
+from voicebot.domain.context import CallContext, context_from_json
 from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.events import Dtmf, Event, Hangup, Utterance
 
+ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=BOGOTA)
 THURSDAY = date(2026, 11, 26)
 
@@ -117,13 +120,8 @@ def _at(plan: Dialplan, ctx: CallContext, member: str, routes: dict[str, tuple[s
 
 @pytest.fixture(scope="module")
 def ctx() -> CallContext:
-    import json
-    from pathlib import Path
-
-    from voicebot.domain.context import context_from_json
-
-    root = Path(__file__).resolve().parents[2]
-    data = json.loads((root / "examples" / "debtor.json").read_text(encoding="utf-8"))
+    """The README's example debtor, built once for the many route searches of this module."""
+    data = json.loads((ROOT / "examples" / "debtor.json").read_text(encoding="utf-8"))
     return context_from_json(data, today=date(2026, 11, 23))
 
 
