@@ -70,6 +70,9 @@ CASES_PROBED: dict[str, list[Case]] = {
         ("no señorita, el jueves no, el viernes", "deny", {"date": "2026-11-27"}),
         ("no sé, a fin de mes", "promise_to_pay", {"date": "2026-11-30"}),
         ("lo pagué la semana pasada", "already_paid", {"date": "2026-11-16"}),
+        ("ya está todo al día", "already_paid", {}),
+        ("no, esa cuenta nunca fue mía", "dispute", {}),
+        ("esa deuda ya prescribió", "dispute", {}),
         ("el lunes de la semana pasada pagué", "already_paid", {"date": "2026-11-16"}),
     ],
 }

@@ -102,7 +102,7 @@ ALREADY_PAID = _words(
     r"(?:ayer|antier|anteayer|la semana pasada|el mes pasado|hace \w+ (?:dias|semanas|meses)"
     r"|el (?:lunes|martes|miercoles|jueves|viernes|sabado|domingo)(?: pasado)?) (?:le |les |ya )?"
     r"(?:hice|realice|efectue|mande|envie) " + _PAY_ACT,
-    r"ya (?:esta|estan|quedo|quedaron|se encuentra) (?:pagad[oa]s?|pag[oa]|cancelad[oa]s?"
+    r"ya (?:esta|estan|quedo|quedaron|se encuentra) (?:todo |toda )?(?:pagad[oa]s?|pag[oa]|cancelad[oa]s?"
     r"|saldad[oa]s?|liquidad[oa]s?|al dia|paz y salvo)",
     r"(?:estoy|quede|estamos) (?:al dia|a paz y salvo|en paz y salvo)",
     r"ya no (?:debo|le debo|les debo|tengo deuda)|ya (?:la|lo) (?:tengo )?(?:pagad|cancelad)[oa]",
@@ -168,6 +168,8 @@ DISPUTE = _words(
     r"no (?:me |nos )?corresponde|no es correcto el (?:monto|valor|cobro)|no debo tanto|debo menos",
     r"eso no (?:lo )?debo|no les debo nada|no le debo nada|de donde sacan",
     r"no es mi (?:firma|letra|cedula|documento)|(?:falsificaron|falsificada) (?:mi )?firma",
+    r"nunca (?:fue|ha sido|han sido|fueron) (?:mia|mio|mias|mios|nuestra|nuestro)"
+    r"|(?:deuda|cuenta|tarjeta|credito) no (?:fue|era) (?:mia|mio)",
 )
 
 WRONG_NUMBER = _words(
@@ -509,7 +511,7 @@ _KEYWORDS = (
     Rule(
         Intent.DISPUTE,
         _words(
-            r"prescrit[oa]|prescripcion|fraude|estafa|abogado|superintendencia|profeco|condusef"
+            r"prescrit[oa]|prescripcion|prescrib\w*|fraude|estafa|abogado|superintendencia|profeco|condusef"
             r"|indecopi|sernac|reclam\w*|queja|con mis (?:papeles|datos|documentos)|a mi nombre"
         ),
         0.5,
