@@ -393,3 +393,13 @@ def test_an_answer_to_the_other_question_is_kept(
     assert "no_match" not in call.prompts
     promise = call.json["promise"]
     assert (promise["amount"], promise["date"]) == (500000, "2026-11-27")
+
+
+def test_a_yes_repeating_the_day_read_back_records_the_promise(
+    plan: Dialplan, context: CallContext
+) -> None:
+    call = play(
+        plan, context, ["sí", "#1234", "le pago quinientos mil el viernes", "sí, el viernes"]
+    )
+    assert call.prompts.count("confirm_promise") == 1
+    assert call.json["disposition"] == "PPTP"
