@@ -9,6 +9,7 @@ from voicebot.cli import (
     compliance_cmd,
     db_cmd,
     demo_cmd,
+    dialog_eval_cmd,
     dialplan_cmd,
     nlu_cmd,
     serve_cmd,
@@ -34,6 +35,7 @@ app.add_typer(eval_app, name="eval")
 dialplan_cmd.register(app)
 nlu_cmd.register(app, eval_app)
 simulate_cmd.register(app)
+dialog_eval_cmd.register(eval_app)
 speech_cmd.register(app, eval_app)
 campaign_cmd.register(app)
 db_cmd.register(app)

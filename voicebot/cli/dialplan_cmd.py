@@ -37,6 +37,9 @@ def check(
             f"{path}: ok — {len(plan.states)} states, {len(plan.prompts)} prompts "
             f"({disclosing} disclose the debt, all behind right-party verification)"
         )
+        for group in plan.groups.values():
+            shared = ", ".join("/".join(t.intents or (t.event or t.dtmf or "",)) for t in group.on)
+            typer.echo(f"  group {group.name}: {', '.join(group.states)}; shared: {shared}")
     if failed:
         raise typer.Exit(code=1)
 

@@ -17,6 +17,8 @@ Readings chosen where Spanish is vague (tests pin each one):
 - "el martes primero de diciembre": the day of the month decides, not the weekday;
 - when the debtor speaks of a payment made ("ya pagué el sábado"), weekdays and
   days of the month are the latest ones on or before today;
+- "hace dos semanas", "hace un mes", "la semana pasada" (a week ago), "el mes pasado" (that
+  day last month) are days gone by; "el jueves no, el viernes" is Friday;
 - "a las tres" without am/pm: 1–7 o'clock are afternoon (collection calls happen
   in business hours), 8–12 morning; "en la mañana" 09:00, "en la tarde" 15:00,
   "en la noche" 19:00, "al mediodía" 12:00; "en un rato" one hour.
@@ -186,6 +188,12 @@ def _phrase_days(text: str, today: date) -> date | None:
     months = ("proximo mes", "siguiente mes", "otro mes", "mes que viene", "mes entrante")
     if any(f" {p} " in padded for p in months) or any(f" {s} de mes " in padded for s in starts):
         return _next_month_first(today)
+    if " semana pasada " in padded:
+        return today - timedelta(days=7)  # a payment "la semana pasada": about a week ago
+    if " mes pasado " in padded:
+        month = today.month - 2
+        year, month = today.year + month // 12, month % 12 + 1
+        return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
     weeks = ("otra semana", "proxima semana", "siguiente semana", "semana que viene")
     if any(f" {p} " in padded for p in weeks):
         return today + timedelta(days=7 - today.weekday())
@@ -205,11 +213,21 @@ def _delay(words: Sequence[str], span: NumberSpan, today: date, when: When) -> b
     before = _at(words, span.start - 1)
     if before == "unos":
         before = _at(words, span.start - 2)
-    if before not in ("en", "de"):
+    if before not in ("en", "de", "hace"):
         return False
     unit = _at(words, span.end)
     count = int(span.value)
-    if unit in _UNIT_DAYS:
+    if before == "hace":
+        # "lo pagué hace dos semanas": a day gone by.
+        if unit in _UNIT_DAYS:
+            when.set_day(today - timedelta(days=count * _UNIT_DAYS[unit]))
+        elif unit in ("mes", "meses") and count <= 12:
+            month = today.month - 1 - count
+            year, month = today.year + month // 12, month % 12 + 1
+            when.set_day(date(year, month, min(today.day, calendar.monthrange(year, month)[1])))
+        else:
+            return False
+    elif unit in _UNIT_DAYS:
         days = count * _UNIT_DAYS[unit]
         if unit in ("dia", "dias") and count in (8, 15):
             days = count - 1  # "ocho días" is a week, "quince días" two
@@ -390,6 +408,8 @@ def _day_word(words: Sequence[str], i: int, today: date, when: When) -> bool:
         when.set_day(today - timedelta(days=2))
         return True
     if word in WEEKDAYS:
+        if _at(words, i + 1) == "no" and any(w in WEEKDAYS for w in words[i + 2 :]):
+            return True  # "el jueves no, el viernes": the day named after it
         if _at(words, i + 1) != "primero" and i + 1 not in when.claimed:
             # "el martes primero de diciembre": the day of the month decides.
             when.set_day(_weekday(words, i, today, when.past))
