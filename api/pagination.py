@@ -12,12 +12,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
+from api.fields import INT32_MAX
 from api.schemas import Page
 
 M = TypeVar("M", bound=BaseModel)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="Rows to skip")]
 
 
 def paginate(

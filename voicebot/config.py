@@ -80,6 +80,7 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{ROOT / 'var' / 'voicebot.sqlite3'}"
     dialplan: Path = ROOT / "dialplans" / "cobranza_es.yaml"
+    prompts_dir: Path = ROOT / "prompts"  # the prompt sets an uploaded dialplan may name
     company: str = "Gestión Integral de Cartera"
     callback_number: str = ""
     carrier: str = "simulated"  # simulated | sip | twilio

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from api.deps import AdminDep, AgentDep, SessionDep, require
 from api.errors import ApiError, not_found
+from api.fields import IdPath
 from api.pagination import Limit, Offset, paginate
 from api.schemas import (
     AgentCreate,
@@ -88,7 +89,7 @@ def set_my_status(body: AgentStatusIn, session: SessionDep, who: AgentDep) -> Ag
 
 @router.put("/agents/{agent_id}/status")
 def set_status(
-    agent_id: int, body: AgentStatusIn, session: SessionDep, who: SupervisorDep
+    agent_id: IdPath, body: AgentStatusIn, session: SessionDep, who: SupervisorDep
 ) -> AgentOut:
     agent = session.get(m.Agent, agent_id)
     if agent is None:
@@ -132,7 +133,7 @@ def _context(session: SessionDep, transfer: m.TransferRequest) -> TransferContex
 
 
 @router.post("/transfers/{transfer_id}/accept", responses={404: {}, 409: {}})
-def accept_transfer(transfer_id: int, session: SessionDep, who: AgentDep) -> TransferContextOut:
+def accept_transfer(transfer_id: IdPath, session: SessionDep, who: AgentDep) -> TransferContextOut:
     """Take a waiting transfer (one agent wins a race) and get the screen pop."""
     now = utc_now()
     taken = session.execute(
@@ -159,7 +160,7 @@ def accept_transfer(transfer_id: int, session: SessionDep, who: AgentDep) -> Tra
 
 
 @router.get("/transfers/{transfer_id}")
-def get_transfer(transfer_id: int, session: SessionDep, who: FloorDep) -> TransferContextOut:
+def get_transfer(transfer_id: IdPath, session: SessionDep, who: FloorDep) -> TransferContextOut:
     transfer = session.get(m.TransferRequest, transfer_id)
     if transfer is None or (who.role == AGENT and transfer.agent != who.agent_name):
         raise not_found("transfer", transfer_id)

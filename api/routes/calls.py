@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -12,6 +11,7 @@ from sqlalchemy import Select, literal, select, tuple_
 
 from api.deps import AnyRoleDep, SessionDep
 from api.errors import not_found
+from api.fields import IdPath, IdQuery, MomentQuery, filter_text
 from api.pagination import Limit, Offset, decode_cursor, encode_cursor, paginate
 from api.schemas import CallDetail, CallSummary, Page, PromiseOut, TurnOut
 from api.security import AGENT, Principal
@@ -35,11 +35,11 @@ def visible_to(query: Select[T], who: Principal) -> Select[T]:
 def list_calls(
     session: SessionDep,
     who: AnyRoleDep,
-    campaign_id: int | None = None,
-    debtor_id: int | None = None,
-    disposition: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    campaign_id: IdQuery = None,
+    debtor_id: IdQuery = None,
+    disposition: Annotated[str | None, filter_text(8)] = None,
+    since: MomentQuery = None,
+    until: MomentQuery = None,
     cursor: Annotated[
         str | None, Query(description="`next_cursor` of the previous page (instead of offset)")
     ] = None,
@@ -84,7 +84,7 @@ def _call(session: SessionDep, who: Principal, call_id: int) -> m.CallRecord:
 
 
 @router.get("/{call_id}")
-def get_call(call_id: int, request: Request, session: SessionDep, who: AnyRoleDep) -> CallDetail:
+def get_call(call_id: IdPath, request: Request, session: SessionDep, who: AnyRoleDep) -> CallDetail:
     record = _call(session, who, call_id)
     promise = session.scalar(
         select(m.PromiseToPay).where(m.PromiseToPay.attempt_id == record.attempt_id)
@@ -109,7 +109,7 @@ def get_call(call_id: int, request: Request, session: SessionDep, who: AnyRoleDe
 
 
 @router.get("/{call_id}/recording", response_class=FileResponse)
-def get_recording(call_id: int, session: SessionDep, who: AnyRoleDep) -> FileResponse:
+def get_recording(call_id: IdPath, session: SessionDep, who: AnyRoleDep) -> FileResponse:
     record = _call(session, who, call_id)
     if not record.recording_path or not Path(record.recording_path).is_file():
         raise not_found("recording of call", call_id)

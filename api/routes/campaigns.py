@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api.deps import ManagerDep, ReaderDep, SessionDep, SettingsDep
 from api.dialplans import resolve_dialplan
 from api.errors import ApiError, not_found
+from api.fields import IdPath, filter_text
 from api.pagination import Limit, Offset, paginate
 from api.schemas import CampaignChange, CampaignCreate, CampaignOut, Page
 from api.status_cache import StatusCache
@@ -48,7 +49,7 @@ def create_campaign(
 def list_campaigns(
     session: SessionDep,
     _: ReaderDep,
-    status: str | None = None,
+    status: Annotated[str | None, filter_text(16)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[CampaignOut]:
@@ -66,13 +67,13 @@ def _campaign(session: SessionDep, campaign_id: int) -> m.Campaign:
 
 
 @router.get("/{campaign_id}")
-def get_campaign(campaign_id: int, session: SessionDep, _: ReaderDep) -> CampaignOut:
+def get_campaign(campaign_id: IdPath, session: SessionDep, _: ReaderDep) -> CampaignOut:
     return CampaignOut.model_validate(_campaign(session, campaign_id))
 
 
 @router.get("/{campaign_id}/status")
 def get_status(
-    campaign_id: int, request: Request, session: SessionDep, _: ReaderDep
+    campaign_id: IdPath, request: Request, session: SessionDep, _: ReaderDep
 ) -> dict[str, Any]:
     """Attempts by state, KPIs overall and per debtor segment, compliance refusals by rule.
 
@@ -96,7 +97,7 @@ def _changed(
 
 @router.post("/{campaign_id}/launch", responses={404: {}, 409: {}})
 def launch(
-    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+    campaign_id: IdPath, request: Request, session: SessionDep, who: ManagerDep
 ) -> CampaignChange:
     _campaign(session, campaign_id)
     queued = lifecycle.launch_campaign(
@@ -107,7 +108,7 @@ def launch(
 
 @router.post("/{campaign_id}/pause", responses={404: {}, 409: {}})
 def pause(
-    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+    campaign_id: IdPath, request: Request, session: SessionDep, who: ManagerDep
 ) -> CampaignChange:
     _campaign(session, campaign_id)
     lifecycle.pause_campaign(session, campaign_id=campaign_id, now=utc_now(), actor=who.name)
@@ -116,7 +117,7 @@ def pause(
 
 @router.post("/{campaign_id}/resume", responses={404: {}, 409: {}})
 def resume(
-    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+    campaign_id: IdPath, request: Request, session: SessionDep, who: ManagerDep
 ) -> CampaignChange:
     _campaign(session, campaign_id)
     lifecycle.resume_campaign(session, campaign_id=campaign_id, now=utc_now(), actor=who.name)
@@ -125,7 +126,7 @@ def resume(
 
 @router.post("/{campaign_id}/stop", responses={404: {}, 409: {}})
 def stop(
-    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+    campaign_id: IdPath, request: Request, session: SessionDep, who: ManagerDep
 ) -> CampaignChange:
     _campaign(session, campaign_id)
     cancelled = lifecycle.stop_campaign(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from api.deps import ReaderDep, SessionDep, require
 from api.errors import not_found
+from api.fields import IdPath, IdQuery, filter_text
 from api.pagination import Limit, Offset, paginate
 from api.schemas import (
     AttemptOut,
@@ -35,9 +36,9 @@ OptOutRoles = Annotated[Principal, Depends(require(ADMIN, MANAGER, AGENT))]
 def list_debtors(
     session: SessionDep,
     _: ReaderDep,
-    segment: str | None = None,
-    external_id: str | None = None,
-    campaign_id: Annotated[int | None, Query(description="Members of this campaign")] = None,
+    segment: Annotated[str | None, filter_text(40)] = None,
+    external_id: Annotated[str | None, filter_text(64)] = None,
+    campaign_id: IdQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[DebtorOut]:
@@ -54,7 +55,7 @@ def list_debtors(
 
 
 @router.get("/{debtor_id}")
-def debtor_history(debtor_id: int, session: SessionDep, _: ReaderDep) -> DebtorHistory:
+def debtor_history(debtor_id: IdPath, session: SessionDep, _: ReaderDep) -> DebtorHistory:
     debtor = session.get(m.Debtor, debtor_id)
     if debtor is None:
         raise not_found("debtor", debtor_id)
@@ -80,7 +81,7 @@ def debtor_history(debtor_id: int, session: SessionDep, _: ReaderDep) -> DebtorH
 
 
 @router.post("/{debtor_id}/opt-out", status_code=201)
-def opt_out(debtor_id: int, body: OptOutIn, session: SessionDep, who: OptOutRoles) -> OptOutOut:
+def opt_out(debtor_id: IdPath, body: OptOutIn, session: SessionDep, who: OptOutRoles) -> OptOutOut:
     """Block every future dial (or one number): audited and sent to the creditor's webhook."""
     if session.get(m.Debtor, debtor_id) is None:
         raise not_found("debtor", debtor_id)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from api.deps import AdminDep, SessionDep
 from api.errors import ApiError, not_found
+from api.fields import IdPath
 from api.pagination import Limit, Offset, paginate
 from api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, Page
 from api.security import ApiKeyError, create_api_key
@@ -38,7 +39,7 @@ def list_keys(
 
 
 @router.delete("/{key_id}")
-def revoke_key(key_id: int, session: SessionDep, who: AdminDep) -> ApiKeyOut:
+def revoke_key(key_id: IdPath, session: SessionDep, who: AdminDep) -> ApiKeyOut:
     row = session.get(m.ApiKey, key_id)
     if row is None:
         raise not_found("API key", key_id)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import ManagerDep, SessionsDep, SettingsDep
 from api.errors import ApiError, not_found
+from api.fields import INT32_MAX
 from api.schemas import ImportReportOut, PortfolioJson
 from voicebot.campaigns.portfolio import (
     ImportReport,
@@ -50,12 +51,12 @@ def _answer(report: ImportReport) -> ImportReportOut:
 @router.post("/csv", responses={413: {}, 422: {}})
 def upload_csv(
     file: Annotated[UploadFile, File(description="CSV with a header row")],
-    default_region: Annotated[str, Form(min_length=2, max_length=2)],
+    default_region: Annotated[str, Form(pattern=r"^[A-Za-z]{2}$")],
     sessions: SessionsDep,
     settings: SettingsDep,
     _: ManagerDep,
-    campaign_id: Annotated[int | None, Form()] = None,
-    default_creditor: Annotated[str, Form()] = "",
+    campaign_id: Annotated[int | None, Form(ge=1, le=INT32_MAX)] = None,
+    default_creditor: Annotated[str, Form(max_length=120, pattern=r"^[^\x00]*$")] = "",
 ) -> ImportReportOut:
     _check_campaign(sessions, campaign_id)
     limit = settings.api.max_upload_bytes

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from voicebot.actions import ListenMode
+from voicebot.dialog import safe_yaml
 from voicebot.dialog.outcome import Disposition
 from voicebot.dialog.understanding import Intent
 
@@ -131,22 +132,9 @@ ACTION_KEYS = (
 FLAGS = ("right_party",)
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """YAML 1.2 booleans: only true/false. YAML 1.1 would read `on:` and a debtor's "no" as booleans."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
 def load_yaml(text: str) -> Any:
-    """Parse YAML text with YAML 1.2 booleans (shared by dialplans and prompt files)."""
-    return yaml.load(text, Loader=_Yaml12Loader)
+    """Parse YAML text safely, with YAML 1.2 booleans (shared by dialplans and prompt files)."""
+    return safe_yaml.load(text)
 
 
 class DialplanError(Exception):
@@ -324,7 +312,7 @@ def parse_dialplan(
     prompts_text: str | None = None,
 ) -> Dialplan:
     lines = _LineIndex.parse(text, source)
-    data = load_yaml(text)
+    data = _load(text, source)
     if not isinstance(data, dict):
         raise DialplanError(source, [Problem("<root>", "a dialplan is a mapping with `states`")])
     builder = _Builder(lines)
@@ -354,6 +342,15 @@ def parse_dialplan(
     return plan
 
 
+def _load(text: str, source: str) -> Any:
+    try:
+        return load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise DialplanError(source, [Problem("<yaml>", f"not valid YAML: {exc}", line)]) from exc
+
+
 class _LineIndex:
     """Maps a YAML path ("states.greeting.on[1].goto") to its line number."""
 
@@ -363,7 +360,7 @@ class _LineIndex:
     @classmethod
     def parse(cls, text: str, source: str) -> _LineIndex:
         try:
-            root = yaml.compose(text)
+            root = safe_yaml.compose(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
@@ -371,10 +368,12 @@ class _LineIndex:
                 source, [Problem("<yaml>", f"not valid YAML: {exc}", line)]
             ) from exc
         lines: dict[str, int] = {}
+        seen: set[int] = set()
 
         def walk(node: yaml.Node | None, path: str) -> None:
-            if node is None:
+            if node is None or id(node) in seen:  # an alias: its lines are the anchor's
                 return
+            seen.add(id(node))
             lines[path] = node.start_mark.line + 1
             if isinstance(node, yaml.MappingNode):
                 for key, value in node.value:
@@ -422,7 +421,7 @@ class _Builder:
             return {}
         try:
             index = _LineIndex.parse(text, source)
-            data = load_yaml(text)
+            data = _load(text, source)
         except DialplanError as exc:
             self.problems.extend(exc.problems)
             return {}
