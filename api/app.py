@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -10,7 +11,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 
-from api import errors, redaction
+from api import errors, guard, redaction
+from api.errors import ERROR_RESPONSES
 from api.metrics import Metrics
 from api.routes import (
     agents,
@@ -25,10 +27,13 @@ from api.routes import (
     webhooks,
 )
 from api.status_cache import StatusCache
+from api.throttle import KeyThrottle
 from voicebot.config import Settings
 from voicebot.storage.db import make_engine, session_factory
 
-UPLOAD_METHODS = {"POST", "PUT", "PATCH"}
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers around an upload at the limit
 
 DESCRIPTION = """Outcomes API of the collections voicebot.
 
@@ -63,11 +68,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Counts the bytes actually received (chunked bodies too), not only Content-Length.
+        max_body_size=settings.api.max_upload_bytes + MULTIPART_OVERHEAD,
     )
     app.state.settings = settings
     app.state.sessions = session_factory(engine)
     app.state.metrics = Metrics(app.state.sessions)
     app.state.status_cache = StatusCache(settings.api.status_cache_seconds)
+    app.state.key_throttle = KeyThrottle(settings.api.failed_keys_per_minute)
+    app.state.cursor_secret = (
+        settings.api.cursor_secret.encode()
+        if settings.api.cursor_secret
+        else secrets.token_bytes(32)
+    )
     errors.install(app)
 
     if settings.api.cors_origins:  # closed unless origins are listed
@@ -84,19 +97,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def guard_and_measure(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        length = request.headers.get("content-length")
-        if request.method in UPLOAD_METHODS and length is not None:
-            if not length.isdigit():
-                return errors.error_response(400, "bad_request", "invalid Content-Length")
-            if int(length) > limit:
-                return errors.error_response(
-                    413, "payload_too_large", f"request bodies are limited to {limit} bytes"
-                )
         started = time.perf_counter()
-        response = await call_next(request)
+        refused = await guard.admit(request, limit)
+        response = refused if refused is not None else await call_next(request)
+        guard.secure_headers(request, response)
         route = _route_template(request)
+        method = request.method if request.method in KNOWN_METHODS else "OTHER"
         metrics: Metrics = app.state.metrics
-        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        metrics.requests.labels(route, method, str(response.status_code)).inc()
         metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
         return response
 
@@ -112,5 +120,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dialplans,
         webhooks,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

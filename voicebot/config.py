@@ -61,6 +61,11 @@ class ApiConfig(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)  # closed by default
     max_upload_bytes: int = 20 * 1024 * 1024
     status_cache_seconds: float = 2.0  # campaign status is recomputed at most this often
+    cursor_secret: str = (
+        ""  # signs pagination cursors; empty: random per process (set for replicas)
+    )
+    failed_keys_per_minute: int = 20  # wrong API keys one client may present before 429
+    ops_key_required: bool = False  # /metrics and /ready's details only with an API key
 
 
 class WebhookConfig(BaseModel):

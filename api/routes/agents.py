@@ -53,8 +53,10 @@ def create_agent(body: AgentCreate, session: SessionDep, who: AdminDep) -> Agent
     )
     agent = m.Agent(name=body.name, sip_uri=body.sip_uri, api_key_id=key_row.id)
     session.add(agent)
-    session.commit()
-    return AgentCreated(**AgentOut.model_validate(agent).model_dump(), key=key)
+    session.flush()
+    created = AgentCreated(**AgentOut.model_validate(agent).model_dump(), key=key)
+    session.commit()  # only once the answer exists: a failing answer must not leave a row
+    return created
 
 
 @router.get("/agents")
@@ -75,8 +77,10 @@ def _set_status(session: SessionDep, agent: m.Agent, status: str, actor: str) ->
     agent.status = status
     agent.updated_at = utc_now()
     append_audit(session, actor=actor, action="agent_status", reason=f"{agent.name}: {status}")
+    session.flush()
+    answer = AgentOut.model_validate(agent)
     session.commit()
-    return AgentOut.model_validate(agent)
+    return answer
 
 
 @router.put("/agents/me/status")
@@ -155,8 +159,9 @@ def accept_transfer(transfer_id: IdPath, session: SessionDep, who: AgentDep) -> 
         reason=transfer.reason,
     )
     session.execute(update(m.Agent).where(m.Agent.name == who.agent_name).values(status="busy"))
+    answer = _context(session, transfer)
     session.commit()
-    return _context(session, transfer)
+    return answer
 
 
 @router.get("/transfers/{transfer_id}")

@@ -33,6 +33,7 @@ def visible_to(query: Select[T], who: Principal) -> Select[T]:
 
 @router.get("")
 def list_calls(
+    request: Request,
     session: SessionDep,
     who: AnyRoleDep,
     campaign_id: IdQuery = None,
@@ -41,7 +42,8 @@ def list_calls(
     since: MomentQuery = None,
     until: MomentQuery = None,
     cursor: Annotated[
-        str | None, Query(description="`next_cursor` of the previous page (instead of offset)")
+        str | None,
+        Query(max_length=200, description="`next_cursor` of the previous page (instead of offset)"),
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -64,7 +66,7 @@ def list_calls(
     query = visible_to(query, who)
     counted = query
     if cursor is not None:
-        at, key = decode_cursor(cursor)
+        at, key = decode_cursor(cursor, request.app.state.cursor_secret)
         query = query.where(
             tuple_(m.CallRecord.started_at, m.CallRecord.id)
             < tuple_(literal(at, UtcDateTime()), key)
@@ -72,7 +74,7 @@ def list_calls(
     page = paginate(session, query, limit=limit, offset=offset, schema=CallSummary, counted=counted)
     if len(page.items) == limit:
         last = page.items[-1]
-        page.next_cursor = encode_cursor(last.started_at, last.id)
+        page.next_cursor = encode_cursor(last.started_at, last.id, request.app.state.cursor_secret)
     return page
 
 

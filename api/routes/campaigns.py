@@ -41,8 +41,10 @@ def create_campaign(
     append_audit(
         session, actor=who.name, action="campaign_created", campaign_id=campaign.id, reason=name
     )
-    session.commit()
-    return CampaignOut.model_validate(campaign)
+    session.flush()
+    created = CampaignOut.model_validate(campaign)
+    session.commit()  # only once the answer exists: a row that cannot be read must not stay
+    return created
 
 
 @router.get("")
@@ -87,12 +89,14 @@ def get_status(
 def _changed(
     request: Request, session: SessionDep, campaign_id: int, **counts: int
 ) -> CampaignChange:
+    session.flush()
+    change = CampaignChange(
+        campaign=CampaignOut.model_validate(_campaign(session, campaign_id)), **counts
+    )
     session.commit()
     cache: StatusCache = request.app.state.status_cache
     cache.forget(campaign_id)
-    return CampaignChange(
-        campaign=CampaignOut.model_validate(_campaign(session, campaign_id)), **counts
-    )
+    return change
 
 
 @router.post("/{campaign_id}/launch", responses={404: {}, 409: {}})

@@ -26,8 +26,9 @@ def create_key(body: ApiKeyCreate, session: SessionDep, who: AdminDep) -> ApiKey
         )
     except ApiKeyError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
+    created = ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
     session.commit()
-    return ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
+    return created
 
 
 @router.get("")
@@ -46,5 +47,7 @@ def revoke_key(key_id: IdPath, session: SessionDep, who: AdminDep) -> ApiKeyOut:
     if row.revoked_at is None:
         row.revoked_at = utc_now()
         append_audit(session, actor=who.name, action="api_key_revoked", reason=row.name)
+    session.flush()
+    answer = ApiKeyOut.model_validate(row)
     session.commit()
-    return ApiKeyOut.model_validate(row)
+    return answer

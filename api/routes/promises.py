@@ -89,5 +89,7 @@ def mark_kept(
             "paid_at": paid_at.isoformat(),
         },
     )
+    session.flush()
+    answer = PromiseOut.model_validate(promise)
     session.commit()
-    return PromiseOut.model_validate(promise)
+    return answer

@@ -57,5 +57,7 @@ def replay_delivery(event_id: IdPath, session: SessionDep, who: AdminDep) -> Del
         raise not_found("webhook event", event_id)
     event = replay(session, event_id=event_id, now=utc_now())
     append_audit(session, actor=who.name, action="webhook_replayed", reason=event.idempotency_key)
+    session.flush()
+    answer = DeliveryOut.model_validate(event)
     session.commit()
-    return DeliveryOut.model_validate(event)
+    return answer

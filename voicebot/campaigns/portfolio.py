@@ -361,18 +361,29 @@ def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str] |
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    # newline="": the csv module handles CR, LF and CRLF itself (a bare CR was an error).
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
         headers = [h.strip() for h in next(reader)]
     except StopIteration as exc:
         raise PortfolioError("the file is empty") from exc
+    except csv.Error as exc:
+        raise PortfolioError(f"the header line cannot be read: {exc}") from exc
     if not any(headers):
         raise PortfolioError("the first line must name the columns")
 
     def rows() -> Iterator[tuple[int, dict[str, str] | RowError]]:
         start = reader.line_num + 1
-        for record in reader:
+        while True:
             line = start
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
+                start = reader.line_num + 1
+                yield line, RowError(line, "*", f"the line cannot be read: {exc}")
+                continue
             start = reader.line_num + 1
             if not any(cell.strip() for cell in record):
                 continue

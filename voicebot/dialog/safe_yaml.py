@@ -25,7 +25,8 @@ MAX_NODES = 200_000
 MAX_ALIASES = 1_000
 
 _PLAIN_TAGS = frozenset(
-    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
+    "tag:yaml.org,2002:" + name
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
 )
 
 
