@@ -45,6 +45,7 @@ from voicebot.storage import models as m
 from voicebot.storage.repositories import (
     append_audit,
     call_context,
+    is_opted_out,
     record_dial_failure,
     record_outcome,
 )
@@ -526,9 +527,7 @@ def dial_facts(s: Session, attempt: m.CallAttempt) -> tuple[DialFacts, list[Past
     for code in (debtor.region[:2] if debtor.region else "", phone_country(e164) or ""):
         if code and code not in jurisdictions and code in ("CO", "CL", "MX", "PE", "US"):
             jurisdictions.append(code)
-    opted_out = (
-        s.scalar(select(m.OptOut.id).where(m.OptOut.debtor_id == debtor.id).limit(1)) is not None
-    )
+    opted_out = is_opted_out(s, debtor_id=debtor.id, phone=e164 or None)
     statuses = set(s.scalars(select(m.Debt.status).where(m.Debt.debtor_id == debtor.id)))
     rows = s.execute(
         select(m.CallAttempt.started_at, m.CallAttempt.disposition, m.CallRecord.right_party)
