@@ -32,7 +32,8 @@ def serve(
     settings = Settings()
     if migrate:
         upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # No "server: uvicorn" banner: it tells a scanner which exploits to try.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False)
 
 
 @apikey_app.command("create")

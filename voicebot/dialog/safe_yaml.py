@@ -50,22 +50,26 @@ class _Loader(yaml.SafeLoader):
         self._depth = 0
         self._aliases = 0
 
+    def _mark(self) -> yaml.Mark | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        return getattr(event, "start_mark", None)
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
-                raise UnsafeYaml(f"more than {MAX_ALIASES} aliases", self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                raise UnsafeYaml(f"more than {MAX_ALIASES} aliases", self._mark())
+            return super().compose_node(parent, index)
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise UnsafeYaml(f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
+            raise UnsafeYaml(f"nested deeper than {MAX_DEPTH} levels", self._mark())
         try:
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
         if node is not None and node.tag not in _PLAIN_TAGS:
             raise UnsafeYaml(f"unsupported tag {node.tag!r}", node.start_mark)
-        return node  # type: ignore[no-any-return]
+        return node
 
 
 _Loader.yaml_implicit_resolvers = {
