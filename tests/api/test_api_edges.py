@@ -10,7 +10,6 @@ import pytest
 from api_world import PORTFOLIO_CSV, World, make_settings, open_world
 from sqlalchemy import func, select
 
-from api.fields import INT32_MAX
 from voicebot.config import ApiConfig
 from voicebot.storage import models as m
 
@@ -262,4 +261,36 @@ def test_openapi_documents_the_error_answers(empty: World) -> None:
             responses = operation["responses"]
             for status in ("401", "403", "413", "422", "429"):
                 assert status in responses, (method, path, status)
-    assert INT32_MAX == 2**31 - 1
+
+
+def test_portfolio_rows_fit_their_columns_and_carry_no_formulas(empty: World) -> None:
+    base = {"external_id": "F0", "full_name": "Ana", "phone": "3101234567", "amount": "1000"}
+    rows = [
+        base,
+        {**base, "external_id": "F1", "full_name": '=HYPERLINK("http://x","clic")'},
+        {**base, "external_id": "F2", "full_name": "a" * 201},
+        {**base, "external_id": "F3", "days_past_due": str(2**40)},
+        {**base, "external_id": "F4", "amount": "1" + "0" * 20},
+        {**base, "external_id": "@SUM(1)"},
+    ]
+    answer = empty.client.post(
+        "/portfolios/json",
+        json={"default_region": "CO", "default_creditor": "Banco", "rows": rows},
+        headers=empty.auth("manager"),
+    )
+    assert answer.status_code == 422, answer.text
+    report = answer.json()["error"]["details"]
+    assert report["imported"] == 1
+    assert sorted({e["line"] for e in report["errors"]}) == [2, 3, 4, 5, 6]
+    assert _count(empty, m.Debtor) == 1
+
+
+def test_a_body_nested_beyond_the_parser_is_a_client_error(empty: World) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    answer = empty.client.post(
+        "/api-keys",
+        content=body,
+        headers={**empty.auth("admin"), "Content-Type": "application/json"},
+    )
+    assert answer.status_code in (400, 422), answer.text
+    assert answer.json()["error"]["code"] in ("bad_request", "validation_error")

@@ -234,6 +234,26 @@ def normalise_phone(text: str, region: str) -> PhoneRow:
     return PhoneRow(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind)
 
 
+# Column lengths of the tables the row lands in (PostgreSQL refuses longer text).
+TEXT_LIMITS = {
+    "external_id": 64,
+    "full_name": 200,
+    "document_id": 40,
+    "segment": 40,
+    "product": 80,
+    "creditor": 120,
+    "debt_ref": 64,
+    "timezone": 64,
+    "preferred_hours": 40,
+}
+# Cells a spreadsheet would run as a formula when an export is opened (CSV injection);
+# names and ids never start like this, numbers and phones are parsed, not stored as text.
+FREE_TEXT = frozenset(TEXT_LIMITS) - {"timezone"}
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+MAX_AMOUNT = Decimal("99999999999999.99")  # Numeric(16, 2)
+MAX_DAYS_PAST_DUE = 36_500
+
+
 def validate_row(
     raw: Mapping[str, str],
     line: int,
@@ -256,6 +276,15 @@ def validate_row(
 
     def fail(name: str, reason: str) -> None:
         errors.append(RowError(line, columns.get(name, [name])[0], reason))
+
+    for name, cell in values.items():
+        limit = TEXT_LIMITS.get(name)
+        if limit is not None and len(cell) > limit:
+            fail(name, f"longer than {limit} characters")
+        if name in FREE_TEXT and _FORMULA.match(cell):
+            fail(name, f"{cell[:20]!r} looks like a spreadsheet formula; refusing to store it")
+        if "\x00" in cell:
+            fail(name, "contains a NUL character")
 
     full_name = " ".join(value("full_name").split())
     if not full_name:
@@ -289,6 +318,8 @@ def validate_row(
             fail("amount", f"amount must be positive, got {value('amount')!r}")
         elif amount != amount.quantize(CENT):
             fail("amount", f"more than 2 decimals in {value('amount')!r}; refusing to round")
+        elif amount > MAX_AMOUNT:
+            fail("amount", f"over {MAX_AMOUNT} (the largest amount stored)")
     except ValueError:
         fail("amount", f"not an amount: {value('amount')!r}")
     currency = (value("currency") or DEFAULT_CURRENCY.get(region, "")).upper()
@@ -298,12 +329,12 @@ def validate_row(
     if value("days_past_due"):
         try:
             days = int(value("days_past_due"))
-            if days < 0:
+            if not 0 <= days <= MAX_DAYS_PAST_DUE:
                 raise ValueError
         except ValueError:
             fail(
                 "days_past_due",
-                f"days past due must be a whole number ≥ 0, got {value('days_past_due')!r}",
+                f"days past due must be a whole number from 0 to {MAX_DAYS_PAST_DUE}, got {value('days_past_due')!r}",
             )
     creditor = value("creditor") or default_creditor
     if not creditor:
