@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field, WithJsonSchema
 
 INT32_MAX = 2**31 - 1
 """Ids and counters are ``Integer`` columns (32-bit on PostgreSQL)."""
@@ -47,6 +47,31 @@ def _money(value: Decimal) -> Decimal:
     if value != value.quantize(Decimal("0.01")):
         raise ValueError("must have at most 2 decimals")
     return value.quantize(Decimal("0.01"))
+
+
+def _positive_money(value: Decimal) -> Decimal:
+    value = _money(value)
+    if value <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+def _non_negative_money(value: Decimal) -> Decimal:
+    value = _money(value)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+def _money_schema(*, positive: bool) -> dict[str, Any]:
+    """What the edge accepts, as far as JSON Schema can say it (the published contract)."""
+    bound = {"exclusiveMinimum": 0} if positive else {"minimum": 0}
+    return {
+        "anyOf": [
+            {"type": "number", **bound, "maximum": float(MONEY_MAX)},
+            {"type": "string", "pattern": r"^\+?[0-9]{1,14}(\.[0-9]{1,2})?$"},
+        ]
+    }
 
 
 def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +116,18 @@ def text(max_length: int, *, min_length: int = 0, **extra: Any) -> Any:
 
 Moment = Annotated[AwareDatetime, AfterValidator(_moment)]
 Day = Annotated[date, AfterValidator(_day)]
-Money = Annotated[Decimal, Field(allow_inf_nan=False), AfterValidator(_money)]
+PositiveMoney = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False),
+    AfterValidator(_positive_money),
+    WithJsonSchema(_money_schema(positive=True), mode="validation"),
+]
+NonNegativeMoney = Annotated[
+    Decimal,
+    Field(allow_inf_nan=False),
+    AfterValidator(_non_negative_money),
+    WithJsonSchema(_money_schema(positive=False), mode="validation"),
+]
 DbInt = Annotated[int, Field(ge=0, le=INT32_MAX)]
 BoundedJson = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
 

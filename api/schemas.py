@@ -8,7 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.fields import BoundedJson, DbInt, Moment, Money, text
+from api.fields import BoundedJson, DbInt, Moment, NonNegativeMoney, PositiveMoney, text
 
 T = TypeVar("T")
 
@@ -126,10 +126,10 @@ class ImportReportOut(BaseModel):
 
 
 class Limits(BaseModel):
-    min_payment: Money = Field(default=Decimal(0), ge=0)
+    min_payment: NonNegativeMoney = Decimal(0)
     max_days_ahead: int = Field(default=30, ge=0, le=365)
     max_instalments: int = Field(default=6, ge=1, le=60)
-    min_instalment: Money = Field(default=Decimal(0), ge=0)
+    min_instalment: NonNegativeMoney = Decimal(0)
 
 
 class CampaignCreate(BaseModel):
@@ -264,7 +264,7 @@ class OptOutIn(BaseModel):
 
 
 class PromiseKeptIn(BaseModel):
-    paid_amount: Money = Field(gt=0, description="At most 14 digits and 2 decimals")
+    paid_amount: PositiveMoney = Field(description="At most 14 digits and 2 decimals")
     paid_at: Moment | None = Field(default=None, description="Aware ISO 8601 (with an offset)")
 
 

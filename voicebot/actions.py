@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from voicebot.dialog.outcome import CallOutcome, Disposition, Promise, Turn
+from voicebot.domain.outcome import CallOutcome, Disposition, Promise, Turn
 
 
 class ListenMode(StrEnum):

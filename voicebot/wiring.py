@@ -12,20 +12,21 @@ import numpy as np
 from voicebot.actions import Transfer
 from voicebot.campaigns.synthetic import SyntheticDebtor
 from voicebot.config import Settings
-from voicebot.dialog.context import CallContext, Debtor
-from voicebot.dialog.outcome import CallOutcome
 from voicebot.dialog.plan import Dialplan
 from voicebot.dialog.prompts import render_prompt
+from voicebot.domain.context import CallContext, Debtor
+from voicebot.domain.outcome import CallOutcome
+from voicebot.domain.pcm import Pcm
 from voicebot.engine.audio_port import Transferrer
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import CallRunner, DialRequest
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
-from voicebot.speech.models import explicit_model, resolve_model
+from voicebot.speech.model_files import explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.telephony.amd import MachineAction
-from voicebot.telephony.carrier import CallLeg, DialFailure, Pcm
+from voicebot.telephony.carrier import CallLeg, DialFailure
 from voicebot.telephony.simulated import (
     DebtorScript,
     HangUp,

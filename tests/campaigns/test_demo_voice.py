@@ -8,8 +8,8 @@ from pathlib import Path
 
 from voicebot.campaigns.demo import run_demo
 from voicebot.config import Settings, SpeechConfig
-from voicebot.dialog.outcome import CallOutcome
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
+from voicebot.domain.outcome import CallOutcome
 from voicebot.wiring import simulated_voice_runner
 
 ROOT = Path(__file__).resolve().parents[2]

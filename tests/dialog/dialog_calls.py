@@ -9,9 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from voicebot.actions import Say
-from voicebot.dialog.context import CallContext
-from voicebot.dialog.outcome import CallOutcome
 from voicebot.dialog.plan import Dialplan
+from voicebot.domain.context import CallContext
+from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 

@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 from dialog_calls import BOGOTA, TODAY, play
 
-from voicebot.dialog.context import CallContext
 from voicebot.dialog.plan import Dialplan
+from voicebot.domain.context import CallContext
 
 VERIFIED = ["sí, con él habla", "uno dos tres cuatro"]
 

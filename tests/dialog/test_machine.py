@@ -10,10 +10,10 @@ import pytest
 from dialog_calls import BOGOTA, play
 
 from voicebot.actions import EndCall, Listen, ListenMode, RecordDisposition, Say, Transfer
-from voicebot.dialog.context import CallContext
 from voicebot.dialog.machine import CallEnded, DisclosureViolation, start, step
-from voicebot.dialog.outcome import Disposition
 from voicebot.dialog.plan import Dialplan, SayItem
+from voicebot.domain.context import CallContext
+from voicebot.domain.outcome import Disposition
 from voicebot.events import Dtmf, Hangup, NoInput, TransferFailed, Utterance
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=BOGOTA)

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from voicebot.dialog.outcome import Disposition
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
+from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage.db import make_engine, session_factory

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from voicebot.dialog.context import CallContext, context_from_json
-from voicebot.dialog.outcome import CallOutcome, Disposition
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
+from voicebot.domain.context import CallContext, context_from_json
+from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.engine.audio_port import AudioDialogPort
 from voicebot.engine.call_loop import run_call
 from voicebot.speech.tts_cache import TtsCache

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from voicebot.audio.resample import resample
-from voicebot.speech.models import resolve_model
+from voicebot.domain.pcm import LINE_RATE, Pcm
+from voicebot.speech.model_files import resolve_model
 from voicebot.speech.vosk_asr import VoskSpeechModel
-from voicebot.telephony.carrier import LINE_RATE, Pcm
 
 Speak = Callable[..., Pcm]
 

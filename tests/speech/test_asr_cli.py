@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from voicebot.audio.resample import resample
 from voicebot.cli import app
-from voicebot.telephony.carrier import Pcm
+from voicebot.domain.pcm import Pcm
 
 Speak = Callable[..., Pcm]  # the ``speak`` fixture from conftest.py
 pytestmark = pytest.mark.slow

@@ -15,9 +15,9 @@ import pytest
 
 from voicebot.actions import RecognitionHints
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
+from voicebot.domain.pcm import FRAME_SAMPLES, Pcm
 from voicebot.speech.recognizer import CallRecognizer, Recognition
 from voicebot.speech.vosk_asr import VoskCallRecognizer, VoskSpeechModel
-from voicebot.telephony.carrier import FRAME_SAMPLES, Pcm
 
 Speak = Callable[..., Pcm]  # the ``speak`` fixture from conftest.py
 pytestmark = pytest.mark.slow

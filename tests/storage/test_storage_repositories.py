@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from voicebot.dialog.context import NegotiationLimits
+from voicebot.domain.context import NegotiationLimits
 from voicebot.storage import models as m
 from voicebot.storage.repositories import (
     append_audit,

@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pytest
 from scipy.signal import correlate, resample_poly
 
+from voicebot.domain.pcm import Pcm
 from voicebot.telephony.dtmf import tone
 from voicebot.telephony.sip import SipSettings
 from voicebot.telephony.testbed import PeerSpec, TestBed, free_port_block, write_wav
@@ -34,20 +35,18 @@ XFER_DEBTOR_SPEECH_AT_S = 4.5  # after the agent has been rung and whispered to
 CROWD = 10
 INBAND_KEYS = "47#"
 
-Audio = npt.NDArray[np.int16]
 
-
-def read_wav(path: Path) -> Audio:
+def read_wav(path: Path) -> Pcm:
     with wave.open(str(path)) as source:
         assert source.getframerate() == RATE and source.getsampwidth() == 2
         return np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
 
 
-def silence(seconds: float) -> Audio:
+def silence(seconds: float) -> Pcm:
     return np.zeros(int(seconds * RATE), dtype=np.int16)
 
 
-def espeak(text: str, workdir: Path) -> Audio:
+def espeak(text: str, workdir: Path) -> Pcm:
     """Real espeak-ng speech, as the bot would send it (8 kHz int16)."""
     out = workdir / f"espeak-{abs(hash(text))}.wav"
     subprocess.run(["espeak-ng", "-v", "es-419", "-w", str(out), text], check=True)
@@ -57,7 +56,7 @@ def espeak(text: str, workdir: Path) -> Audio:
     return resample_poly(pcm.astype(np.float64), RATE, rate).astype(np.int16)
 
 
-def best_match(needle: Audio, haystack: Audio) -> tuple[float, float]:
+def best_match(needle: Pcm, haystack: Pcm) -> tuple[float, float]:
     """(normalised correlation, offset in seconds) of ``needle``'s best position in ``haystack``."""
     a = needle.astype(np.float64)
     b = haystack.astype(np.float64)
@@ -70,7 +69,7 @@ def best_match(needle: Audio, haystack: Audio) -> tuple[float, float]:
     return float(score[best]), best / RATE
 
 
-def speech_frames(pcm: Audio, frame: int = 160, threshold: float = 300.0) -> npt.NDArray[np.bool_]:
+def speech_frames(pcm: Pcm, frame: int = 160, threshold: float = 300.0) -> npt.NDArray[np.bool_]:
     """Per 20 ms: is there voice energy (mean absolute amplitude above ``threshold``)?"""
     usable = len(pcm) // frame * frame
     frames = np.abs(pcm[:usable].astype(np.float64)).reshape(-1, frame)
@@ -92,10 +91,10 @@ class SipLab:
 
     bed: TestBed
     workdir: Path
-    debtor_speech: Audio
-    agent_speech: Audio
-    prompt: Audio  # an espeak-ng sentence the bot "says"
-    whisper: Audio
+    debtor_speech: Pcm
+    agent_speech: Pcm
+    prompt: Pcm  # an espeak-ng sentence the bot "says"
+    whisper: Pcm
 
     def settings(self, **overrides: object) -> SipSettings:
         """Settings for a fresh bot endpoint with its own SIP port and RTP range."""
@@ -113,7 +112,7 @@ class SipLab:
         values.update(overrides)
         return SipSettings(**values)  # type: ignore[arg-type]
 
-    def last_recording(self, user: str, direction: str, timeout_s: float = 3.0) -> Audio:
+    def last_recording(self, user: str, direction: str, timeout_s: float = 3.0) -> Pcm:
         """The newest finished sndfile dump of ``user`` (``dec``: what that phone heard)."""
         peer = self.bed.peer(user)
         deadline = time.monotonic() + timeout_s
@@ -135,7 +134,7 @@ def sip_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipLab]:
     agent_speech = read_wav(AGENT_SPEECH)
     pad = silence(120)
 
-    def wav(name: str, *parts: Audio) -> Path:
+    def wav(name: str, *parts: Pcm) -> Path:
         return write_wav(workdir / f"{name}.wav", np.concatenate(parts).tobytes())
 
     debtor = wav("debtor", silence(DEBTOR_SPEECH_AT_S), debtor_speech, pad)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from voicebot.audio.wav import decode_wav, read_wav
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.telephony.amd import (
     AmdResult,
     AnsweringMachineDetector,
@@ -25,7 +26,6 @@ from voicebot.telephony.amd import (
     decide,
     detect,
 )
-from voicebot.telephony.carrier import FRAME_SAMPLES, LINE_RATE, Pcm
 
 SOUNDS = Path("/usr/share/asterisk/sounds/es")
 HUMAN_PROMPTS = ["vm-no", "hours", "vm-goodbye", "hello-world", "vm-message", "auth-thankyou"]

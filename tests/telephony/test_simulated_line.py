@@ -11,7 +11,7 @@ import pytest
 
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.audio.vad import frame_dbfs
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup, LineInput
 from voicebot.telephony.simulated import (

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.telephony.carrier import AudioIn, DialFailure, FarEndHangup
 from voicebot.telephony.pyvoip_fixes import NoPortsAvailableError
 from voicebot.telephony.sip import (

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from voicebot.actions import TransferContext
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
 from voicebot.telephony.sip_transfer import Handoff, TransferOutcome, to_event

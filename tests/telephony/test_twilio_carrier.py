@@ -33,18 +33,11 @@ from twilio.request_validator import RequestValidator
 from voicebot.actions import Transfer, TransferContext
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.audio.wav import decode_wav, read_wav
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.telephony.amd import MachineAction
-from voicebot.telephony.carrier import (
-    FRAME_SAMPLES,
-    LINE_RATE,
-    AudioIn,
-    DialFailure,
-    DigitIn,
-    FarEndHangup,
-    Pcm,
-)
+from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup
 from voicebot.telephony.twilio import TwilioCallLeg, TwilioCarrier, TwilioSettings
 
 ACCOUNT = "AC25e16e9a716a4a1786a7c83f58e30482"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.telephony.twilio_wire import (
     DtmfReceived,
     MarkPlayed,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from webhook_receiver import Receiver
 
-from voicebot.dialog.outcome import CallOutcome, Disposition, Promise
+from voicebot.domain.outcome import CallOutcome, Disposition, Promise
 from voicebot.storage import models as m
 from voicebot.storage.db import transaction
 from voicebot.storage.repositories import record_dial_failure, record_outcome

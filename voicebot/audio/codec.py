@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-Pcm = npt.NDArray[np.int16]
+from voicebot.domain.pcm import Pcm
+
 Bytes8 = npt.NDArray[np.uint8]
 
 _ULAW_BIAS = 0x84  # 132: shifts the μ-law segments so that segment 0 starts at 0

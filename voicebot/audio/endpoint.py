@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from voicebot.audio.vad import Pcm, VadFrame, VadSettings, VoiceActivityDetector
+from voicebot.audio.vad import VadFrame, VadSettings, VoiceActivityDetector
+from voicebot.domain.pcm import Pcm
 
 
 class EndReason(StrEnum):

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-Pcm = npt.NDArray[np.int16]
+from voicebot.domain.pcm import Pcm
 
 
 def resample(samples: npt.ArrayLike, src_rate: int, dst_rate: int) -> Pcm:

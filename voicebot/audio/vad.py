@@ -17,9 +17,8 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-Pcm = npt.NDArray[np.int16]
+from voicebot.domain.pcm import Pcm
 
 SILENCE_DBFS = -100.0  # what an all-zero frame measures
 

@@ -20,8 +20,7 @@ import numpy.typing as npt
 
 from voicebot.audio.codec import alaw_to_pcm, ulaw_to_pcm
 from voicebot.audio.resample import resample, to_int16
-
-Pcm = npt.NDArray[np.int16]
+from voicebot.domain.pcm import Pcm
 
 _PCM, _FLOAT, _ALAW, _ULAW, _EXTENSIBLE = 0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE
 

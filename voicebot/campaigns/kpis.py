@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 
 CONTACT = {d for d in Disposition if d.is_human_contact} - {Disposition.DROP}
 PROMISES = {Disposition.PTP, Disposition.PPTP}

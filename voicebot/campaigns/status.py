@@ -14,7 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from voicebot.campaigns.kpis import CONTACT, PROMISES, CampaignKpis
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
 from voicebot.storage import models as m
 
 

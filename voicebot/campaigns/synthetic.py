@@ -15,8 +15,8 @@ from decimal import Decimal
 
 import phonenumbers
 
-from voicebot.dialog.context import CallContext, Debt, Debtor, NegotiationLimits
-from voicebot.dialog.spanish import number_words
+from voicebot.domain.context import CallContext, Debt, Debtor, NegotiationLimits
+from voicebot.language.spanish import number_words
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,12 @@ from voicebot.actions import (
     Transfer,
     TransferContext,
 )
-from voicebot.dialog.context import CallContext
 from voicebot.dialog.nlu import understand
-from voicebot.dialog.outcome import CallOutcome, Disposition, Promise, Turn
 from voicebot.dialog.plan import Condition, Dialplan, Operand, Ref, State, Step, Transition
 from voicebot.dialog.prompts import render_prompt
 from voicebot.dialog.understanding import Intent, Understanding
+from voicebot.domain.context import CallContext
+from voicebot.domain.outcome import CallOutcome, Disposition, Promise, Turn
 from voicebot.events import (
     Answered,
     Dtmf,

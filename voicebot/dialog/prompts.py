@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from voicebot.dialog.context import CallContext
 from voicebot.dialog.plan import VARIABLE_PATTERN, Prompt
-from voicebot.dialog.spanish import (
+from voicebot.domain.context import CallContext
+from voicebot.language.spanish import (
     amount_words,
     day_words,
     daypart_greeting,

@@ -33,10 +33,11 @@ from voicebot.audio.endpoint import (
     SpeechStarted,
 )
 from voicebot.audio.vad import VoiceActivityDetector
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.events import Dtmf, Hangup, NoInput, TransferCompleted, TransferFailed, Utterance
 from voicebot.speech.recognizer import CallRecognizer, Recognition
 from voicebot.speech.synthesizer import Synthesizer
-from voicebot.telephony.carrier import FRAME_SAMPLES, LINE_RATE, AudioIn, CallLeg, DigitIn, Pcm
+from voicebot.telephony.carrier import AudioIn, CallLeg, DigitIn
 
 FRAME_MS = 1000 * FRAME_SAMPLES // LINE_RATE
 

@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from voicebot.actions import Action, EndCall, Listen, Say, Transfer
-from voicebot.dialog.context import CallContext
 from voicebot.dialog.machine import CallState, start, step
-from voicebot.dialog.outcome import CallOutcome
 from voicebot.dialog.plan import Dialplan
+from voicebot.domain.context import CallContext
+from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.port import DialogPort
 from voicebot.events import Event, Hangup
 

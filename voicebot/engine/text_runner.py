@@ -10,8 +10,8 @@ import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 
-from voicebot.dialog.outcome import Disposition
 from voicebot.dialog.plan import Dialplan
+from voicebot.domain.outcome import Disposition
 from voicebot.engine.call_loop import run_call
 from voicebot.engine.dialer import CallResult, Clock, DialRequest
 from voicebot.telephony.carrier import DialFailure

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicebot.audio.wav import read_wav
+from voicebot.domain.pcm import Pcm
 from voicebot.speech.keywords import normalize
-from voicebot.telephony.carrier import Pcm
 
 
 @dataclass(frozen=True, slots=True)

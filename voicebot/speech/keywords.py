@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from voicebot.actions import RecognitionHints
-from voicebot.dialog.spanish import MONTHS, WEEKDAYS
+from voicebot.language.spanish import MONTHS, WEEKDAYS
 
 UNK = "[unk]"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from voicebot.actions import RecognitionHints
-from voicebot.telephony.carrier import Pcm
+from voicebot.domain.pcm import Pcm
 
 
 @dataclass(frozen=True, slots=True)

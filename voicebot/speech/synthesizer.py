@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from voicebot.telephony.carrier import Pcm
+from voicebot.domain.pcm import Pcm
 
 
 class Synthesizer(Protocol):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from voicebot.audio.wav import WavError, read_wav, write_wav
-from voicebot.telephony.carrier import Pcm
+from voicebot.domain.pcm import Pcm
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ import numpy as np
 from voicebot.audio.resample import resample
 from voicebot.audio.vad import frame_dbfs
 from voicebot.audio.wav import decode_wav
-from voicebot.telephony.carrier import LINE_RATE, Pcm
+from voicebot.domain.pcm import LINE_RATE, Pcm
 
 CHECK_PHRASE = "uno dos tres"  # rendered by check(); any voice pronounces digits
 _KEEP_SILENCE_MS = 30

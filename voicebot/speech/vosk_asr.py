@@ -30,10 +30,10 @@ import numpy as np
 import vosk
 
 from voicebot.actions import RecognitionHints
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.speech.keywords import UNK, Grammar, build_grammar, match_keyword
-from voicebot.speech.models import ResolvedModel, inspect_model
+from voicebot.speech.model_files import ResolvedModel, inspect_model
 from voicebot.speech.recognizer import Recognition, Word
-from voicebot.telephony.carrier import LINE_RATE, Pcm
 
 MAX_TURN_SECONDS = 30.0  # audio kept per turn for a free re-decode
 
@@ -188,8 +188,8 @@ class VoskSpeechModel:
         call = self.new_call()
         try:
             call.start_turn(hints or RecognitionHints())
-            for start in range(0, len(pcm), 160):
-                call.accept(pcm[start : start + 160])
+            for start in range(0, len(pcm), FRAME_SAMPLES):
+                call.accept(pcm[start : start + FRAME_SAMPLES])
             return call.finish()
         finally:
             call.close()

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from voicebot.dialog.context import DEFAULT_COMPANY, CallContext, Debt, Debtor, NegotiationLimits
-from voicebot.dialog.outcome import CallOutcome, Disposition
+from voicebot.domain.context import DEFAULT_COMPANY, CallContext, Debt, Debtor, NegotiationLimits
+from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.storage import models as m
 from voicebot.telephony.carrier import DialFailure
 

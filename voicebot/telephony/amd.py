@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from voicebot.audio.vad import frame_dbfs
-from voicebot.telephony.carrier import FRAME_SAMPLES, LINE_RATE, Pcm
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 
 FRAME_S = FRAME_SAMPLES / LINE_RATE
 

@@ -10,15 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
-from voicebot.dialog.outcome import Disposition
-
-LINE_RATE = 8000
-FRAME_SAMPLES = 160  # 20 ms at 8 kHz
-
-Pcm = npt.NDArray[np.int16]
+from voicebot.domain.outcome import Disposition
+from voicebot.domain.pcm import Pcm
 
 
 @dataclass(frozen=True, slots=True)

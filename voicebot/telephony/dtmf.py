@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-RATE = 8000
+from voicebot.domain.pcm import LINE_RATE, Pcm
+
 ROWS = (697.0, 770.0, 852.0, 941.0)
 COLUMNS = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYS = ("123A", "456B", "789C", "*0#D")
@@ -30,7 +31,7 @@ _RUNNER_UP = 10 ** (6 / 10)  # winner at least 6 dB above the next tone in its g
 
 @functools.cache
 def _phasors(n: int) -> npt.NDArray[np.complex128]:
-    t = np.arange(n) / RATE
+    t = np.arange(n) / LINE_RATE
     return np.exp(-2j * np.pi * np.outer(np.array(ROWS + COLUMNS), t))
 
 
@@ -40,7 +41,7 @@ def _tone_powers(frame: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.asarray(np.abs(bins) ** 2 / len(frame), dtype=np.float64)
 
 
-def classify(frame: npt.NDArray[np.int16]) -> str | None:
+def classify(frame: Pcm) -> str | None:
     """The key whose tone pair dominates this frame, if any."""
     samples = frame.astype(np.float64)
     total = float(np.dot(samples, samples))
@@ -73,7 +74,7 @@ class InbandDtmfDetector:
     _count: int = 0
     _reported: str | None = None
 
-    def feed(self, frame: npt.NDArray[np.int16]) -> list[str]:
+    def feed(self, frame: Pcm) -> list[str]:
         key = classify(frame)
         if key is None:
             self._candidate, self._count, self._reported = None, 0, None
@@ -88,12 +89,12 @@ class InbandDtmfDetector:
         return []
 
 
-def tone(key: str, duration_s: float = 0.1, amplitude: int = 8000) -> npt.NDArray[np.int16]:
+def tone(key: str, duration_s: float = 0.1, amplitude: int = 8000) -> Pcm:
     """The DTMF tone pair for ``key`` as 8 kHz int16 audio (for prompts, tests, peers)."""
     found = [(r, keys.index(key)) for r, keys in enumerate(KEYS) if len(key) == 1 and key in keys]
     if not found:
         raise ValueError(f"not a DTMF key: {key!r}")
     row, col = found[0]
-    t = np.arange(int(duration_s * RATE)) / RATE
+    t = np.arange(int(duration_s * LINE_RATE)) / LINE_RATE
     wave = np.sin(2 * np.pi * ROWS[row] * t) + np.sin(2 * np.pi * COLUMNS[col] * t)
     return (wave * amplitude / 2).astype(np.int16)

@@ -23,26 +23,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.audio.wav import read_wav
-from voicebot.dialog.outcome import Disposition
-from voicebot.speech.synthesizer import Synthesizer
-from voicebot.telephony.carrier import (
-    FRAME_SAMPLES,
-    LINE_RATE,
-    AudioIn,
-    DialFailure,
-    DigitIn,
-    FarEndHangup,
-    LineInput,
-    Pcm,
-)
+from voicebot.domain.outcome import Disposition
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
+from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup, LineInput
 
 FRAME_MS = 1000 * FRAME_SAMPLES // LINE_RATE
 _SILENCE = np.zeros(FRAME_SAMPLES, np.int16)
+
+
+class DebtorVoice(Protocol):
+    """Renders a debtor's text turn as line audio.
+
+    Declared here, not imported from ``speech``, so the line stays below the speech layer;
+    any ``speech.synthesizer.Synthesizer`` fits it.
+    """
+
+    def synthesize(self, text: str) -> Pcm:
+        """8 kHz mono int16 audio for ``text``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +358,7 @@ class SimulatedCarrier:
         self,
         scripts: Mapping[str, DebtorScript],
         *,
-        debtor_voice: Synthesizer | None = None,
+        debtor_voice: DebtorVoice | None = None,
         realtime: bool = False,
         start: datetime | None = None,
     ) -> None:

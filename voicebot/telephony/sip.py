@@ -18,17 +18,9 @@ from typing import Literal
 
 from voicebot.actions import TransferContext
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
-from voicebot.dialog.outcome import Disposition
-from voicebot.telephony.carrier import (
-    FRAME_SAMPLES,
-    LINE_RATE,
-    AudioIn,
-    DialFailure,
-    DigitIn,
-    FarEndHangup,
-    LineInput,
-    Pcm,
-)
+from voicebot.domain.outcome import Disposition
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
+from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup, LineInput
 from voicebot.telephony.dtmf import InbandDtmfDetector
 from voicebot.telephony.pyvoip_fixes import (
     FRAME_BYTES,

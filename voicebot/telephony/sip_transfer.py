@@ -23,17 +23,9 @@ from typing import Literal
 import numpy as np
 
 from voicebot.actions import TransferContext
+from voicebot.domain.pcm import LINE_RATE, Pcm
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
-from voicebot.telephony.carrier import (
-    LINE_RATE,
-    AudioIn,
-    CallLeg,
-    Carrier,
-    DialFailure,
-    DigitIn,
-    FarEndHangup,
-    Pcm,
-)
+from voicebot.telephony.carrier import AudioIn, CallLeg, Carrier, DialFailure, DigitIn, FarEndHangup
 
 _BRIDGE_CUSHION_S = 0.08
 

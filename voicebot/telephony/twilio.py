@@ -30,7 +30,8 @@ from twilio.rest import Client
 
 from voicebot.actions import Transfer, TransferContext
 from voicebot.audio.vad import frame_dbfs
-from voicebot.dialog.outcome import Disposition
+from voicebot.domain.outcome import Disposition
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.telephony.amd import (
     AmdResult,
@@ -39,16 +40,7 @@ from voicebot.telephony.amd import (
     BeepDetector,
     MachineAction,
 )
-from voicebot.telephony.carrier import (
-    FRAME_SAMPLES,
-    LINE_RATE,
-    AudioIn,
-    DialFailure,
-    DigitIn,
-    FarEndHangup,
-    LineInput,
-    Pcm,
-)
+from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup, LineInput
 from voicebot.telephony.twilio_wire import (
     CallStatus,
     DtmfReceived,

@@ -18,8 +18,8 @@ import numpy as np
 from twilio.twiml.voice_response import Connect, Dial, VoiceResponse
 
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
-from voicebot.dialog.outcome import Disposition
-from voicebot.telephony.carrier import LINE_RATE, Pcm
+from voicebot.domain.outcome import Disposition
+from voicebot.domain.pcm import LINE_RATE, Pcm
 
 MULAW = "audio/x-mulaw"
 
