@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import WithJsonSchema
 
 from api.deps import ManagerDep, ReaderDep, SettingsDep
 from api.dialplans import dialplans_dir, validate_text
@@ -52,6 +53,7 @@ def validate_dialplan(
     prompt_set: Annotated[
         str | None,
         Form(max_length=120, description="A server prompt set by name, e.g. `es/cobranza`"),
+        WithJsonSchema({"type": "string", "maxLength": 120}),
     ] = None,
 ) -> DialplanValid:
     """The same checks as ``voicebot dialplan check``; 422 lists every problem with its YAML path.

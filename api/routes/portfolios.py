@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import ManagerDep, SessionsDep, SettingsDep
@@ -55,7 +56,12 @@ def upload_csv(
     sessions: SessionsDep,
     settings: SettingsDep,
     _: ManagerDep,
-    campaign_id: Annotated[int | None, Form(ge=1, le=INT32_MAX)] = None,
+    # Optional, but never "null": a multipart form has no null, only an absent field.
+    campaign_id: Annotated[
+        int | None,
+        Form(ge=1, le=INT32_MAX),
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": INT32_MAX}),
+    ] = None,
     default_creditor: Annotated[str, Form(max_length=120, pattern=r"^[^\x00]*$")] = "",
 ) -> ImportReportOut:
     _check_campaign(sessions, campaign_id)
