@@ -121,3 +121,33 @@ def test_hostile_yaml_is_a_clear_422(empty: World, plan: bytes) -> None:
     status, body, _ = _validate(empty, plan, prompt_set="es/cobranza")
     assert status == 422, body
     assert body["error"]["code"] == "invalid_dialplan"  # type: ignore[index]
+
+
+_OPENED: list[str] | None = None
+
+
+def _record_opens(event: str, args: tuple[object, ...]) -> None:
+    if _OPENED is not None and event == "open" and args and isinstance(args[0], str | Path):
+        _OPENED.append(os.fspath(args[0]))
+
+
+sys.addaudithook(_record_opens)  # inert unless a test sets _OPENED
+
+
+def test_validation_opens_nothing_outside_the_servers_prompt_sets(
+    empty: World, tmp_path: Path
+) -> None:
+    global _OPENED
+    target = tmp_path / "target.yaml"
+    target.write_text("saludo: hola\n")
+    database = empty.url.removeprefix("sqlite:///")
+    _OPENED = []
+    try:
+        for line in (str(target), database, "../../../../../../etc/hostname"):
+            assert _validate(empty, _plan(line))[0] == 422
+        assert _validate(empty, GOOD.encode())[0] == 200
+    finally:
+        opened, _OPENED = _OPENED, None
+    named = {os.path.realpath(p) for p in (target, database, "/etc/hostname")}
+    assert not named & {os.path.realpath(p) for p in opened}, opened
+    assert os.fspath(empty.settings.prompts_dir / "es" / "cobranza.yaml") in opened
