@@ -1,6 +1,6 @@
 """The long schemathesis run: every operation, every role and anonymous, many examples.
 
-    .venv/bin/python bench/fuzz_api.py [--examples 200]
+    .venv/bin/python bench/fuzz_api.py [--examples 200] [--database-url postgresql+psycopg://…]
 
 Prints operations, requests sent and every failure (server errors, schema violations).
 The suite runs the same fuzzer with a handful of examples (tests/api/test_api_fuzz.py).
@@ -26,9 +26,12 @@ from voicebot.storage.db import upgrade  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--examples", type=int, default=200, help="examples per operation")
+    parser.add_argument(
+        "--database-url", default="", help="an empty database (default: a fresh SQLite file)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'fuzz.sqlite3'}"
+        url = args.database_url or f"sqlite:///{Path(folder) / 'fuzz.sqlite3'}"
         upgrade(url)
         for world in open_world(url):
             populate(world)
