@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.routing import Match
+from starlette.routing import Route
 
 from api import errors, guard, redaction
 from api.errors import ERROR_RESPONSES
@@ -42,15 +42,6 @@ Roles: **admin** (everything, keys, replays), **manager** (portfolios, campaigns
 **agent** (transfers and only the calls transferred to it), **auditor** (read-only).
 Errors always have the body `{"error": {"code", "message", "details"}}`.
 """
-
-
-def _route_template(request: Request) -> str:
-    """The path template (``/calls/{call_id}``), so metrics do not explode per id."""
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", request.url.path))
-    return "unmatched"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -101,14 +92,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refused = await guard.admit(request, limit)
         response = refused if refused is not None else await call_next(request)
         guard.secure_headers(request, response)
-        route = _route_template(request)
+        route = guard.route_template(request)
         method = request.method if request.method in KNOWN_METHODS else "OTHER"
         metrics: Metrics = app.state.metrics
         metrics.requests.labels(route, method, str(response.status_code)).inc()
         metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
         return response
 
-    for module in (
+    modules = (
         ops,
         keys,
         portfolios,
@@ -119,6 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agents,
         dialplans,
         webhooks,
-    ):
+    )
+    for module in modules:
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.state.route_table = [
+        *(r for r in app.router.routes if isinstance(r, Route)),
+        *(r for module in modules for r in module.router.routes),
+    ]
     return app

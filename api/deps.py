@@ -66,6 +66,7 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
             )
         return principal
 
+    check.roles = roles  # type: ignore[attr-defined]  # the guard refuses before the body
     return check
 
 

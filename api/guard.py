@@ -9,7 +9,10 @@ principal found is handed to the routes through ``request.state``.
 from __future__ import annotations
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, Match
 
 from api.errors import error_response
 from api.security import Principal, authenticate
@@ -40,6 +43,43 @@ DOCS_CSP = (
     "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com; "
     "connect-src 'self'; worker-src blob:; frame-ancestors 'none'"
 )
+
+
+def _roles(dependant: Dependant) -> tuple[str, ...] | None:
+    """The roles a route's ``require(...)`` dependency admits, if it has one."""
+    for sub in dependant.dependencies:
+        roles = getattr(sub.call, "roles", None)
+        if roles is not None:
+            return tuple(roles)
+        found = _roles(sub)
+        if found is not None:
+            return found
+    return None
+
+
+def matched_route(request: Request) -> BaseRoute | None:
+    """The route that will serve ``request`` (or whose path matches, for a 405), looked up
+    in the flat table ``create_app`` stores: the app's own router nests included routers."""
+    partial = None
+    for route in request.app.state.route_table:
+        match, _ = route.matches(request.scope)
+        if match is Match.FULL:
+            return route  # type: ignore[no-any-return]
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return partial
+
+
+def route_template(request: Request) -> str:
+    """The path template (``/calls/{call_id}``) for metrics: never the raw path, whose ids
+    and random probes would each become a new time series."""
+    route = matched_route(request)
+    return str(getattr(route, "path", "unmatched")) if route is not None else "unmatched"
+
+
+def required_roles(request: Request) -> tuple[str, ...] | None:
+    route = matched_route(request)
+    return _roles(route.dependant) if isinstance(route, APIRoute) else None
 
 
 def client_address(request: Request) -> str:
@@ -77,6 +117,13 @@ async def admit(request: Request, limit: int) -> Response | None:
                     401, "unauthorized", "the API key is not valid or was revoked"
                 )
         request.state.principal = principal
+        roles = required_roles(request) if principal is not None and not public else None
+        if principal is not None and roles is not None and principal.role not in roles:
+            return error_response(
+                403,
+                "forbidden",
+                f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}",
+            )
     elif not public:
         return error_response(
             401, "unauthorized", f"send an API key in the {API_KEY_HEADER} header"

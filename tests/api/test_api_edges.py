@@ -224,6 +224,25 @@ def test_anonymous_bodies_are_refused_before_they_are_read(small: World) -> None
     assert received < 64 * 1024
 
 
+def test_a_role_that_may_not_upload_is_refused_before_the_body_is_read(small: World) -> None:
+    received = 0
+
+    def counting() -> Iterator[bytes]:
+        nonlocal received
+        for chunk in _chunks(256 * 1024):
+            received += len(chunk)
+            yield chunk
+
+    answer = small.client.post(
+        "/portfolios/json",
+        content=counting(),
+        headers={**small.auth("auditor"), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "forbidden"
+    assert received < 64 * 1024
+
+
 def test_repeated_wrong_keys_are_throttled_with_a_clear_429(empty: World) -> None:
     throttle = empty.client.app.state.key_throttle
     now = [1000.0]

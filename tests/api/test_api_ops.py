@@ -299,6 +299,15 @@ def test_scrapes_are_answered_from_memory_with_bounded_labels(lite: World) -> No
     assert statements == []
     for method in ("FOO", "BAR", "PROPFIND"):
         lite.client.request(method, "/calls", headers=lite.auth("auditor"))
+    for path in ("/calls/123", "/calls/456", "/no/such/path", "/random-1", "/random-2"):
+        lite.client.get(path, headers=lite.auth("auditor"))
+    routes = {
+        dict(labels)["route"]
+        for name, labels in _samples(lite.client.get("/metrics").text)
+        if name == "voicebot_http_requests_total"
+    }
+    assert "/calls/{call_id}" in routes and "unmatched" in routes
+    assert not any(r.startswith(("/calls/1", "/calls/4", "/no", "/random")) for r in routes)
     methods = {
         labels[0][1]
         for name, labels in _samples(lite.client.get("/metrics").text)
