@@ -22,7 +22,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from voicebot.data import DEFAULT_DIALPLAN
+from voicebot.data import DEFAULT_DIALPLAN, PROMPTS_DIR
 
 VAR_DIR = Path("var")  # relative to the working directory: the Docker image runs in /app
 
@@ -91,6 +91,11 @@ class ApiConfig(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)  # closed by default
     max_upload_bytes: int = 20 * 1024 * 1024
     status_cache_seconds: float = 2.0  # campaign status is recomputed at most this often
+    cursor_secret: str = (
+        ""  # signs pagination cursors; empty: random per process (set for replicas)
+    )
+    failed_keys_per_minute: int = 20  # wrong API keys one client may present before 429
+    ops_key_required: bool = False  # /metrics and /ready's details only with an API key
 
 
 class WebhookConfig(BaseModel):
@@ -126,6 +131,7 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{VAR_DIR / 'voicebot.sqlite3'}"
     dialplan: Path = DEFAULT_DIALPLAN
+    prompts_dir: Path = PROMPTS_DIR  # the prompt sets an uploaded dialplan may name
     company: str = "Gestión Integral de Cartera"
     callback_number: str = ""
     carrier: str = "simulated"  # simulated | sip | twilio

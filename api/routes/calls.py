@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -12,6 +11,7 @@ from sqlalchemy import Select, literal, select, tuple_
 
 from api.deps import AnyRoleDep, SessionDep
 from api.errors import not_found
+from api.fields import IdPath, IdQuery, MomentQuery, filter_text
 from api.pagination import Limit, Offset, decode_cursor, encode_cursor, paginate
 from api.schemas import CallDetail, CallSummary, Page, PromiseOut, TurnOut
 from api.security import AGENT, Principal
@@ -33,15 +33,17 @@ def visible_to(query: Select[T], who: Principal) -> Select[T]:
 
 @router.get("")
 def list_calls(
+    request: Request,
     session: SessionDep,
     who: AnyRoleDep,
-    campaign_id: int | None = None,
-    debtor_id: int | None = None,
-    disposition: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    campaign_id: IdQuery = None,
+    debtor_id: IdQuery = None,
+    disposition: Annotated[str | None, filter_text(8)] = None,
+    since: MomentQuery = None,
+    until: MomentQuery = None,
     cursor: Annotated[
-        str | None, Query(description="`next_cursor` of the previous page (instead of offset)")
+        str | None,
+        Query(max_length=200, description="`next_cursor` of the previous page (instead of offset)"),
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -64,7 +66,7 @@ def list_calls(
     query = visible_to(query, who)
     counted = query
     if cursor is not None:
-        at, key = decode_cursor(cursor)
+        at, key = decode_cursor(cursor, request.app.state.cursor_secret)
         query = query.where(
             tuple_(m.CallRecord.started_at, m.CallRecord.id)
             < tuple_(literal(at, UtcDateTime()), key)
@@ -72,7 +74,7 @@ def list_calls(
     page = paginate(session, query, limit=limit, offset=offset, schema=CallSummary, counted=counted)
     if len(page.items) == limit:
         last = page.items[-1]
-        page.next_cursor = encode_cursor(last.started_at, last.id)
+        page.next_cursor = encode_cursor(last.started_at, last.id, request.app.state.cursor_secret)
     return page
 
 
@@ -84,7 +86,7 @@ def _call(session: SessionDep, who: Principal, call_id: int) -> m.CallRecord:
 
 
 @router.get("/{call_id}")
-def get_call(call_id: int, request: Request, session: SessionDep, who: AnyRoleDep) -> CallDetail:
+def get_call(call_id: IdPath, request: Request, session: SessionDep, who: AnyRoleDep) -> CallDetail:
     record = _call(session, who, call_id)
     promise = session.scalar(
         select(m.PromiseToPay).where(m.PromiseToPay.attempt_id == record.attempt_id)
@@ -109,7 +111,7 @@ def get_call(call_id: int, request: Request, session: SessionDep, who: AnyRoleDe
 
 
 @router.get("/{call_id}/recording", response_class=FileResponse)
-def get_recording(call_id: int, session: SessionDep, who: AnyRoleDep) -> FileResponse:
+def get_recording(call_id: IdPath, session: SessionDep, who: AnyRoleDep) -> FileResponse:
     record = _call(session, who, call_id)
     if not record.recording_path or not Path(record.recording_path).is_file():
         raise not_found("recording of call", call_id)

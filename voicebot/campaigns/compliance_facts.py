@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from voicebot.campaigns.compliance import DialFacts, PastAttempt, jurisdictions_for, past_contact
@@ -72,7 +72,10 @@ def gather(
     campaign = s.get_one(m.Campaign, attempt.campaign_id)
     phone = s.get(m.Phone, attempt.phone_id) if attempt.phone_id else None
     e164 = phone.e164 if phone else ""
-    opt_outs = select(m.OptOut.id).where(m.OptOut.debtor_id == debtor.id)
+    # An opt-out of every channel, or of this very number (one number blocks only itself).
+    opt_outs = select(m.OptOut.id).where(
+        m.OptOut.debtor_id == debtor.id, or_(m.OptOut.phone.is_(None), m.OptOut.phone == e164)
+    )
     if as_of is not None:
         opt_outs = opt_outs.where(m.OptOut.created_at < as_of)
     opted_out = s.scalar(opt_outs.limit(1)) is not None

@@ -208,6 +208,26 @@ def normalize_phone(text: str, region: str) -> PhoneRow:
     return PhoneRow(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind)
 
 
+# Column lengths of the tables the row lands in (PostgreSQL refuses longer text).
+TEXT_LIMITS = {
+    "external_id": 64,
+    "full_name": 200,
+    "document_id": 40,
+    "segment": 40,
+    "product": 80,
+    "creditor": 120,
+    "debt_ref": 64,
+    "timezone": 64,
+    "preferred_hours": 40,
+}
+# Cells a spreadsheet would run as a formula when an export is opened (CSV injection);
+# names and ids never start like this, numbers and phones are parsed, not stored as text.
+FREE_TEXT = frozenset(TEXT_LIMITS) - {"timezone"}
+_FORMULA = re.compile(r"^[=+\-@\t\r]")
+MAX_AMOUNT = Decimal("99999999999999.99")  # Numeric(16, 2)
+MAX_DAYS_PAST_DUE = 36_500
+
+
 def validate_row(
     raw: Mapping[str, str],
     line: int,
@@ -216,6 +236,7 @@ def validate_row(
     default_creditor: str = "",
 ) -> DebtorRow | list[RowError]:
     row = _Cells.read(raw, line, columns)
+    _check_storable(row)
     full_name = " ".join(row.value("full_name").split())
     if not full_name:
         row.fail("full_name", "name is empty")
@@ -351,6 +372,18 @@ def _channels(row: _Cells) -> tuple[str, ...] | None:
         return None
 
 
+def _check_storable(row: _Cells) -> None:
+    """Text the store can hold as it is, and no spreadsheet formula in what an export shows."""
+    for name, cell in row.values.items():
+        limit = TEXT_LIMITS.get(name)
+        if limit is not None and len(cell) > limit:
+            row.fail(name, f"longer than {limit} characters")
+        if name in FREE_TEXT and _FORMULA.match(cell):
+            row.fail(name, f"{cell[:20]!r} looks like a spreadsheet formula; refusing to store it")
+        if "\x00" in cell:
+            row.fail(name, "contains a NUL character")
+
+
 def _amount(row: _Cells) -> Decimal:
     text = row.value("amount")
     try:
@@ -362,6 +395,8 @@ def _amount(row: _Cells) -> Decimal:
         row.fail("amount", f"amount must be positive, got {text!r}")
     elif amount != amount.quantize(CENT):
         row.fail("amount", f"more than 2 decimals in {text!r}; refusing to round")
+    elif amount > MAX_AMOUNT:
+        row.fail("amount", f"over {MAX_AMOUNT} (the largest amount stored)")
     return amount
 
 
@@ -373,8 +408,11 @@ def _days_past_due(row: _Cells) -> int:
         days = int(text)
     except ValueError:
         days = -1
-    if days < 0:
-        row.fail("days_past_due", f"days past due must be a whole number ≥ 0, got {text!r}")
+    if not 0 <= days <= MAX_DAYS_PAST_DUE:
+        row.fail(
+            "days_past_due",
+            f"days past due must be a whole number from 0 to {MAX_DAYS_PAST_DUE}, got {text!r}",
+        )
     return days
 
 
@@ -403,18 +441,29 @@ def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str] |
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    # newline="": the csv module handles CR, LF and CRLF itself (a bare CR was an error).
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
         headers = [h.strip() for h in next(reader)]
     except StopIteration as exc:
         raise PortfolioError("the file is empty") from exc
+    except csv.Error as exc:
+        raise PortfolioError(f"the header line cannot be read: {exc}") from exc
     if not any(headers):
         raise PortfolioError("the first line must name the columns")
 
     def rows() -> Iterator[tuple[int, dict[str, str] | RowError]]:
         start = reader.line_num + 1
-        for record in reader:
+        while True:
             line = start
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
+                start = reader.line_num + 1
+                yield line, RowError(line, "*", f"the line cannot be read: {exc}")
+                continue
             start = reader.line_num + 1
             if not any(cell.strip() for cell in record):
                 continue

@@ -37,7 +37,8 @@ def serve(
             upgrade(settings.database_url)
         except OperationalError as exc:
             raise unreachable(settings.database_url, exc) from exc
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # No "server: uvicorn" banner: it tells a scanner which exploits to try.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False)
 
 
 @apikey_app.command("create")

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from voicebot.domain.context import DEFAULT_COMPANY, CallContext, Debt, Debtor, NegotiationLimits
@@ -100,11 +100,13 @@ def record_opt_out(
     return opt_out
 
 
-def is_opted_out(session: Session, *, debtor_id: int) -> bool:
-    return (
-        session.scalar(select(m.OptOut.id).where(m.OptOut.debtor_id == debtor_id).limit(1))
-        is not None
-    )
+def is_opted_out(session: Session, *, debtor_id: int, phone: str | None = None) -> bool:
+    """Opted out on every channel, or on ``phone`` (an opt-out of one number blocks only it);
+    without ``phone``: any opt-out at all."""
+    query = select(m.OptOut.id).where(m.OptOut.debtor_id == debtor_id)
+    if phone is not None:
+        query = query.where(or_(m.OptOut.phone.is_(None), m.OptOut.phone == phone))
+    return session.scalar(query.limit(1)) is not None
 
 
 def record_promise(session: Session, *, attempt: m.CallAttempt, promise: Promise) -> m.PromiseToPay:
