@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from testbeds.postgres import PostgresServer
 from voicebot.actions import Action, EndCall, OptOut
+from voicebot.campaigns.compliance_facts import CONTACTS
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
 from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
-from voicebot.engine.dial_facts import CONTACTS
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.engine.journal import read_pending
 from voicebot.engine.text_runner import ScriptedTextRunner
