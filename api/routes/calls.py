@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
 from sqlalchemy import Select, literal, select, tuple_
 
 from api.deps import AnyRoleDep, SessionDep
-from api.errors import not_found
+from api.errors import ApiError, not_found
 from api.pagination import Limit, Offset, decode_cursor, encode_cursor, paginate
 from api.schemas import CallDetail, CallSummary, Page, PromiseOut, TurnOut
 from api.security import AGENT, Principal
+from voicebot.recording.ranges import RangeNotSatisfiable, byte_range
+from voicebot.recording.store import RecordingStore
 from voicebot.storage import models as m
 from voicebot.storage.models import UtcDateTime
+from voicebot.storage.repositories import append_audit
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 
@@ -102,15 +104,89 @@ def get_call(call_id: int, request: Request, session: SessionDep, who: AnyRoleDe
         promise=PromiseOut.model_validate(promise) if promise else None,
         recording_url=(
             str(request.url_for("get_recording", call_id=call_id))
-            if record.recording_path
+            if _playable(session, record) is not None
             else None
         ),
     )
 
 
-@router.get("/{call_id}/recording", response_class=FileResponse)
-def get_recording(call_id: int, session: SessionDep, who: AnyRoleDep) -> FileResponse:
+# --- recordings (issue 19) -----------------------------------------------------------------
+
+PLAYABLE = ("complete", "partial")
+
+
+def _playable(session: SessionDep, record: m.CallRecord) -> m.Recording | None:
+    return session.scalar(
+        select(m.Recording).where(
+            m.Recording.attempt_id == record.attempt_id, m.Recording.status.in_(PLAYABLE)
+        )
+    )
+
+
+def _store(request: Request) -> RecordingStore:
+    store: RecordingStore | None = getattr(request.app.state, "recording_store", None)
+    if store is None:
+        from voicebot.wiring import recording_store
+
+        store = request.app.state.recording_store = recording_store(request.app.state.settings)
+    return store
+
+
+@router.get(
+    "/{call_id}/recording",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"audio/flac": {}}, "description": "the whole two-channel FLAC"},
+        206: {"content": {"audio/flac": {}}, "description": "the requested byte range"},
+        416: {"description": "the range starts past the end of the file"},
+    },
+)
+def get_recording(
+    call_id: int,
+    request: Request,
+    session: SessionDep,
+    who: AnyRoleDep,
+    range_: Annotated[str | None, Header(alias="Range")] = None,
+) -> StreamingResponse:
+    """The call's recording (channel 1 the bot, 2 the far end), seekable with ``Range``.
+
+    Agents hear only calls transferred to them. Every request is written to the audit
+    log before a byte is sent, including each range a player fetches while seeking.
+    """
     record = _call(session, who, call_id)
-    if not record.recording_path or not Path(record.recording_path).is_file():
+    recording = _playable(session, record)
+    store = _store(request)
+    size = store.size(recording.key) if recording is not None else None
+    if recording is None or size is None:
         raise not_found("recording of call", call_id)
-    return FileResponse(record.recording_path, media_type="audio/wav")
+    try:
+        span = byte_range(range_, size)
+    except RangeNotSatisfiable as error:
+        raise ApiError(416, "range_not_satisfiable", str(error), {"size": size}) from error
+    first, last = span if span is not None else (0, size - 1)
+    append_audit(
+        session,
+        actor=who.name,
+        action="recording_listened",
+        debtor_id=recording.debtor_id,
+        campaign_id=recording.campaign_id,
+        attempt_id=recording.attempt_id,
+        reason=f"{who.role} fetched bytes {first}-{last} of {size}",
+        details={"recording_id": recording.id, "call_id": call_id, "role": who.role},
+        at=datetime.now(UTC),
+    )
+    session.commit()
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(last - first + 1),
+        "ETag": f'"{recording.sha256}"',
+        "X-Recording-Status": recording.status,
+    }
+    if span is not None:
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    return StreamingResponse(
+        store.read(recording.key, first, last),
+        status_code=206 if span is not None else 200,
+        media_type=recording.media_type,
+        headers=headers,
+    )

@@ -9,6 +9,7 @@ from voicebot.cli import (
     demo_cmd,
     dialplan_cmd,
     nlu_cmd,
+    recordings_cmd,
     serve_cmd,
     simulate_cmd,
     speech_cmd,
@@ -33,6 +34,7 @@ speech_cmd.register(app, eval_app)
 campaign_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)
+recordings_cmd.register(app)
 
 
 def main() -> None:

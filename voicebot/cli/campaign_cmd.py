@@ -248,7 +248,13 @@ def worker(
 ) -> None:
     """A dialer worker: claims due attempts from the shared hopper and calls them."""
     from voicebot.engine.dialer import CallRunner, Dialer
-    from voicebot.wiring import sip_carrier, sip_runner, twilio_carrier, twilio_runner
+    from voicebot.wiring import (
+        call_recordings,
+        sip_carrier,
+        sip_runner,
+        twilio_carrier,
+        twilio_runner,
+    )
 
     if carrier not in ("sip", "twilio"):
         raise typer.BadParameter("sip or twilio", param_hint="--carrier")
@@ -270,15 +276,17 @@ def worker(
         )
         console.print(f"worker done: {stats}")
 
+    recordings = call_recordings(settings, sessions)
+
     async def work() -> None:
         if carrier == "sip":
             async with sip_carrier(settings) as sip:
-                await dial_all(sip_runner(settings, plan, sip))
+                await dial_all(sip_runner(settings, plan, sip, recordings))
             return
         twilio = twilio_carrier(settings, plan)
         server = await twilio.start(settings.twilio.listen_host, settings.twilio.listen_port)
         try:
-            await dial_all(twilio_runner(settings, plan, twilio))
+            await dial_all(twilio_runner(settings, plan, twilio, recordings))
         finally:
             await twilio.close()
             await server.cleanup()

@@ -6,16 +6,22 @@ never knows which carrier it is talking to.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from voicebot.actions import Say
 from voicebot.dialog.plan import Dialplan
 from voicebot.engine.audio_port import AudioDialogPort, Transferrer
 from voicebot.engine.call_loop import run_call, utc_now
 from voicebot.engine.dialer import CallResult, DialRequest
+from voicebot.recording.notice import NOTICE_PROMPT, notice_text
+from voicebot.recording.service import ActiveRecording, CallRecordings
 from voicebot.speech.synthesizer import Synthesizer
 from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.telephony.carrier import CallLeg, Carrier, DialFailure
+
+log = logging.getLogger(__name__)
 
 
 class CarrierCallRunner:
@@ -29,6 +35,7 @@ class CarrierCallRunner:
         caller_id: str | None = None,
         ring_timeout_s: float = 30.0,
         transferrer_for: Callable[[CallLeg], Transferrer | None] = lambda leg: None,
+        recordings: CallRecordings | None = None,
     ) -> None:
         self.plan = plan
         self.carrier = carrier
@@ -37,6 +44,7 @@ class CarrierCallRunner:
         self.caller_id = caller_id
         self.ring_timeout_s = ring_timeout_s
         self.transferrer_for = transferrer_for
+        self.recordings = recordings  # None: calls are not recorded (text and unit runs)
 
     async def run(self, request: DialRequest) -> CallResult:
         leg = await self.carrier.dial(
@@ -46,7 +54,13 @@ class CarrierCallRunner:
             return leg
         # A simulated line keeps its own time; a real line runs on the wall clock.
         line_clock: Callable[[], datetime] = getattr(leg, "clock", utc_now)
+        recording: ActiveRecording | None = None
+        if self.recordings is not None and request.attempt_id:
+            # From answer on, both directions go through the recording leg (bridge included).
+            recording = self.recordings.start(request.attempt_id, leg, line_clock())
+            leg = recording.leg
         recognizer = self.speech.new_call()
+        outcome = None
         try:
             port = AudioDialogPort(
                 leg,
@@ -55,8 +69,21 @@ class CarrierCallRunner:
                 clock=line_clock,
                 transferrer=self.transferrer_for(leg),
             )
-            return await run_call(
+            if recording is not None and recording.policy.notice:
+                # Before anything that matters is said; heard to the end (no barge-in).
+                text = notice_text(request.context.company)
+                await port.say(Say(NOTICE_PROMPT, text, barge_in=False))
+            outcome = await run_call(
                 self.plan, request.context, port, clock=line_clock, on_action=request.on_action
             )
+            return outcome
         finally:
             recognizer.close()
+            if recording is not None and self.recordings is not None:
+                transcript = outcome.transcript if outcome is not None else ()
+                try:
+                    await self.recordings.finish(recording, transcript, line_clock())
+                except Exception:
+                    # The outcome matters more than its recording: the row stays
+                    # "recording" and `voicebot recordings recover` settles it later.
+                    log.exception("recording of attempt %s not stored", request.attempt_id)
