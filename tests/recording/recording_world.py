@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
+
+from voicebot.recording.store import RecordingStore, new_key
+from voicebot.recording.writer import RecordingWriter
 
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory, upgrade
@@ -78,3 +82,45 @@ def seed_attempt(
         s.add(attempt)
         s.flush()
         return Seeded(campaign.id, debtor.id, attempt.id)
+
+
+def stored_recording(
+    sessions: sessionmaker[Session],
+    store: RecordingStore,
+    seeded: Seeded,
+    *,
+    seconds: float = 2.0,
+    retention_days: int = 730,
+    started_at: datetime = CALL_START,
+) -> int:
+    """A finished recording of ``seeded``'s call (a real two-channel FLAC), as the recorder leaves it."""
+    key = new_key(started_at)
+    writer = RecordingWriter(store.spool_path(key))
+    rng = np.random.default_rng(seeded.attempt_id)
+    for _ in range(int(seconds * 50)):
+        writer.write(
+            rng.normal(0, 2000, 160).astype(np.int16), rng.normal(0, 2000, 160).astype(np.int16)
+        )
+    facts = writer.close()
+    store.commit(key)
+    with sessions.begin() as s:
+        row = m.Recording(
+            attempt_id=seeded.attempt_id,
+            campaign_id=seeded.campaign_id,
+            debtor_id=seeded.debtor_id,
+            store=store.name,
+            key=key,
+            status="complete",
+            channels=["bot", "far_end"],
+            size_bytes=facts.size_bytes,
+            sha256=facts.sha256,
+            duration_ms=facts.duration_ms,
+            retention_days=retention_days,
+            retention_rule="test",
+            started_at=started_at,
+            ended_at=started_at + timedelta(seconds=seconds),
+            retain_until=started_at + timedelta(days=retention_days),
+        )
+        s.add(row)
+        s.flush()
+        return row.id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class RangeNotSatisfiable(ValueError):
+class RangeNotSatisfiable(Exception):
     """The range starts past the end of the file (HTTP 416)."""
 
 
@@ -22,17 +22,18 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not dash:
         return None
     try:
-        if not first_text:  # suffix: the last N bytes
-            count = int(last_text)
-            if count <= 0:
-                raise RangeNotSatisfiable(f"bytes=-{count} asks for nothing")
-            return max(0, size - count), size - 1
-        first = int(first_text)
-        last = int(last_text) if last_text else size - 1
+        first = int(first_text) if first_text else None
+        last = int(last_text) if last_text else None
     except ValueError:
         return None
-    if first < 0 or last < first:
-        return None
+    if first is None:  # suffix: the last N bytes
+        if last is None:
+            return None
+        if last <= 0:
+            raise RangeNotSatisfiable(f"bytes=-{last} asks for nothing")
+        return max(0, size - last), size - 1
     if first >= size:
         raise RangeNotSatisfiable(f"byte {first} is past the end ({size} bytes)")
-    return first, min(last, size - 1)
+    if first < 0 or (last is not None and last < first):
+        return None
+    return first, size - 1 if last is None else min(last, size - 1)
