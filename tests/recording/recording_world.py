@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.recording.store import RecordingStore, new_key
 from voicebot.recording.writer import RecordingWriter
-
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory, upgrade
 
