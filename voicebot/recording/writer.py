@@ -3,7 +3,8 @@
 FLAC through libsndfile (the ``soundfile`` wheel ships it): lossless, about half the
 size of 16-bit PCM on telephone speech, playable in every browser. Frames are
 buffered for at most ``flush_frames`` (1 s by default) and then encoded, so a worker
-killed mid-call leaves a file that plays up to its last flushed second: FLAC's stream
+killed mid-call leaves a file that plays up to its last flushed second, less the
+encoder's unfinished block (4096 samples, 0.5 s): FLAC's stream
 header carries a sample count of 0 ("unknown") until ``close`` rewrites it. libFLAC
 decoders (browsers, sox, ffmpeg) read such a stream to its end; libsndfile trusts the
 header and reads nothing, so ``repair_partial`` re-encodes it once (sox, libFLAC) with
