@@ -37,7 +37,8 @@ from voicebot.campaigns.compliance import check
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
 from voicebot.domain.outcome import Disposition
-from voicebot.engine.dialer import CallResult, Dialer, DialRequest, dial_facts
+from voicebot.engine.dial_facts import dial_facts
+from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory, upgrade
 from voicebot.storage.testing import start_postgres

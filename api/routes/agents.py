@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import select, update
 
 from api.deps import AdminDep, AgentDep, SessionDep, require
 from api.errors import ApiError, not_found
@@ -31,8 +30,8 @@ from api.security import (
     create_api_key,
 )
 from voicebot.storage import models as m
+from voicebot.storage import transfers as desk
 from voicebot.storage.models import utc_now
-from voicebot.storage.repositories import append_audit
 
 router = APIRouter(tags=["agents"])
 
@@ -43,10 +42,9 @@ SupervisorDep = Annotated[Principal, Depends(require(ADMIN, MANAGER))]
 @router.post("/agents", status_code=201)
 def create_agent(body: AgentCreate, session: SessionDep, who: AdminDep) -> AgentCreated:
     """An agent and its own API key (role agent), so the calls it may see follow the key."""
-    if session.scalar(select(m.Agent.id).where(m.Agent.name == body.name)) is not None:
-        raise ApiError(409, "conflict", f"an agent named {body.name!r} already exists")
-    if session.scalar(select(m.ApiKey.id).where(m.ApiKey.name == body.name)) is not None:
-        raise ApiError(409, "conflict", f"an API key named {body.name!r} already exists")
+    taken = desk.name_in_use(session, body.name)
+    if taken is not None:
+        raise ApiError(409, "conflict", f"an {taken} named {body.name!r} already exists")
     key_row, key = create_api_key(
         session, name=body.name, role=AGENT, actor=who.name, now=utc_now()
     )
@@ -64,23 +62,18 @@ def list_agents(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AgentOut]:
-    query = select(m.Agent).order_by(m.Agent.id)
-    if status is not None:
-        query = query.where(m.Agent.status == status)
-    return paginate(session, query, limit=limit, offset=offset, schema=AgentOut)
+    return paginate(session, desk.agents(status), limit=limit, offset=offset, schema=AgentOut)
 
 
 def _set_status(session: SessionDep, agent: m.Agent, status: str, actor: str) -> AgentOut:
-    agent.status = status
-    agent.updated_at = utc_now()
-    append_audit(session, actor=actor, action="agent_status", reason=f"{agent.name}: {status}")
+    desk.set_agent_status(session, agent, status, actor=actor, at=utc_now())
     session.commit()
     return AgentOut.model_validate(agent)
 
 
 @router.put("/agents/me/status")
 def set_my_status(body: AgentStatusIn, session: SessionDep, who: AgentDep) -> AgentOut:
-    agent = session.scalar(select(m.Agent).where(m.Agent.name == who.agent_name))
+    agent = desk.agent_named(session, who.agent_name)
     if agent is None:
         raise not_found("agent", who.agent_name)
     return _set_status(session, agent, body.status, who.name)
@@ -90,7 +83,7 @@ def set_my_status(body: AgentStatusIn, session: SessionDep, who: AgentDep) -> Ag
 def set_status(
     agent_id: int, body: AgentStatusIn, session: SessionDep, who: SupervisorDep
 ) -> AgentOut:
-    agent = session.get(m.Agent, agent_id)
+    agent = desk.find_agent(session, agent_id)
     if agent is None:
         raise not_found("agent", agent_id)
     return _set_status(session, agent, body.status, who.name)
@@ -105,62 +98,38 @@ def list_transfers(
     offset: Offset = 0,
 ) -> Page[TransferOut]:
     """The queue (``waiting``, oldest first); an agent sees waiting ones and its own."""
-    query = select(m.TransferRequest).order_by(m.TransferRequest.created_at, m.TransferRequest.id)
-    if status is not None:
-        query = query.where(m.TransferRequest.status == status)
-    if who.role == AGENT and status != "waiting":
-        query = query.where(m.TransferRequest.agent == who.agent_name)
+    query = desk.transfer_queue(status, agent_view=who.role == AGENT, agent_name=who.agent_name)
     return paginate(session, query, limit=limit, offset=offset, schema=TransferOut)
 
 
 def _context(session: SessionDep, transfer: m.TransferRequest) -> TransferContextOut:
-    debtor = session.get_one(m.Debtor, transfer.debtor_id)
-    stored = transfer.context or {}
-    turns = stored.get("turns")
-    if not isinstance(turns, list):
-        record = session.scalar(
-            select(m.CallRecord).where(m.CallRecord.attempt_id == transfer.attempt_id)
-        )
-        turns = record.transcript if record is not None else []
+    pop = desk.screen_pop(session, transfer)
     return TransferContextOut(
         transfer=TransferOut.model_validate(transfer),
-        debtor=DebtorOut.model_validate(debtor),
-        debts=[DebtOut.model_validate(d) for d in debtor.debts if d.status != "paid"],
-        transcript=[TurnOut.model_validate(t) for t in turns if isinstance(t, dict)],
-        context=stored,
+        debtor=DebtorOut.model_validate(pop.debtor),
+        debts=[DebtOut.model_validate(d) for d in pop.open_debts],
+        transcript=[TurnOut.model_validate(t) for t in pop.turns],
+        context=pop.context,
     )
 
 
 @router.post("/transfers/{transfer_id}/accept", responses={404: {}, 409: {}})
 def accept_transfer(transfer_id: int, session: SessionDep, who: AgentDep) -> TransferContextOut:
     """Take a waiting transfer (one agent wins a race) and get the screen pop."""
-    now = utc_now()
-    taken = session.execute(
-        update(m.TransferRequest)
-        .where(m.TransferRequest.id == transfer_id, m.TransferRequest.status == "waiting")
-        .values(status="accepted", agent=who.agent_name, accepted_at=now)
+    transfer, won = desk.accept_transfer(
+        session, transfer_id=transfer_id, agent_name=who.agent_name, actor=who.name, at=utc_now()
     )
-    transfer = session.get(m.TransferRequest, transfer_id, populate_existing=True)
     if transfer is None:
         raise not_found("transfer", transfer_id)
-    if not taken.rowcount:  # type: ignore[attr-defined]
+    if not won:
         raise ApiError(409, "invalid_state", f"transfer {transfer_id} is {transfer.status}")
-    append_audit(
-        session,
-        actor=who.name,
-        action="transfer_accepted",
-        debtor_id=transfer.debtor_id,
-        attempt_id=transfer.attempt_id,
-        reason=transfer.reason,
-    )
-    session.execute(update(m.Agent).where(m.Agent.name == who.agent_name).values(status="busy"))
     session.commit()
     return _context(session, transfer)
 
 
 @router.get("/transfers/{transfer_id}")
 def get_transfer(transfer_id: int, session: SessionDep, who: FloorDep) -> TransferContextOut:
-    transfer = session.get(m.TransferRequest, transfer_id)
+    transfer = desk.find_transfer(session, transfer_id)
     if transfer is None or (who.role == AGENT and transfer.agent != who.agent_name):
         raise not_found("transfer", transfer_id)
     return _context(session, transfer)

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from voicebot.engine.dialer import claim_attempts
-from voicebot.engine.hopper import AnswerSample, HourBoosts, hour_boosts
+from voicebot.engine.best_hour import AnswerSample, HourBoosts, hour_boosts
+from voicebot.engine.hopper import claim_attempts
 from voicebot.storage import models as m
 
 BOGOTA = ZoneInfo("America/Bogota")

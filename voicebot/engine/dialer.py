@@ -1,11 +1,9 @@
-"""The dialer: claim due attempts from the shared hopper, check compliance, call, record, follow up.
+"""The dialer worker: claim due attempts from the shared hopper, check compliance, call, record.
 
-Many workers (processes, machines) share one database. A worker claims rows with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL (an atomic ``UPDATE … RETURNING`` on
-SQLite), holds them under a lease it renews while the call runs, and writes the
-outcome and the follow-ups in one transaction. A worker that dies stops renewing;
-``reap_expired_leases`` puts its attempts back in the hopper. A partial unique
-index makes two live attempts for one debtor impossible whatever the workers do.
+The hopper's SQL (claims, leases, reaping) is in ``engine.hopper``, the facts given
+to compliance in ``engine.dial_facts``, what an outcome sets in motion in
+``engine.follow_ups`` and the agent desk's transfers in ``storage.transfers``; this
+module is the loop that ties them together for one worker process.
 """
 
 from __future__ import annotations
@@ -14,32 +12,35 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.actions import Action, Transfer
 from voicebot.campaigns.compliance import (
     CAMPAIGN,
     Decision,
-    DialFacts,
-    PastAttempt,
     RulesError,
     campaign_rules,
     check,
     default_rules,
-    phone_country,
 )
 from voicebot.domain.context import CallContext
 from voicebot.domain.outcome import CallOutcome, Disposition
+from voicebot.engine.best_hour import HourBoosts
 from voicebot.engine.call_loop import ActionSink
-from voicebot.engine.hopper import Group, HourBoosts
+from voicebot.engine.dial_facts import dial_facts
+from voicebot.engine.follow_ups import schedule_follow_ups
+from voicebot.engine.hopper import (
+    HopperContended,
+    claim_attempts,
+    reap_expired_leases,
+    renew_lease,
+)
 from voicebot.engine.pacing import Pacer, TokenBucket, campaign_bucket
 from voicebot.storage import models as m
 from voicebot.storage.repositories import (
@@ -48,20 +49,10 @@ from voicebot.storage.repositories import (
     record_dial_failure,
     record_outcome,
 )
+from voicebot.storage.transfers import queue_transfer, settle_transfers
 from voicebot.telephony.carrier import DialFailure
 
 log = logging.getLogger(__name__)
-
-LIVE = m.LIVE_ATTEMPT_STATUSES
-DEFAULT_RETRY: dict[str, dict[str, int]] = {
-    # disposition → delay before the next attempt, and attempts allowed in total
-    "NA": {"delay_minutes": 120, "max_attempts": 4},
-    "BUSY": {"delay_minutes": 20, "max_attempts": 4},
-    "VM": {"delay_minutes": 240, "max_attempts": 3},
-    "DROP": {"delay_minutes": 60, "max_attempts": 3},
-    "FAIL": {"delay_minutes": 30, "max_attempts": 3},  # tried on the debtor's next phone
-}
-REMINDER_HOUR = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +299,8 @@ class Dialer:
                     s, attempt_id=request.attempt_id, outcome=result, actor=self.worker_id
                 )
             schedule_follow_ups(s, attempt_id=request.attempt_id, now=now)
-            settle_transfers(s, attempt_id=request.attempt_id, result=result)
+            taken = not isinstance(result, DialFailure) and result.disposition is Disposition.XFER
+            settle_transfers(s, attempt_id=request.attempt_id, taken=taken)
         self.stats.completed += 1
         self.on_result(request, result)
 
@@ -318,32 +310,9 @@ class Dialer:
         async def record(action: Action) -> None:
             if not isinstance(action, Transfer):
                 return
-            context = action.context
             with self.sessions.begin() as s:
-                attempt = s.get_one(m.CallAttempt, attempt_id)
-                s.add(
-                    m.TransferRequest(
-                        attempt_id=attempt_id,
-                        debtor_id=attempt.debtor_id,
-                        reason=action.reason,
-                        context={
-                            "summary": context.summary,
-                            "debtor_name": context.debtor_name,
-                            "promise_attempts": list(context.promise_attempts),
-                            "turns": [turn.to_json() for turn in context.turns],
-                        },
-                        created_at=self.clock(),
-                    )
-                )
-                append_audit(
-                    s,
-                    actor=self.worker_id,
-                    action="transfer_requested",
-                    debtor_id=attempt.debtor_id,
-                    campaign_id=attempt.campaign_id,
-                    attempt_id=attempt_id,
-                    reason=action.reason,
-                    at=self.clock(),
+                queue_transfer(
+                    s, attempt_id=attempt_id, transfer=action, actor=self.worker_id, at=self.clock()
                 )
 
         return record
@@ -351,281 +320,9 @@ class Dialer:
     async def _renew_lease(self, attempt_id: int) -> None:
         while True:
             await asyncio.sleep(max(1.0, self.lease.total_seconds() / 3))
-            with self.sessions.begin() as s:
-                s.execute(
-                    update(m.CallAttempt)
-                    .where(
-                        m.CallAttempt.id == attempt_id, m.CallAttempt.claimed_by == self.worker_id
-                    )
-                    .values(lease_expires_at=self.clock() + self.lease)
-                )
-
-
-# ---------------------------------------------------------------- the hopper
-
-
-class HopperContended(Exception):
-    """Every try to claim lost a race with another worker; the caller should try again later."""
-
-
-def claim_attempts(
-    sessions: sessionmaker[Session],
-    *,
-    campaign_id: int,
-    worker_id: str,
-    now: datetime,
-    lease: timedelta,
-    limit: int,
-    boosts: Mapping[Group, int] | None = None,
-) -> list[int]:
-    """Atomically take up to ``limit`` due attempts of a running campaign for this worker.
-
-    Highest priority first, each (segment, zone) group's ``boosts`` added: see
-    ``voicebot.engine.hopper``. An empty list means nothing is claimable now; losing every
-    race raises ``HopperContended``.
-    """
-    tries = 5
-    last: Exception | None = None
-    for _ in range(tries):
-        try:
-            with sessions.begin() as s:
-                return _claim(s, campaign_id, worker_id, now, lease, limit, boosts or {})
-        except (IntegrityError, OperationalError) as exc:
-            # Another worker claimed the same debtor's other attempt first, or SQLite was busy.
-            log.debug("claim retry: %s", exc)
-            last = exc
-    raise HopperContended(f"{worker_id} lost {tries} claim races in a row: {last}")
-
-
-def _claim(
-    s: Session,
-    campaign_id: int,
-    worker_id: str,
-    now: datetime,
-    lease: timedelta,
-    limit: int,
-    boosts: Mapping[Group, int],
-) -> list[int]:
-    campaign = s.get_one(m.Campaign, campaign_id)
-    if campaign.status != "running":
-        return []
-    live = (
-        s.scalar(
-            select(func.count())
-            .select_from(m.CallAttempt)
-            .where(m.CallAttempt.campaign_id == campaign_id, m.CallAttempt.status.in_(LIVE))
-        )
-        or 0
-    )
-    limit = min(limit, campaign.max_concurrent - live)
-    if limit <= 0:
-        return []
-    busy = select(m.CallAttempt.debtor_id).where(m.CallAttempt.status.in_(LIVE)).scalar_subquery()
-    query = (
-        select(m.CallAttempt.id, m.CallAttempt.debtor_id)
-        .where(
-            m.CallAttempt.campaign_id == campaign_id,
-            m.CallAttempt.status == "queued",
-            m.CallAttempt.due_at <= now,
-            m.CallAttempt.debtor_id.not_in(busy),
-        )
-        .limit(limit * 3)
-    )
-    rank: Any = m.CallAttempt.priority
-    if boosts:
-        rank = rank + case(
-            *[
-                ((m.Debtor.segment == segment) & (m.Debtor.timezone == zone), boost)
-                for (segment, zone), boost in boosts.items()
-            ],
-            else_=0,
-        )
-        query = query.join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
-    query = query.order_by(rank.desc(), m.CallAttempt.due_at, m.CallAttempt.id)
-    if s.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=m.CallAttempt)
-    chosen: list[int] = []
-    debtors: set[int] = set()
-    for attempt_id, debtor_id in s.execute(query):
-        if debtor_id not in debtors and len(chosen) < limit:
-            debtors.add(debtor_id)
-            chosen.append(attempt_id)
-    if not chosen:
-        return []
-    claimed = (
-        s.execute(
-            update(m.CallAttempt)
-            .where(m.CallAttempt.id.in_(chosen), m.CallAttempt.status == "queued")
-            .values(status="claimed", claimed_by=worker_id, lease_expires_at=now + lease)
-            .returning(m.CallAttempt.id)
-        )
-        .scalars()
-        .all()
-    )
-    return sorted(claimed)
-
-
-def settle_transfers(s: Session, *, attempt_id: int, result: CallResult) -> None:
-    """A transfer still waiting when its call ended was taken (XFER) or failed (no agent)."""
-    taken = not isinstance(result, DialFailure) and result.disposition is Disposition.XFER
-    s.execute(
-        update(m.TransferRequest)
-        .where(m.TransferRequest.attempt_id == attempt_id, m.TransferRequest.status == "waiting")
-        .values(status="accepted" if taken else "failed")
-    )
-
-
-def reap_expired_leases(sessions: sessionmaker[Session], *, now: datetime, actor: str) -> int:
-    """Attempts whose worker stopped renewing go back to the hopper to be dialled again."""
-    with sessions.begin() as s:
-        lost = s.execute(
-            select(
-                m.CallAttempt.id,
-                m.CallAttempt.debtor_id,
-                m.CallAttempt.claimed_by,
-                m.CallAttempt.campaign_id,
-            ).where(m.CallAttempt.status.in_(LIVE), m.CallAttempt.lease_expires_at < now)
-        ).all()
-        for attempt_id, debtor_id, worker, campaign_id in lost:
-            s.execute(
-                update(m.CallAttempt)
-                .where(m.CallAttempt.id == attempt_id)
-                .values(
-                    status="queued",
-                    claimed_by=None,
-                    lease_expires_at=None,
-                    due_at=now,
-                    error=f"lease of {worker} expired: returned to the hopper",
-                )
-            )
-            append_audit(
-                s,
-                actor=actor,
-                action="lease_expired",
-                debtor_id=debtor_id,
-                campaign_id=campaign_id,
+            renew_lease(
+                self.sessions,
                 attempt_id=attempt_id,
-                reason=f"worker {worker} stopped renewing",
-                at=now,
+                worker_id=self.worker_id,
+                until=self.clock() + self.lease,
             )
-        return len(lost)
-
-
-# ---------------------------------------------------------------- facts and follow-ups
-
-
-CONTACTS = {d.value for d in Disposition if d.is_human_contact} - {Disposition.DROP.value}
-
-
-def dial_facts(s: Session, attempt: m.CallAttempt) -> tuple[DialFacts, list[PastAttempt]]:
-    debtor = s.get_one(m.Debtor, attempt.debtor_id)
-    campaign = s.get_one(m.Campaign, attempt.campaign_id)
-    phone = s.get(m.Phone, attempt.phone_id) if attempt.phone_id else None
-    e164 = phone.e164 if phone else ""
-    jurisdictions = [campaign.jurisdiction]
-    for code in (debtor.region[:2] if debtor.region else "", phone_country(e164) or ""):
-        if code and code not in jurisdictions and code in ("CO", "CL", "MX", "PE", "US"):
-            jurisdictions.append(code)
-    opted_out = (
-        s.scalar(select(m.OptOut.id).where(m.OptOut.debtor_id == debtor.id).limit(1)) is not None
-    )
-    statuses = set(s.scalars(select(m.Debt.status).where(m.Debt.debtor_id == debtor.id)))
-    rows = s.execute(
-        select(m.CallAttempt.started_at, m.CallAttempt.disposition, m.CallRecord.right_party)
-        .outerjoin(m.CallRecord, m.CallRecord.attempt_id == m.CallAttempt.id)
-        .where(
-            m.CallAttempt.debtor_id == debtor.id,
-            m.CallAttempt.started_at.is_not(None),
-            m.CallAttempt.id != attempt.id,
-        )
-    ).all()
-    history = [
-        PastAttempt(at=started, contact=(disposition in CONTACTS), conversation=bool(right_party))
-        for started, disposition, right_party in rows
-        if started is not None
-    ]
-    facts = DialFacts(
-        jurisdictions=tuple(jurisdictions),
-        phone_e164=e164,
-        timezone=debtor.timezone,
-        phone_kind=phone.kind if phone else "unknown",
-        opted_out=opted_out,
-        disputed="disputed" in statuses and "active" not in statuses,
-        phone_invalid=phone is None or phone.status != "valid",
-        tcpa_consent=debtor.tcpa_consent,
-    )
-    return facts, history
-
-
-def schedule_follow_ups(s: Session, *, attempt_id: int, now: datetime) -> None:
-    """Retries per disposition, the debtor's callback, promise reminders and checks."""
-    attempt = s.get_one(m.CallAttempt, attempt_id)
-    campaign = s.get_one(m.Campaign, attempt.campaign_id)
-    disposition = attempt.disposition or ""
-    policy = {**DEFAULT_RETRY, **(campaign.retry_policy or {})}
-    debtor = s.get_one(m.Debtor, attempt.debtor_id)
-    zone = ZoneInfo(debtor.timezone) if debtor.timezone else UTC
-
-    def queue(kind: str, due: datetime, phone_id: int | None) -> None:
-        s.add(
-            m.CallAttempt(
-                campaign_id=attempt.campaign_id,
-                debtor_id=attempt.debtor_id,
-                phone_id=phone_id,
-                kind=kind,
-                due_at=due,
-                priority=attempt.priority,
-                number=attempt.number + 1,
-            )
-        )
-
-    if disposition in policy:
-        rule: dict[str, Any] = policy[disposition]
-        made = (
-            s.scalar(
-                select(func.count())
-                .select_from(m.CallAttempt)
-                .where(
-                    m.CallAttempt.campaign_id == attempt.campaign_id,
-                    m.CallAttempt.debtor_id == attempt.debtor_id,
-                    m.CallAttempt.status == "done",
-                )
-            )
-            or 0
-        )
-        if made < int(rule.get("max_attempts", 3)):
-            phone_id = attempt.phone_id
-            if disposition == "FAIL":
-                phone_id = _next_phone(s, attempt)
-            if phone_id is not None:
-                queue(
-                    "retry", now + timedelta(minutes=int(rule.get("delay_minutes", 60))), phone_id
-                )
-    callback = s.scalar(select(m.Callback).where(m.Callback.source_attempt_id == attempt_id))
-    if callback is not None and callback.status == "pending":
-        queue("callback", callback.due_at, attempt.phone_id)
-        callback.status = "scheduled"
-    promise = s.scalar(select(m.PromiseToPay).where(m.PromiseToPay.attempt_id == attempt_id))
-    if promise is not None:
-        reminder = _local_at(promise.due_date - timedelta(days=1), zone)
-        if reminder > now:
-            queue("reminder", reminder, attempt.phone_id)
-        queue("check", _local_at(promise.due_date + timedelta(days=1), zone), attempt.phone_id)
-
-
-def _local_at(day: date, zone: ZoneInfo | Any) -> datetime:
-    return datetime.combine(day, time(REMINDER_HOUR), tzinfo=zone)
-
-
-def _next_phone(s: Session, attempt: m.CallAttempt) -> int | None:
-    tried = select(m.CallAttempt.phone_id).where(m.CallAttempt.debtor_id == attempt.debtor_id)
-    return s.scalar(
-        select(m.Phone.id)
-        .where(
-            m.Phone.debtor_id == attempt.debtor_id,
-            m.Phone.status == "valid",
-            m.Phone.id.not_in(tried),
-        )
-        .order_by(m.Phone.priority)
-        .limit(1)
-    )

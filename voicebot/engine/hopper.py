@@ -1,118 +1,177 @@
-"""Hopper ordering: when history shows a segment answers better at this hour, dial it first.
+"""The hopper's SQL: claiming due attempts, holding them under leases, reaping dead leases.
 
-A debtor segment that works days answers at lunch or after 18:00; calling it at
-10:00 burns attempts (and frequency caps) on no-answers. From the campaign's own
-finished attempts we learn, per (segment, time zone), the answer rate at each local
-hour; at claim time each group gets a priority boost equal to how much better (or
-worse) its current hour answers than its average. Static priority (days past due,
-balance) still dominates when there is not enough history.
+Many workers (processes, machines) share one database. A worker claims rows with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL (an atomic ``UPDATE … RETURNING`` on
+SQLite), holds them under a lease it renews while the call runs, and writes the
+outcome in one transaction. A worker that dies stops renewing;
+``reap_expired_leases`` puts its attempts back in the hopper. A partial unique
+index makes two live attempts for one debtor impossible whatever the workers do.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.engine.best_hour import Group
 from voicebot.storage import models as m
+from voicebot.storage.repositories import append_audit
 
-NO_ANSWER = ("NA", "BUSY", "FAIL", "VM")
-Group = tuple[str, str]  # (segment, time zone)
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class AnswerSample:
-    segment: str
-    timezone: str
-    started_at: datetime  # aware
-    answered: bool
+LIVE = m.LIVE_ATTEMPT_STATUSES
 
 
-def hour_boosts(
-    samples: Iterable[AnswerSample],
-    now: datetime,
+class HopperContended(Exception):
+    """Every try to claim lost a race with another worker; the caller should try again later."""
+
+
+def claim_attempts(
+    sessions: sessionmaker[Session],
     *,
-    min_samples: int = 20,
-    weight: int = 100,
-) -> dict[Group, int]:
-    """Priority boost per (segment, zone) for dials made at ``now``.
+    campaign_id: int,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    boosts: Mapping[Group, int] | None = None,
+) -> list[int]:
+    """Atomically take up to ``limit`` due attempts of a running campaign for this worker.
 
-    ``weight`` × (answer rate at the group's current local hour − the group's overall
-    rate); a group gets no boost unless both rates rest on ``min_samples`` dials.
+    Highest priority first, each (segment, zone) group's ``boosts`` added: see
+    ``voicebot.engine.best_hour``. An empty list means nothing is claimable now; losing
+    every race raises ``HopperContended``.
     """
-    total: dict[Group, list[int]] = defaultdict(lambda: [0, 0])
-    at_hour: dict[Group, list[int]] = defaultdict(lambda: [0, 0])
-    local_hour: dict[str, int] = {}
-    for sample in samples:
-        group = (sample.segment, sample.timezone)
-        zone = ZoneInfo(sample.timezone)
-        if sample.timezone not in local_hour:
-            local_hour[sample.timezone] = now.astimezone(zone).hour
-        counts = total[group]
-        counts[0] += 1
-        counts[1] += sample.answered
-        if sample.started_at.astimezone(zone).hour == local_hour[sample.timezone]:
-            hour_counts = at_hour[group]
-            hour_counts[0] += 1
-            hour_counts[1] += sample.answered
-    boosts: dict[Group, int] = {}
-    for group, (dials, answered) in total.items():
-        hour_dials, hour_answered = at_hour.get(group, [0, 0])
-        if dials < min_samples or hour_dials < min_samples:
-            continue
-        boost = round(weight * (hour_answered / hour_dials - answered / dials))
-        if boost:
-            boosts[group] = boost
-    return boosts
+    tries = 5
+    last: Exception | None = None
+    for _ in range(tries):
+        try:
+            with sessions.begin() as s:
+                return _claim(s, campaign_id, worker_id, now, lease, limit, boosts or {})
+        except (IntegrityError, OperationalError) as exc:
+            # Another worker claimed the same debtor's other attempt first, or SQLite was busy.
+            log.debug("claim retry: %s", exc)
+            last = exc
+    raise HopperContended(f"{worker_id} lost {tries} claim races in a row: {last}")
 
 
-def answer_samples(
-    s: Session, *, campaign_id: int, now: datetime, days: int = 30
-) -> list[AnswerSample]:
-    """The campaign's finished dials of the last ``days`` days, with the debtor's segment."""
-    rows = s.execute(
-        select(
-            m.Debtor.segment,
-            m.Debtor.timezone,
-            m.CallAttempt.started_at,
-            m.CallAttempt.disposition,
+def _claim(
+    s: Session,
+    campaign_id: int,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    boosts: Mapping[Group, int],
+) -> list[int]:
+    campaign = s.get_one(m.Campaign, campaign_id)
+    if campaign.status != "running":
+        return []
+    live = (
+        s.scalar(
+            select(func.count())
+            .select_from(m.CallAttempt)
+            .where(m.CallAttempt.campaign_id == campaign_id, m.CallAttempt.status.in_(LIVE))
         )
-        .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
+        or 0
+    )
+    limit = min(limit, campaign.max_concurrent - live)
+    if limit <= 0:
+        return []
+    busy = select(m.CallAttempt.debtor_id).where(m.CallAttempt.status.in_(LIVE)).scalar_subquery()
+    query = (
+        select(m.CallAttempt.id, m.CallAttempt.debtor_id)
         .where(
             m.CallAttempt.campaign_id == campaign_id,
-            m.CallAttempt.status == "done",
-            m.CallAttempt.started_at >= now - timedelta(days=days),
-            m.Debtor.timezone.is_not(None),
+            m.CallAttempt.status == "queued",
+            m.CallAttempt.due_at <= now,
+            m.CallAttempt.debtor_id.not_in(busy),
         )
+        .limit(limit * 3)
     )
-    return [
-        AnswerSample(segment or "", zone, started, disposition not in NO_ANSWER)
-        for segment, zone, started, disposition in rows
-        if started is not None and zone
-    ]
-
-
-class HourBoosts:
-    """Boosts recomputed from history at most every ``refresh`` of dialer clock time."""
-
-    def __init__(self, refresh: timedelta = timedelta(minutes=15), min_samples: int = 20) -> None:
-        self.refresh = refresh
-        self.min_samples = min_samples
-        self._cache: dict[int, tuple[datetime, dict[Group, int]]] = {}
-
-    def for_campaign(self, s: Session, campaign_id: int, now: datetime) -> Mapping[Group, int]:
-        cached = self._cache.get(campaign_id)
-        same_hour = (
-            cached is not None and cached[0].astimezone(UTC).hour == now.astimezone(UTC).hour
+    rank: Any = m.CallAttempt.priority
+    if boosts:
+        rank = rank + case(
+            *[
+                ((m.Debtor.segment == segment) & (m.Debtor.timezone == zone), boost)
+                for (segment, zone), boost in boosts.items()
+            ],
+            else_=0,
         )
-        if cached is None or not same_hour or not (cached[0] <= now < cached[0] + self.refresh):
-            samples = answer_samples(s, campaign_id=campaign_id, now=now)
-            boosts = hour_boosts(samples, now, min_samples=self.min_samples)
-            cached = (now, boosts)
-            self._cache[campaign_id] = cached
-        return cached[1]
+        query = query.join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
+    query = query.order_by(rank.desc(), m.CallAttempt.due_at, m.CallAttempt.id)
+    if s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=m.CallAttempt)
+    chosen: list[int] = []
+    debtors: set[int] = set()
+    for attempt_id, debtor_id in s.execute(query):
+        if debtor_id not in debtors and len(chosen) < limit:
+            debtors.add(debtor_id)
+            chosen.append(attempt_id)
+    if not chosen:
+        return []
+    claimed = (
+        s.execute(
+            update(m.CallAttempt)
+            .where(m.CallAttempt.id.in_(chosen), m.CallAttempt.status == "queued")
+            .values(status="claimed", claimed_by=worker_id, lease_expires_at=now + lease)
+            .returning(m.CallAttempt.id)
+        )
+        .scalars()
+        .all()
+    )
+    return sorted(claimed)
+
+
+def renew_lease(
+    sessions: sessionmaker[Session], *, attempt_id: int, worker_id: str, until: datetime
+) -> None:
+    """Push this worker's lease on a live call forward."""
+    with sessions.begin() as s:
+        s.execute(
+            update(m.CallAttempt)
+            .where(m.CallAttempt.id == attempt_id, m.CallAttempt.claimed_by == worker_id)
+            .values(lease_expires_at=until)
+        )
+
+
+def reap_expired_leases(sessions: sessionmaker[Session], *, now: datetime, actor: str) -> int:
+    """Attempts whose worker stopped renewing go back to the hopper to be dialled again."""
+    with sessions.begin() as s:
+        lost = s.execute(
+            select(
+                m.CallAttempt.id,
+                m.CallAttempt.debtor_id,
+                m.CallAttempt.claimed_by,
+                m.CallAttempt.campaign_id,
+            ).where(m.CallAttempt.status.in_(LIVE), m.CallAttempt.lease_expires_at < now)
+        ).all()
+        for attempt_id, debtor_id, worker, campaign_id in lost:
+            s.execute(
+                update(m.CallAttempt)
+                .where(m.CallAttempt.id == attempt_id)
+                .values(
+                    status="queued",
+                    claimed_by=None,
+                    lease_expires_at=None,
+                    due_at=now,
+                    error=f"lease of {worker} expired: returned to the hopper",
+                )
+            )
+            append_audit(
+                s,
+                actor=actor,
+                action="lease_expired",
+                debtor_id=debtor_id,
+                campaign_id=campaign_id,
+                attempt_id=attempt_id,
+                reason=f"worker {worker} stopped renewing",
+                at=now,
+            )
+        return len(lost)

@@ -1,0 +1,100 @@
+"""What an outcome sets in motion: retries per disposition, the debtor's callback, reminders.
+
+Runs in the transaction that records the outcome, so a follow-up exists exactly when
+its outcome does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from voicebot.storage import models as m
+
+DEFAULT_RETRY: dict[str, dict[str, int]] = {
+    # disposition → delay before the next attempt, and attempts allowed in total
+    "NA": {"delay_minutes": 120, "max_attempts": 4},
+    "BUSY": {"delay_minutes": 20, "max_attempts": 4},
+    "VM": {"delay_minutes": 240, "max_attempts": 3},
+    "DROP": {"delay_minutes": 60, "max_attempts": 3},
+    "FAIL": {"delay_minutes": 30, "max_attempts": 3},  # tried on the debtor's next phone
+}
+REMINDER_HOUR = 10
+
+
+def schedule_follow_ups(s: Session, *, attempt_id: int, now: datetime) -> None:
+    """Retries per disposition, the debtor's callback, promise reminders and checks."""
+    attempt = s.get_one(m.CallAttempt, attempt_id)
+    campaign = s.get_one(m.Campaign, attempt.campaign_id)
+    disposition = attempt.disposition or ""
+    policy = {**DEFAULT_RETRY, **(campaign.retry_policy or {})}
+    debtor = s.get_one(m.Debtor, attempt.debtor_id)
+    zone = ZoneInfo(debtor.timezone) if debtor.timezone else UTC
+
+    def queue(kind: str, due: datetime, phone_id: int | None) -> None:
+        s.add(
+            m.CallAttempt(
+                campaign_id=attempt.campaign_id,
+                debtor_id=attempt.debtor_id,
+                phone_id=phone_id,
+                kind=kind,
+                due_at=due,
+                priority=attempt.priority,
+                number=attempt.number + 1,
+            )
+        )
+
+    if disposition in policy:
+        rule: dict[str, Any] = policy[disposition]
+        made = (
+            s.scalar(
+                select(func.count())
+                .select_from(m.CallAttempt)
+                .where(
+                    m.CallAttempt.campaign_id == attempt.campaign_id,
+                    m.CallAttempt.debtor_id == attempt.debtor_id,
+                    m.CallAttempt.status == "done",
+                )
+            )
+            or 0
+        )
+        if made < int(rule.get("max_attempts", 3)):
+            phone_id = attempt.phone_id
+            if disposition == "FAIL":
+                phone_id = _next_phone(s, attempt)
+            if phone_id is not None:
+                queue(
+                    "retry", now + timedelta(minutes=int(rule.get("delay_minutes", 60))), phone_id
+                )
+    callback = s.scalar(select(m.Callback).where(m.Callback.source_attempt_id == attempt_id))
+    if callback is not None and callback.status == "pending":
+        queue("callback", callback.due_at, attempt.phone_id)
+        callback.status = "scheduled"
+    promise = s.scalar(select(m.PromiseToPay).where(m.PromiseToPay.attempt_id == attempt_id))
+    if promise is not None:
+        reminder = _local_at(promise.due_date - timedelta(days=1), zone)
+        if reminder > now:
+            queue("reminder", reminder, attempt.phone_id)
+        queue("check", _local_at(promise.due_date + timedelta(days=1), zone), attempt.phone_id)
+
+
+def _local_at(day: date, zone: ZoneInfo | Any) -> datetime:
+    return datetime.combine(day, time(REMINDER_HOUR), tzinfo=zone)
+
+
+def _next_phone(s: Session, attempt: m.CallAttempt) -> int | None:
+    tried = select(m.CallAttempt.phone_id).where(m.CallAttempt.debtor_id == attempt.debtor_id)
+    return s.scalar(
+        select(m.Phone.id)
+        .where(
+            m.Phone.debtor_id == attempt.debtor_id,
+            m.Phone.status == "valid",
+            m.Phone.id.not_in(tried),
+        )
+        .order_by(m.Phone.priority)
+        .limit(1)
+    )
