@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from voicebot.audio.wav import read_wav
 from voicebot.domain.pcm import LINE_RATE
-from voicebot.engine.dialer import reap_expired_leases
+from voicebot.engine.hopper import reap_expired_leases
 from voicebot.recording.service import settle_interrupted
 from voicebot.recording.store import LocalStore
 from voicebot.storage import models as m
