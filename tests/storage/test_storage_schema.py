@@ -116,7 +116,7 @@ def test_the_alembic_command_line_downgrades_and_upgrades_again(db_url: str) -> 
         )
         return done.stdout
 
-    assert "0002 (head)" in alembic("current")
+    assert "(head)" in alembic("current")  # whatever the latest revision is
     alembic("downgrade", "base")
     engine = make_engine(db_url)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
