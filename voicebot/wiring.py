@@ -94,20 +94,26 @@ def debtor_turn(turn: str) -> Speak | Press | Silent | HangUp:
 
 def simulated_voice_runner(
     settings: Settings, plan: Dialplan
-) -> Callable[[list[SyntheticDebtor], Callable[[], datetime]], CallRunner]:
+) -> Callable[[list[SyntheticDebtor], Callable[[], datetime], sessionmaker[Session]], CallRunner]:
     """The demo's runner on the simulated voice line: espeak debtors, the bot's TTS, Vosk."""
     voice = bot_voice(settings)
     prerender(plan, voice)
     model = warmed_speech_model(settings, plan, voice)
     debtor_voice = EspeakSynthesizer(VoiceSettings("es+f3", 150))
 
-    def build(debtors: list[SyntheticDebtor], clock: Callable[[], datetime]) -> CallRunner:
+    def build(
+        debtors: list[SyntheticDebtor],
+        clock: Callable[[], datetime],
+        sessions: sessionmaker[Session],
+    ) -> CallRunner:
         scripts = {
             d.phone: DebtorScript(tuple(debtor_turn(t) for t in d.turns if not t.startswith("<")))
             for d in debtors
         }
         carrier = SimulatedCarrier(scripts, debtor_voice=debtor_voice, start=clock())
-        return CarrierCallRunner(plan, carrier, model, voice)
+        # The demo's calls are recorded like production calls (settings.recordings).
+        recordings = call_recordings(settings, sessions, actor="demo-worker")
+        return CarrierCallRunner(plan, carrier, model, voice, recordings=recordings)
 
     return build
 
