@@ -50,9 +50,12 @@ def test_demo_calls_run_over_audio_with_a_real_model(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'voice.sqlite3'}")
     with session_factory(engine)() as s:
         rows = s.scalars(select(m.Recording)).all()
-        outcomes = s.scalars(select(m.CallRecord.attempt_id)).all()
+        outcomes = dict(
+            s.execute(select(m.CallRecord.attempt_id, m.CallRecord.recording_path)).all()
+        )
     engine.dispose()
-    assert sorted(r.attempt_id for r in rows) == sorted(outcomes)
+    # Each outcome points to its recording, stored before the outcome was committed.
+    assert {r.attempt_id: f"local:{r.key}" for r in rows} == outcomes
     for row in rows:
         assert row.status == "complete" and row.duration_ms and row.sha256
         assert (tmp_path / "recordings" / row.key).stat().st_size == row.size_bytes

@@ -103,6 +103,14 @@ def is_opted_out(session: Session, *, debtor_id: int) -> bool:
     )
 
 
+def _recording_of(session: Session, attempt_id: int) -> str | None:
+    """``store:key`` of the call's recording: stored and fsynced before the outcome commits."""
+    found = session.execute(
+        select(m.Recording.store, m.Recording.key).where(m.Recording.attempt_id == attempt_id)
+    ).first()
+    return f"{found[0]}:{found[1]}" if found is not None else None
+
+
 def record_outcome(
     session: Session, *, attempt_id: int, outcome: CallOutcome, actor: str
 ) -> m.CallRecord:
@@ -131,6 +139,7 @@ def record_outcome(
         paid_info=outcome.paid_info,
         final_state=outcome.final_state,
         transcript=[t.to_json() for t in outcome.transcript],
+        recording_path=_recording_of(session, attempt_id),
         started_at=outcome.started_at,
         ended_at=outcome.ended_at,
     )
