@@ -21,7 +21,7 @@ from voicebot.domain.pcm import LINE_RATE
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import DialRequest
 from voicebot.recording.notice import notice_text
-from voicebot.recording.service import CallRecordings
+from voicebot.recording.service import CallRecordings, settle_interrupted
 from voicebot.recording.store import LocalStore
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.vosk_asr import VoskSpeechModel
@@ -170,3 +170,24 @@ def test_a_colombian_debtor_gets_no_notice_unless_the_campaign_asks(
     assert asked.notice and asked.notice_rule == "campaign recording_policy.notice"
     assert asked.retention_days == 1825
     assert (asked.retain_until - asked.started_at).days == 1825
+
+
+def test_a_store_that_cannot_write_never_costs_the_call_its_outcome(
+    tmp_path: Path, ko_model, bot_voice
+) -> None:  # type: ignore[no-untyped-def]
+    sessions = migrated_sessions(tmp_path)
+    seeded = seed_attempt(sessions)
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the store's directory should be", encoding="utf-8")
+    recordings = CallRecordings(sessions, LocalStore(blocked))
+    carrier = SimulatedCarrier({PHONE: DebtorScript((Press("1", delay_ms=300), HangUp()))})
+    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    runner = CarrierCallRunner(plan, carrier, ko_model, bot_voice, recordings=recordings)
+    result = asyncio.run(runner.run(DialRequest(seeded.attempt_id, PHONE, _context())))
+    assert isinstance(result, CallOutcome) and result.transcript
+    with sessions.begin() as s:
+        s.get_one(m.CallAttempt, seeded.attempt_id).status = "done"
+    settled = settle_interrupted(sessions, LocalStore(blocked), now=result.ended_at, actor="t")
+    with sessions() as s:
+        row = s.query(m.Recording).filter_by(attempt_id=seeded.attempt_id).one()
+        assert settled == [row.id] and row.status == "lost"

@@ -57,8 +57,14 @@ class CarrierCallRunner:
         recording: ActiveRecording | None = None
         if self.recordings is not None and request.attempt_id:
             # From answer on, both directions go through the recording leg (bridge included).
-            recording = self.recordings.start(request.attempt_id, leg, line_clock())
-            leg = recording.leg
+            try:
+                recording = self.recordings.start(request.attempt_id, leg, line_clock())
+            except Exception:
+                # The debtor is already on the line: the call goes on, unrecorded and logged
+                # (a failure here must not drop the call nor lose its outcome).
+                log.exception("recording of attempt %s could not start", request.attempt_id)
+            else:
+                leg = recording.leg
         recognizer = self.speech.new_call()
         outcome = None
         try:

@@ -40,11 +40,6 @@ class RecordingLeg:
     def call_id(self) -> str:
         return self.inner.call_id
 
-    @property
-    def position_ms(self) -> int:
-        """The file's timeline so far: far-end audio written (or buffered to write)."""
-        return self._frames_read * 20
-
     def _line_position(self) -> int:
         """Samples the line has produced: audio queued now starts playing there."""
         frames = self._frames_read
