@@ -6,7 +6,8 @@ from pathlib import Path
 
 from api.errors import ApiError
 from voicebot.config import Settings
-from voicebot.dialog.plan import Dialplan, DialplanError, load_dialplan, parse_dialplan
+from voicebot.dialog.plan import Dialplan, DialplanError
+from voicebot.dialog.plan_loader import load_dialplan, parse_dialplan
 
 
 def dialplans_dir(settings: Settings) -> Path:

@@ -35,7 +35,7 @@ from voicebot.actions import RecognitionHints
 from voicebot.audio.resample import resample
 from voicebot.audio.wav import read_wav
 from voicebot.speech.keywords import match_keyword
-from voicebot.speech.models import ResolvedModel, explicit_model, resolve_model
+from voicebot.speech.model_files import ResolvedModel, explicit_model, resolve_model
 from voicebot.speech.vosk_asr import (
     RecognizerSettings,
     VoskCallRecognizer,

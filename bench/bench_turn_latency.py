@@ -34,11 +34,12 @@ from pathlib import Path
 from voicebot.actions import EndCall, Listen, Say, Transfer
 from voicebot.audio.endpoint import EndpointSettings
 from voicebot.dialog.machine import start, step
-from voicebot.dialog.plan import Dialplan, load_dialplan
+from voicebot.dialog.plan import Dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, Debt, Debtor, NegotiationLimits
 from voicebot.engine.audio_port import AudioDialogPort, PortSettings
 from voicebot.events import Dtmf, Event, Hangup, Utterance
-from voicebot.speech.models import resolve_model
+from voicebot.speech.model_files import resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel

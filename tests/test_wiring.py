@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from voicebot.config import Settings, TwilioConfig
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.wiring import debtor_turn, twilio_carrier
 
 ROOT = Path(__file__).resolve().parents[1]

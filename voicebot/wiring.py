@@ -24,7 +24,7 @@ from voicebot.engine.dialer import CallRunner, DialRequest
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.recording.service import CallRecordings
 from voicebot.recording.store import LocalStore, RecordingStore, S3Store
-from voicebot.speech.models import explicit_model, resolve_model
+from voicebot.speech.model_files import explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel

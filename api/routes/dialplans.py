@@ -10,7 +10,8 @@ from api.deps import ManagerDep, ReaderDep, SettingsDep
 from api.dialplans import dialplans_dir, validate_text
 from api.errors import ApiError
 from api.schemas import DialplanFile, DialplanValid
-from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.dialog.plan import DialplanError
+from voicebot.dialog.plan_loader import load_dialplan
 
 router = APIRouter(prefix="/dialplans", tags=["dialplans"])
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.deps import SessionsDep, SettingsDep
 from api.metrics import Metrics
 from voicebot.config import Settings
-from voicebot.speech.models import ModelNotFound, explicit_model, resolve_model
+from voicebot.speech.model_files import ModelNotFound, explicit_model, resolve_model
 
 router = APIRouter(tags=["operations"])
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.security import create_api_key
 from voicebot.config import ApiConfig, Settings, SpeechConfig
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.call_loop import run_call
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory, transaction

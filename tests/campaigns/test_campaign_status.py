@@ -10,7 +10,7 @@ import pytest
 
 from voicebot.campaigns.demo import run_demo
 from voicebot.campaigns.kpis import AttemptResult, compute_kpis
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome
 from voicebot.telephony.carrier import DialFailure
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from voicebot.campaigns.demo import campaign_day, run_demo
 from voicebot.cli import app
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.telephony.carrier import DialFailure
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from voicebot.campaigns.demo import run_demo
 from voicebot.config import RecordingsConfig, Settings, SpeechConfig
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory

@@ -80,3 +80,27 @@ def test_five_thousand_rows_import_with_their_errors_and_reimport_cleanly(
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(m.Debt)) == len(debts)
         assert s.scalar(select(func.count()).select_from(m.Phone)) == report.phones_created
+
+
+def test_validation_in_worker_processes_reports_and_stores_exactly_what_one_process_does(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A large file is validated by one process per core: same errors, same lines, same data."""
+    text, bad, debts = portfolio(seed=12)
+    seen: list[int] = []
+    report = import_csv(sessions, text, default_region="CO", progress=seen.append, workers=2)
+
+    assert [(e.line, e.column) for e in report.errors] == sorted(bad.items())
+    assert report.rows == ROWS and report.imported == len(debts)
+    assert seen == sorted(seen) and seen[-1] == ROWS
+    with sessions() as s:
+        stored = {
+            (debtor, ref): amount
+            for debtor, ref, amount in s.execute(
+                select(m.Debtor.external_id, m.Debt.external_ref, m.Debt.amount).join(m.Debt)
+            )
+        }
+    assert stored == debts
+    serial = import_csv(sessions, text, default_region="CO", workers=1)
+    assert serial.errors == report.errors
+    assert serial.debts_updated == len(debts) and serial.debts_created == 0

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from dialog_calls import TODAY
 
-from voicebot.dialog.plan import Dialplan, load_dialplan
+from voicebot.dialog.plan import Dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, context_from_json
 
 ROOT = Path(__file__).resolve().parents[2]

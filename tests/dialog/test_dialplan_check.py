@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from voicebot.cli import app
-from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.dialog.plan import DialplanError
+from voicebot.dialog.plan_loader import load_dialplan
 
 ROOT = Path(__file__).resolve().parents[2]
 

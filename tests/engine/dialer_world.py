@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.engine.text_runner import ScriptedTextRunner

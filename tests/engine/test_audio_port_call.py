@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, context_from_json
 from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.engine.audio_port import AudioDialogPort

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voicebot.campaigns.compliance import is_holiday
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import Dialer
 from voicebot.engine.text_runner import ScriptedTextRunner

@@ -22,7 +22,7 @@ from voicebot.campaigns.lifecycle import (
     stop_campaign,
 )
 from voicebot.campaigns.portfolio import import_csv
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dialer import Dialer
 from voicebot.engine.pacing import TokenBucket
 from voicebot.engine.text_runner import ScriptedTextRunner

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voicebot.speech.models import resolve_model
+from voicebot.speech.model_files import resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel

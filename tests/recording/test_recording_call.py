@@ -14,7 +14,7 @@ import soundfile as sf
 from recording_world import migrated_sessions, seed_attempt
 
 from voicebot.audio.wav import read_wav
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, context_from_json
 from voicebot.domain.outcome import CallOutcome
 from voicebot.domain.pcm import LINE_RATE

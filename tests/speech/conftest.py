@@ -14,7 +14,7 @@ import pytest
 
 from voicebot.audio.resample import resample
 from voicebot.domain.pcm import LINE_RATE, Pcm
-from voicebot.speech.models import resolve_model
+from voicebot.speech.model_files import resolve_model
 from voicebot.speech.vosk_asr import VoskSpeechModel
 
 Speak = Callable[..., Pcm]

@@ -23,13 +23,13 @@ import websockets
 from test_twilio_carrier import ACCOUNT, Callee, FakeTwilio, Harness, Peer, run
 
 from voicebot.audio.codec import pcm_to_ulaw
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, context_from_json
 from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.domain.pcm import FRAME_SAMPLES, Pcm
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import DialRequest
-from voicebot.speech.models import resolve_model
+from voicebot.speech.model_files import resolve_model
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel
 

@@ -21,7 +21,7 @@ import holidays
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
-from voicebot.dialog.plan import load_yaml
+from voicebot.dialog.yaml_loading import load_yaml
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "jurisdictions.yaml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -28,7 +28,7 @@ from voicebot.dialog.plan import Dialplan
 from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import CallResult, CallRunner, Dialer, DialRequest
 from voicebot.engine.text_runner import ScriptedTextRunner
-from voicebot.speech.models import ModelNotFound, resolve_model
+from voicebot.speech.model_files import ModelNotFound, resolve_model
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory, upgrade
 from voicebot.telephony.carrier import DialFailure

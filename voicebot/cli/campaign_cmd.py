@@ -19,7 +19,8 @@ from voicebot.campaigns import lifecycle
 from voicebot.campaigns.portfolio import PortfolioError, import_csv
 from voicebot.campaigns.status import campaign_status
 from voicebot.config import Settings
-from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.dialog.plan import DialplanError
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory, upgrade
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from voicebot.campaigns.demo import run_demo, spanish_model_available
 from voicebot.campaigns.synthetic import SyntheticDebtor
 from voicebot.config import Settings
-from voicebot.dialog.plan import load_dialplan
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dialer import CallResult
 
 ROOT = Path(__file__).resolve().parents[2]

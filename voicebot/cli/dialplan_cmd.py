@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.dialog.plan import DialplanError
+from voicebot.dialog.plan_loader import load_dialplan
 
 dialplan_app = typer.Typer(help="Build and debug dialplans.", no_args_is_help=True)
 

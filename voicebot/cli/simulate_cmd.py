@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from voicebot.dialog.plan import DialplanError, load_dialplan
+from voicebot.dialog.plan import DialplanError
+from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import ContextError, context_from_json
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine
@@ -76,7 +77,7 @@ def simulate(
                 "--voice needs --script: the debtor's turns are spoken by espeak-ng"
             )
         from voicebot.config import Settings
-        from voicebot.speech.models import ModelNotFound
+        from voicebot.speech.model_files import ModelNotFound
         from voicebot.wiring import simulate_voice_call
 
         try:

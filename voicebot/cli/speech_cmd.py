@@ -13,7 +13,7 @@ from voicebot.actions import RecognitionHints
 from voicebot.audio.wav import read_wav
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE
 from voicebot.speech.asr_eval import evaluate, read_references
-from voicebot.speech.models import (
+from voicebot.speech.model_files import (
     DEFAULT_MODELS_DIR,
     ModelDownloadError,
     ModelNotFound,
@@ -172,7 +172,7 @@ def models_download(
     ] = DEFAULT_MODELS_DIR,
 ) -> None:
     """Download, verify (size + sha256) and unpack the manifest's model for a language."""
-    from voicebot.speech.models import download_model
+    from voicebot.speech.model_files import download_model
 
     entries = load_manifest().for_language(lang)
     if not entries:

@@ -32,7 +32,7 @@ import vosk
 from voicebot.actions import RecognitionHints
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.speech.keywords import UNK, Grammar, build_grammar, match_keyword
-from voicebot.speech.models import ResolvedModel, inspect_model
+from voicebot.speech.model_files import ResolvedModel, inspect_model
 from voicebot.speech.recognizer import Recognition, Word
 
 MAX_TURN_SECONDS = 30.0  # audio kept per turn for a free re-decode

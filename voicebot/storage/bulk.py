@@ -2,9 +2,11 @@
 
 On PostgreSQL a batch travels as one statement over ``unnest()`` of one array per
 column: the server parses it once instead of once per row, and the driver never
-splits a multi-megabyte VALUES list. Elsewhere (SQLite) a Core executemany is
-already cheap. Python-side column defaults (``default=`` / ``onupdate=``) are applied
-here, since the array path bypasses SQLAlchemy's per-row default handling.
+splits a multi-megabyte VALUES list. On SQLite the rows go to the driver's executemany
+with each column's bind processor looked up once: a Core executemany spends more CPU
+building per-row parameters than SQLite spends storing them. Python-side column
+defaults (``default=`` / ``onupdate=``) are applied here, since both paths bypass
+SQLAlchemy's per-row default handling.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Table, bindparam, insert, update
+from sqlalchemy import Column, Table
 from sqlalchemy.orm import Session
 
 
@@ -38,22 +40,44 @@ def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def _driver_rows(
+    session: Session, table: Table, names: Sequence[str], columns: Sequence[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows as the driver takes them: each value through its column type's bind processor."""
+    dialect = session.get_bind().dialect
+    processed: list[Sequence[Any]] = []
+    for name, values in zip(names, columns, strict=True):
+        process = table.c[name].type.bind_processor(dialect)
+        processed.append(values if process is None else [process(v) for v in values])
+    return list(zip(*processed, strict=True))
+
+
+def _execute_many(session: Session, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    session.connection().exec_driver_sql(sql, rows)
+
+
 def bulk_insert(session: Session, *, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) in one round trip where the backend allows."""
     if not rows:
-        return
-    if not _is_postgresql(session):
-        session.execute(insert(table), list(rows))
         return
     given = list(rows[0])
     defaulted = {
         c.name: _default(c) for c in table.columns if c.name not in given and c.default is not None
     }
     names = [*given, *defaulted]
-    columns, arrays = _unnest(session, table, names)
     params = tuple(
         [row[n] for row in rows] if n in given else [defaulted[n]] * len(rows) for n in names
     )
+    if not _is_postgresql(session):
+        quote = session.get_bind().dialect.identifier_preparer.quote
+        _execute_many(
+            session,
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+            f"VALUES ({', '.join('?' * len(names))})",
+            _driver_rows(session, table, names, params),
+        )
+        return
+    columns, arrays = _unnest(session, table, names)
     session.connection().exec_driver_sql(
         f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays})", params
     )
@@ -71,17 +95,7 @@ def bulk_update_by_id(
         for c in table.columns
         if c.name not in given and c.onupdate is not None
     }
-    if not _is_postgresql(session):
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in given})
-        )
-        session.execute(statement, [{"_id": row_id, **values} for row_id, values in rows])
-        return
     names = ["id", *given, *refreshed]
-    columns, arrays = _unnest(session, table, names)
-    assignments = ", ".join(f"{c} = v.{c}" for c in columns.split(", ")[1:])
     params = tuple(
         [row_id for row_id, _ in rows]
         if n == "id"
@@ -90,6 +104,17 @@ def bulk_update_by_id(
         else [refreshed[n]] * len(rows)
         for n in names
     )
+    if not _is_postgresql(session):
+        quote = session.get_bind().dialect.identifier_preparer.quote
+        assigned = ", ".join(f"{quote(n)} = ?" for n in names[1:])
+        _execute_many(
+            session,
+            f"UPDATE {quote(table.name)} SET {assigned} WHERE id = ?",
+            [(*row[1:], row[0]) for row in _driver_rows(session, table, names, params)],
+        )
+        return
+    columns, arrays = _unnest(session, table, names)
+    assignments = ", ".join(f"{c} = v.{c}" for c in columns.split(", ")[1:])
     session.connection().exec_driver_sql(
         f"UPDATE {table.name} AS t SET {assignments} "
         f"FROM unnest({arrays}) AS v({columns}) WHERE t.id = v.id",

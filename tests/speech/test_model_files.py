@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from voicebot.speech.models import (
+from voicebot.speech.model_files import (
     ENV_MODEL_PATH,
     Manifest,
     ManifestModel,
