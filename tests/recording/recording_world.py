@@ -40,6 +40,7 @@ def seed_attempt(
     recording_policy: dict[str, object] | None = None,
     status: str = "dialing",
     disputed: bool = False,
+    e164: str | None = None,
 ) -> Seeded:
     """A campaign (found or made), a new debtor with a phone and a debt, one live attempt."""
     with sessions.begin() as s:
@@ -58,7 +59,7 @@ def seed_attempt(
         debtor = m.Debtor(external_id=name, full_name="Ana Pérez Gómez", region=region)
         s.add(debtor)
         s.flush()
-        phone = m.Phone(debtor_id=debtor.id, e164=f"+5730011{debtor.id:05d}")
+        phone = m.Phone(debtor_id=debtor.id, e164=e164 or f"+5730011{debtor.id:05d}")
         s.add(phone)
         s.add(
             m.Debt(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.domain.outcome import Turn
 from voicebot.recording.leg import RecordingLeg
+from voicebot.recording.phone_state import us_region_of_phone
 from voicebot.recording.policy import RecordingPolicy, RecordingRulesError, recording_policy
 from voicebot.recording.store import RecordingStore, new_key
 from voicebot.recording.writer import MEDIA_TYPE, RecordingWriter, file_facts, repair_partial
@@ -55,6 +56,22 @@ def turn_timeline(transcript: Sequence[Turn], started_at: datetime) -> list[dict
     ]
 
 
+def _policy(campaign: m.Campaign, region: str, e164: str) -> RecordingPolicy:
+    """The stricter of what the debtor's region and the phone's area code call for."""
+    regions = [region] + [r for r in (us_region_of_phone(e164),) if r and r != region]
+    candidates = []
+    for where in regions:
+        try:
+            candidates.append(
+                recording_policy([campaign.jurisdiction], where, campaign.recording_policy)
+            )
+        except RecordingRulesError as error:
+            # A malformed campaign policy must not silence a notice the law asks for.
+            log.warning("campaign %s: %s; using the law's rules only", campaign.id, error)
+            candidates.append(recording_policy([campaign.jurisdiction], where, None))
+    return max(candidates, key=lambda p: (p.notice, p.retention_days))
+
+
 class CallRecordings:
     def __init__(
         self,
@@ -76,14 +93,8 @@ class CallRecordings:
             attempt = s.get_one(m.CallAttempt, attempt_id)
             campaign = s.get_one(m.Campaign, attempt.campaign_id)
             debtor = s.get_one(m.Debtor, attempt.debtor_id)
-            try:
-                policy = recording_policy(
-                    [campaign.jurisdiction], debtor.region, campaign.recording_policy
-                )
-            except RecordingRulesError as error:
-                # A malformed campaign policy must not silence a notice the law asks for.
-                log.warning("campaign %s: %s; using the law's rules only", campaign.id, error)
-                policy = recording_policy([campaign.jurisdiction], debtor.region, None)
+            phone = s.get(m.Phone, attempt.phone_id) if attempt.phone_id else None
+            policy = _policy(campaign, debtor.region, phone.e164 if phone else "")
             row = m.Recording(
                 attempt_id=attempt_id,
                 campaign_id=attempt.campaign_id,
