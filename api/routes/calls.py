@@ -12,7 +12,15 @@ from sqlalchemy import Select, literal, select, tuple_
 from api.deps import AnyRoleDep, SessionDep
 from api.errors import ApiError, not_found
 from api.pagination import Limit, Offset, decode_cursor, encode_cursor, paginate
-from api.schemas import CallDetail, CallSummary, Page, PromiseOut, TurnOut
+from api.schemas import (
+    CallDetail,
+    CallSummary,
+    Page,
+    PromiseOut,
+    RecordingInfo,
+    TimelineMark,
+    TurnOut,
+)
 from api.security import AGENT, Principal
 from voicebot.recording.ranges import RangeNotSatisfiable, byte_range
 from voicebot.recording.store import RecordingStore
@@ -130,6 +138,35 @@ def _store(request: Request) -> RecordingStore:
 
         store = request.app.state.recording_store = recording_store(request.app.state.settings)
     return store
+
+
+@router.get("/{call_id}/recording/info")
+def get_recording_info(
+    call_id: int, request: Request, session: SessionDep, who: AnyRoleDep
+) -> RecordingInfo:
+    """The recording's layout, hash, retention and each transcript turn's offset in it.
+
+    Not a listen (no audio), so not audited; the same roles as the audio.
+    """
+    record = _call(session, who, call_id)
+    recording = _playable(session, record)
+    if recording is None:
+        raise not_found("recording of call", call_id)
+    return RecordingInfo(
+        url=str(request.url_for("get_recording", call_id=call_id)),
+        media_type=recording.media_type,
+        channels=list(recording.channels),
+        sample_rate=recording.sample_rate,
+        status=recording.status,
+        duration_ms=recording.duration_ms,
+        size_bytes=recording.size_bytes,
+        sha256=recording.sha256,
+        notice=recording.notice,
+        notice_rule=recording.notice_rule,
+        retain_until=recording.retain_until,
+        retention_rule=recording.retention_rule,
+        timeline=[TimelineMark.model_validate(mark) for mark in recording.timeline],
+    )
 
 
 @router.get(

@@ -115,3 +115,27 @@ def test_a_call_without_a_recording_is_404_and_a_purged_one_too(
     gone = world.client.get(f"/calls/{world.calls['C1']}/recording", headers=world.auth("manager"))
     assert gone.status_code == 404
     assert _listens(world) == []
+
+
+def test_info_gives_layout_hash_retention_and_turn_offsets_without_an_audit(
+    recorded: tuple[World, LocalStore],
+) -> None:
+    world, store = recorded
+    call = world.calls["C1"]
+    with world.sessions.begin() as s:
+        attempt = s.get_one(m.CallRecord, call).attempt_id
+        row = s.scalar(select(m.Recording).where(m.Recording.attempt_id == attempt))
+        assert row is not None
+        row.timeline = [{"turn": 0, "speaker": "bot", "offset_ms": 0}]
+        key, sha = row.key, row.sha256
+    info = world.client.get(f"/calls/{call}/recording/info", headers=world.auth("auditor"))
+    assert info.status_code == 200, info.text
+    body = info.json()
+    assert body["url"].endswith(f"/calls/{call}/recording")
+    assert body["channels"] == ["bot", "far_end"] and body["sample_rate"] == 8000
+    assert body["sha256"] == sha and body["size_bytes"] == store.size(key)
+    assert body["duration_ms"] == 2000 and body["status"] == "complete"
+    assert body["timeline"] == [{"turn": 0, "speaker": "bot", "offset_ms": 0}]
+    refused = world.client.get(f"/calls/{call}/recording/info", headers=world.auth("agent"))
+    assert refused.status_code == 404
+    assert _listens(world) == []
