@@ -26,6 +26,7 @@ from voicebot.recording.store import LocalStore
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.storage import models as m
+from voicebot.storage.repositories import record_outcome
 from voicebot.telephony.simulated import (
     DebtorScript,
     DebtorTurn,
@@ -188,6 +189,13 @@ def test_a_store_that_cannot_write_never_costs_the_call_its_outcome(
     with sessions.begin() as s:
         s.get_one(m.CallAttempt, seeded.attempt_id).status = "done"
     settled = settle_interrupted(sessions, LocalStore(blocked), now=result.ended_at, actor="t")
-    with sessions() as s:
+    with sessions.begin() as s:
         row = s.query(m.Recording).filter_by(attempt_id=seeded.attempt_id).one()
         assert settled == [row.id] and row.status == "lost"
+        # The outcome does not point to a file that was never written.
+        assert (
+            record_outcome(
+                s, attempt_id=seeded.attempt_id, outcome=result, actor="t"
+            ).recording_path
+            is None
+        )

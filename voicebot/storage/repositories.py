@@ -106,7 +106,9 @@ def is_opted_out(session: Session, *, debtor_id: int) -> bool:
 def _recording_of(session: Session, attempt_id: int) -> str | None:
     """``store:key`` of the call's recording: stored and fsynced before the outcome commits."""
     found = session.execute(
-        select(m.Recording.store, m.Recording.key).where(m.Recording.attempt_id == attempt_id)
+        select(m.Recording.store, m.Recording.key).where(
+            m.Recording.attempt_id == attempt_id, m.Recording.status.in_(("complete", "partial"))
+        )
     ).first()
     return f"{found[0]}:{found[1]}" if found is not None else None
 
