@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from recording_world import CALL_START, migrated_sessions, seed_attempt, stored_recording
+from recording_world import CALL_START, seed_attempt, stored_recording
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.recording.retention import place_hold, purge_expired, release_holds
 from voicebot.recording.store import LocalStore
 from voicebot.storage import models as m
 
 
-def test_purge_deletes_only_expired_unheld_files_and_audits_each(tmp_path: Path) -> None:
-    sessions = migrated_sessions(tmp_path)
+def test_purge_deletes_only_expired_unheld_files_and_audits_each(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """On SQLite and PostgreSQL (the ``sessions`` fixture runs both)."""
     store = LocalStore(tmp_path / "recordings")
     expired = stored_recording(sessions, store, seed_attempt(sessions, name="a"), retention_days=30)
     fresh = stored_recording(sessions, store, seed_attempt(sessions, name="b"), retention_days=730)
