@@ -124,10 +124,12 @@ PLAYABLE = ("complete", "partial")
 
 
 def _playable(session: SessionDep, record: m.CallRecord) -> m.Recording | None:
+    # The latest try of the attempt (one that a dead worker interrupted comes before it).
     return session.scalar(
-        select(m.Recording).where(
-            m.Recording.attempt_id == record.attempt_id, m.Recording.status.in_(PLAYABLE)
-        )
+        select(m.Recording)
+        .where(m.Recording.attempt_id == record.attempt_id, m.Recording.status.in_(PLAYABLE))
+        .order_by(m.Recording.id.desc())
+        .limit(1)
     )
 
 

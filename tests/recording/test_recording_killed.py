@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import subprocess
@@ -16,11 +17,15 @@ from recording_world import CALL_START, migrated_sessions, seed_attempt
 from sqlalchemy import select
 
 from voicebot.audio.wav import read_wav
+from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.domain.pcm import LINE_RATE
 from voicebot.engine.hopper import reap_expired_leases
-from voicebot.recording.service import settle_interrupted
+from voicebot.recording.service import CallRecordings, settle_interrupted
 from voicebot.recording.store import LocalStore
 from voicebot.storage import models as m
+from voicebot.storage.repositories import record_outcome
+from voicebot.telephony.carrier import FarEndHangup
+from voicebot.telephony.simulated import DebtorScript, HangUp, SimulatedCarrier, SimulatedLeg
 
 HERE = Path(__file__).parent
 
@@ -88,3 +93,28 @@ def test_a_killed_worker_leaves_a_playable_partial_file(tmp_path: Path, sounds: 
     far = audio[160 : 160 + known.size, 1].astype(np.float64)
     assert np.dot(far, known) / (np.linalg.norm(far) * np.linalg.norm(known)) > 0.9
     assert np.abs(audio[:, 0]).max() > 2000  # the bot's tone is on its channel
+
+    # The requeued attempt is dialled again by another worker: that try is recorded too, and
+    # the outcome points to it (the interrupted try's partial file stays, audited).
+    async def again() -> str:
+        leg = await SimulatedCarrier({"1": DebtorScript((HangUp(delay_ms=0),))}).dial("1")
+        assert isinstance(leg, SimulatedLeg)
+        recordings = CallRecordings(sessions, store)
+        active = recordings.start(seeded.attempt_id, leg, later)
+        await active.leg.send_audio(np.zeros(1600, dtype=np.int16))
+        while not isinstance(await active.leg.receive(), FarEndHangup):
+            pass
+        await recordings.finish(active, (), later)
+        return active.key
+
+    second = asyncio.run(again())
+    outcome = CallOutcome(Disposition.DROP, later, later)
+    with sessions.begin() as s:
+        stored = record_outcome(s, attempt_id=seeded.attempt_id, outcome=outcome, actor="t2")
+        assert stored.recording_path == f"local:{second}"
+        statuses = s.scalars(
+            select(m.Recording.status)
+            .where(m.Recording.attempt_id == seeded.attempt_id)
+            .order_by(m.Recording.id)
+        ).all()
+    assert statuses == ["partial", "complete"]

@@ -45,6 +45,7 @@ def export(
             select(m.Recording, m.CallRecord)
             .join(m.CallRecord, m.CallRecord.attempt_id == m.Recording.attempt_id)
             .where(m.CallRecord.id == call, m.Recording.status.in_(("complete", "partial")))
+            .order_by(m.Recording.id.desc())
         ).first()
         size = store.size(row[0].key) if row is not None else None
         if row is None or size is None:

@@ -389,8 +389,9 @@ class Recording(Base):
     __table_args__ = (Index("ix_recordings_status_retain", "status", "retain_until"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Not unique: an attempt a dead worker left is dialled again, and each try is recorded.
     attempt_id: Mapped[int] = mapped_column(
-        ForeignKey("call_attempts.id", ondelete="CASCADE"), unique=True
+        ForeignKey("call_attempts.id", ondelete="CASCADE"), index=True
     )
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)

@@ -106,9 +106,12 @@ def is_opted_out(session: Session, *, debtor_id: int) -> bool:
 def _recording_of(session: Session, attempt_id: int) -> str | None:
     """``store:key`` of the call's recording: stored and fsynced before the outcome commits."""
     found = session.execute(
-        select(m.Recording.store, m.Recording.key).where(
+        select(m.Recording.store, m.Recording.key)
+        .where(
             m.Recording.attempt_id == attempt_id, m.Recording.status.in_(("complete", "partial"))
         )
+        .order_by(m.Recording.id.desc())  # the try that reached an outcome is the last one
+        .limit(1)
     ).first()
     return f"{found[0]}:{found[1]}" if found is not None else None
 

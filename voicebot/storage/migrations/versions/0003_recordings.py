@@ -52,10 +52,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["debtor_id"], ["debtors.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("attempt_id"),
         sa.UniqueConstraint("key"),
     )
     with op.batch_alter_table("recordings", schema=None) as batch_op:
+        batch_op.create_index("ix_recordings_attempt_id", ["attempt_id"], unique=False)
         batch_op.create_index("ix_recordings_debtor_id", ["debtor_id"], unique=False)
         batch_op.create_index("ix_recordings_status_retain", ["status", "retain_until"])
     op.create_table(
