@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Select, literal, select, tuple_
 
 from api.deps import AnyRoleDep, SessionDep
-from api.errors import ApiError, not_found
+from api.errors import error_response, not_found
 from api.pagination import Limit, Offset, decode_cursor, encode_cursor, paginate
 from api.schemas import (
     CallDetail,
@@ -186,7 +186,7 @@ def get_recording(
     session: SessionDep,
     who: AnyRoleDep,
     range_: Annotated[str | None, Header(alias="Range")] = None,
-) -> StreamingResponse:
+) -> Response:
     """The call's recording (channel 1 the bot, 2 the far end), seekable with ``Range``.
 
     Agents hear only calls transferred to them. Every request is written to the audit
@@ -201,7 +201,14 @@ def get_recording(
     try:
         span = byte_range(range_, size)
     except RangeNotSatisfiable as error:
-        raise ApiError(416, "range_not_satisfiable", str(error), {"size": size}) from error
+        # RFC 9110 §15.5.17: say how long the file is, so the player can ask again.
+        return error_response(
+            416,
+            "range_not_satisfiable",
+            str(error),
+            {"size": size},
+            headers={"Content-Range": f"bytes */{size}"},
+        )
     first, last = span if span is not None else (0, size - 1)
     append_audit(
         session,

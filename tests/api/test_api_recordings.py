@@ -69,6 +69,8 @@ def test_whole_file_and_ranges_return_the_right_bytes(
     assert tail.status_code == 206 and tail.content == data[-64:]
     past = world.client.get(url, headers={**world.auth("manager"), "Range": f"bytes={len(data)}-"})
     assert past.status_code == 416
+    assert past.headers["content-range"] == f"bytes */{len(data)}"
+    assert past.json()["error"]["code"] == "range_not_satisfiable"
     # Every listen is in the audit log, with who and which bytes (the refused range is not).
     listens = _listens(world)
     assert [(e.actor, e.reason) for e in listens] == [
