@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.routing import Match
+from starlette.routing import Route
 
-from api import errors, redaction
+from api import errors, guard, redaction
+from api.errors import ERROR_RESPONSES
 from api.metrics import Metrics
 from api.routes import (
     agents,
@@ -25,10 +27,13 @@ from api.routes import (
     webhooks,
 )
 from api.status_cache import StatusCache
+from api.throttle import KeyThrottle
 from voicebot.config import Settings
 from voicebot.storage.db import make_engine, session_factory
 
-UPLOAD_METHODS = {"POST", "PUT", "PATCH"}
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers around an upload at the limit
 
 DESCRIPTION = """Outcomes API of the collections voicebot.
 
@@ -37,15 +42,6 @@ Roles: **admin** (everything, keys, replays), **manager** (portfolios, campaigns
 **agent** (transfers and only the calls transferred to it), **auditor** (read-only).
 Errors always have the body `{"error": {"code", "message", "details"}}`.
 """
-
-
-def _route_template(request: Request) -> str:
-    """The path template (``/calls/{call_id}``), so metrics do not explode per id."""
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", request.url.path))
-    return "unmatched"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,11 +59,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Counts the bytes actually received (chunked bodies too), not only Content-Length.
+        max_body_size=settings.api.max_upload_bytes + MULTIPART_OVERHEAD,
     )
     app.state.settings = settings
     app.state.sessions = session_factory(engine)
     app.state.metrics = Metrics(app.state.sessions)
     app.state.status_cache = StatusCache(settings.api.status_cache_seconds)
+    app.state.key_throttle = KeyThrottle(settings.api.failed_keys_per_minute)
+    app.state.cursor_secret = (
+        settings.api.cursor_secret.encode()
+        if settings.api.cursor_secret
+        else secrets.token_bytes(32)
+    )
     errors.install(app)
 
     if settings.api.cors_origins:  # closed unless origins are listed
@@ -84,23 +88,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def guard_and_measure(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        length = request.headers.get("content-length")
-        if request.method in UPLOAD_METHODS and length is not None:
-            if not length.isdigit():
-                return errors.error_response(400, "bad_request", "invalid Content-Length")
-            if int(length) > limit:
-                return errors.error_response(
-                    413, "payload_too_large", f"request bodies are limited to {limit} bytes"
-                )
         started = time.perf_counter()
-        response = await call_next(request)
-        route = _route_template(request)
+        refused = await guard.admit(request, limit)
+        response = refused if refused is not None else await call_next(request)
+        guard.secure_headers(request, response)
+        route = guard.route_template(request)
+        method = request.method if request.method in KNOWN_METHODS else "OTHER"
         metrics: Metrics = app.state.metrics
-        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        metrics.requests.labels(route, method, str(response.status_code)).inc()
         metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
         return response
 
-    for module in (
+    modules = (
         ops,
         keys,
         portfolios,
@@ -111,6 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agents,
         dialplans,
         webhooks,
-    ):
-        app.include_router(module.router)
+    )
+    for module in modules:
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.state.route_table = [
+        *(r for r in app.router.routes if isinstance(r, Route)),
+        *(r for module in modules for r in module.router.routes),
+    ]
     return app

@@ -38,7 +38,13 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(session: SessionDep, key: Annotated[str | None, Security(_api_key)]) -> Principal:
+def get_principal(
+    request: Request, session: SessionDep, key: Annotated[str | None, Security(_api_key)]
+) -> Principal:
+    """The principal the guard middleware authenticated before the body was read."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     if not key:
         raise ApiError(401, "unauthorized", f"send an API key in the {API_KEY_HEADER} header")
     principal = authenticate(session, key)
@@ -60,6 +66,7 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
             )
         return principal
 
+    check.roles = roles  # type: ignore[attr-defined]  # the guard refuses before the body
     return check
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import NoResultFound
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,10 +25,38 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    429: "too_many_requests",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
     503: "unavailable",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, snake_case: what clients branch on")
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+# Documented on every operation: the guard answers 401/413/429 before any route runs,
+# and every refusal has this body.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        400: "Malformed request (unparseable body)",
+        401: "No API key, or not a valid one",
+        403: "The key's role may not do this",
+        404: "No such record (or not visible to this key)",
+        409: "Conflicts with the record's state",
+        413: "Body over the size limit",
+        422: "Invalid input; `details` says where",
+        429: "Too many invalid API keys from this client (see Retry-After)",
+    }.items()
 }
 
 

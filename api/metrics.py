@@ -1,9 +1,12 @@
 """Prometheus metrics, one registry per app.
 
 Figures that live in the database (calls in progress, attempts by disposition,
-webhook backlog) are read at scrape time, so every API replica reports the
-same truth whichever process made the calls. Turn latency is derived from the
-stored transcripts (bot reply time after each debtor turn), fed incrementally.
+webhook backlog) are read from it, so every API replica reports the same truth
+whichever process made the calls, but at most once per ``DB_REFRESH_SECONDS``:
+a scrape is answered from memory, so an anonymous scraper cannot make the
+server query the database at will. Turn latency is derived from the stored
+transcripts (bot reply time after each debtor turn), fed incrementally on the
+same refresh.
 The ASR real-time factor is observed in-process by whoever runs the recognizer
 (``observe_asr``); in an API-only process it stays empty.
 """
@@ -11,6 +14,7 @@ The ASR real-time factor is observed in-process by whoever runs the recognizer
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import pairwise
@@ -28,6 +32,7 @@ from voicebot.webhooks.delivery import backlog
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 RTF_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
 TRANSCRIPT_BATCH = 2000
+DB_REFRESH_SECONDS = 15.0
 
 
 def turn_latencies(transcript: list[dict[str, Any]]) -> list[float]:
@@ -46,8 +51,11 @@ def turn_latencies(transcript: list[dict[str, Any]]) -> list[float]:
 class _DatabaseCollector(Collector):
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        self.live = 0
+        self.by_disposition: list[tuple[str | None, int]] = []
+        self.pending = 0
 
-    def collect(self) -> Iterator[Metric]:
+    def refresh(self) -> None:
         with self.sessions() as session:
             live = session.scalar(
                 select(func.count())
@@ -60,17 +68,22 @@ class _DatabaseCollector(Collector):
                 .group_by(m.CallAttempt.disposition)
             ).all()
             pending = backlog(session)
+        self.live = int(live or 0)
+        self.by_disposition = [(d, int(c)) for d, c in by_disposition]
+        self.pending = pending
+
+    def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
-            "voicebot_calls_in_progress", "Attempts claimed, dialing or in a call", value=live or 0
+            "voicebot_calls_in_progress", "Attempts claimed, dialing or in a call", value=self.live
         )
         attempts = CounterMetricFamily(
             "voicebot_attempts", "Finished attempts by disposition", labels=["disposition"]
         )
-        for disposition, count in by_disposition:
+        for disposition, count in self.by_disposition:
             attempts.add_metric([disposition or ""], count)
         yield attempts
         yield GaugeMetricFamily(
-            "voicebot_webhook_backlog", "Outbox events not yet acknowledged", value=pending
+            "voicebot_webhook_backlog", "Outbox events not yet acknowledged", value=self.pending
         )
 
 
@@ -78,7 +91,11 @@ class Metrics:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
         self.registry = CollectorRegistry()
-        self.registry.register(_DatabaseCollector(sessions))
+        self.database = _DatabaseCollector(sessions)
+        self.registry.register(self.database)
+        self.refresh_seconds = DB_REFRESH_SECONDS
+        self._refreshed_at: float | None = None
+        self.clock = time.monotonic
         self.turn_latency = Histogram(
             "voicebot_turn_latency_seconds",
             "Seconds from the end of a debtor turn to the bot's reply",
@@ -124,5 +141,12 @@ class Metrics:
                 self._last_call_id = call_id
 
     def render(self) -> bytes:
-        self._feed_turns()
+        with self._lock:
+            now = self.clock()
+            due = self._refreshed_at is None or now - self._refreshed_at >= self.refresh_seconds
+            if due:
+                self._refreshed_at = now
+        if due:
+            self.database.refresh()
+            self._feed_turns()
         return generate_latest(self.registry)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -12,12 +14,15 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
+from api.fields import EARLIEST, INT32_MAX, LATEST
 from api.schemas import Page
 
 M = TypeVar("M", bound=BaseModel)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
+CURSOR_MAC_BYTES = 16
+
+Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="Rows to skip")]
 
 
 def paginate(
@@ -41,18 +46,32 @@ def paginate(
     )
 
 
-def encode_cursor(at: datetime, key: int) -> str:
-    return urlsafe_b64encode(f"{at.isoformat()}|{key}".encode()).decode().rstrip("=")
+def encode_cursor(at: datetime, key: int, secret: bytes) -> str:
+    """An opaque position, HMAC-signed so a client cannot forge one (scoping still applies)."""
+    body = f"{at.isoformat()}|{key}".encode()
+    mac = hmac.new(secret, body, hashlib.sha256).digest()[:CURSOR_MAC_BYTES]
+    return urlsafe_b64encode(mac + body).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str, secret: bytes) -> tuple[datetime, int]:
     """The position after which the next page starts; a mangled cursor is the client's error."""
+    invalid = ApiError(422, "invalid_cursor", "the cursor is not one this API issued")
     try:
-        text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, key = text.split("|")
+        raw = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise invalid from exc
+    mac, body = raw[:CURSOR_MAC_BYTES], raw[CURSOR_MAC_BYTES:]
+    expected = hmac.new(secret, body, hashlib.sha256).digest()[:CURSOR_MAC_BYTES]
+    if not hmac.compare_digest(mac, expected):
+        raise invalid
+    try:
+        at, key = body.decode().split("|")
         moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError("naive")
-        return moment, int(key)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued") from exc
+        if moment.tzinfo is None or not EARLIEST <= moment < LATEST:
+            raise ValueError("out of range")
+        position = int(key)
+        if not 0 <= position <= INT32_MAX:
+            raise ValueError("out of range")
+        return moment, position
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
+        raise invalid from exc

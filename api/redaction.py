@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
 # +57 310 123 4567, 3101234567, (305) 555-0100 … and ids such as 52.111.234 or 12345678-9.
 _PHONE = re.compile(r"(?:(?<![\w.])[+(]?|%2[Bb])\d[\d \-()]{6,}\d(?![\w])")  # %2B: a URL's +
@@ -21,8 +22,20 @@ _DOCUMENT = re.compile(
 _NOT_PERSONAL = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,3}(?:\.\d{1,3}){3}")
 
 
+_URL_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}|\d\+\d")
+# SQLAlchemy appends the bound values of a failed statement: debtors' names, phones, ids.
+_SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
+
+
 def mask_pii(text: str) -> str:
-    """Keep the last two digits, enough to tell records apart when debugging."""
+    """Keep the last two digits, enough to tell records apart when debugging.
+
+    URL-encoded text (``%2B57+310+123+4567`` in an access-log path) is decoded first,
+    so an encoded separator cannot hide a number; SQL parameters are dropped whole.
+    """
+    text = _SQL_PARAMETERS.sub("[parameters: redacted]", text)
+    if _URL_ENCODED.search(text):
+        text = unquote_plus(text)
 
     def mask(match: re.Match[str]) -> str:
         if _NOT_PERSONAL.fullmatch(match.group().strip()):
@@ -38,6 +51,13 @@ class PiiFilter(logging.Filter):
     (uvicorn's access formatter unpacks ``record.args``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text: the traceback is rendered once, masked.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_pii(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_pii(record.stack_info)
         if isinstance(record.msg, str):
             record.msg = mask_pii(record.msg)
         if isinstance(record.args, tuple):

@@ -8,6 +8,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.fields import BoundedJson, DbInt, Moment, NonNegativeMoney, PositiveMoney, text
+
 T = TypeVar("T")
 
 Role = Literal["admin", "manager", "agent", "auditor"]
@@ -34,7 +36,7 @@ class Row(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
+    name: str = text(120, min_length=1)
     role: Role
 
 
@@ -51,9 +53,19 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="Shown once; only its hash is stored.")
 
 
+SIP_URI = (
+    r"^(sips?:[A-Za-z0-9._~!$&'()*+,;=:%-]+@[A-Za-z0-9.\-\[\]:]+(;[^\s]*)?|\+[1-9][0-9]{6,14})?$"
+)
+
+
 class AgentCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    sip_uri: str = ""
+    name: str = text(120, min_length=1)
+    sip_uri: str = Field(
+        default="",
+        max_length=200,
+        pattern=SIP_URI,
+        description="Where transfers ring: `sip:user@host` or an E.164 number",
+    )
 
 
 class AgentOut(Row):
@@ -87,10 +99,10 @@ class TransferOut(Row):
 
 
 class PortfolioJson(BaseModel):
-    default_region: str = Field(min_length=2, max_length=2, description="ISO country, e.g. CO")
-    campaign_id: int | None = None
-    default_creditor: str = ""
-    rows: list[dict[str, Any]] = Field(min_length=1)
+    default_region: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO country, e.g. CO")
+    campaign_id: DbInt | None = None
+    default_creditor: str = text(120)
+    rows: list[BoundedJson] = Field(min_length=1, max_length=100_000)
 
 
 class RowErrorOut(BaseModel):
@@ -114,27 +126,29 @@ class ImportReportOut(BaseModel):
 
 
 class Limits(BaseModel):
-    min_payment: Decimal = Decimal(0)
+    min_payment: NonNegativeMoney = Decimal(0)
     max_days_ahead: int = Field(default=30, ge=0, le=365)
     max_instalments: int = Field(default=6, ge=1, le=60)
-    min_instalment: Decimal = Decimal(0)
+    min_instalment: NonNegativeMoney = Decimal(0)
 
 
 class CampaignCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    dialplan: str = Field(
-        default="cobranza_es", description="A file in dialplans/, with or without .yaml"
+    name: str = text(120, min_length=1)
+    dialplan: str = text(
+        300,
+        default="cobranza_es",
+        description="A file in the dialplans folder (the one holding VOICEBOT_DIALPLAN), with or without .yaml",
     )
     jurisdiction: Jurisdiction
-    default_region: str = Field(min_length=2, max_length=2)
-    company: str = ""
-    callback_number: str = ""
+    default_region: str = Field(pattern=r"^[A-Za-z]{2}$")
+    company: str = text(120)
+    callback_number: str = Field(default="", max_length=32, pattern=r"^\+?[0-9 ()\-]*$")
     limits: Limits = Field(default_factory=lambda: Limits())
-    schedule: dict[str, Any] = Field(default_factory=dict, description="Tighter campaign hours")
-    settings: dict[str, Any] = Field(default_factory=dict, description="Dialplan overrides")
+    schedule: BoundedJson = Field(default_factory=dict, description="Tighter campaign hours")
+    settings: BoundedJson = Field(default_factory=dict, description="Dialplan overrides")
     max_concurrent: int = Field(default=10, ge=1, le=1000)
-    calls_per_second: float = Field(default=1.0, gt=0, le=100)
-    retry_policy: dict[str, Any] = Field(default_factory=dict)
+    calls_per_second: float = Field(default=1.0, gt=0, le=100, allow_inf_nan=False)
+    retry_policy: BoundedJson = Field(default_factory=dict)
 
 
 class CampaignOut(Row):
@@ -191,7 +205,9 @@ class DebtorOut(Row):
     document_id: str
     segment: str
     region: str
+    subdivision: str
     timezone: str | None
+    authorized_channels: list[str] | None
 
 
 class AttemptOut(Row):
@@ -242,13 +258,41 @@ class DebtorHistory(BaseModel):
 
 
 class OptOutIn(BaseModel):
-    reason: str = Field(default="", max_length=200)
-    phone: str | None = Field(default=None, description="Only this number; omit for every channel")
+    reason: str = text(200)
+    phone: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Only this number (one of the debtor's, E.164 or as imported); "
+        "omit for every channel",
+    )
+
+
+class OutsideContactBody(BaseModel):
+    """A contact made outside this service: every frequency cap counts it."""
+
+    at: datetime = Field(description="When, ISO 8601 with a UTC offset")
+    channel: Literal["voice", "sms", "email", "whatsapp", "agent", "visit"]
+    result: Literal["no_answer", "busy", "voicemail", "answered", "conversation"]
+    source: str = Field(min_length=1, max_length=80, description="Who reports it: crm, agency…")
+    phone: str | None = Field(default=None, max_length=20)
+    artificial_voice: bool = False
+
+
+class OutsideContactOut(Row):
+    id: int
+    debtor_id: int
+    at: datetime
+    channel: str
+    result: str
+    source: str
+    phone: str | None
+    artificial_voice: bool
+    recorded_at: datetime
 
 
 class PromiseKeptIn(BaseModel):
-    paid_amount: Decimal = Field(gt=0)
-    paid_at: datetime | None = None
+    paid_amount: PositiveMoney = Field(description="At most 14 digits and 2 decimals")
+    paid_at: Moment | None = Field(default=None, description="Aware ISO 8601 (with an offset)")
 
 
 # ---------------------------------------------------------------- calls

@@ -26,14 +26,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import _repo  # noqa: F401  (puts testbeds/ on sys.path)
 import httpx
 from sqlalchemy import insert
 
 from api.security import create_api_key
+from testbeds.postgres import start_postgres
 from voicebot.campaigns.status import campaign_status
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory, transaction, upgrade
-from voicebot.storage.testing import start_postgres
 
 VOICEBOT = Path(sys.executable).parent / "voicebot"
 DISPOSITIONS = ["NA"] * 40 + ["BUSY"] * 8 + ["VM"] * 10 + ["RPC"] * 12 + ["PTP"] * 10

@@ -30,9 +30,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import _repo  # noqa: F401  (puts testbeds/ on sys.path)
 from bench_import import portfolio_csv
 from sqlalchemy import func, select
 
+from testbeds.postgres import start_postgres
 from voicebot.campaigns.compliance import check
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
@@ -41,7 +43,6 @@ from voicebot.engine.dial_facts import dial_facts
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.storage import models as m
 from voicebot.storage.db import make_engine, session_factory, upgrade
-from voicebot.storage.testing import start_postgres
 from voicebot.telephony.carrier import DialFailure
 
 BOGOTA = ZoneInfo("America/Bogota")

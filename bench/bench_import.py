@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_import.py [--rows 100000]
 Prints rows per second for the first import and for an idempotent re-import, with the
 importer's own CPU seconds and the load average: on a shared machine the wall clock
-measures the neighbours as much as the importer.
+measures the neighbors as much as the importer.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import _repo  # noqa: F401  (puts testbeds/ on sys.path)
+
+from testbeds.postgres import start_postgres
 from voicebot.campaigns.portfolio import import_csv
 from voicebot.storage.db import make_engine, session_factory, upgrade
-from voicebot.storage.testing import start_postgres
 
 FIRST = ["María", "José", "Ana", "Luis", "Carolina", "Jorge", "Paola", "Andrés", "Rosa", "Diego"]
 MOBILE = ["300", "301", "310", "311", "312", "313", "314", "315", "316", "317", "318", "320", "350"]

@@ -24,11 +24,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import _repo  # noqa: F401  (puts testbeds/ on sys.path)
 import numpy as np
 
+from testbeds.sip import PeerSpec, TestBed, free_port_block, write_wav
 from voicebot.telephony.carrier import AudioIn
 from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings
-from voicebot.telephony.testbed import PeerSpec, TestBed, free_port_block, write_wav
 
 RATE = 8000
 CALLS_PER_PHONE = 10

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from voicebot.actions import EndCall, Listen, Say, Transfer
 from voicebot.audio.endpoint import EndpointSettings
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.machine import start, step
 from voicebot.dialog.plan import Dialplan
 from voicebot.dialog.plan_loader import load_dialplan
@@ -53,7 +54,6 @@ from voicebot.telephony.simulated import (
     Speak,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 NAMES = [
     "Carlos Andrés Pérez Gómez",
     "María Fernanda López",
@@ -281,19 +281,19 @@ def main() -> None:
     parser.add_argument("--trailing-ms", type=int, default=300, help="endpointing trailing silence")
     args = parser.parse_args()
 
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     t = time.perf_counter()
     model = VoskSpeechModel(resolve_model("ko", env={}))
     print(f"model load: {time.perf_counter() - t:.1f} s")
     voices = [EspeakSynthesizer(VoiceSettings("ko", r)) for r in (140, 160, 180)]
-    # Start-up as in production: warm one free recogniser per concurrent call, so
+    # Start-up as in production: warm one free recognizer per concurrent call, so
     # the first free-vocabulary turns after a deploy do not pay Vosk's cold decode.
     t = time.perf_counter()
     model.prewarm(
         voices[1].synthesize("오늘 날씨가 좋네요 안녕하세요 고맙습니다"),
         max(2, args.realtime_calls),
     )
-    print(f"recogniser prewarm: {time.perf_counter() - t:.1f} s")
+    print(f"recognizer prewarm: {time.perf_counter() - t:.1f} s")
     settings = PortSettings(endpoint=EndpointSettings(trailing_silence_ms=args.trailing_ms))
     with tempfile.TemporaryDirectory(prefix="bench-tts-") as cache_dir:
         bot = TtsCache(EspeakSynthesizer(VoiceSettings("es-419", 175)), Path(cache_dir))

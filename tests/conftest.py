@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from testbeds.postgres import PostgresServer, start_postgres
 from voicebot.storage.db import make_engine, session_factory, upgrade
-from voicebot.storage.testing import PostgresServer, start_postgres
 
 _names = itertools.count()
 

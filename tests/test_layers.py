@@ -20,7 +20,7 @@ PACKAGES = ("voicebot", "api")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The ground floor imports nothing of the project. ``voicebot`` is the root package's
     # own ``__init__`` only (see _unit_of).
-    ("ground floor", ("voicebot", "voicebot.domain")),
+    ("ground floor", ("voicebot", "voicebot.domain", "voicebot.data")),  # data: shipped files
     ("call vocabulary", ("voicebot.events", "voicebot.actions")),
     ("foundations", ("voicebot.audio", "voicebot.language")),
     # Independent of each other: the engine joins them.
@@ -30,12 +30,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine", ("voicebot.engine",)),
     # Only the composition root and the entry points read settings.
     ("settings", ("voicebot.config",)),
+    # Runs a whole campaign (dialer, storage, speech); the composition root builds its voice.
+    ("demo", ("voicebot.demo",)),
     (
         "composition",
         (
             "voicebot.wiring",
             "voicebot.storage.migrations",  # Alembic's entry point
-            "voicebot.campaigns.demo",  # runs a whole campaign: dialer, storage, speech
         ),
     ),
     ("http api", ("api",)),

@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 
 from voicebot.config import Settings, TwilioConfig
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.wiring import debtor_turn, twilio_carrier
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def test_voicemail_message_reveals_nothing_about_the_debt(tmp_path: Path) -> None:
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     assert not plan.prompts["voicemail_message"].discloses
     settings = Settings(
         company="Servicios Andinos",
@@ -38,7 +37,7 @@ def test_voicemail_message_reveals_nothing_about_the_debt(tmp_path: Path) -> Non
 
 
 def test_twilio_needs_its_credentials() -> None:
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     with pytest.raises(ValueError, match="VOICEBOT_TWILIO__ACCOUNT_SID"):
         twilio_carrier(Settings(), plan)
 

@@ -25,7 +25,7 @@ class RecognitionHints:
     """What the recognizer should expect in a state.
 
     ``phrases`` feed a restricted-vocabulary grammar; ``keywords`` map a
-    recognised phrase straight to an intent (works in any language the model
+    recognized phrase straight to an intent (works in any language the model
     speaks); ``expect`` names entity kinds ("yes_no", "amount", "date", "digits").
     """
 

@@ -11,8 +11,8 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.actions import Transfer
-from voicebot.campaigns.synthetic import SyntheticDebtor
 from voicebot.config import Settings
+from voicebot.demo.synthetic import SyntheticDebtor
 from voicebot.dialog.plan import Dialplan
 from voicebot.dialog.prompts import render_prompt
 from voicebot.domain.context import CallContext, Debtor
@@ -24,7 +24,7 @@ from voicebot.engine.dialer import CallRunner, DialRequest
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.recording.service import CallRecordings
 from voicebot.recording.store import LocalStore, RecordingStore, S3Store
-from voicebot.speech.model_files import explicit_model, resolve_model
+from voicebot.speech.model_files import ResolvedModel, explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
 from voicebot.speech.vosk_asr import VoskSpeechModel
@@ -45,12 +45,20 @@ from voicebot.telephony.text_line import HANGUP
 from voicebot.telephony.twilio import TwilioCarrier, TwilioSettings
 
 
-def speech_model(settings: Settings) -> VoskSpeechModel:
-    """The recognizer model for the configured language; a clear error says how to get one."""
+def recognizer_model(settings: Settings) -> ResolvedModel:
+    """Which model files the recognizer will load, found without loading them (fast, for checks).
+
+    Raises ``ModelNotFound`` saying how to get one: a worker checks this before it dials.
+    """
     language = settings.speech.language
     if settings.speech.model_path is not None:
-        return VoskSpeechModel(explicit_model(settings.speech.model_path, language))
-    return VoskSpeechModel(resolve_model(language, models_dir=settings.speech.models_dir))
+        return explicit_model(settings.speech.model_path, language)
+    return resolve_model(language, models_dir=settings.speech.models_dir)
+
+
+def speech_model(settings: Settings) -> VoskSpeechModel:
+    """The recognizer model for the configured language; a clear error says how to get one."""
+    return VoskSpeechModel(recognizer_model(settings))
 
 
 def bot_voice(settings: Settings) -> TtsCache:
@@ -74,9 +82,10 @@ def prerender(plan: Dialplan, voice: TtsCache) -> int:
 def warmed_speech_model(settings: Settings, plan: Dialplan, voice: TtsCache) -> VoskSpeechModel:
     """The model with a pool of recognizers that already decoded speech: no cold first call."""
     model = speech_model(settings)
+    count = min(settings.speech.prewarm_recognizers, model.settings.pool_size)
     speech = [voice.synthesize(p.text) for p in plan.static_prompts()[:3]]
-    if speech:
-        model.prewarm(np.concatenate(speech), count=model.settings.pool_size)
+    if speech and count > 0:
+        model.prewarm(np.concatenate(speech), count=count)
     return model
 
 
@@ -133,6 +142,11 @@ def sip_carrier(settings: Settings) -> SipCarrier:
             rtp_port_low=sip.rtp_port_low,
             rtp_port_high=sip.rtp_port_high,
             caller_id=sip.caller_id,
+            caller_number=sip.caller_number,
+            from_domain=sip.from_domain,
+            assert_identity=sip.assert_identity,
+            symmetric_rtp=sip.symmetric_rtp,
+            rtp_timeout_s=sip.rtp_timeout_seconds,
             codecs=sip.codecs,  # type: ignore[arg-type]  # SipSettings rejects anything but G.711
         )
     )
@@ -228,14 +242,14 @@ async def simulate_voice_call(
     carrier = SimulatedCarrier({"sim": script}, debtor_voice=debtor_voice, start=answered)
     leg = await carrier.dial("sim")
     assert not isinstance(leg, DialFailure)
-    runner = CarrierCallRunner(plan, _Dialled(leg), model, voice)
+    runner = CarrierCallRunner(plan, _Dialed(leg), model, voice)
     result = await runner.run(DialRequest(0, "sim", context))
     assert not isinstance(result, DialFailure)
     return result
 
 
-class _Dialled:
-    """A carrier whose one call is already up (the simulated leg dialled above)."""
+class _Dialed:
+    """A carrier whose one call is already up (the simulated leg dialed above)."""
 
     def __init__(self, leg: CallLeg) -> None:
         self.leg = leg

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from api.deps import AdminDep, AgentDep, SessionDep, require
 from api.errors import ApiError, not_found
+from api.fields import IdPath
 from api.pagination import Limit, Offset, paginate
 from api.schemas import (
     AgentCreate,
@@ -50,8 +51,10 @@ def create_agent(body: AgentCreate, session: SessionDep, who: AdminDep) -> Agent
     )
     agent = m.Agent(name=body.name, sip_uri=body.sip_uri, api_key_id=key_row.id)
     session.add(agent)
-    session.commit()
-    return AgentCreated(**AgentOut.model_validate(agent).model_dump(), key=key)
+    session.flush()
+    created = AgentCreated(**AgentOut.model_validate(agent).model_dump(), key=key)
+    session.commit()  # only once the answer exists: a failing answer must not leave a row
+    return created
 
 
 @router.get("/agents")
@@ -67,8 +70,10 @@ def list_agents(
 
 def _set_status(session: SessionDep, agent: m.Agent, status: str, actor: str) -> AgentOut:
     desk.set_agent_status(session, agent, status, actor=actor, at=utc_now())
+    session.flush()
+    answer = AgentOut.model_validate(agent)
     session.commit()
-    return AgentOut.model_validate(agent)
+    return answer
 
 
 @router.put("/agents/me/status")
@@ -81,7 +86,7 @@ def set_my_status(body: AgentStatusIn, session: SessionDep, who: AgentDep) -> Ag
 
 @router.put("/agents/{agent_id}/status")
 def set_status(
-    agent_id: int, body: AgentStatusIn, session: SessionDep, who: SupervisorDep
+    agent_id: IdPath, body: AgentStatusIn, session: SessionDep, who: SupervisorDep
 ) -> AgentOut:
     agent = desk.find_agent(session, agent_id)
     if agent is None:
@@ -114,7 +119,7 @@ def _context(session: SessionDep, transfer: m.TransferRequest) -> TransferContex
 
 
 @router.post("/transfers/{transfer_id}/accept", responses={404: {}, 409: {}})
-def accept_transfer(transfer_id: int, session: SessionDep, who: AgentDep) -> TransferContextOut:
+def accept_transfer(transfer_id: IdPath, session: SessionDep, who: AgentDep) -> TransferContextOut:
     """Take a waiting transfer (one agent wins a race) and get the screen pop."""
     transfer, won = desk.accept_transfer(
         session, transfer_id=transfer_id, agent_name=who.agent_name, actor=who.name, at=utc_now()
@@ -123,12 +128,13 @@ def accept_transfer(transfer_id: int, session: SessionDep, who: AgentDep) -> Tra
         raise not_found("transfer", transfer_id)
     if not won:
         raise ApiError(409, "invalid_state", f"transfer {transfer_id} is {transfer.status}")
+    answer = _context(session, transfer)
     session.commit()
-    return _context(session, transfer)
+    return answer
 
 
 @router.get("/transfers/{transfer_id}")
-def get_transfer(transfer_id: int, session: SessionDep, who: FloorDep) -> TransferContextOut:
+def get_transfer(transfer_id: IdPath, session: SessionDep, who: FloorDep) -> TransferContextOut:
     transfer = desk.find_transfer(session, transfer_id)
     if transfer is None or (who.role == AGENT and transfer.agent != who.agent_name):
         raise not_found("transfer", transfer_id)

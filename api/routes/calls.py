@@ -11,6 +11,7 @@ from sqlalchemy import Select, literal, select, tuple_
 
 from api.deps import AnyRoleDep, SessionDep
 from api.errors import error_response, not_found
+from api.fields import IdPath, IdQuery, MomentQuery, filter_text
 from api.pagination import Limit, Offset, decode_cursor, encode_cursor, paginate
 from api.schemas import (
     CallDetail,
@@ -43,15 +44,17 @@ def visible_to(query: Select[T], who: Principal) -> Select[T]:
 
 @router.get("")
 def list_calls(
+    request: Request,
     session: SessionDep,
     who: AnyRoleDep,
-    campaign_id: int | None = None,
-    debtor_id: int | None = None,
-    disposition: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    campaign_id: IdQuery = None,
+    debtor_id: IdQuery = None,
+    disposition: Annotated[str | None, filter_text(8)] = None,
+    since: MomentQuery = None,
+    until: MomentQuery = None,
     cursor: Annotated[
-        str | None, Query(description="`next_cursor` of the previous page (instead of offset)")
+        str | None,
+        Query(max_length=200, description="`next_cursor` of the previous page (instead of offset)"),
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -74,7 +77,7 @@ def list_calls(
     query = visible_to(query, who)
     counted = query
     if cursor is not None:
-        at, key = decode_cursor(cursor)
+        at, key = decode_cursor(cursor, request.app.state.cursor_secret)
         query = query.where(
             tuple_(m.CallRecord.started_at, m.CallRecord.id)
             < tuple_(literal(at, UtcDateTime()), key)
@@ -82,7 +85,7 @@ def list_calls(
     page = paginate(session, query, limit=limit, offset=offset, schema=CallSummary, counted=counted)
     if len(page.items) == limit:
         last = page.items[-1]
-        page.next_cursor = encode_cursor(last.started_at, last.id)
+        page.next_cursor = encode_cursor(last.started_at, last.id, request.app.state.cursor_secret)
     return page
 
 
@@ -94,7 +97,7 @@ def _call(session: SessionDep, who: Principal, call_id: int) -> m.CallRecord:
 
 
 @router.get("/{call_id}")
-def get_call(call_id: int, request: Request, session: SessionDep, who: AnyRoleDep) -> CallDetail:
+def get_call(call_id: IdPath, request: Request, session: SessionDep, who: AnyRoleDep) -> CallDetail:
     record = _call(session, who, call_id)
     promise = session.scalar(
         select(m.PromiseToPay).where(m.PromiseToPay.attempt_id == record.attempt_id)
@@ -144,7 +147,7 @@ def _store(request: Request) -> RecordingStore:
 
 @router.get("/{call_id}/recording/info")
 def get_recording_info(
-    call_id: int, request: Request, session: SessionDep, who: AnyRoleDep
+    call_id: IdPath, request: Request, session: SessionDep, who: AnyRoleDep
 ) -> RecordingInfo:
     """The recording's layout, hash, retention and each transcript turn's offset in it.
 
@@ -181,7 +184,7 @@ def get_recording_info(
     },
 )
 def get_recording(
-    call_id: int,
+    call_id: IdPath,
     request: Request,
     session: SessionDep,
     who: AnyRoleDep,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
@@ -10,10 +11,12 @@ from sqlalchemy import select
 from api.deps import ManagerDep, ReaderDep, SessionDep, SettingsDep
 from api.dialplans import resolve_dialplan
 from api.errors import ApiError, not_found
+from api.fields import IdPath, filter_text
 from api.pagination import Limit, Offset, paginate
 from api.schemas import CampaignChange, CampaignCreate, CampaignOut, Page
 from api.status_cache import StatusCache
 from voicebot.campaigns import lifecycle
+from voicebot.campaigns.compliance_audit import audit_campaign
 from voicebot.campaigns.status import campaign_status
 from voicebot.storage import models as m
 from voicebot.storage.models import utc_now
@@ -40,15 +43,17 @@ def create_campaign(
     append_audit(
         session, actor=who.name, action="campaign_created", campaign_id=campaign.id, reason=name
     )
-    session.commit()
-    return CampaignOut.model_validate(campaign)
+    session.flush()
+    created = CampaignOut.model_validate(campaign)
+    session.commit()  # only once the answer exists: a row that cannot be read must not stay
+    return created
 
 
 @router.get("")
 def list_campaigns(
     session: SessionDep,
     _: ReaderDep,
-    status: str | None = None,
+    status: Annotated[str | None, filter_text(16)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[CampaignOut]:
@@ -66,13 +71,13 @@ def _campaign(session: SessionDep, campaign_id: int) -> m.Campaign:
 
 
 @router.get("/{campaign_id}")
-def get_campaign(campaign_id: int, session: SessionDep, _: ReaderDep) -> CampaignOut:
+def get_campaign(campaign_id: IdPath, session: SessionDep, _: ReaderDep) -> CampaignOut:
     return CampaignOut.model_validate(_campaign(session, campaign_id))
 
 
 @router.get("/{campaign_id}/status")
 def get_status(
-    campaign_id: int, request: Request, session: SessionDep, _: ReaderDep
+    campaign_id: IdPath, request: Request, session: SessionDep, _: ReaderDep
 ) -> dict[str, Any]:
     """Attempts by state, KPIs overall and per debtor segment, compliance refusals by rule.
 
@@ -83,20 +88,36 @@ def get_status(
     return cache.get(campaign_id, lambda: campaign_status(session, campaign_id=campaign_id))
 
 
+@router.get("/{campaign_id}/compliance")
+def get_compliance(
+    campaign_id: int, session: SessionDep, _: ReaderDep, since: datetime | None = None
+) -> dict[str, Any]:
+    """Every dial of the campaign replayed against today's rules: the dials that break them.
+
+    The same report as ``voicebot compliance audit``; ``since`` without an offset is UTC.
+    """
+    _campaign(session, campaign_id)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return audit_campaign(session, campaign_id, since=since).to_json()
+
+
 def _changed(
     request: Request, session: SessionDep, campaign_id: int, **counts: int
 ) -> CampaignChange:
+    session.flush()
+    change = CampaignChange(
+        campaign=CampaignOut.model_validate(_campaign(session, campaign_id)), **counts
+    )
     session.commit()
     cache: StatusCache = request.app.state.status_cache
     cache.forget(campaign_id)
-    return CampaignChange(
-        campaign=CampaignOut.model_validate(_campaign(session, campaign_id)), **counts
-    )
+    return change
 
 
 @router.post("/{campaign_id}/launch", responses={404: {}, 409: {}})
 def launch(
-    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+    campaign_id: IdPath, request: Request, session: SessionDep, who: ManagerDep
 ) -> CampaignChange:
     _campaign(session, campaign_id)
     queued = lifecycle.launch_campaign(
@@ -107,7 +128,7 @@ def launch(
 
 @router.post("/{campaign_id}/pause", responses={404: {}, 409: {}})
 def pause(
-    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+    campaign_id: IdPath, request: Request, session: SessionDep, who: ManagerDep
 ) -> CampaignChange:
     _campaign(session, campaign_id)
     lifecycle.pause_campaign(session, campaign_id=campaign_id, now=utc_now(), actor=who.name)
@@ -116,7 +137,7 @@ def pause(
 
 @router.post("/{campaign_id}/resume", responses={404: {}, 409: {}})
 def resume(
-    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+    campaign_id: IdPath, request: Request, session: SessionDep, who: ManagerDep
 ) -> CampaignChange:
     _campaign(session, campaign_id)
     lifecycle.resume_campaign(session, campaign_id=campaign_id, now=utc_now(), actor=who.name)
@@ -125,7 +146,7 @@ def resume(
 
 @router.post("/{campaign_id}/stop", responses={404: {}, 409: {}})
 def stop(
-    campaign_id: int, request: Request, session: SessionDep, who: ManagerDep
+    campaign_id: IdPath, request: Request, session: SessionDep, who: ManagerDep
 ) -> CampaignChange:
     _campaign(session, campaign_id)
     cancelled = lifecycle.stop_campaign(

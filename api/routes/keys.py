@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from api.deps import AdminDep, SessionDep
 from api.errors import ApiError, not_found
+from api.fields import IdPath
 from api.pagination import Limit, Offset, paginate
 from api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, Page
 from api.security import ApiKeyError, create_api_key
@@ -25,8 +26,9 @@ def create_key(body: ApiKeyCreate, session: SessionDep, who: AdminDep) -> ApiKey
         )
     except ApiKeyError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
+    created = ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
     session.commit()
-    return ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
+    return created
 
 
 @router.get("")
@@ -38,12 +40,14 @@ def list_keys(
 
 
 @router.delete("/{key_id}")
-def revoke_key(key_id: int, session: SessionDep, who: AdminDep) -> ApiKeyOut:
+def revoke_key(key_id: IdPath, session: SessionDep, who: AdminDep) -> ApiKeyOut:
     row = session.get(m.ApiKey, key_id)
     if row is None:
         raise not_found("API key", key_id)
     if row.revoked_at is None:
         row.revoked_at = utc_now()
         append_audit(session, actor=who.name, action="api_key_revoked", reason=row.name)
+    session.flush()
+    answer = ApiKeyOut.model_validate(row)
     session.commit()
-    return ApiKeyOut.model_validate(row)
+    return answer

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import SessionsDep, SettingsDep
+from api.errors import ApiError
 from api.metrics import Metrics
 from voicebot.config import Settings
 from voicebot.speech.model_files import ModelNotFound, explicit_model, resolve_model
@@ -60,13 +61,16 @@ def health() -> dict[str, str]:
 
 
 @router.get("/ready", responses={503: {}})
-def ready(sessions: SessionsDep, settings: SettingsDep) -> JSONResponse:
+def ready(request: Request, sessions: SessionsDep, settings: SettingsDep) -> JSONResponse:
+    """Each dependency's ``ok``; the details (backend, model, errors) only with a valid key."""
     checks = {
         "database": database_check(sessions),
         "asr_model": asr_check(settings),
         "carrier": carrier_check(settings),
     }
     ok = all(c["ok"] for c in checks.values())
+    if getattr(request.state, "principal", None) is None:
+        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     return JSONResponse(
         {"status": "ready" if ok else "not_ready", "checks": checks},
         status_code=200 if ok else 503,
@@ -74,6 +78,9 @@ def ready(sessions: SessionsDep, settings: SettingsDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, settings: SettingsDep) -> Response:
+    """Prometheus text; with ``api.ops_key_required`` only for a valid key (any role)."""
+    if settings.api.ops_key_required and getattr(request.state, "principal", None) is None:
+        raise ApiError(401, "unauthorized", "send an API key in the X-API-Key header")
     registry: Metrics = request.app.state.metrics
     return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)

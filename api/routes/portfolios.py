@@ -10,17 +10,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import ManagerDep, SessionsDep, SettingsDep
 from api.errors import ApiError, not_found
+from api.fields import INT32_MAX
 from api.schemas import ImportReportOut, PortfolioJson
-from voicebot.campaigns.portfolio import (
-    ImportReport,
-    PortfolioError,
-    import_csv,
-    import_json_rows,
-)
+from voicebot.campaigns.portfolio import ImportReport, import_csv, import_json_rows
+from voicebot.campaigns.portfolio_rows import PortfolioError
 from voicebot.storage import models as m
 
 router = APIRouter(prefix="/portfolios", tags=["portfolios"])
@@ -50,12 +48,17 @@ def _answer(report: ImportReport) -> ImportReportOut:
 @router.post("/csv", responses={413: {}, 422: {}})
 def upload_csv(
     file: Annotated[UploadFile, File(description="CSV with a header row")],
-    default_region: Annotated[str, Form(min_length=2, max_length=2)],
+    default_region: Annotated[str, Form(pattern=r"^[A-Za-z]{2}$")],
     sessions: SessionsDep,
     settings: SettingsDep,
     _: ManagerDep,
-    campaign_id: Annotated[int | None, Form()] = None,
-    default_creditor: Annotated[str, Form()] = "",
+    # Optional, but never "null": a multipart form has no null, only an absent field.
+    campaign_id: Annotated[
+        int | None,
+        Form(ge=1, le=INT32_MAX),
+        WithJsonSchema({"type": "integer", "minimum": 1, "maximum": INT32_MAX}),
+    ] = None,
+    default_creditor: Annotated[str, Form(max_length=120, pattern=r"^[^\x00]*$")] = "",
 ) -> ImportReportOut:
     _check_campaign(sessions, campaign_id)
     limit = settings.api.max_upload_bytes

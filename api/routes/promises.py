@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -10,6 +9,7 @@ from sqlalchemy import select
 
 from api.deps import ManagerDep, ReaderDep, SessionDep
 from api.errors import ApiError, not_found
+from api.fields import DayQuery, IdPath, IdQuery
 from api.pagination import Limit, Offset, paginate
 from api.schemas import Page, PromiseKeptIn, PromiseOut
 from voicebot.storage import models as m
@@ -28,10 +28,10 @@ def list_promises(
     status: Annotated[
         Status | None, Query(description="`due`: pending with a due date today or earlier")
     ] = None,
-    campaign_id: int | None = None,
-    debtor_id: int | None = None,
-    due_from: date | None = None,
-    due_to: date | None = None,
+    campaign_id: IdQuery = None,
+    debtor_id: IdQuery = None,
+    due_from: DayQuery = None,
+    due_to: DayQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[PromiseOut]:
@@ -55,7 +55,7 @@ def list_promises(
 
 @router.post("/{promise_id}/kept", responses={404: {}, 409: {}})
 def mark_kept(
-    promise_id: int, body: PromiseKeptIn, session: SessionDep, who: ManagerDep
+    promise_id: IdPath, body: PromiseKeptIn, session: SessionDep, who: ManagerDep
 ) -> PromiseOut:
     """The creditor reports the payment; the reminder/check calls for it stop being due."""
     promise = session.get(m.PromiseToPay, promise_id)
@@ -89,5 +89,7 @@ def mark_kept(
             "paid_at": paid_at.isoformat(),
         },
     )
+    session.flush()
+    answer = PromiseOut.model_validate(promise)
     session.commit()
-    return PromiseOut.model_validate(promise)
+    return answer

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import AdminDep, ReaderDep, SessionDep
 from api.errors import not_found
+from api.fields import IdPath, filter_text
 from api.pagination import Limit, Offset, paginate
 from api.schemas import DeliveryOut, Page
 from voicebot.storage import models as m
@@ -24,7 +25,7 @@ def list_deliveries(
     session: SessionDep,
     _: ReaderDep,
     status: Literal["pending", "delivered", "failing"] | None = None,
-    event_type: str | None = None,
+    event_type: Annotated[str | None, filter_text(40)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[DeliveryOut]:
@@ -42,7 +43,7 @@ def list_deliveries(
 
 
 @router.get("/{event_id}")
-def get_delivery(event_id: int, session: SessionDep, _: ReaderDep) -> DeliveryOut:
+def get_delivery(event_id: IdPath, session: SessionDep, _: ReaderDep) -> DeliveryOut:
     event = session.get(m.OutboxEvent, event_id)
     if event is None:
         raise not_found("webhook event", event_id)
@@ -50,11 +51,13 @@ def get_delivery(event_id: int, session: SessionDep, _: ReaderDep) -> DeliveryOu
 
 
 @router.post("/{event_id}/replay", status_code=202)
-def replay_delivery(event_id: int, session: SessionDep, who: AdminDep) -> DeliveryOut:
+def replay_delivery(event_id: IdPath, session: SessionDep, who: AdminDep) -> DeliveryOut:
     """Queue the event again with the same idempotency key (receivers deduplicate on it)."""
     if session.get(m.OutboxEvent, event_id) is None:
         raise not_found("webhook event", event_id)
     event = replay(session, event_id=event_id, now=utc_now())
     append_audit(session, actor=who.name, action="webhook_replayed", reason=event.idempotency_key)
+    session.flush()
+    answer = DeliveryOut.model_validate(event)
     session.commit()
-    return DeliveryOut.model_validate(event)
+    return answer

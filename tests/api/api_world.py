@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.security import create_api_key
 from voicebot.config import ApiConfig, Settings, SpeechConfig
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.call_loop import run_call
 from voicebot.storage import models as m
@@ -22,7 +22,6 @@ from voicebot.storage.db import make_engine, session_factory, transaction
 from voicebot.storage.repositories import call_context, record_outcome
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 
-ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
 CALL_START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -119,7 +118,7 @@ def populate(world: World) -> World:
     assert upload.status_code == 200, upload.text
     launched = client.post(f"/campaigns/{world.campaign_id}/launch", headers=world.auth("manager"))
     assert launched.json()["attempts_queued"] == 4, launched.text
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     with world.sessions() as s:
         attempts = s.execute(
             select(m.CallAttempt.id, m.Debtor.external_id, m.Debtor.id).join(

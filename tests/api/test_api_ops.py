@@ -7,26 +7,29 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from api_world import World, make_settings, open_world, populate
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from api.app import create_app
 from api.metrics import turn_latencies
 from api.redaction import PiiFilter, mask_pii
+from api.security import create_api_key
 from voicebot.config import ApiConfig, SpeechConfig
 from voicebot.storage import models as m
+from voicebot.storage.db import make_engine, session_factory, transaction
 
 VOICEBOT = Path(sys.executable).parent / "voicebot"
 
 
 def test_health_and_readiness_report_each_dependency(lite: World) -> None:
     assert lite.client.get("/health").json() == {"status": "ok"}
-    ready = lite.client.get("/ready")
+    ready = lite.client.get("/ready", headers=lite.auth("auditor"))
     assert ready.status_code == 200
     checks = ready.json()["checks"]
     assert checks["database"] == {"ok": True, "backend": "sqlite"}
@@ -37,7 +40,14 @@ def test_health_and_readiness_report_each_dependency(lite: World) -> None:
 def test_readiness_fails_without_a_model_or_a_configured_carrier(sqlite_url: str) -> None:
     settings = make_settings(sqlite_url, speech=SpeechConfig(language="xx"), carrier="sip")
     with TestClient(create_app(settings)) as client:
-        response = client.get("/ready")
+        anonymous = client.get("/ready").json()
+        response = client.get("/ready", headers={"X-API-Key": _ops_key(sqlite_url)})
+    # Without a key: which checks fail, not why (no backend, no model error text).
+    assert anonymous["checks"] == {
+        "database": {"ok": True},
+        "asr_model": {"ok": False},
+        "carrier": {"ok": False},
+    }
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "not_ready"
@@ -56,7 +66,15 @@ def test_readiness_fails_when_the_database_is_unreachable() -> None:
     with TestClient(create_app(settings)) as client:
         response = client.get("/ready")
     assert response.status_code == 503
-    assert response.json()["checks"]["database"] == {"ok": False, "error": "OperationalError"}
+    assert response.json()["checks"]["database"] == {"ok": False}
+
+
+def _ops_key(url: str) -> str:
+    engine = make_engine(url)
+    with transaction(session_factory(engine)) as s:
+        key = create_api_key(s, name="ops", role="auditor", actor="test", now=datetime.now(UTC))[1]
+    engine.dispose()
+    return key
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -241,3 +259,63 @@ def test_uvicorn_access_log_lines_are_masked_and_still_formatted() -> None:
     PiiFilter().filter(record)
     line = AccessFormatter("%(client_addr)s %(request_line)s %(status_code)s").format(record)
     assert line == "127.0.0.1:51234 GET /debtors?external_id=***34 HTTP/1.1 200 OK"
+
+
+def test_scrapes_are_answered_from_memory_with_bounded_labels(lite: World) -> None:
+    statements: list[str] = []
+    engine = lite.client.app.state.sessions.kw["bind"]
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    lite.client.get("/metrics")  # the first scrape reads the database
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            assert lite.client.get("/metrics").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
+    for method in ("FOO", "BAR", "PROPFIND"):
+        lite.client.request(method, "/calls", headers=lite.auth("auditor"))
+    for path in ("/calls/123", "/calls/456", "/no/such/path", "/random-1", "/random-2"):
+        lite.client.get(path, headers=lite.auth("auditor"))
+    routes = {
+        dict(labels)["route"]
+        for name, labels in _samples(lite.client.get("/metrics").text)
+        if name == "voicebot_http_requests_total"
+    }
+    assert "/calls/{call_id}" in routes and "unmatched" in routes
+    assert not any(r.startswith(("/calls/1", "/calls/4", "/no", "/random")) for r in routes)
+    methods = {
+        labels[0][1]
+        for name, labels in _samples(lite.client.get("/metrics").text)
+        if name == "voicebot_http_requests_total"
+    }
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"}
+    assert "OTHER" in methods
+
+
+def test_metrics_can_require_a_key(sqlite_url: str) -> None:
+    settings = make_settings(sqlite_url, api=ApiConfig(ops_key_required=True))
+    key = _ops_key(sqlite_url)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"X-API-Key": key}).status_code == 200
+
+
+def test_logs_mask_url_encoded_numbers_tracebacks_and_sql_parameters() -> None:
+    assert "3101234567" not in mask_pii('"GET /debtors?external_id=%2B57+310+123+4567 HTTP/1.1"')
+    assert "310" not in mask_pii("/debtors?phone=%2B57%20310%20123%204567")
+    sql = "(sqlite3.IntegrityError) UNIQUE failed\n[SQL: INSERT INTO debtors (full_name) VALUES (?)]\n[parameters: ('Ana Pérez Gómez', '52.111.234')]"
+    masked = mask_pii(sql)
+    assert "Ana Pérez" not in masked and "[SQL: INSERT INTO debtors" in masked
+    record = logging.LogRecord("api", logging.ERROR, __file__, 1, "failed", None, None)
+    try:
+        raise ValueError("debtor +57 310 123 4567 [parameters: ('Ana Pérez Gómez',)]")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    PiiFilter().filter(record)
+    rendered = logging.Formatter().format(record)
+    assert "Traceback" in rendered
+    assert "310 123 4567" not in rendered and "Ana Pérez" not in rendered

@@ -35,6 +35,7 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any] | None]] = [
     ),
     ("GET", "/campaigns/{campaign}", READ, None),
     ("GET", "/campaigns/{campaign}/status", READ, None),
+    ("GET", "/campaigns/{campaign}/compliance", READ, None),
     ("POST", "/campaigns/{campaign}/pause", WRITE, None),
     ("POST", "/campaigns/{campaign}/resume", WRITE, None),
     ("POST", "/campaigns/{campaign}/stop", WRITE, None),
@@ -42,9 +43,23 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any] | None]] = [
     ("GET", "/debtors", READ, None),
     ("GET", "/debtors/{debtor}", READ, None),
     ("POST", "/debtors/{debtor}/opt-out", {"admin", "manager", "agent"}, {"json": {}}),
+    (
+        "POST",
+        "/debtors/{debtor}/contacts",
+        {"admin", "manager", "agent"},
+        {
+            "json": {
+                "at": "2026-11-20T10:00:00-05:00",
+                "channel": "sms",
+                "result": "answered",
+                "source": "crm",
+            }
+        },
+    ),
     ("GET", "/calls", FLOOR, None),
     ("GET", "/calls/{call}", FLOOR, None),
     ("GET", "/calls/{call}/recording", FLOOR, None),
+    ("GET", "/calls/{call}/recording/info", FLOOR, None),
     ("GET", "/promises", READ, None),
     ("POST", "/promises/{promise}/kept", WRITE, {"json": {"paid_amount": "10"}}),
     ("POST", "/agents", {"admin"}, {"json": {"name": "agente-9"}}),
@@ -103,6 +118,7 @@ def test_the_matrix_covers_every_route(empty: World) -> None:
 
 def test_every_route_refuses_a_missing_or_bad_key(lite: World) -> None:
     ids = _ids(lite)
+    lite.client.app.state.key_throttle.per_minute = 0  # 60 bad keys: throttling is tested apart
     for method, template, _, body in MATRIX:
         path = template.format(**ids)
         for headers in ({}, {"X-API-Key": "vbk_00000000_forged"}, {"X-API-Key": "nonsense"}):

@@ -60,6 +60,8 @@ def test_served_api_documents_itself_and_masks_its_logs(tmp_path: Path) -> None:
         assert listed.status_code == 200 and listed.json()["total"] == 0
         refused = httpx.get(f"{base}/calls")
         assert refused.status_code == 401
+        assert "server" not in refused.headers
+        assert refused.headers["x-content-type-options"] == "nosniff"
         assert refused.json()["error"]["code"] == "unauthorized"
     finally:
         server.send_signal(signal.SIGINT)

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_world import PORTFOLIO_CSV, ROOT, World, make_settings, open_world
+from api_world import PORTFOLIO_CSV, World, make_settings, open_world
 from sqlalchemy import func, select
 
 from voicebot.config import ApiConfig
+from voicebot.data import DEFAULT_DIALPLAN, PROMPTS_DIR
 from voicebot.storage import models as m
 
 BAD_CSV = (
@@ -141,7 +142,7 @@ def test_dialplans_are_listed_and_validated_with_yaml_paths(empty: World) -> Non
         "valid": True,
         "problems": 0,
     } in listed
-    good = (ROOT / "dialplans" / "cobranza_es.yaml").read_bytes()
+    good = (DEFAULT_DIALPLAN).read_bytes()
     ok = empty.client.post("/dialplans/validate", files={"file": ("c.yaml", good)}, headers=manager)
     assert ok.status_code == 200
     assert ok.json()["valid"] is True and ok.json()["states"] > 5
@@ -164,8 +165,8 @@ def test_dialplans_are_listed_and_validated_with_yaml_paths(empty: World) -> Non
 def own_dialplans(sqlite_url: str, tmp_path: Path) -> Iterator[World]:
     folder = tmp_path / "dialplans"
     folder.mkdir()
-    prompts = ROOT / "prompts" / "es" / "cobranza.yaml"
-    good = (ROOT / "dialplans" / "cobranza_es.yaml").read_text()
+    prompts = PROMPTS_DIR / "es" / "cobranza.yaml"
+    good = (DEFAULT_DIALPLAN).read_text()
     good = good.replace("prompts: ../prompts/es/cobranza.yaml", f"prompts: {prompts}")
     (folder / "cobranza_es.yaml").write_text(good)
     (folder / "roto.yaml").write_text(good.replace("start: greeting", "start: nowhere"))

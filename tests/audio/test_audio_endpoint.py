@@ -110,7 +110,7 @@ def test_resume_keeps_listening_with_the_same_timer() -> None:
     line = padded(np.concatenate([np.zeros(RATE // 2, np.int16), tone]), 0, 1000, 10.0, 4)
     events = [e for e in (endpointer.feed(f) for f in frames_of(line)) if e is not None]
     assert isinstance(events[-1], SpeechEnded) and events[-1].reason is EndReason.SILENCE
-    endpointer.resume()  # the recogniser heard nothing in it
+    endpointer.resume()  # the recognizer heard nothing in it
     silence = padded(np.zeros(RATE * 2, np.int16), 0, 0, 10.0, 5)
     later = [e for e in (endpointer.feed(f) for f in frames_of(silence)) if e is not None]
     assert len(later) == 1 and isinstance(later[0], SpeechEnded)

@@ -8,17 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from voicebot.campaigns.demo import run_demo
 from voicebot.campaigns.kpis import AttemptResult, compute_kpis
+from voicebot.data import DEFAULT_DIALPLAN
+from voicebot.demo.campaign import run_demo
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome
 from voicebot.telephony.carrier import DialFailure
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_sql_status_matches_per_call_kpis(tmp_path: Path) -> None:
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     result = asyncio.run(
         run_demo(
             plan, database=tmp_path / "s.sqlite3", debtors=50, today=date(2026, 11, 23), seed=5

@@ -67,3 +67,15 @@ def test_an_empty_schedule_adds_no_table_and_a_broken_one_names_its_field() -> N
         campaign_rules({"hours": {"lun": ["09:00", "12:00"]}}, "x")
     with pytest.raises(RulesError, match="not a time"):
         campaign_rules({"hours": {"mon": ["nueve", "12:00"]}}, "x")
+
+
+def test_new_rule_settings_are_checked_when_the_table_is_read() -> None:
+    with pytest.raises(RulesError, match=r"\.week: rolling"):
+        campaign_rules({"week": "quincena"}, "x")
+    cap = {"counts": "attempts", "window": "7d", "max": 2, "rule": "r"}
+    with pytest.raises(RulesError, match=r"caps\[0\]\.per: debtor or line"):
+        campaign_rules({"caps": [{**cap, "per": "household"}]}, "x")
+    with pytest.raises(RulesError, match=r"caps\[0\]\.channels"):
+        campaign_rules({"caps": [{**cap, "channels": ["fax"]}]}, "x")
+    calendar = campaign_rules({"week": "calendar", "caps": [{**cap, "window": "week"}]}, "x")
+    assert calendar is not None and calendar.week == "calendar"

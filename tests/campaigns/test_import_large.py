@@ -22,7 +22,7 @@ def portfolio(seed: int = 11) -> tuple[str, dict[int, str], dict[tuple[str, str]
     debts: dict[tuple[str, str], Decimal] = {}
     for i in range(ROWS):
         line = i + 2
-        debtor = f"D{i // 2:05d}"  # two debts per debtor, often in different batches' neighbours
+        debtor = f"D{i // 2:05d}"  # two debts per debtor, often in different batches' neighbors
         ref = f"R{i:05d}"
         pesos = rng.randrange(50, 9000) * 1000
         phones = f"310{1000000 + i // 2:07d}"

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from voicebot.campaigns.portfolio import PortfolioError, import_csv, import_json_rows, parse_amount
+from voicebot.campaigns.portfolio import import_csv, import_json_rows
+from voicebot.campaigns.portfolio_rows import PortfolioError, parse_amount
 from voicebot.storage import models as m
 
 GOOD_AND_BAD = (

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from dialog_calls import TODAY
 
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan import Dialplan
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, context_from_json
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def plan() -> Dialplan:
-    return load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    return load_dialplan(DEFAULT_DIALPLAN)
 
 
 @pytest.fixture

@@ -51,7 +51,12 @@ def play(plan: Dialplan, ctx: CallContext, turns: list[str], **settings: bool | 
 def assert_no_disclosure_before_verification(said: list[Say], outcome: CallOutcome) -> None:
     """No creditor, amount or collection prompt before the right party is verified."""
     verified_at = next(
-        (i for i, s in enumerate(said) if s.prompt in {"disclosure", "mini_miranda"}), len(said)
+        (
+            i
+            for i, s in enumerate(said)
+            if s.prompt in {"disclosure", "disclosure_statement", "mini_miranda"}
+        ),
+        len(said),
     )
     for say in said[:verified_at]:
         assert not say.discloses_debt, say

@@ -189,7 +189,8 @@ def test_dispute_is_recorded_and_collection_stops(plan: Dialplan, context: CallC
     call = play(plan, context, [*VERIFIED, "esa deuda no es mía", "nunca tuve esa tarjeta"])
     out = call.json
     assert out["disposition"] == "DISP"
-    assert out["dispute_reason"] == "nunca tuve esa tarjeta"
+    # The claim is recorded when made; the reason asked for after it is added to it.
+    assert out["dispute_reason"] == "esa deuda no es mía; nunca tuve esa tarjeta"
     assert call.prompts[-1] == "dispute_close"
 
 
@@ -204,7 +205,7 @@ def test_dispute_routed_to_an_agent_when_the_policy_says_so(
     )
     assert call.json["disposition"] == "XFER"
     assert call.json["transfer_reason"] == "dispute"
-    assert call.json["dispute_reason"] == "el monto está mal"
+    assert call.json["dispute_reason"] == "yo no debo eso; el monto está mal"
 
 
 def test_callback_request_with_a_time(plan: Dialplan, context: CallContext) -> None:
@@ -260,7 +261,7 @@ def test_opt_out_at_the_greeting(plan: Dialplan, context: CallContext) -> None:
     assert call.prompts == ["greeting", "opt_out_close"]
 
 
-def test_opt_out_after_disclosure_is_honoured_too(plan: Dialplan, context: CallContext) -> None:
+def test_opt_out_after_disclosure_is_honored_too(plan: Dialplan, context: CallContext) -> None:
     call = play(plan, context, [*VERIFIED, "no me llamen más, bórrenme de la lista"])
     assert call.json["disposition"] == "DNC"
     assert call.json["flags"]["opt_out"] is True

@@ -9,10 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from voicebot.cli import app
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan import DialplanError
 from voicebot.dialog.plan_loader import load_dialplan
-
-ROOT = Path(__file__).resolve().parents[2]
 
 PROMPTS = """
 hello: "Hola, ¿hablo con {debtor.full_name}?"
@@ -66,7 +65,7 @@ def problems_of(path: Path) -> list[str]:
 
 
 def test_default_dialplan_is_valid() -> None:
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     assert plan.start == "greeting"
     assert plan.prompts["disclosure"].discloses
     assert not plan.prompts["greeting"].discloses
@@ -213,7 +212,7 @@ def test_every_mistake_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_cli_check_exit_codes_and_messages(tmp_path: Path) -> None:
     runner = CliRunner()
-    ok = runner.invoke(app, ["dialplan", "check", str(ROOT / "dialplans" / "cobranza_es.yaml")])
+    ok = runner.invoke(app, ["dialplan", "check", str(DEFAULT_DIALPLAN)])
     assert ok.exit_code == 0, ok.output
     assert "ok" in ok.output
     bad = write_plan(tmp_path, GOOD.replace("goto: bye\n  debt:", "goto: nowhere\n  debt:"))
@@ -223,7 +222,7 @@ def test_cli_check_exit_codes_and_messages(tmp_path: Path) -> None:
 
 
 def test_campaign_settings_must_exist_in_the_plan() -> None:
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     assert plan.with_settings({"verify_document": False}).settings["verify_document"] is False
     with pytest.raises(DialplanError, match=r"settings\.verify_dni: unknown setting"):
         plan.with_settings({"verify_dni": False})

@@ -12,12 +12,14 @@ from how fast each process happened to start on a busy machine.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import CallResult, Dialer, DialRequest
@@ -25,7 +27,6 @@ from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage.db import make_engine, session_factory
 from voicebot.telephony.carrier import DialFailure
 
-ROOT = Path(__file__).resolve().parents[2]
 BOGOTA = ZoneInfo("America/Bogota")
 # A Tuesday in a normal week, inside Colombia's calling window.
 WORK_TIME = datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA)
@@ -83,9 +84,7 @@ class LoggingRunner(ScriptedTextRunner):
         worker_id: str = "",
         racers: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(
-            load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml"), scripts(n), clock=clock
-        )  # type: ignore[arg-type]
+        super().__init__(load_dialplan(DEFAULT_DIALPLAN), scripts(n), clock=clock)  # type: ignore[arg-type]
         self.log_path = log_path
         self.delay = delay
         self.slow_phone = slow_phone
@@ -116,6 +115,9 @@ class LoggingRunner(ScriptedTextRunner):
 
 
 def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s {sys.argv[3]} %(name)s %(message)s"
+    )
     url, campaign_id, worker_id, log_path, delay, slow_phone, n = sys.argv[1:8]
     racers = tuple(sys.argv[8].split(",")) if len(sys.argv) > 8 else ()
     wall_start = time.time()
@@ -135,8 +137,26 @@ def main() -> None:
         lease_seconds=30,
         max_concurrent=4,
     )
-    asyncio.run(dialer.run(campaign_id=int(campaign_id), until_idle=True))
+    asyncio.run(watched(dialer, int(campaign_id)))
     engine.dispose()
+
+
+async def watched(dialer: Dialer, campaign_id: int) -> None:
+    """Run the worker; if it is still busy after 90 s, say what it is waiting for (stderr)."""
+
+    async def watchdog() -> None:
+        await asyncio.sleep(90)
+        print(f"{dialer.worker_id} still running: {dialer.health()} {dialer.stats}", flush=True)
+        for entry in dialer.journal.pending():
+            print(f"  unsaved: {entry.kind} attempt {entry.attempt_id}", flush=True)
+        for task in asyncio.all_tasks():
+            task.print_stack(limit=3, file=sys.stderr)
+
+    dog = asyncio.create_task(watchdog())
+    try:
+        await dialer.run(campaign_id=campaign_id, until_idle=True)
+    finally:
+        dog.cancel()
 
 
 if __name__ == "__main__":

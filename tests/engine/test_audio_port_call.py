@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, context_from_json
 from voicebot.domain.outcome import CallOutcome, Disposition
@@ -53,7 +54,7 @@ def _run(
         recognizer = ko_model.new_call()
         try:
             port = AudioDialogPort(leg, recognizer, bot, clock=leg.clock)
-            plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+            plan = load_dialplan(DEFAULT_DIALPLAN)
             outcome = await run_call(plan, _context(), port, clock=leg.clock)
         finally:
             recognizer.close()

@@ -71,7 +71,7 @@ async def _call(
     return port, leg, result
 
 
-def test_answer_after_the_prompt_is_recognised(ko_model, bot_voice, korean_debtor) -> None:  # type: ignore[no-untyped-def]
+def test_answer_after_the_prompt_is_recognized(ko_model, bot_voice, korean_debtor) -> None:  # type: ignore[no-untyped-def]
     port, leg, result = asyncio.run(
         _call(ko_model, bot_voice, korean_debtor, (Speak(text="네", delay_ms=400),), [GREETING])
     )
@@ -106,7 +106,7 @@ def test_barge_in_stops_the_prompt_and_keeps_the_first_syllable(
         )
     )
     assert isinstance(result, Utterance)
-    assert result.intent == "deny"  # recognised from its start: the pre-roll carried the onset
+    assert result.intent == "deny"  # recognized from its start: the pre-roll carried the onset
     turn = leg.turns[0]
     assert turn.started_ms == 1500
     assert leg.heard[0].cut

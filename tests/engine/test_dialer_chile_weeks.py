@@ -1,11 +1,12 @@
-"""Two simulated weeks of a Chilean campaign: working days 08–20 only, one call per week per debtor."""
+"""Two simulated weeks of a Chilean campaign: días hábiles 08–20 (Saturdays included), holidays
+closed, at most one call in any 7 days per debtor (Ley 19.496 art. 37, the strict reading)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voicebot.campaigns.compliance import is_holiday
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import Disposition
 from voicebot.engine.dialer import Dialer
@@ -21,7 +23,6 @@ from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 from voicebot.telephony.carrier import DialFailure
 
-ROOT = Path(__file__).resolve().parents[2]
 SANTIAGO = ZoneInfo("America/Santiago")
 N = 8
 
@@ -62,7 +63,7 @@ def test_two_weeks_in_chile_respect_hours_holidays_and_the_weekly_call(
     }
     # Thursday 17 September 2026, 07:00: Friday 18 and Saturday 19 are national holidays.
     clock_now = [datetime(2026, 9, 17, 7, 0, tzinfo=SANTIAGO)]
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     runner = ScriptedTextRunner(plan, scripts, clock=lambda: clock_now[0])
     dialer = Dialer(sessions, runner, worker_id="cl", clock=lambda: clock_now[0], max_concurrent=4)
     with sessions.begin() as s:
@@ -85,16 +86,20 @@ def test_two_weeks_in_chile_respect_hours_holidays_and_the_weekly_call(
         rules = Counter(
             s.scalars(select(m.AuditEntry.rule).where(m.AuditEntry.action == "dial_refused"))
         )
-    per_week: Counter[tuple[int, int]] = Counter()
+    by_debtor: dict[int, list[datetime]] = {}
     for debtor_id, started in dials:
         local = started.astimezone(SANTIAGO)
-        assert local.weekday() < 5 and 8 <= local.hour < 20, local
+        assert local.weekday() < 6 and 8 <= local.hour < 20, local  # Monday to Saturday
         assert not is_holiday(local.date(), "CL"), local
-        per_week[(debtor_id, local.isocalendar().week)] += 1
-    assert max(per_week.values()) == 1
-    # Thursday's wave, then one call in each of the next two weeks (starting Monday 08:00).
-    assert len(dials) == 3 * N
-    assert {started.astimezone(SANTIAGO).strftime("%a %H:%M") for _, started in dials} >= {
-        "Mon 08:00"
+        by_debtor.setdefault(debtor_id, []).append(started)
+    for times in by_debtor.values():
+        times.sort()
+        assert all(b - a >= timedelta(days=7) for a, b in pairwise(times))
+    # Thursday's wave, then one call exactly 7 days later: a calendar-week reading would
+    # have called again on Monday the 21st, four days after the first call.
+    assert len(dials) == 2 * N
+    assert {started.astimezone(SANTIAGO).strftime("%a %d") for _, started in dials} == {
+        "Thu 17",
+        "Thu 24",
     }
     assert rules["cl_one_call_per_week"] >= N

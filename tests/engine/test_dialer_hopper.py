@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +21,7 @@ from voicebot.campaigns.lifecycle import (
     stop_campaign,
 )
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dialer import Dialer
 from voicebot.engine.pacing import TokenBucket
@@ -29,7 +29,6 @@ from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 from voicebot.storage.repositories import record_opt_out
 
-ROOT = Path(__file__).resolve().parents[2]
 BOGOTA = ZoneInfo("America/Bogota")
 N = 21
 
@@ -62,7 +61,7 @@ def make_campaign(sessions: sessionmaker[Session], n: int = N, cps: float = 5.0)
 
 
 def runner(clock: SimClock, n: int = N) -> ScriptedTextRunner:
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     return ScriptedTextRunner(plan, scripts(n), clock=clock)
 
 
@@ -87,14 +86,14 @@ def test_a_simulated_week_never_dials_outside_colombian_rules(
 
     asyncio.run(week())
     with sessions() as s:
-        dialled = s.execute(
+        dialed = s.execute(
             select(m.CallAttempt.debtor_id, m.CallAttempt.started_at, m.CallAttempt.disposition)
             .where(m.CallAttempt.started_at.is_not(None))
             .order_by(m.CallAttempt.started_at)
         ).all()
-        assert len(dialled) > N  # first wave plus retries and callbacks
+        assert len(dialed) > N  # first wave plus retries and callbacks
         contacts: Counter[tuple[int, object]] = Counter()
-        for debtor_id, started, disposition in dialled:
+        for debtor_id, started, disposition in dialed:
             local = started.astimezone(BOGOTA)
             assert local.weekday() != 6 and local.date().isoformat() != "2026-12-08", local
             start, end = (8, 15) if local.weekday() == 5 else (7, 19)
@@ -102,10 +101,10 @@ def test_a_simulated_week_never_dials_outside_colombian_rules(
             if disposition not in ("NA", "BUSY", "FAIL", "VM", "DROP"):
                 contacts[(debtor_id, local.date())] += 1
         assert max(contacts.values()) == 1
-        assert opted not in {d for d, _, _ in dialled}
-        first = min(started for _, started, _ in dialled).astimezone(BOGOTA)
+        assert opted not in {d for d, _, _ in dialed}
+        first = min(started for _, started, _ in dialed).astimezone(BOGOTA)
         assert first == datetime(2026, 12, 7, 7, 0, tzinfo=BOGOTA)  # Monday, window opening
-        # The debtor who opted out on the call is never dialled again.
+        # The debtor who opted out on the call is never dialed again.
         dnc = s.scalars(
             select(m.CallRecord.debtor_id).where(m.CallRecord.disposition == "DNC")
         ).all()
@@ -266,7 +265,7 @@ def test_a_frozen_simulated_clock_is_not_paced_forever(
         launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
     dialer = Dialer(sessions, runner(clock, 4), worker_id="w1", clock=clock)
     stats = asyncio.run(dialer.run(campaign_id=campaign_id, until_idle=True))
-    assert stats.dialled == 4
+    assert stats.dialed == 4
     assert "clock frozen" in caplog.text
 
 

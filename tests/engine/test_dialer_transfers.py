@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -12,12 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dialer import Dialer
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/Bogota"))
 CSV = (
     "id_cliente;nombre;documento;celular;saldo;moneda;acreedor;zona_horaria\n"
@@ -41,7 +40,7 @@ def test_transfers_reach_the_desk_with_their_transcript(sessions: sessionmaker[S
         "+573101230001": ("sí, soy yo", "1234", "quiero hablar con un asesor", "<agente>"),
         "+573101230002": ("páseme con una persona", "<sin agente>"),
     }
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     dialer = Dialer(
         sessions, ScriptedTextRunner(plan, scripts, clock=lambda: NOW), clock=lambda: NOW
     )

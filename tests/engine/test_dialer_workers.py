@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.engine.dialer import Dialer
 from voicebot.engine.hopper import reap_expired_leases
@@ -26,7 +27,6 @@ from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 N = 14
 
 
@@ -103,7 +103,7 @@ def test_two_workers_racing_never_dial_one_debtor_twice_at_once(
         phone, attempt_id, start, end = line.split()
         intervals[phone].append((float(start), float(end)))
         attempts_seen.append(int(attempt_id))
-    assert len(attempts_seen) == len(set(attempts_seen))  # no attempt dialled twice
+    assert len(attempts_seen) == len(set(attempts_seen))  # no attempt dialed twice
     for phone, spans in intervals.items():
         spans.sort()
         for (_, end), (start, _) in pairwise(spans):
@@ -129,7 +129,7 @@ def test_two_workers_racing_never_dial_one_debtor_twice_at_once(
         assert outcomes + failures == len(attempts_seen)
 
 
-def test_killing_a_worker_mid_call_returns_its_attempt_and_keeps_finished_outcomes(
+def test_killing_a_worker_mid_call_marks_its_dial_lost_and_keeps_finished_outcomes(
     db_url: str, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     n = 6
@@ -169,19 +169,24 @@ def test_killing_a_worker_mid_call_returns_its_attempt_and_keeps_finished_outcom
         )
         lease = s.get_one(m.CallAttempt, stuck).lease_expires_at
     assert finished and lease is not None
-    # The lease runs out: the attempt goes back to the hopper.
+    # The lease runs out: the dialled attempt is never dialled again as itself; it is a lost
+    # dial (result unknown, a contact for the caps) and a retry goes to the hopper.
     assert reap_expired_leases(sessions, now=lease + timedelta(seconds=1), actor="reaper") >= 1
     with sessions() as s:
         back = s.get_one(m.CallAttempt, stuck)
-        assert (back.status, back.claimed_by) == ("queued", None)
+        assert (back.status, back.claimed_by, back.disposition) == ("lost", "doomed", None)
         assert "doomed" in back.error
+        retry = s.scalars(
+            select(m.CallAttempt).where(m.CallAttempt.error == f"retry of lost attempt {stuck}")
+        ).one()
+        assert (retry.status, retry.debtor_id) == ("queued", back.debtor_id)
         for attempt_id, disposition in finished.items():
             assert s.get_one(m.CallAttempt, attempt_id).disposition == disposition
         records = s.scalar(select(func.count()).select_from(m.CallRecord)) or 0
         assert records >= 1
     # Another worker finishes the job.
     clock_now = lease + timedelta(seconds=2)
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     dialer = Dialer(
         sessions,
         ScriptedTextRunner(plan, scripts(n), clock=lambda: clock_now),
@@ -190,6 +195,17 @@ def test_killing_a_worker_mid_call_returns_its_attempt_and_keeps_finished_outcom
     )
     asyncio.run(dialer.run(campaign_id=campaign_id, until_idle=True))
     with sessions() as s:
-        assert s.get_one(m.CallAttempt, stuck).status == "done"
+        assert s.get_one(m.CallAttempt, stuck).status == "lost"
+        # The lost dial counts as today's contact (the strict reading): Colombia's one contact
+        # a day refuses the retry until tomorrow instead of calling the debtor a second time.
+        retry = s.get_one(m.CallAttempt, retry.id)
+        assert (retry.status, retry.started_at) == ("queued", None)
+        assert retry.due_at.astimezone(WORK_TIME.tzinfo).date() > WORK_TIME.date()
+        refused = s.scalars(
+            select(m.AuditEntry.rule).where(
+                m.AuditEntry.action == "dial_refused", m.AuditEntry.attempt_id == retry.id
+            )
+        ).all()
+        assert refused == ["co_one_contact_per_day"]
         for attempt_id, disposition in finished.items():
             assert s.get_one(m.CallAttempt, attempt_id).disposition == disposition

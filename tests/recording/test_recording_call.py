@@ -14,6 +14,7 @@ import soundfile as sf
 from recording_world import migrated_sessions, seed_attempt
 
 from voicebot.audio.wav import read_wav
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, context_from_json
 from voicebot.domain.outcome import CallOutcome
@@ -75,7 +76,7 @@ def _record(
             legs.append(leg)
             return leg
 
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     runner = CarrierCallRunner(plan, Watching(), model, voice, recordings=recordings)  # type: ignore[arg-type]
     result = asyncio.run(runner.run(DialRequest(seeded.attempt_id, PHONE, _context())))
     assert isinstance(result, CallOutcome)
@@ -182,7 +183,7 @@ def test_a_store_that_cannot_write_never_costs_the_call_its_outcome(
     blocked.write_text("a file where the store's directory should be", encoding="utf-8")
     recordings = CallRecordings(sessions, LocalStore(blocked))
     carrier = SimulatedCarrier({PHONE: DebtorScript((Press("1", delay_ms=300), HangUp()))})
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     runner = CarrierCallRunner(plan, carrier, ko_model, bot_voice, recordings=recordings)
     result = asyncio.run(runner.run(DialRequest(seeded.attempt_id, PHONE, _context())))
     assert isinstance(result, CallOutcome) and result.transcript

@@ -157,7 +157,7 @@ def test_warm_recognizers_are_pooled_across_calls(ko_model: VoskSpeechModel, spe
     assert result.intent == "affirm"
 
 
-def test_open_answers_are_recognised_freely(ko_model: VoskSpeechModel) -> None:
+def test_open_answers_are_recognized_freely(ko_model: VoskSpeechModel) -> None:
     promise = RecognitionHints(keywords=(("네", "affirm"),), expect=("amount", "date"))
     assert ko_model.grammar_for(promise) is None  # the NLU needs every word
     assert ko_model.grammar_for(YES_NO) is not None

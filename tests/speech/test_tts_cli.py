@@ -25,7 +25,7 @@ def test_say_writes_a_line_rate_wav(tmp_path: Path) -> None:
     assert "saludo.wav" in result.output
 
 
-def test_say_honours_voice_rate_and_sample_rate(tmp_path: Path) -> None:
+def test_say_honors_voice_rate_and_sample_rate(tmp_path: Path) -> None:
     slow, fast = tmp_path / "slow.wav", tmp_path / "fast.wav"
     text = "Su pago quedó registrado para el viernes."
     assert (

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.engine.call_loop import run_call
@@ -23,7 +24,6 @@ from voicebot.storage.repositories import (
 from voicebot.telephony.carrier import DialFailure
 from voicebot.telephony.text_line import SimulatedClock, TextLine
 
-ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
 
 
@@ -68,7 +68,7 @@ def seed_attempt(s: Session) -> int:
 def play(sessions: sessionmaker[Session], attempt_id: int, turns: list[str]) -> CallOutcome:
     with sessions() as s:
         ctx = call_context(s, attempt_id=attempt_id, today=TODAY)
-    plan = load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml")
+    plan = load_dialplan(DEFAULT_DIALPLAN)
     clock = SimulatedClock(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
     return asyncio.run(run_call(plan, ctx, TextLine.scripted(turns, clock=clock), clock=clock))
 
@@ -149,3 +149,20 @@ def test_dial_failure_is_recorded_once(sessions: sessionmaker[Session]) -> None:
         attempt = s.get_one(m.CallAttempt, attempt_id)
         assert (attempt.disposition, attempt.error) == ("BUSY", "486 Busy Here")
         assert s.scalar(select(func.count()).select_from(m.OutboxEvent)) == 1
+
+
+def test_a_call_the_line_dropped_keeps_its_outcome_and_why(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A line that died (no RTP, no BYE) keeps what the dialog settled (an opt-out) and why."""
+    with sessions.begin() as s:
+        attempt_id = seed_attempt(s)
+    settled = play(sessions, attempt_id, ["no me vuelvan a llamar"])
+    dropped = replace(settled, line_reason="rtp_timeout")
+    with sessions.begin() as s:
+        record_outcome(s, attempt_id=attempt_id, outcome=dropped, actor="worker-1")
+    with sessions() as s:
+        attempt = s.get_one(m.CallAttempt, attempt_id)
+        assert attempt.error == "rtp_timeout"
+        assert attempt.disposition == settled.disposition.value
+        assert is_opted_out(s, debtor_id=attempt.debtor_id)

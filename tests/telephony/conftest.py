@@ -20,10 +20,10 @@ import numpy.typing as npt
 import pytest
 from scipy.signal import correlate, resample_poly
 
+from testbeds.sip import PeerSpec, TestBed, free_port_block, write_wav
 from voicebot.domain.pcm import Pcm
 from voicebot.telephony.dtmf import tone
 from voicebot.telephony.sip import SipSettings
-from voicebot.telephony.testbed import PeerSpec, TestBed, free_port_block, write_wav
 
 SOUNDS = Path("/usr/share/asterisk/sounds/es")
 DEBTOR_SPEECH = SOUNDS / "conf-invalidpin.wav"
@@ -57,7 +57,7 @@ def espeak(text: str, workdir: Path) -> Pcm:
 
 
 def best_match(needle: Pcm, haystack: Pcm) -> tuple[float, float]:
-    """(normalised correlation, offset in seconds) of ``needle``'s best position in ``haystack``."""
+    """(normalized correlation, offset in seconds) of ``needle``'s best position in ``haystack``."""
     a = needle.astype(np.float64)
     b = haystack.astype(np.float64)
     if len(b) < len(a):

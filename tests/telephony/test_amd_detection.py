@@ -19,6 +19,7 @@ from voicebot.audio.wav import decode_wav, read_wav
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.telephony.amd import (
     AmdResult,
+    AmdSettings,
     AnsweringMachineDetector,
     BeepDetector,
     MachineAction,
@@ -206,3 +207,100 @@ def test_amd_beep_detector_says_when_the_recorder_is_listening() -> None:
     assert beep.beep_at == tone_at  # nothing in the spoken greeting passed for a tone
     assert over_at == tone_at + 25  # the first frame after the 0.5 s beep
     assert beep.beep_hz == pytest.approx(1000.0, abs=25.0)
+
+
+def _speech_dbfs(pcm: Pcm) -> float:
+    frames = pcm[: pcm.size // FRAME_SAMPLES * FRAME_SAMPLES].astype(np.float64)
+    rms = np.sqrt((frames.reshape(-1, FRAME_SAMPLES) ** 2).mean(axis=1))
+    active = rms[rms > 32768 * 10 ** (-45 / 20)]
+    return float(20 * np.log10(np.sqrt((active**2).mean()) / 32768))
+
+
+def _noisy(pcm: Pcm, snr_db: float) -> Pcm:
+    """Steady line noise ``snr_db`` below the clip's speech level (street, bus, bad line)."""
+    return _hiss(pcm, _speech_dbfs(pcm) - snr_db, seed=3)
+
+
+@pytest.mark.parametrize("snr_db", [25.0, 20.0, 15.0])
+def test_amd_never_takes_a_person_on_a_noisy_line_for_a_machine(
+    answers: list[tuple[str, str, Pcm]], snr_db: float
+) -> None:
+    """Noise was counted as speech (the floor started at -60 dBFS and rose 2.5 dB/s), so every
+    person at 15-20 dB SNR was a "long greeting" and hung up on."""
+    clean = [(want, label, pcm) for want, label, pcm in answers if "(hiss)" not in label]
+    results = [(want, label, detect(_noisy(pcm, snr_db))) for want, label, pcm in clean]
+    humans = [(label, r.verdict, r.reason) for want, label, r in results if want == "human"]
+    assert not [h for h in humans if h[1] == "machine"], humans
+    assert sum(v == "human" for _, v, _ in humans) >= 0.9 * len(humans), humans
+    machines = [r for want, _, r in results if want == "machine"]
+    assert sum(r.verdict == "machine" for r in machines) >= len(machines) - 1, machines
+    found = [r.evidence.analysed_s for r in machines if r.verdict == "machine"]
+    assert float(np.median(found)) <= 4.0, found
+
+
+def test_amd_hears_a_beep_that_comes_after_a_pause() -> None:
+    """A short voicemail greeting, a second of silence, then the beep: decided when the
+    greeting ended, it used to be "unknown" (and under hang-up policy, greeted as a person)."""
+    greeting = np.concatenate([_silence(0.3), _prompt("vm-num-i-have")])  # ~1.8 s
+    result = detect(np.concatenate([greeting, _silence(1.0), _beep(), _silence(2)]))
+    assert (result.verdict, result.reason) == ("machine", "beep")
+    for line in (greeting, _hiss(greeting)):
+        pause_then_beep = np.concatenate([line, _hiss(_silence(1.0)), _beep(), _silence(2)])
+        assert detect(pause_then_beep).verdict == "machine"
+
+
+# Held out: never looked at while choosing the thresholds (short single-word answers of
+# at most 1.3 s, and other voicemail prompts, each greeting also with a 1 s pause before
+# the beep). README reports this confusion matrix.
+HELD_OUT_HUMANS = ["vm-from", "vm-press", "vm-youhave", "vm-messages", "vm-saved"]
+HELD_OUT_HUMANS += ["privacy-thankyou", "queue-seconds", "vm-extension", "vm-received"]
+HELD_OUT_HUMANS += ["vm-Urgent", "vm-minutes", "vm-Family"]
+HELD_OUT_MACHINES = [
+    ["vm-rec-busy"],
+    ["vm-rec-temp"],
+    ["vm-tempgreeting"],
+    ["vm-nobodyavail", "vm-tocallback"],
+    ["vm-theperson", "vm-rec-busy"],
+    ["vm-sorry", "vm-leavemsg"],
+]
+
+
+def _held_out() -> list[tuple[str, str, Pcm]]:
+    cases = [
+        ("human", name, np.concatenate([_silence(0.3), _prompt(name), _silence(3)]))
+        for name in HELD_OUT_HUMANS
+    ]
+    for names in HELD_OUT_MACHINES:
+        parts = [np.concatenate([_prompt(n), _silence(0.25)]) for n in names]
+        for pause in (0.0, 1.0):
+            line = np.concatenate([_silence(0.3), *parts, _silence(pause), _beep(), _silence(2)])
+            cases.append(("machine", f"{'+'.join(names)} pause {pause:g} s", line))
+    return cases
+
+
+@pytest.mark.parametrize("snr_db", [None, 25.0, 20.0, 15.0])
+def test_amd_held_out_set(snr_db: float | None) -> None:
+    results = []
+    for want, label, pcm in _held_out():
+        line = pcm if snr_db is None else _noisy(pcm, snr_db)
+        results.append((want, label, detect(line)))
+    wrong = [(label, r.verdict, r.reason) for want, label, r in results if r.verdict != want]
+    people_hung_up_on = [x for want, x, r in results if want == "human" and r.verdict == "machine"]
+    assert not people_hung_up_on
+    machines = [r for want, _, r in results if want == "machine"]
+    assert sum(r.verdict == "machine" for r in machines) >= 0.9 * len(machines), wrong
+    decided = [r.evidence.analysed_s for r in machines if r.verdict == "machine"]
+    assert float(np.median(decided)) <= 4.0, decided
+
+
+def test_amd_can_wait_for_a_beep_after_a_short_greeting() -> None:
+    """ "Mensaje" (1 s), a pause, the beep: a person by default; a machine when the campaign
+    accepts greeting people 1.5 s later to catch such greetings."""
+    short = np.concatenate([_silence(0.3), _prompt("vm-message")])
+    line = np.concatenate([short, _silence(1.0), _beep(), _silence(2)])
+    assert detect(line).verdict == "human"
+    patient = AmdSettings(short_greeting_beep_wait_s=1.5)
+    assert (detect(line, patient).verdict, detect(line, patient).reason) == ("machine", "beep")
+    person = detect(np.concatenate([short, _silence(3)]), patient)
+    assert person.verdict == "human"
+    assert person.evidence.silence_after_s >= 0.8 + 1.5  # the price: a later greeting

@@ -10,6 +10,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
+from testbeds.sip import (
+    AUTH_PASSWORD,
+    BUSY_USER,
+    DECLINE_USER,
+    NOANSWER_USER,
+    PROXY_AUTH_CALLER,
+    UNAVAILABLE_USER,
+    WWW_AUTH_CALLER,
+    free_port_block,
+)
 from voicebot.domain.outcome import Disposition
 from voicebot.telephony.carrier import AudioIn, DialFailure, FarEndHangup
 from voicebot.telephony.pyvoip_fixes import NoPortsAvailableError
@@ -19,16 +29,6 @@ from voicebot.telephony.sip import (
     SipRegistrationError,
     SipSettings,
     disposition_for_status,
-)
-from voicebot.telephony.testbed import (
-    AUTH_PASSWORD,
-    BUSY_USER,
-    DECLINE_USER,
-    NOANSWER_USER,
-    PROXY_AUTH_CALLER,
-    UNAVAILABLE_USER,
-    WWW_AUTH_CALLER,
-    free_port_block,
 )
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def test_debtor_hanging_up_mid_prompt_ends_the_leg(sip_lab: SipLab) -> None:
         ("nobody-here", Disposition.FAIL, 404),
         (BUSY_USER, Disposition.BUSY, 486),
         (DECLINE_USER, Disposition.NA, 603),
-        (UNAVAILABLE_USER, Disposition.FAIL, 503),
+        (UNAVAILABLE_USER, Disposition.NA, 503),  # congestion: retry the same number
     ],
 )
 def test_failed_dials_carry_status_and_disposition(
@@ -201,8 +201,10 @@ def test_status_mapping_covers_the_usual_finals() -> None:
     assert disposition_for_status(600) is Disposition.BUSY
     assert disposition_for_status(480) is Disposition.NA
     assert disposition_for_status(408) is Disposition.NA
-    for status in (400, 403, 404, 410, 484, 500, 502, 503, 504, 604):
+    for status in (400, 403, 404, 410, 484, 604):
         assert disposition_for_status(status) is Disposition.FAIL
+    for status in (500, 502, 503, 504):  # a congested trunk is not a dead number
+        assert disposition_for_status(status) is Disposition.NA
 
 
 @pytest.mark.parametrize(

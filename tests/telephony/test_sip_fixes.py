@@ -17,20 +17,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
+from testbeds.sip import BUSY_USER, DECLINE_USER, UNAVAILABLE_USER
 from voicebot.audio.codec import alaw_to_pcm, ulaw_to_pcm
 from voicebot.telephony.pyvoip_fixes import (
-    ULAW_SILENCE,
     CallState,
     FixedSIPClient,
     FixedVoIPCall,
     FixedVoIPPhone,
-    JitterBuffer,
-    alaw_to_ulaw,
-    digest_authorization,
-    ulaw_to_alaw,
 )
+from voicebot.telephony.rtp_stream import ULAW_SILENCE, JitterBuffer, alaw_to_ulaw, ulaw_to_alaw
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
-from voicebot.telephony.testbed import BUSY_USER, DECLINE_USER, UNAVAILABLE_USER
+from voicebot.telephony.sip_digest import digest_authorization
 
 if TYPE_CHECKING:
     from conftest import SipLab
@@ -177,7 +174,7 @@ def test_f_pcma_calls_carry_a_law_both_ways(sip_lab: SipLab) -> None:
     assert score > 0.95  # decoded as A-law (μ-law decoding would scramble it)
     recorded = sip_lab.last_recording("listener-pcma", "dec")
     score, _ = sip_lab.best_match(sip_lab.prompt, recorded)
-    assert score > 0.95  # pyVoIP sent μ-law bytes labelled PCMA
+    assert score > 0.95  # pyVoIP sent μ-law bytes labeled PCMA
 
 
 def test_f_transcoding_between_a_law_and_u_law_keeps_each_value() -> None:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from testbeds.sip import NOANSWER_USER
 from voicebot.actions import TransferContext
 from voicebot.domain.outcome import Disposition
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
 from voicebot.telephony.sip_transfer import Handoff, TransferOutcome, to_event
-from voicebot.telephony.testbed import NOANSWER_USER
 
 if TYPE_CHECKING:
     from conftest import SipLab

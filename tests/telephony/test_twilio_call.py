@@ -23,6 +23,7 @@ import websockets
 from test_twilio_carrier import ACCOUNT, Callee, FakeTwilio, Harness, Peer, run
 
 from voicebot.audio.codec import pcm_to_ulaw
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext, context_from_json
 from voicebot.domain.outcome import CallOutcome, Disposition
@@ -167,7 +168,7 @@ def test_twilio_whole_call_verifies_the_debtor_and_discloses() -> None:
     async def body(h: Harness) -> None:
         h.twilio.callees["+573001112233"] = Callee(answered_by="human")
         runner = CarrierCallRunner(
-            load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml"),
+            load_dialplan(DEFAULT_DIALPLAN),
             h.carrier,
             model,
             bot,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import shutil
 import subprocess
@@ -28,7 +29,9 @@ import numpy as np
 import pytest
 import websockets
 from aiohttp import web
+from multidict import MultiDict
 from twilio.request_validator import RequestValidator
+from yarl import URL
 
 from voicebot.actions import Transfer, TransferContext
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
@@ -36,7 +39,7 @@ from voicebot.audio.wav import decode_wav, read_wav
 from voicebot.domain.outcome import Disposition
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
-from voicebot.telephony.amd import MachineAction
+from voicebot.telephony.amd import MachineAction, late_verdict_disposition
 from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup
 from voicebot.telephony.twilio import TwilioCallLeg, TwilioCarrier, TwilioSettings
 
@@ -75,7 +78,7 @@ def silence(seconds: float) -> Pcm:
 
 @dataclass
 class Callee:
-    """How the dialled party behaves."""
+    """How the dialed party behaves."""
 
     status: str = "in-progress"  # or busy / no-answer / failed: never answers
     sip_code: str = ""
@@ -488,6 +491,7 @@ def test_twilio_dial_sends_the_documented_create_call_request() -> None:
     [
         (Callee(status="no-answer"), DialFailure(Disposition.NA, None, "no-answer")),
         (Callee(status="failed", sip_code="404"), DialFailure(Disposition.FAIL, 404, "failed")),
+        (Callee(status="failed", sip_code="503"), DialFailure(Disposition.NA, 503, "failed")),
         (Callee(status="canceled"), DialFailure(Disposition.NA, None, "canceled")),
     ],
 )
@@ -776,7 +780,7 @@ def test_twilio_media_socket_refuses_unsigned_and_unknown_streams() -> None:
         signed = {"X-Twilio-Signature": h.twilio.validator.compute_signature(url, {})}
         async with websockets.connect(url, additional_headers=signed) as ws:
             start = json.loads(json.dumps(FIXTURE_START))
-            start["start"]["customParameters"] = {"attempt": "nobody-dialled-this"}
+            start["start"]["customParameters"] = {"attempt": "nobody-dialed-this"}
             await ws.send(json.dumps(start))
             await asyncio.wait_for(ws.wait_closed(), 5)  # a stream no dial waits for is closed
         assert h.carrier.rejected_webhooks == 1
@@ -841,3 +845,102 @@ def test_twilio_leave_message_policy_without_a_renderer_hands_the_leg_to_the_dia
         await leg.hangup()
 
     run(body, on_machine=MachineAction.LEAVE_MESSAGE)
+
+
+async def _post_raw(url: str, body: Any, signature: str, content_type: str | None = None) -> int:
+    """POST exactly this URL (``encoded=True``: no re-quoting) and body, as Twilio would."""
+    headers = {"X-Twilio-Signature": signature}
+    if content_type:
+        headers["Content-Type"] = content_type
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(URL(url, encoded=True), data=body, headers=headers) as resp,
+    ):
+        return resp.status
+
+
+def test_twilio_signature_covers_the_url_as_requested_and_repeated_keys() -> None:
+    async def body(h: Harness) -> None:
+        # Twilio signs the URL it requested: an encoded %2F must not be decoded first.
+        url = f"{h.base_url}/twilio/amd/nobody?next=%2Fcall%2F1&x=a%20b"
+        params = MultiDict([("CallSid", "CA1"), ("Tag", "b"), ("Tag", "a")])
+        signature = h.twilio.validator.compute_signature(url, params)
+        assert await _post_raw(url, params, signature) == 204
+        # Every value of a repeated key is signed; dropping one breaks the signature.
+        assert await _post_raw(url, MultiDict([("CallSid", "CA1"), ("Tag", "b")]), signature) == 403
+        assert h.carrier.rejected_webhooks == 1
+
+    run(body)
+
+
+def test_twilio_json_webhook_is_checked_against_its_raw_body() -> None:
+    async def body(h: Harness) -> None:
+        genuine = json.dumps({"CallSid": "CA1", "AnsweredBy": "human"})
+        digest = hashlib.sha256(genuine.encode()).hexdigest()
+        url = f"{h.base_url}/twilio/amd/nobody?bodySHA256={digest}"
+        signature = h.twilio.validator.compute_signature(url, {})
+        assert await _post_raw(url, genuine, signature, "application/json") == 204
+        tampered = json.dumps({"CallSid": "CA1", "AnsweredBy": "machine_end_beep"})
+        assert await _post_raw(url, tampered, signature, "application/json") == 403
+        assert h.carrier.rejected_webhooks == 1
+
+    run(body)
+
+
+def test_twilio_fax_is_a_failure_not_a_person() -> None:
+    async def body(h: Harness) -> None:
+        h.twilio.callees["+573001234567"] = Callee(answered_by="fax")
+        result = await h.carrier.dial("+573001234567")
+        assert result == DialFailure(Disposition.FAIL, None, "fax")
+        assert h.twilio.requests[-1][2] == {"Status": ["completed"]}
+
+    run(body)
+
+
+async def _late_verdict(h: Harness, verdict: str) -> TwilioCallLeg:
+    """Dial a callee whose AMD verdict comes only after the leg went to the dialog, then post it."""
+    h.twilio.callees["+573001234567"] = Callee(answered_by="", hang_up_after_s=30.0)
+    leg = await h.carrier.dial("+573001234567")
+    assert isinstance(leg, TwilioCallLeg) and leg.screened, leg
+    sid = leg.call_id
+    amd_url = h.twilio._form_of(sid)["AsyncAmdStatusCallback"][0]
+    late = {"CallSid": sid, "AccountSid": ACCOUNT, "AnsweredBy": verdict}
+    assert await h.twilio.post_signed(amd_url, late) == 204
+    while not isinstance(await leg.receive(), FarEndHangup):
+        pass  # what the dialog would read until the carrier ends the call
+    return leg
+
+
+def test_twilio_late_machine_verdict_still_hangs_up() -> None:
+    """A machine found after the AMD wait was stored and never read: the dialog went on."""
+
+    async def body(h: Harness) -> None:
+        leg = await _late_verdict(h, "machine_start")
+        assert leg.late_verdict == "machine_start"
+        assert h.twilio.requests[-1][2] == {"Status": ["completed"]}
+        assert late_verdict_disposition(leg.late_verdict) is Disposition.VM
+
+    run(body, local_amd=False)
+
+
+def test_twilio_late_machine_end_gets_the_message_and_the_dialog_is_silenced() -> None:
+    message = espeak(MESSAGE_TEXT)
+
+    async def render() -> Pcm:
+        return message
+
+    async def body(h: Harness) -> None:
+        leg = await _late_verdict(h, "machine_end_beep")
+        assert leg.late_verdict == "machine_end_beep;message_left"
+        await leg.send_audio(message[:800])  # the dialog talking on: dropped
+        assert h.twilio.peers[leg.call_id].audio().size == message.size
+        assert h.twilio.requests[-1][2] == {"Status": ["completed"]}
+        create = next(r for r in h.twilio.requests if r[1].endswith("/Calls.json"))
+        assert create[2]["MachineDetection"] == ["DetectMessageEnd"]
+
+    run(body, voicemail=render, local_amd=False, on_machine=MachineAction.LEAVE_MESSAGE)
+
+
+def test_twilio_late_fax_is_a_failure() -> None:
+    assert late_verdict_disposition("fax") is Disposition.FAIL
+    assert late_verdict_disposition("") is None

@@ -14,6 +14,7 @@ from test_twilio_call import ConversingTwilio, Turn, _context
 from test_twilio_carrier import Callee, Harness, run
 
 from voicebot.audio.codec import ulaw_to_pcm
+from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome
 from voicebot.domain.pcm import LINE_RATE, Pcm
@@ -30,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recording"))
 from recording_world import migrated_sessions, seed_attempt
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _best(needle: Pcm, haystack: Pcm) -> float:
@@ -53,7 +53,7 @@ def test_a_twilio_call_is_recorded_both_ways(tmp_path: Path) -> None:
     async def body(h: Harness) -> None:
         h.twilio.callees["+573001112233"] = Callee(answered_by="human")
         runner = CarrierCallRunner(
-            load_dialplan(ROOT / "dialplans" / "cobranza_es.yaml"),
+            load_dialplan(DEFAULT_DIALPLAN),
             h.carrier,
             model,
             bot,

@@ -1,5 +1,8 @@
 """Portfolio import: CSV (or JSON rows) in, debtors/phones/debts upserted, bad rows reported.
 
+Rows are read and validated by ``portfolio_rows`` (pure); this module batches, spreads the
+validation over processes and stores.
+
 Good rows import and bad rows come back with their line number, column and reason —
 nothing is silently dropped. Re-importing the same file updates, never duplicates
 (debtor by external id, phone by number, debt by reference). Work is batched so a
@@ -8,78 +11,28 @@ nothing is silently dropped. Re-importing the same file updates, never duplicate
 
 from __future__ import annotations
 
-import csv
-import io
-import multiprocessing
 import os
-import re
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.campaigns.parallel_chunks import map_chunks
+from voicebot.campaigns.portfolio_rows import (
+    DebtorRow,
+    RowError,
+    decode,
+    read_csv,
+    resolve_columns,
+    validate_row,
+)
 from voicebot.storage import models as m
 from voicebot.storage.bulk import bulk_insert, bulk_update_by_id
 
-CURRENCIES = {
-    "COP",
-    "CLP",
-    "MXN",
-    "PEN",
-    "USD",
-    "ARS",
-    "UYU",
-    "DOP",
-    "GTQ",
-    "CRC",
-    "BOB",
-    "PYG",
-    "EUR",
-}
-DEFAULT_CURRENCY = {"CO": "COP", "CL": "CLP", "MX": "MXN", "PE": "PEN", "US": "USD", "AR": "ARS"}
-
-# Our field → headers we accept (compared without accents, case or spaces).
-DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "external_id": ("external_id", "id_cliente", "cliente_id", "codigo_cliente", "id", "codigo"),
-    "full_name": ("full_name", "name", "nombre", "nombre_completo", "nombres", "deudor"),
-    "document_id": ("document_id", "documento", "cedula", "rut", "curp", "dni", "nit", "ssn_last4"),
-    "phones": (
-        "phones",
-        "phone",
-        "telefono",
-        "telefonos",
-        "celular",
-        "movil",
-        "telefono1",
-        "telefono2",
-        "telefono_2",
-        "celular2",
-        "phone2",
-        "fijo",
-    ),
-    "amount": ("amount", "balance", "monto", "saldo", "deuda", "valor", "saldo_mora"),
-    "currency": ("currency", "moneda", "divisa"),
-    "days_past_due": ("days_past_due", "dias_mora", "mora", "dias_de_mora", "dpd"),
-    "creditor": ("creditor", "acreedor", "entidad", "banco", "cliente_acreedor"),
-    "product": ("product", "producto", "tipo_producto"),
-    "debt_ref": ("debt_ref", "obligacion", "numero_obligacion", "referencia", "cuenta", "account"),
-    "segment": ("segment", "segmento", "cartera", "tramo"),
-    "timezone": ("timezone", "zona_horaria", "tz"),
-    "region": ("region", "pais", "country", "departamento", "estado"),
-    "gender": ("gender", "genero", "sexo"),
-    "preferred_hours": ("preferred_hours", "horario", "horario_preferido"),
-    "tcpa_consent": ("tcpa_consent", "consentimiento", "consent"),
-}
-CENT = Decimal("0.01")  # what debts.amount stores
-REQUIRED = ("full_name", "phones", "amount")
 BATCH = 2000
 # Validation (phone numbering plans above all) is most of an import's CPU: a large file is
 # validated in chunks by one process per core while this process stores what is ready.
@@ -87,45 +40,6 @@ CHUNK = 2000
 PARALLEL_FROM = 20_000  # rows; below it, starting worker processes costs more than it saves
 # Core tables: bulk work skips the ORM's per-row bookkeeping (see storage.bulk).
 _TABLES = m.Base.metadata.tables
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    line: int
-    column: str
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "column": self.column, "reason": self.reason}
-
-
-@dataclass(frozen=True, slots=True)
-class PhoneRow:
-    e164: str
-    kind: str
-
-
-@dataclass(frozen=True, slots=True)
-class DebtorRow:
-    """One valid row: a debtor and one of their debts."""
-
-    line: int
-    external_id: str
-    full_name: str
-    document_id: str
-    phones: tuple[PhoneRow, ...]
-    amount: Decimal
-    currency: str
-    days_past_due: int
-    creditor: str
-    product: str
-    debt_ref: str
-    segment: str
-    timezone: str | None
-    region: str
-    gender: str
-    preferred_hours: str
-    tcpa_consent: bool
 
 
 @dataclass
@@ -153,250 +67,6 @@ class ImportReport:
             "phones_created": self.phones_created,
             "errors": [e.to_json() for e in self.errors],
         }
-
-
-class PortfolioError(ValueError):
-    """The file as a whole cannot be read (encoding, no header, missing required columns)."""
-
-
-# ---------------------------------------------------------------- pure parsing
-
-
-def _key(header: str) -> str:
-    table = str.maketrans("áéíóúüñ", "aeiouun")
-    return re.sub(r"[^a-z0-9]+", "_", header.strip().lower().translate(table)).strip("_")
-
-
-def resolve_columns(
-    headers: list[str], overrides: Mapping[str, str | list[str]] | None = None
-) -> dict[str, list[str]]:
-    """Which CSV headers feed which field; raises if a required field has no column."""
-    by_key = {_key(h): h for h in headers}
-    columns: dict[str, list[str]] = {}
-    for name, aliases in DEFAULT_COLUMNS.items():
-        wanted = overrides.get(name) if overrides else None
-        if wanted is not None:
-            wanted_list = [wanted] if isinstance(wanted, str) else list(wanted)
-            missing = [w for w in wanted_list if w not in headers]
-            if missing:
-                raise PortfolioError(
-                    f"column mapping for {name}: no header {missing[0]!r} in the file"
-                )
-            columns[name] = wanted_list
-            continue
-        found = [by_key[a] for a in aliases if a in by_key]
-        if found:
-            columns[name] = found if name == "phones" else found[:1]
-    absent = [r for r in REQUIRED if r not in columns]
-    if absent:
-        raise PortfolioError(
-            f"missing required column(s) {', '.join(absent)}; headers are {', '.join(headers)}"
-        )
-    if "external_id" not in columns and "document_id" not in columns:
-        raise PortfolioError(
-            "need an external id or a document column to recognise debtors on re-import"
-        )
-    return columns
-
-
-def parse_amount(text: str) -> Decimal:
-    """LatAm and US formats: 1.200.000 · 1,200,000.50 · 1.200.000,50 · $ 350.000 · 1200.5"""
-    cleaned = re.sub(r"[^\d.,\-]", "", text)
-    if not cleaned or not re.search(r"\d", cleaned):
-        raise ValueError("not an amount")
-    dots, commas = cleaned.count("."), cleaned.count(",")
-    if dots and commas:
-        decimal_sep = "." if cleaned.rfind(".") > cleaned.rfind(",") else ","
-        thousands = "," if decimal_sep == "." else "."
-        cleaned = cleaned.replace(thousands, "").replace(decimal_sep, ".")
-    elif dots or commas:
-        sep = "." if dots else ","
-        count = dots or commas
-        tail = cleaned.rsplit(sep, 1)[1]
-        if count > 1 or len(tail) == 3:
-            cleaned = cleaned.replace(sep, "")
-        else:
-            cleaned = cleaned.replace(sep, ".")
-    try:
-        return Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise ValueError("not an amount") from exc
-
-
-_PHONE_KINDS = {
-    phonenumbers.PhoneNumberType.MOBILE: "mobile",
-    phonenumbers.PhoneNumberType.FIXED_LINE: "landline",
-}
-
-
-def normalise_phone(text: str, region: str) -> PhoneRow:
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number ({exc})") from exc
-    # number_type() is UNKNOWN exactly when is_valid_number() is false; asking once
-    # halves the cost of the slowest step of a large import.
-    number_type = phonenumbers.number_type(number)
-    if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
-        raise ValueError(f"invalid phone number for region {region}")
-    kind = _PHONE_KINDS.get(number_type, "unknown")
-    return PhoneRow(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind)
-
-
-def validate_row(
-    raw: Mapping[str, str],
-    line: int,
-    columns: Mapping[str, list[str]],
-    default_region: str,
-    default_creditor: str = "",
-) -> DebtorRow | list[RowError]:
-    errors: list[RowError] = []
-
-    values: dict[str, str] = {}
-    for name, headers in columns.items():
-        for header in headers:
-            cell = raw.get(header, "").strip()
-            if cell:
-                values[name] = cell
-                break
-
-    def value(name: str) -> str:
-        return values.get(name, "")
-
-    def fail(name: str, reason: str) -> None:
-        errors.append(RowError(line, columns.get(name, [name])[0], reason))
-
-    full_name = " ".join(value("full_name").split())
-    if not full_name:
-        fail("full_name", "name is empty")
-    document = value("document_id")
-    external_id = value("external_id") or document
-    if not external_id:
-        fail("external_id", "no external id nor document to identify the debtor")
-    region = (value("region") or default_region).upper()[:2]
-    phones: list[PhoneRow] = []
-    raw_phones = [
-        (header, text.strip())
-        for header in columns.get("phones", [])
-        for text in re.split(r"[;/|]", raw.get(header, ""))
-        if text.strip()
-    ]
-    for header, text in raw_phones:
-        try:
-            phone = normalise_phone(text, region)
-        except ValueError as exc:
-            errors.append(RowError(line, header, f"{text!r}: {exc}"))
-            continue
-        if phone.e164 not in {p.e164 for p in phones}:
-            phones.append(phone)
-    if not raw_phones:
-        fail("phones", "no phone number")
-    amount = Decimal(0)
-    try:
-        amount = parse_amount(value("amount"))
-        if amount <= 0:
-            fail("amount", f"amount must be positive, got {value('amount')!r}")
-        elif amount != amount.quantize(CENT):
-            fail("amount", f"more than 2 decimals in {value('amount')!r}; refusing to round")
-    except ValueError:
-        fail("amount", f"not an amount: {value('amount')!r}")
-    currency = (value("currency") or DEFAULT_CURRENCY.get(region, "")).upper()
-    if currency not in CURRENCIES:
-        fail("currency", f"unknown currency {currency or '(empty)'!r}")
-    days = 0
-    if value("days_past_due"):
-        try:
-            days = int(value("days_past_due"))
-            if days < 0:
-                raise ValueError
-        except ValueError:
-            fail(
-                "days_past_due",
-                f"days past due must be a whole number ≥ 0, got {value('days_past_due')!r}",
-            )
-    creditor = value("creditor") or default_creditor
-    if not creditor:
-        fail("creditor", "no creditor (add the column or set the campaign's default creditor)")
-    timezone = value("timezone") or None
-    if timezone:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            fail("timezone", f"unknown time zone {timezone!r}")
-    gender = {
-        "f": "f",
-        "femenino": "f",
-        "mujer": "f",
-        "m": "m",
-        "masculino": "m",
-        "hombre": "m",
-    }.get(value("gender").lower(), "")
-    consent = value("tcpa_consent").lower() in {"1", "si", "sí", "yes", "true", "y", "s"}
-    if errors:
-        return errors
-    return DebtorRow(
-        line=line,
-        external_id=external_id,
-        full_name=full_name,
-        document_id=document,
-        phones=tuple(phones),
-        amount=amount,
-        currency=currency,
-        days_past_due=days,
-        creditor=creditor,
-        product=value("product"),
-        debt_ref=value("debt_ref") or "principal",
-        segment=value("segment"),
-        timezone=timezone,
-        region=region,
-        gender=gender,
-        preferred_hours=value("preferred_hours"),
-        tcpa_consent=consent,
-    )
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Latin-1 — what spreadsheets actually export."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str] | RowError]]]:
-    """Headers and (line number, row or error) pairs; lines count as in the file."""
-    sample = text[:20000]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    try:
-        headers = [h.strip() for h in next(reader)]
-    except StopIteration as exc:
-        raise PortfolioError("the file is empty") from exc
-    if not any(headers):
-        raise PortfolioError("the first line must name the columns")
-
-    def rows() -> Iterator[tuple[int, dict[str, str] | RowError]]:
-        start = reader.line_num + 1
-        for record in reader:
-            line = start
-            start = reader.line_num + 1
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(record) != len(headers):
-                yield (
-                    line,
-                    RowError(line, "*", f"expected {len(headers)} columns, found {len(record)}"),
-                )
-                continue
-            yield line, dict(zip(headers, record, strict=True))
-
-    return headers, rows()
-
-
-# ---------------------------------------------------------------- storage
 
 
 def import_csv(
@@ -440,6 +110,8 @@ def _json_cell(value: Any) -> str:
     """
     if value is None:
         return ""
+    if isinstance(value, list):
+        return ",".join(_json_cell(v) for v in value)  # e.g. authorized channels
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return str(value)
     number = Decimal(str(value))
@@ -492,33 +164,6 @@ def _validate_chunk(
     ]
 
 
-def _chunks(
-    rows: Iterable[tuple[int, Mapping[str, str] | RowError]],
-) -> Iterator[list[tuple[int, Mapping[str, str] | RowError]]]:
-    chunk: list[tuple[int, Mapping[str, str] | RowError]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Fork when this process has one thread: safe, fast, and needs no ``__main__`` guard.
-
-    With other threads running (the API server), a forked copy could inherit a lock some
-    thread held; a fork server starts clean children instead (its callers, the CLI entry
-    points, guard ``__main__`` as multiprocessing requires).
-    """
-    if threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
-
-
 def _validated(
     rows: Iterable[tuple[int, Mapping[str, str] | RowError]],
     columns: Mapping[str, list[str]],
@@ -526,25 +171,14 @@ def _validated(
     default_creditor: str,
     workers: int,
 ) -> Iterator[Checked]:
-    """Every row checked, in file order; with ``workers`` > 1, chunks go to worker processes.
-
-    A bounded window of chunks is in flight, so memory stays flat for any file size and the
-    caller stores one batch while the workers validate the next ones.
-    """
-    if workers <= 1:
-        for chunk in _chunks(rows):
-            yield from _validate_chunk(chunk, columns, default_region, default_creditor)
-        return
-    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-        window: deque[Future[list[Checked]]] = deque()
-        for chunk in _chunks(rows):
-            window.append(
-                pool.submit(_validate_chunk, chunk, columns, default_region, default_creditor)
-            )
-            if len(window) > 2 * workers:
-                yield from window.popleft().result()
-        while window:
-            yield from window.popleft().result()
+    """Every row checked, in file order; with ``workers`` > 1, chunks go to worker processes."""
+    work = partial(
+        _validate_chunk,
+        columns=columns,
+        default_region=default_region,
+        default_creditor=default_creditor,
+    )
+    return map_chunks(work, rows, size=CHUNK, workers=workers, preload=[__name__])
 
 
 def import_rows(
@@ -612,24 +246,20 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
         ).all()
     )
 
-    def fields(row: DebtorRow) -> dict[str, Any]:
-        return {
-            "full_name": row.full_name,
-            "document_id": row.document_id,
-            "timezone": row.timezone,
-            "region": row.region,
-            "segment": row.segment,
-            "gender": row.gender,
-            "preferred_hours": row.preferred_hours,
-            "tcpa_consent": row.tcpa_consent,
-        }
-
     if existing:
-        bulk_update_by_id(
-            s, table=_TABLES["debtors"], rows=[(existing[k], fields(latest[k])) for k in existing]
-        )
+        # One statement per set of columns: a row without a state keeps the stored one.
+        groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+        for key in existing:
+            values = _debtor_fields(latest[key])
+            groups.setdefault(tuple(values), []).append((existing[key], values))
+        for rows in groups.values():
+            bulk_update_by_id(s, table=_TABLES["debtors"], rows=rows)
         report.debtors_updated += len(existing)
-    new = [{"external_id": k, **fields(r)} for k, r in latest.items() if k not in existing]
+    new = [
+        {"subdivision": "", "authorized_channels": None, "external_id": k, **_debtor_fields(r)}
+        for k, r in latest.items()
+        if k not in existing
+    ]
     if new:
         # Insert, then look the ids up: INSERT ... RETURNING over thousands of rows
         # makes the PostgreSQL driver parse one huge statement per page.
@@ -644,19 +274,45 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
     return existing
 
 
+def _debtor_fields(row: DebtorRow) -> dict[str, Any]:
+    given: dict[str, Any] = {
+        "full_name": row.full_name,
+        "document_id": row.document_id,
+        "timezone": row.timezone,
+        "region": row.region,
+        "segment": row.segment,
+        "gender": row.gender,
+        "preferred_hours": row.preferred_hours,
+        "tcpa_consent": row.tcpa_consent,
+    }
+    # What a file does not say about the debtor's state or channels is kept, not erased.
+    if row.subdivision:
+        given["subdivision"] = row.subdivision
+    if row.authorized_channels is not None:
+        given["authorized_channels"] = list(row.authorized_channels)
+    return given
+
+
 def _insert_phones(
     s: Session, batch: list[DebtorRow], ids: dict[str, int], report: ImportReport
 ) -> None:
-    have: set[tuple[int, str]] = {
-        (debtor_id, e164)
-        for debtor_id, e164 in s.execute(
-            select(m.Phone.debtor_id, m.Phone.e164).where(m.Phone.debtor_id.in_(set(ids.values())))
+    known = {
+        (debtor_id, e164): (phone_id, kind)
+        for phone_id, debtor_id, e164, kind in s.execute(
+            select(m.Phone.id, m.Phone.debtor_id, m.Phone.e164, m.Phone.kind).where(
+                m.Phone.debtor_id.in_(set(ids.values()))
+            )
         )
     }
+    have = set(known)
     new: list[dict[str, Any]] = []
+    kinds: dict[int, dict[str, Any]] = {}
     for row in batch:
         debtor_id = ids[row.external_id]
         for priority, phone in enumerate(row.phones):
+            stored = known.get((debtor_id, phone.e164))
+            if stored is not None and phone.kind != "unknown" and stored[1] != phone.kind:
+                kinds[stored[0]] = {"kind": phone.kind}  # the file now says which line it is
             if (debtor_id, phone.e164) not in have:
                 have.add((debtor_id, phone.e164))
                 new.append(
@@ -667,6 +323,8 @@ def _insert_phones(
                         "priority": priority,
                     }
                 )
+    if kinds:
+        bulk_update_by_id(s, table=_TABLES["phones"], rows=list(kinds.items()))
     if new:
         bulk_insert(s, table=_TABLES["phones"], rows=new)
         report.phones_created += len(new)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from voicebot.campaigns.kpis import CONTACT, PROMISES, CampaignKpis
@@ -20,72 +20,34 @@ from voicebot.storage import models as m
 
 def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
     campaign = session.get_one(m.Campaign, campaign_id)
-    members = dict(
-        session.execute(
-            select(m.Debtor.segment, func.count())
-            .join(m.CampaignDebtor, m.CampaignDebtor.debtor_id == m.Debtor.id)
-            .where(m.CampaignDebtor.campaign_id == campaign_id)
-            .group_by(m.Debtor.segment)
-        ).all()
+    members = _counts(
+        session,
+        select(m.Debtor.segment, func.count())
+        .join(m.CampaignDebtor, m.CampaignDebtor.debtor_id == m.Debtor.id)
+        .where(m.CampaignDebtor.campaign_id == campaign_id)
+        .group_by(m.Debtor.segment),
     )
-    by_status = dict(
-        session.execute(
-            select(m.CallAttempt.status, func.count())
-            .where(m.CallAttempt.campaign_id == campaign_id)
-            .group_by(m.CallAttempt.status)
-        ).all()
+    by_status = _counts(
+        session,
+        select(m.CallAttempt.status, func.count())
+        .where(m.CallAttempt.campaign_id == campaign_id)
+        .group_by(m.CallAttempt.status),
     )
-    refusals = dict(
-        session.execute(
-            select(m.AuditEntry.rule, func.count())
-            .where(m.AuditEntry.campaign_id == campaign_id, m.AuditEntry.action == "dial_refused")
-            .group_by(m.AuditEntry.rule)
-        ).all()
+    refusals = _counts(
+        session,
+        select(m.AuditEntry.rule, func.count())
+        .where(m.AuditEntry.campaign_id == campaign_id, m.AuditEntry.action == "dial_refused")
+        .group_by(m.AuditEntry.rule),
     )
     done = (m.CallAttempt.campaign_id == campaign_id) & (m.CallAttempt.status == "done")
-    seconds = _duration_seconds(session, m.CallRecord.started_at, m.CallRecord.ended_at)
-    rows = session.execute(
-        select(
-            m.Debtor.segment,
-            m.CallAttempt.disposition,
-            func.count(),
-            func.sum(case((m.CallRecord.right_party, 1), else_=0)),
-            func.sum(case((m.CallRecord.opt_out, 1), else_=0)),
-            func.sum(case((m.CallRecord.transfer_reason.is_not(None), 1), else_=0)),
-            func.sum(seconds),
-        )
+    attempted = _counts(
+        session,
+        select(m.Debtor.segment, func.count(func.distinct(m.CallAttempt.debtor_id)))
         .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
-        .outerjoin(m.CallRecord, m.CallRecord.attempt_id == m.CallAttempt.id)
-        .where(done, m.CallAttempt.disposition.is_not(None))
-        .group_by(m.Debtor.segment, m.CallAttempt.disposition)
-    ).all()
-    attempted = dict(
-        session.execute(
-            select(m.Debtor.segment, func.count(func.distinct(m.CallAttempt.debtor_id)))
-            .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
-            .where(done)
-            .group_by(m.Debtor.segment)
-        ).all()
+        .where(done)
+        .group_by(m.Debtor.segment),
     )
-    promised = session.execute(
-        select(
-            m.Debtor.segment,
-            m.PromiseToPay.currency,
-            func.sum(m.PromiseToPay.amount * m.PromiseToPay.instalments),
-        )
-        .join(m.Debtor, m.Debtor.id == m.PromiseToPay.debtor_id)
-        .where(m.PromiseToPay.campaign_id == campaign_id)
-        .group_by(m.Debtor.segment, m.PromiseToPay.currency)
-    ).all()
-
-    tallies: dict[str, _Tally] = defaultdict(_Tally)
-    for segment, disposition, count, rp, opt_out, transferred, handled in rows:
-        tallies[segment or ""].add(
-            Disposition(str(disposition)), count, rp, opt_out, transferred, handled
-        )
-    for segment, currency, amount in promised:
-        money = tallies[segment or ""].promised
-        money[currency] = money.get(currency, Decimal(0)) + Decimal(amount or 0)
+    tallies = _tallies_by_segment(session, campaign_id, done)
     total = _Tally()
     for tally in tallies.values():
         total.merge(tally)
@@ -109,6 +71,52 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
             for segment, tally in sorted(tallies.items())
         },
     }
+
+
+def _counts(session: Session, query: Select[Any, int]) -> dict[Any, int]:
+    """A ``key, count`` grouped query as a dict."""
+    return {key: count for key, count in session.execute(query)}
+
+
+def _tallies_by_segment(
+    session: Session, campaign_id: int, done: ColumnElement[bool]
+) -> dict[str, _Tally]:
+    """Finished attempts by segment and disposition, plus the amounts promised per currency."""
+    seconds = _duration_seconds(session, m.CallRecord.started_at, m.CallRecord.ended_at)
+    rows = session.execute(
+        select(
+            m.Debtor.segment,
+            m.CallAttempt.disposition,
+            func.count(),
+            func.sum(case((m.CallRecord.right_party, 1), else_=0)),
+            func.sum(case((m.CallRecord.opt_out, 1), else_=0)),
+            func.sum(case((m.CallRecord.transfer_reason.is_not(None), 1), else_=0)),
+            func.sum(seconds),
+        )
+        .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
+        .outerjoin(m.CallRecord, m.CallRecord.attempt_id == m.CallAttempt.id)
+        .where(done, m.CallAttempt.disposition.is_not(None))
+        .group_by(m.Debtor.segment, m.CallAttempt.disposition)
+    ).all()
+    promised = session.execute(
+        select(
+            m.Debtor.segment,
+            m.PromiseToPay.currency,
+            func.sum(m.PromiseToPay.amount * m.PromiseToPay.instalments),
+        )
+        .join(m.Debtor, m.Debtor.id == m.PromiseToPay.debtor_id)
+        .where(m.PromiseToPay.campaign_id == campaign_id)
+        .group_by(m.Debtor.segment, m.PromiseToPay.currency)
+    ).all()
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
+    for segment, disposition, count, rp, opt_out, transferred, handled in rows:
+        tallies[segment or ""].add(
+            Disposition(str(disposition)), count, rp, opt_out, transferred, handled
+        )
+    for segment, currency, amount in promised:
+        money = tallies[segment or ""].promised
+        money[currency] = money.get(currency, Decimal(0)) + Decimal(amount or 0)
+    return tallies
 
 
 def _duration_seconds(session: Session, start: Any, end: Any) -> Any:

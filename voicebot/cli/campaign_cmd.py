@@ -1,8 +1,7 @@
-"""Campaign managers' commands: create, import, launch/pause/resume/stop, status; the worker; migrations."""
+"""Campaign managers' commands: create, import, launch/pause/resume/stop, status."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,42 +11,19 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns import lifecycle
-from voicebot.campaigns.portfolio import PortfolioError, import_csv
+from voicebot.campaigns.portfolio import import_csv
+from voicebot.campaigns.portfolio_rows import PortfolioError
 from voicebot.campaigns.status import campaign_status
+from voicebot.cli.errors import InputError, load_plan, read_bytes
+from voicebot.cli.lookup import find_campaign, sessions_for
 from voicebot.config import Settings
-from voicebot.dialog.plan import DialplanError
-from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.storage import models as m
-from voicebot.storage.db import make_engine, session_factory, upgrade
 
 campaign_app = typer.Typer(help="Create, load, launch and watch campaigns.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 console = Console()
-
-
-def _sessions(settings: Settings) -> sessionmaker[Session]:
-    return session_factory(make_engine(settings.database_url))
-
-
-def _campaign_id(sessions: sessionmaker[Session], name: str) -> int:
-    with sessions() as s:
-        found = s.scalar(select(m.Campaign.id).where(m.Campaign.name == name))
-    if found is None:
-        console.print(f"[red]no campaign named {name!r}[/red]")
-        raise typer.Exit(code=2)
-    return found
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Create or migrate the schema at VOICEBOT_DATABASE_URL (SQLite file by default)."""
-    settings = Settings()
-    upgrade(settings.database_url)
-    console.print(f"schema up to date: {settings.database_url.split('@')[-1]}")
+JURISDICTIONS = ("CO", "CL", "MX", "PE", "US")
 
 
 @campaign_app.command("create")
@@ -83,15 +59,13 @@ def create(
     """Create a campaign (the dialplan is validated first)."""
     settings = Settings()
     plan_path = dialplan or settings.dialplan
-    try:
-        load_dialplan(plan_path)
-    except DialplanError as exc:
-        console.print(str(exc))
-        raise typer.Exit(code=2) from exc
     code = jurisdiction.upper()
-    if code not in ("CO", "CL", "MX", "PE", "US"):
-        raise typer.BadParameter("one of CO, CL, MX, PE, US", param_hint="--jurisdiction")
-    sessions = _sessions(settings)
+    if code not in JURISDICTIONS:
+        raise InputError(
+            f"--jurisdiction: expected one of {', '.join(JURISDICTIONS)}, got {jurisdiction!r}"
+        )
+    load_plan(plan_path)
+    sessions = sessions_for(settings)
     with sessions.begin() as s:
         s.add(
             m.Campaign(
@@ -124,14 +98,21 @@ def import_portfolio(
 ) -> None:
     """Import a portfolio CSV: good rows are upserted, bad rows reported with line numbers."""
     settings = Settings()
-    sessions = _sessions(settings)
-    campaign_id = _campaign_id(sessions, campaign)
+    sessions = sessions_for(settings)
+    campaign_id = find_campaign(sessions, campaign)
     with sessions() as s:
         region = s.get_one(m.Campaign, campaign_id).default_region
-    data = file.read_bytes()
+    if errors_out is not None and not errors_out.parent.is_dir():
+        # Checked before importing: the report would otherwise be lost after the rows are in.
+        raise InputError(f"--errors-out: no directory {errors_out.parent}")
+    data = read_bytes(file)
     total = max(1, data.count(b"\n") - 1)
     with Progress(
-        TextColumn("[bold]rows"), BarColumn(), MofNCompleteColumn(), console=console
+        TextColumn("[bold]rows"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),  # stdout keeps only the report
+        transient=True,
     ) as progress:
         task = progress.add_task("import", total=total)
         try:
@@ -144,8 +125,7 @@ def import_portfolio(
                 progress=lambda rows: progress.update(task, completed=rows),
             )
         except PortfolioError as exc:
-            console.print(f"[red]{file}: {exc}[/red]")
-            raise typer.Exit(code=2) from exc
+            raise InputError(f"{file}: {exc}") from exc
     summary = report.to_json()
     console.print(
         f"{summary['imported']} of {summary['rows']} rows imported "
@@ -160,20 +140,22 @@ def import_portfolio(
         lines = ["line,column,reason"] + [
             f'{e.line},"{e.column}","{e.reason.replace(chr(34), chr(39))}"' for e in report.errors
         ]
-        errors_out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            errors_out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {errors_out}: {exc.strerror or exc}") from exc
 
 
 def _transition(action: str, name: str) -> None:
     settings = Settings()
-    sessions = _sessions(settings)
-    campaign_id = _campaign_id(sessions, name)
+    sessions = sessions_for(settings)
+    campaign_id = find_campaign(sessions, name)
     change = getattr(lifecycle, f"{action}_campaign")
     try:
         with sessions.begin() as s:
             result = change(s, campaign_id=campaign_id, now=datetime.now(UTC), actor="cli")
     except lifecycle.CampaignStateError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(code=2) from exc
+        raise InputError(str(exc)) from exc
     extra = f" ({result} attempts queued)" if action == "launch" else ""
     extra = f" ({result} queued attempts cancelled)" if action == "stop" else extra
     console.print(f"campaign {name!r}: {action}{extra}")
@@ -181,7 +163,7 @@ def _transition(action: str, name: str) -> None:
 
 @campaign_app.command("launch")
 def launch(name: str) -> None:
-    """Start dialling (queues a first attempt per debtor; re-launch tops up new debtors)."""
+    """Start dialing (queues a first attempt per debtor; re-launch tops up new debtors)."""
     _transition("launch", name)
 
 
@@ -206,8 +188,8 @@ def stop(name: str) -> None:
 def status(name: str, json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Live counts by disposition and KPIs (overall and per segment)."""
     settings = Settings()
-    sessions = _sessions(settings)
-    campaign_id = _campaign_id(sessions, name)
+    sessions = sessions_for(settings)
+    campaign_id = find_campaign(sessions, name)
     with sessions() as s:
         data = campaign_status(s, campaign_id=campaign_id)
     if json_out:
@@ -238,64 +220,5 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def worker(
-    campaign: Annotated[str, typer.Option(help="Campaign to dial.")],
-    carrier: Annotated[
-        str, typer.Option(help="sip or twilio (settings VOICEBOT_SIP__* / VOICEBOT_TWILIO__*).")
-    ] = "sip",
-    once: Annotated[
-        bool, typer.Option(help="Stop when nothing is due instead of waiting for more.")
-    ] = False,
-) -> None:
-    """A dialer worker: claims due attempts from the shared hopper and calls them."""
-    from voicebot.engine.dialer import CallRunner, Dialer
-    from voicebot.wiring import (
-        call_recordings,
-        sip_carrier,
-        sip_runner,
-        twilio_carrier,
-        twilio_runner,
-    )
-
-    if carrier not in ("sip", "twilio"):
-        raise typer.BadParameter("sip or twilio", param_hint="--carrier")
-    settings = Settings()
-    sessions = _sessions(settings)
-    campaign_id = _campaign_id(sessions, campaign)
-    with sessions() as s:
-        plan = load_dialplan(s.get_one(m.Campaign, campaign_id).dialplan)
-
-    async def dial_all(runner: CallRunner) -> None:
-        dialer = Dialer(
-            sessions,
-            runner,
-            worker_id=settings.dialer.worker_id or None,
-            lease_seconds=settings.dialer.lease_seconds,
-        )
-        stats = await dialer.run(
-            campaign_id=campaign_id, until_idle=once, poll_s=settings.dialer.poll_seconds
-        )
-        console.print(f"worker done: {stats}")
-
-    recordings = call_recordings(settings, sessions)
-
-    async def work() -> None:
-        if carrier == "sip":
-            async with sip_carrier(settings) as sip:
-                await dial_all(sip_runner(settings, plan, sip, recordings))
-            return
-        twilio = twilio_carrier(settings, plan)
-        server = await twilio.start(settings.twilio.listen_host, settings.twilio.listen_port)
-        try:
-            await dial_all(twilio_runner(settings, plan, twilio, recordings))
-        finally:
-            await twilio.close()
-            await server.cleanup()
-
-    asyncio.run(work())
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(campaign_app, name="campaign")
-    app.add_typer(db_app, name="db")
-    app.command("worker")(worker)

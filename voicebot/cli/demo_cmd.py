@@ -13,13 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from voicebot.campaigns.demo import run_demo, spanish_model_available
-from voicebot.campaigns.synthetic import SyntheticDebtor
-from voicebot.config import Settings
-from voicebot.dialog.plan_loader import load_dialplan
+from voicebot.cli.errors import InputError, load_plan, parse_date
+from voicebot.config import VAR_DIR, Settings
+from voicebot.demo.campaign import RunnerFactory, run_demo, spanish_model_available
+from voicebot.demo.synthetic import SyntheticDebtor
+from voicebot.dialog.plan import Dialplan
 from voicebot.engine.dialer import CallResult
 
-ROOT = Path(__file__).resolve().parents[2]
 KPI_ROWS = (
     "debtors_in_campaign",
     "attempts",
@@ -43,8 +43,7 @@ def demo(
     today: Annotated[
         str | None, typer.Option(help="Campaign date YYYY-MM-DD (next working day used).")
     ] = None,
-    database: Annotated[Path, typer.Option(help="SQLite file the demo (re)creates.")] = ROOT
-    / "var"
+    database: Annotated[Path, typer.Option(help="SQLite file the demo (re)creates.")] = VAR_DIR
     / "demo.sqlite3",
     text: Annotated[
         bool, typer.Option("--text", help="Force the text channel even with a Spanish model.")
@@ -54,27 +53,16 @@ def demo(
     ] = False,
 ) -> None:
     """Run a demo collections campaign (SQLite, simulated carrier, synthetic debtors) and print KPIs."""
+    if debtors < 1:
+        raise InputError(f"--debtors: expected at least 1, got {debtors}")
+    day = parse_date(today, "--today") if today else date.today()
     console = Console()
     settings = Settings()
-    plan = load_dialplan(settings.dialplan)
-    runner_factory = None
-    mode = "text"
-    if not text and spanish_model_available():
-        from voicebot.wiring import simulated_voice_runner
-
-        console.print(
-            "Spanish Vosk model found: calls run through [bold]TTS → G.711 line → Vosk[/bold]."
-        )
-        runner_factory = simulated_voice_runner(settings, plan)
-        mode = "voice"
-    else:
-        console.print(
-            "No Spanish Vosk model installed, so the demo runs on the [bold]simulated line's text channel[/bold]: "
-            "the debtors' answers are text, not audio (`voicebot models download es` installs the model)."
-            if not text
-            else "Text channel requested (--text)."
-        )
-    day = date.fromisoformat(today) if today else date.today()
+    plan = load_plan(settings.dialplan)
+    runner_factory = _voice_runner(settings, plan, console) if not text else None
+    if text:
+        console.print("Text channel requested (--text).")
+    mode = "voice" if runner_factory is not None else "text"
     with Progress(
         TextColumn("[bold]calls"),
         BarColumn(),
@@ -118,6 +106,22 @@ def demo(
         return
     console.print(f"Campaign day {result.campaign_day:%A %Y-%m-%d %H:%M %Z}; database {database}")
     console.print(_table(result.statuses))
+
+
+def _voice_runner(settings: Settings, plan: Dialplan, console: Console) -> RunnerFactory | None:
+    """Calls over TTS → G.711 line → Vosk when a Spanish model is installed, else ``None``."""
+    if not spanish_model_available(settings.speech.models_dir):
+        console.print(
+            "No Spanish Vosk model installed, so the demo runs on the [bold]simulated line's text channel[/bold]: "
+            "the debtors' answers are text, not audio (`voicebot models download es` installs the model)."
+        )
+        return None
+    from voicebot.wiring import simulated_voice_runner
+
+    console.print(
+        "Spanish Vosk model found: calls run through [bold]TTS → G.711 line → Vosk[/bold]."
+    )
+    return simulated_voice_runner(settings, plan)
 
 
 def _table(statuses: list[dict[str, Any]]) -> Table:

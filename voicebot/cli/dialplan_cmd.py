@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from voicebot.config import Settings
 from voicebot.dialog.plan import DialplanError
 from voicebot.dialog.plan_loader import load_dialplan
 
@@ -15,11 +16,14 @@ dialplan_app = typer.Typer(help="Build and debug dialplans.", no_args_is_help=Tr
 
 @dialplan_app.command("check")
 def check(
-    files: Annotated[list[Path], typer.Argument(help="Dialplan YAML files to validate.")],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Dialplan YAML files to validate (default: VOICEBOT_DIALPLAN)."),
+    ] = None,
 ) -> None:
     """Validate dialplans; print every mistake with its file, line and YAML path."""
     failed = 0
-    for path in files:
+    for path in files or [Settings().dialplan]:
         try:
             plan = load_dialplan(path)
         except DialplanError as exc:
@@ -33,6 +37,9 @@ def check(
             f"{path}: ok — {len(plan.states)} states, {len(plan.prompts)} prompts "
             f"({disclosing} disclose the debt, all behind right-party verification)"
         )
+        for group in plan.groups.values():
+            shared = ", ".join("/".join(t.intents or (t.event or t.dtmf or "",)) for t in group.on)
+            typer.echo(f"  group {group.name}: {', '.join(group.states)}; shared: {shared}")
     if failed:
         raise typer.Exit(code=1)
 

@@ -1,4 +1,4 @@
-"""``voicebot nlu`` (understand utterances) and ``voicebot eval nlu`` (score a labelled set)."""
+"""``voicebot nlu`` (understand utterances) and ``voicebot eval nlu`` (score a labeled set)."""
 
 from __future__ import annotations
 
@@ -11,24 +11,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
+from voicebot.cli.errors import InputError, parse_date
 from voicebot.dialog.nlu import understand
-from voicebot.dialog.nlu.evaluate import LabelledDataError, read_examples, render, score
+from voicebot.dialog.nlu.evaluate import LabeledDataError, read_examples, render, score
 
 
 def _zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise typer.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+        raise InputError(f"--tz: unknown time zone {tz!r}") from None
 
 
 def _day(value: str | None, zone: ZoneInfo, hint: str = "--today") -> date:
     if value is None:
         return datetime.now(zone).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=hint) from None
+    return parse_date(value, hint)
 
 
 def _moment(value: str | None, today: str | None, zone: ZoneInfo) -> datetime | None:
@@ -38,9 +36,7 @@ def _moment(value: str | None, today: str | None, zone: ZoneInfo) -> datetime | 
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(
-            f"expected an ISO date-time, got {value!r}", param_hint="--now"
-        ) from None
+        raise InputError(f"--now: expected an ISO date-time, got {value!r}") from None
     return moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
@@ -77,14 +73,14 @@ def nlu(
 
 
 def eval_nlu(
-    file: Annotated[Path, typer.Argument(help="Labelled JSONL: text, intent, amount?, date?.")],
+    file: Annotated[Path, typer.Argument(help="Labeled JSONL: text, intent, amount?, date?.")],
     today: Annotated[
         str | None, typer.Option(help="Call date the labels assume, YYYY-MM-DD [default: today].")
     ] = None,
     tz: Annotated[str, typer.Option(help="Debtor's time zone.")] = "America/Bogota",
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
-    """Intent accuracy, amount and date exact match, and every miss, on a labelled set."""
+    """Intent accuracy, amount and date exact match, and every miss, on a labeled set."""
     zone = _zone(tz)
     day = _day(today, zone)
     try:
@@ -96,7 +92,7 @@ def eval_nlu(
     except UnicodeDecodeError:
         typer.echo(f"{file}: not UTF-8 text", err=True)
         raise typer.Exit(code=2) from None
-    except LabelledDataError as exc:
+    except LabeledDataError as exc:
         typer.echo(f"{file}:{exc.line}: {exc.problem}", err=True)
         raise typer.Exit(code=2) from None
     result = score(examples, lambda utterance: understand(utterance, today=day, tz=tz))

@@ -10,7 +10,9 @@ from typing import Annotated
 
 import httpx
 import typer
+from sqlalchemy.exc import OperationalError
 
+from voicebot.cli.errors import unreachable
 from voicebot.config import Settings
 from voicebot.storage.db import make_engine, session_factory, transaction, upgrade
 from voicebot.webhooks.delivery import Backoff, deliver_due
@@ -31,8 +33,12 @@ def serve(
 
     settings = Settings()
     if migrate:
-        upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        try:
+            upgrade(settings.database_url)
+        except OperationalError as exc:
+            raise unreachable(settings.database_url, exc) from exc
+    # No "server: uvicorn" banner: it tells a scanner which exploits to try.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False)
 
 
 @apikey_app.command("create")

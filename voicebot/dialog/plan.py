@@ -7,9 +7,16 @@ The file's rules, stated once:
   ``on`` transitions), ``next`` (decides at once), ``transfer`` (waits for the agent
   leg), or ``end`` (hangs up with a disposition). A state with none is a dead end.
 - Transitions are matched in two passes: first those with a specific trigger
-  (an intent, a DTMF key, an event) — the state's own, then the plan's ``defaults.on``;
-  then the catch-alls (``intent: any``, ``dtmf: any``). So "no me llamen más" is
-  honoured even in a state that records any answer.
+  (an intent, a DTMF key, an event) — the state's own, then its group's (``groups``),
+  then the plan's ``defaults.on``; then the catch-alls (``intent: any``, ``dtmf: any``)
+  in the same order. So "no me llamen más" is honored even in a state that records
+  any answer, and "ya pagué" in every state of a group that shares it.
+- A group (``groups.NAME: {states: [...], on: [...]}``) lists its member states and
+  the transitions they share, declared once; a state belongs to at most one group.
+- ``hold_claim`` keeps what was just said (intent and entities) for later; a state
+  with ``resume_held: true`` answers a held utterance right after its prompts, as if
+  it had just been said there. So a claim made before verification is acted on after
+  it without disclosing anything early.
 - Conditions and actions are a closed vocabulary (below); references name
   ``entity.*`` (what was just understood), ``slot.*`` (what the call remembers),
   ``limits.*`` (creditor terms), ``debt.*``, ``settings.*`` and ``call.*``.
@@ -46,6 +53,8 @@ ENTITY_FIELDS = (
     "full_balance",
     "intent",
     "text",
+    "channel",
+    "clock",
 )
 LIMIT_FIELDS = (
     "min_payment",
@@ -66,6 +75,14 @@ BUILTIN_SLOTS = (
     "offer_instalments",
     "offer_instalment_amount",
     "last_text",
+    "held_intent",
+    "callback_scheduled",  # schedule_callback: the time settled, said or default
+    "callback_clock",  # a time of day said after the day (with slot.callback_date)
+    "wanted_instalments",  # how many instalments the debtor asked for
+    "paid_date",  # record_paid: what the debtor said about a payment already made
+    "paid_channel",
+    "paid_amount",
+    "paid_text",
 )
 
 PROMPT_VARIABLES = {
@@ -80,6 +97,7 @@ PROMPT_VARIABLES = {
     "promise.date": False,
     "promise.instalments": False,
     "callback.when": False,
+    "callback.day": False,
     "offer.instalments": False,
     "offer.instalment_amount": False,
     "limits.min_payment": False,
@@ -120,6 +138,7 @@ ACTION_KEYS = (
     "record_paid",
     "compute_offer",
     "accept_offer",
+    "hold_claim",
 )
 FLAGS = ("right_party",)
 
@@ -230,6 +249,18 @@ class State:
     end: bool = False
     end_disposition: Disposition | None = None
     reprompt: str | None = None
+    group: str | None = None  # the group whose shared transitions this state also follows
+    resume_held: bool = False  # answer a held utterance right after the prompts
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """States that share transitions, declared once (``groups.NAME``)."""
+
+    name: str
+    states: tuple[str, ...]
+    on: tuple[Transition, ...]
+    path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +287,18 @@ class Dialplan:
     source: str = ""
     prompts_source: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+
+    def transitions(self, state: State) -> tuple[Transition, ...]:
+        """What a state follows, in matching order: its own, its group's, then the defaults.
+
+        Only a listening state follows its group's and the defaults' transitions; a transfer
+        state reacts to its own events alone.
+        """
+        if state.listen is None:
+            return state.on
+        group = self.groups.get(state.group) if state.group else None
+        return (*state.on, *(group.on if group else ()), *self.default_on)
 
     def with_settings(self, overrides: dict[str, bool | int | str]) -> Dialplan:
         """The same plan with campaign-level settings applied (unknown names rejected)."""

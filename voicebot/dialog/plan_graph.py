@@ -24,7 +24,7 @@ def check_graph(v: Validation, plan: Dialplan, default_events: set[str]) -> None
             v.problem(f"states.{name}", f"unreachable from start state {plan.start!r}")
     for name, state in plan.states.items():
         if state.listen is not None:
-            handled = {t.event for t in state.on} | default_events
+            handled = {t.event for t in plan.transitions(state)} | default_events
             for event in ("max_no_input", "max_no_match"):
                 if event not in handled:
                     v.problem(
@@ -60,7 +60,7 @@ def _check_disclosure(
         ]
         if state.reprompt:
             said.append((f"states.{name}.reprompt", state.reprompt))
-        for t in (*state.on, *(plan.default_on if state.listen else ())):
+        for t in plan.transitions(state):
             if not _sets_right_party(t.do):
                 said.extend((f"{t.path}.say", key) for key in t.say)
         for path, key in said:
@@ -82,10 +82,7 @@ def _edges(plan: Dialplan) -> dict[str, list[tuple[str, bool]]]:
     edges: dict[str, list[tuple[str, bool]]] = {}
     for name, state in plan.states.items():
         out: list[tuple[str, bool]] = []
-        transitions = list(state.on)
-        if state.listen is not None:
-            transitions.extend(plan.default_on)
-        for t in transitions:
+        for t in plan.transitions(state):
             if t.goto:
                 out.append((t.goto, _sets_right_party(t.do)))
         for b in state.next:

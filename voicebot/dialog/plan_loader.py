@@ -22,13 +22,23 @@ from voicebot.dialog.plan import (
     Transition,
 )
 from voicebot.dialog.plan_graph import check_graph
+from voicebot.dialog.plan_groups import check_held_claims, read_groups, with_groups
 from voicebot.dialog.plan_states import read_state, read_transitions
 from voicebot.dialog.plan_validation import Validation
 from voicebot.dialog.plan_values import read_positive_int, read_prompt_key
 from voicebot.dialog.prompt_file import read_prompts
 from voicebot.dialog.yaml_loading import LineIndex, load_yaml
 
-TOP_LEVEL_KEYS = ("name", "language", "prompts", "start", "settings", "defaults", "states")
+TOP_LEVEL_KEYS = (
+    "name",
+    "language",
+    "prompts",
+    "start",
+    "settings",
+    "defaults",
+    "groups",
+    "states",
+)
 DEFAULTS_KEYS = (
     "listen",
     "max_no_input",
@@ -132,6 +142,9 @@ def _read_plan(
     v.prompt_keys = set(prompts)
     defaults = _read_defaults(v, data.get("defaults") or {})
     states = _read_states(v, states_data, defaults.listen)
+    groups = read_groups(v, data.get("groups"), states)
+    states = with_groups(states, groups)
+    check_held_claims(v, states, groups)
     start = data.get("start")
     if not isinstance(start, str) or start not in v.state_names:
         v.problem("start", f"unknown state {start!r}" if start else "missing")
@@ -153,6 +166,7 @@ def _read_plan(
         no_match_prompt=defaults.no_match_prompt,
         source=source,
         prompts_source=prompts_source,
+        groups=groups,
     )
     check_graph(v, plan, {t.event for t in defaults.on if t.event})
     return plan

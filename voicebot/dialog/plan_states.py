@@ -27,7 +27,7 @@ from voicebot.dialog.plan_values import (
 )
 from voicebot.domain.outcome import Disposition
 
-STATE_KEYS = ("say", "do", "listen", "on", "next", "transfer", "end", "reprompt")
+STATE_KEYS = ("say", "do", "listen", "on", "next", "transfer", "end", "reprompt", "resume_held")
 _TRANSITION_KEYS = {"intent", "dtmf", "event", "when", "do", "say", "goto", "repeat"}
 _DEFAULT_TRANSFER_TIMEOUT_S = 45.0
 
@@ -62,9 +62,21 @@ def read_state(
         end=end,
         end_disposition=end_disposition,
         reprompt=read_prompt_key(v, raw.get("reprompt"), f"{path}.reprompt"),
+        resume_held=_resume_held(v, raw, path, listening=listen is not None),
     )
     _check_shape(v, state, path)
     return state
+
+
+def _resume_held(v: Validation, raw: dict[str, Any], path: str, *, listening: bool) -> bool:
+    value = raw.get("resume_held", False)
+    if not isinstance(value, bool):
+        v.problem(f"{path}.resume_held", "expected true or false")
+        return False
+    if value and not listening:
+        v.problem(f"{path}.resume_held", "only a listening state can answer a held utterance")
+        return False
+    return value
 
 
 def _transfer(v: Validation, raw: dict[str, Any], path: str) -> tuple[str | None, float]:

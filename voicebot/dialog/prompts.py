@@ -1,7 +1,7 @@
 """Fill a prompt template with the call's facts, worded in Spanish.
 
-Templates live in ``prompts/<lang>/*.yaml`` and name variables such as
-``{debt.amount}``; the dialplan validator has already rejected unknown ones.
+Templates live in ``prompts/<lang>/*.yaml`` (shipped: ``voicebot/data/prompts``) and name
+variables such as ``{debt.amount}``; the dialplan validator has already rejected unknown ones.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def _values(
         "promise.date": lambda: day(slots.get("promise_date")),
         "promise.instalments": lambda: number_words(int(slots.get("promise_instalments", 1))),
         "callback.when": lambda: _callback_words(slots, ctx),
+        "callback.day": lambda: day(slots.get("callback_date")),
         "offer.instalments": lambda: number_words(int(slots.get("offer_instalments", 1))),
         "offer.instalment_amount": lambda: money(slots.get("offer_instalment_amount")),
         "limits.min_payment": lambda: money(ctx.limits.min_payment),
@@ -75,7 +76,7 @@ def _values(
 
 
 def _callback_words(slots: Mapping[str, Any], ctx: CallContext) -> str:
-    when = slots.get("callback_at")
+    when = slots.get("callback_scheduled", slots.get("callback_at"))
     if isinstance(when, datetime):
         return moment_words(when.astimezone(ZoneInfo(ctx.debtor.timezone)), ctx.today)
     day = slots.get("callback_date")

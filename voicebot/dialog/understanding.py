@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -37,6 +37,9 @@ class Understanding:
     full_balance: bool = False  # "el saldo completo", "todo": amount = what is owed
     instalments: int | None = None  # "en tres cuotas"
     digits: str | None = None  # digit strings said aloud ("uno dos tres cuatro")
+    channel: str | None = None  # how a payment was made: "transferencia", "sucursal", ...
+    share: Decimal | None = None  # a share of the balance: "la mitad" = 0.5
+    clock: time | None = None  # a time of day said ("a las tres", "en la tarde"), day aside
 
     def to_json(self) -> dict[str, Any]:
         amount: int | float | None = None
@@ -52,4 +55,6 @@ class Understanding:
             "full_balance": self.full_balance,
             "instalments": self.instalments,
             "digits": self.digits,
+            "channel": self.channel,
+            "clock": self.clock.isoformat(timespec="minutes") if self.clock else None,
         }

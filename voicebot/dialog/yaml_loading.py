@@ -1,32 +1,21 @@
-"""YAML as the dialplan, prompt and compliance-rule files are read: YAML 1.2 booleans, and a map
-from each YAML path to its line so a mistake can be reported where it is."""
+"""YAML as the dialplan, prompt and compliance-rule files are read: YAML 1.2 booleans, the
+limits of ``safe_yaml`` (uploads come from users), and a map from each YAML path to its line
+so a mistake can be reported where it is."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
 
+from voicebot.dialog import safe_yaml
 from voicebot.dialog.plan import DialplanError, Problem
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """YAML 1.2 booleans: only true/false. YAML 1.1 would read `on:` and a debtor's "no" as booleans."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
 def load_yaml(text: str) -> Any:
-    """Parse YAML text with YAML 1.2 booleans (shared by dialplans and prompt files)."""
-    return yaml.load(text, Loader=_Yaml12Loader)
+    """Parse YAML text safely, with YAML 1.2 booleans and the size limits of ``safe_yaml``
+    (shared by dialplans, prompt files and compliance rules)."""
+    return safe_yaml.load(text)
 
 
 class LineIndex:
@@ -38,7 +27,8 @@ class LineIndex:
     @classmethod
     def parse(cls, text: str, source: str) -> LineIndex:
         try:
-            root = yaml.compose(text)
+            root = safe_yaml.compose(text)
+            safe_yaml.load(text)  # values that cannot be built (an unhashable key) fail here too
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
@@ -46,10 +36,12 @@ class LineIndex:
                 source, [Problem("<yaml>", f"not valid YAML: {exc}", line)]
             ) from exc
         lines: dict[str, int] = {}
+        seen: set[int] = set()
 
         def walk(node: yaml.Node | None, path: str) -> None:
-            if node is None:
+            if node is None or id(node) in seen:  # an alias: its lines are the anchor's
                 return
+            seen.add(id(node))
             lines[path] = node.start_mark.line + 1
             if isinstance(node, yaml.MappingNode):
                 for key, value in node.value:

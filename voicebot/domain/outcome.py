@@ -14,9 +14,9 @@ from typing import Any
 
 
 class Disposition(StrEnum):
-    NA = "NA"  # no answer (ring timeout)
+    NA = "NA"  # no answer (ring timeout, decline, congestion)
     BUSY = "BUSY"  # busy signal / 486
-    FAIL = "FAIL"  # network or number failure (404, 503, invalid)
+    FAIL = "FAIL"  # the number failed (404, invalid), fax, carrier error
     VM = "VM"  # answering machine detected
     WPC = "WPC"  # wrong party: the number is not the debtor's
     TPC = "TPC"  # third party who knows the debtor; nothing disclosed
@@ -37,9 +37,9 @@ class Disposition(StrEnum):
 
 
 DISPOSITION_MEANINGS: dict[Disposition, str] = {
-    Disposition.NA: "no answer (ring timeout)",
+    Disposition.NA: "no answer (ring timeout, decline, trunk congestion)",
     Disposition.BUSY: "busy signal / 486",
-    Disposition.FAIL: "network or number failure (404, 503, invalid)",
+    Disposition.FAIL: "number failure (404, invalid), fax or carrier error",
     Disposition.VM: "answering machine / voicemail detected",
     Disposition.WPC: "wrong party: the number does not belong to the debtor",
     Disposition.TPC: "third party contact: no disclosure made",
@@ -116,6 +116,8 @@ class CallOutcome:
     paid_info: str | None = None
     final_state: str = ""
     transcript: tuple[Turn, ...] = field(default_factory=tuple)
+    # Why the line ended the call when nobody hung up (SIP: "rtp_timeout", "session_expired").
+    line_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {

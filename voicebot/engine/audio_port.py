@@ -4,8 +4,8 @@
 the prompt plays while ``listen`` is already hearing the line. When the debtor
 talks over an interruptible prompt for ``barge_in_ms`` of sustained voice (a
 click or a cough never qualifies), playback is cleared and the utterance is
-recognised from its true start: a pre-roll of recent frames is fed to the
-recogniser first. A DTMF key interrupts at once.
+recognized from its true start: a pre-roll of recent frames is fed to the
+recognizer first. A DTMF key interrupts at once.
 
 Time inside a turn is line time (20 ms per frame received), so the port runs
 unchanged in real time on SIP and faster than real time on the simulated line;
@@ -37,7 +37,7 @@ from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.events import Dtmf, Hangup, NoInput, TransferCompleted, TransferFailed, Utterance
 from voicebot.speech.recognizer import CallRecognizer, Recognition
 from voicebot.speech.synthesizer import Synthesizer
-from voicebot.telephony.carrier import AudioIn, CallLeg, DigitIn
+from voicebot.telephony.carrier import AudioIn, CallLeg, DigitIn, HoldChanged, LineInput
 
 FRAME_MS = 1000 * FRAME_SAMPLES // LINE_RATE
 
@@ -52,9 +52,9 @@ class PortSettings:
         default_factory=lambda: EndpointSettings(trailing_silence_ms=300)
     )
     barge_in_ms: int = 200  # sustained voice over a prompt before playback stops
-    preroll_ms: int = 300  # audio before the detected onset fed to the recogniser
+    preroll_ms: int = 300  # audio before the detected onset fed to the recognizer
     inter_digit_ms: int = 3000  # multi-digit collection ends after this pause
-    feed_batch_frames: int = 5  # frames per recogniser call (one thread hop per 100 ms)
+    feed_batch_frames: int = 5  # frames per recognizer call (one thread hop per 100 ms)
 
 
 @dataclass(slots=True)
@@ -80,7 +80,7 @@ class ListenTiming:
     recognition_s: float = 0.0  # flushing the last frames + final result, wall time
     feed_s: float = 0.0  # streaming recognition during the turn, wall time
     returned_at: float = 0.0  # perf_counter when listen returned
-    discarded: int = 0  # speech segments that recognised as nothing
+    discarded: int = 0  # speech segments that recognized as nothing
 
     @property
     def endpoint_wait_ms(self) -> int | None:
@@ -90,7 +90,7 @@ class ListenTiming:
 
 
 class AudioDialogPort:
-    """``DialogPort`` over one ``CallLeg`` with a per-call recogniser and a (cached) synthesizer."""
+    """``DialogPort`` over one ``CallLeg`` with a per-call recognizer and a (cached) synthesizer."""
 
     def __init__(
         self,
@@ -115,6 +115,8 @@ class AudioDialogPort:
         self._protected_until_ms = 0  # end of the last prompt that must not be interrupted
         self._vad = VoiceActivityDetector(LINE_RATE, self.settings.endpoint.vad)
         self._hung_up = False
+        self._held_since_ms: int | None = None  # line time the far end put us on hold
+        self.held_ms = 0  # total time on hold (not counted as silence)
 
     # --- DialogPort ------------------------------------------------------------
 
@@ -164,7 +166,7 @@ class AudioDialogPort:
         digits = ""
         last_digit_ms = 0
         while True:
-            item = await self.leg.receive()
+            item = await self._next_input()
             if isinstance(item, DigitIn):
                 if self.line_ms < self._protected_until_ms:
                     continue  # a disclosure is heard to the end: keys over it are dropped
@@ -230,6 +232,36 @@ class AudioDialogPort:
                 timing.discarded += 1
                 endpointer.resume()
                 self.recognizer.start_turn(listen.hints)
+
+    async def _next_input(self) -> LineInput:
+        """The next input that is neither a hold change nor audio heard on hold."""
+        while True:
+            item = await self.leg.receive()
+            if not self._on_hold(item):
+                return item
+
+    def _on_hold(self, item: object) -> bool:
+        """Take a hold change, or a frame heard while on hold (music or silence: ignored)."""
+        if isinstance(item, HoldChanged):
+            self._hold(item.held)
+            return True
+        if self._held_since_ms is not None and isinstance(item, AudioIn):
+            self.line_ms += FRAME_MS
+            return True
+        return False
+
+    def _hold(self, held: bool) -> None:
+        """On hold the bot pauses: the carrier stops sending (the queued prompt waits) and the
+        no-input timer stops; on resume both go on where they were."""
+        if held and self._held_since_ms is None:
+            self._held_since_ms = self.line_ms
+        elif not held and self._held_since_ms is not None:
+            start, self._held_since_ms = self._held_since_ms, None
+            paused = self.line_ms - start
+            self.held_ms += paused
+            self._playback_end_ms = max(self._playback_end_ms, start) + paused
+            if self._protected_until_ms > start:
+                self._protected_until_ms += paused
 
     def _stop_playback(self, timing: ListenTiming) -> None:
         if self.line_ms < self._playback_end_ms:

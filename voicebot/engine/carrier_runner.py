@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from voicebot.actions import Say
@@ -19,6 +20,7 @@ from voicebot.recording.notice import NOTICE_PROMPT, notice_text
 from voicebot.recording.service import ActiveRecording, CallRecordings
 from voicebot.speech.synthesizer import Synthesizer
 from voicebot.speech.vosk_asr import VoskSpeechModel
+from voicebot.telephony.amd import late_verdict_disposition
 from voicebot.telephony.carrier import CallLeg, Carrier, DialFailure
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,9 @@ class CarrierCallRunner:
         )
         if isinstance(leg, DialFailure):
             return leg
-        # A simulated line keeps its own time; a real line runs on the wall clock.
-        line_clock: Callable[[], datetime] = getattr(leg, "clock", utc_now)
+        # A simulated line keeps its own time; a real line runs on the dialer's clock.
+        line_clock: Callable[[], datetime] = getattr(leg, "clock", None) or request.clock or utc_now
+        line = leg  # the carrier's own leg: it says why the line ended (the recording wraps it)
         recording: ActiveRecording | None = None
         if self.recordings is not None and request.attempt_id:
             # From answer on, both directions go through the recording leg (bridge included).
@@ -82,6 +85,14 @@ class CarrierCallRunner:
             outcome = await run_call(
                 self.plan, request.context, port, clock=line_clock, on_action=request.on_action
             )
+            # A line that died without BYE (no RTP, session expired) ends as DROP; say why.
+            reason = getattr(line, "end_reason", "")
+            if reason:
+                log.warning("call %s ended by the line: %s", line.call_id, reason)
+                outcome = replace(outcome, line_reason=reason)
+            late = late_verdict_disposition(getattr(line, "late_verdict", ""))
+            if late is not None and not outcome.right_party_contacted:
+                outcome = replace(outcome, disposition=late)
             return outcome
         finally:
             recognizer.close()

@@ -2,8 +2,17 @@
 
 The hopper's SQL (claims, leases, reaping) is in ``engine.hopper``, the facts given
 to compliance in ``engine.dial_facts``, what an outcome sets in motion in
-``engine.follow_ups`` and the agent desk's transfers in ``storage.transfers``; this
-module is the loop that ties them together for one worker process.
+``engine.follow_ups``, the durable path of a call's decisions in ``engine.journal``
+and ``engine.settlement``, and the agent desk's transfers in ``storage.transfers``;
+this module is the loop that ties them together for one worker process.
+
+Crash and outage safety, in the order a dial goes: the dial record is committed
+before the call is placed (a dial with no result counts as a contact); the lease
+is a short heartbeat renewed while the call runs and checked on every renewal (a
+worker that lost it stops the call); every record action and the outcome go to the
+local journal (fsync) before the database; database errors pause claiming while
+calls carry on and writes retry with backoff; one clock (the dialer's) stamps every
+audit row of the dial.
 """
 
 from __future__ import annotations
@@ -15,41 +24,52 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from voicebot.actions import Action, Transfer
+from voicebot.actions import Action, EndCall, Transfer
 from voicebot.campaigns.compliance import (
     CAMPAIGN,
     Decision,
+    DialFacts,
     RulesError,
     campaign_rules,
     check,
     default_rules,
+    facts_record,
+    required_dialog_settings,
 )
 from voicebot.domain.context import CallContext
 from voicebot.domain.outcome import CallOutcome, Disposition
 from voicebot.engine.best_hour import HourBoosts
 from voicebot.engine.call_loop import ActionSink
+from voicebot.engine.db_health import DATABASE_DOWN, UP, DatabaseHealth
 from voicebot.engine.dial_facts import dial_facts
-from voicebot.engine.follow_ups import schedule_follow_ups
 from voicebot.engine.hopper import (
     HopperContended,
     claim_attempts,
+    database_uptime_s,
+    holds_lease,
     reap_expired_leases,
     renew_lease,
+    start_dial,
 )
+from voicebot.engine.journal import ACTION, FAILURE, OUTCOME, Entry, Journal, orphans
 from voicebot.engine.pacing import Pacer, TokenBucket, campaign_bucket
-from voicebot.storage import models as m
-from voicebot.storage.repositories import (
-    append_audit,
-    call_context,
-    record_dial_failure,
-    record_outcome,
+from voicebot.engine.settlement import (
+    DISCARDED,
+    action_data,
+    failure_data,
+    outcome_data,
+    settle,
 )
-from voicebot.storage.transfers import queue_transfer, settle_transfers
+from voicebot.storage import models as m
+from voicebot.storage.repositories import append_audit, call_context
+from voicebot.storage.transfers import queue_transfer
 from voicebot.telephony.carrier import DialFailure
 
 log = logging.getLogger(__name__)
@@ -63,6 +83,9 @@ class DialRequest:
     # Sees every action as the dialog decides it (the runner passes it to run_call): the
     # dialer records a warm transfer for the agent desk the moment it is requested.
     on_action: ActionSink | None = None
+    # The dialer's clock: a line without a clock of its own stamps the outcome with it, so
+    # every audit row and outcome time of one dial shares one time base.
+    clock: Callable[[], datetime] | None = None
 
 
 CallResult = CallOutcome | DialFailure
@@ -84,9 +107,11 @@ def default_worker_id() -> str:
 @dataclass
 class DialerStats:
     claimed: int = 0
-    dialled: int = 0
+    dialed: int = 0
     refused: int = 0
     completed: int = 0
+    leases_lost: int = 0  # calls stopped because another worker (or a reaper) took the lease
+    replayed: int = 0  # journal entries written on behalf of a dead worker
     refusals_by_rule: dict[str, int] = field(default_factory=dict)
 
 
@@ -100,21 +125,33 @@ class Dialer:
         *,
         worker_id: str | None = None,
         clock: Clock = lambda: datetime.now(UTC),
-        lease_seconds: int = 120,
+        lease_seconds: float = 15,
         max_concurrent: int = 10,
         on_result: Callable[[DialRequest, CallResult], None] = lambda request, result: None,
         trunk: TokenBucket | None = None,
+        journal_dir: Path | None = None,
+        max_call_seconds: float = 1800,
     ) -> None:
         self.sessions = sessions
         self.runner = runner
         self.worker_id = worker_id or default_worker_id()
         self.clock = clock
+        # A heartbeat, not the call's length: renewed every third of it while the call runs.
         self.lease = timedelta(seconds=lease_seconds)
+        # The call's own limit, enforced here: a stuck line ends as FAIL, it does not hold a
+        # lease (and a debtor) forever.
+        self.max_call_s = max_call_seconds
         self.max_concurrent = max_concurrent  # this worker's trunk capacity
         self.on_result = on_result  # progress displays and metrics
         self.trunk = trunk  # the carrier trunk's calls per second, shared by every campaign
         self.stats = DialerStats()
+        self.database = DatabaseHealth()
+        self.journal = Journal(journal_dir, self.worker_id)
         self._live: set[asyncio.Task[None]] = set()
+        self._lost: set[int] = set()  # attempts whose lease this worker lost mid-call
+        self._ended: dict[int, Entry] = {}  # outcomes journaled at the dialog's EndCall
+        self._settling: set[int] = set()  # attempts whose result a call task is writing
+        self._debtors: dict[int, int] = {}  # attempt → debtor, for calls in progress
         self._pacers: dict[int, Pacer] = {}
         self._hour_boosts = HourBoosts()
         self._paced = False  # the last tick stopped because a bucket was empty
@@ -128,24 +165,53 @@ class Dialer:
     ) -> DialerStats:
         """Dial until nothing is due (``until_idle``) or forever; returns what was done."""
         while True:
-            reap_expired_leases(self.sessions, now=self.clock(), actor=self.worker_id)
-            started = await self.tick(campaign_id=campaign_id)
+            try:
+                self._catch_up()
+                started = await self.tick(campaign_id=campaign_id)
+            except DATABASE_DOWN as exc:
+                # Ride it out: calls in progress carry on, claiming waits.
+                await asyncio.sleep(self.database.failed(exc, self.clock()))
+                continue
+            self.database.succeeded(self.clock())
             if not started and self._paced:
-                before = self.clock()
-                await asyncio.sleep(self._pacer(campaign_id).wait_s(before))
-                if self.clock() <= before:
-                    # A frozen simulated clock (calls that take no time) can never refill a
-                    # bucket: pacing has no meaning on it, so stop pacing instead of hanging.
-                    log.warning(
-                        "clock frozen at %s: campaign %s dials unpaced", before, campaign_id
-                    )
-                    self._unpaced.add(campaign_id)
+                await self._wait_for_pace(campaign_id)
             elif not started and not self._live:
-                if until_idle and not self._contended:
+                if until_idle and not self._contended and not self.journal.pending():
                     return self.stats
                 await asyncio.sleep(poll_s)
             elif not started:
                 await asyncio.wait(self._live, return_when=asyncio.FIRST_COMPLETED)
+
+    def close(self) -> None:
+        """The worker is stopping: release its journal (kept on disk if anything is unsaved)."""
+        self.journal.close()
+
+    def _catch_up(self) -> None:
+        """Before claiming: unsaved writes, dead workers' journals, dead workers' leases."""
+        now = self.clock()
+        for entry in self.journal.pending():
+            if entry.attempt_id not in self._settling:
+                self._settle_once(entry)
+        self._adopt_orphans()
+        # A lease that expired while the database was down (or away from this worker) may
+        # belong to a live worker that could not renew: only a lease left unrenewed for a
+        # whole lease while the database was up, as both sides saw it, is proven dead.
+        if self.database.since is None:
+            self.database.succeeded(now)
+        lease_s = self.lease.total_seconds()
+        if self.database.up_for(now) >= lease_s:
+            uptime = database_uptime_s(self.sessions)
+            if uptime is None or uptime >= lease_s:
+                reap_expired_leases(self.sessions, now=now, actor=self.worker_id)
+
+    async def _wait_for_pace(self, campaign_id: int) -> None:
+        before = self.clock()
+        await asyncio.sleep(self._pacer(campaign_id).wait_s(before))
+        if self.clock() <= before:
+            # A frozen simulated clock (calls that take no time) can never refill a
+            # bucket: pacing has no meaning on it, so stop pacing instead of hanging.
+            log.warning("clock frozen at %s: campaign %s dials unpaced", before, campaign_id)
+            self._unpaced.add(campaign_id)
 
     async def tick(self, *, campaign_id: int) -> int:
         """Claim what pacing allows, start those calls; returns how many were started."""
@@ -202,6 +268,20 @@ class Dialer:
         if self._live:
             await asyncio.gather(*self._live)
 
+    def health(self) -> dict[str, object]:
+        """What the worker's health endpoint shows: database state, calls, unsaved writes."""
+        return {
+            "worker": self.worker_id,
+            "database": self.database.state,
+            "database_since": self.database.since.isoformat() if self.database.since else None,
+            "last_error": self.database.last_error,
+            "outages": self.database.outages,
+            "claiming": self.database.state == UP,
+            "calls_in_progress": len(self._live),
+            "unsaved_writes": len(self.journal.pending()),
+            "leases_lost": self.stats.leases_lost,
+        }
+
     # ---------------------------------------------------------------- one attempt
 
     def _admit(self, attempt_id: int) -> DialRequest | None:
@@ -209,26 +289,16 @@ class Dialer:
         now = self.clock()
         with self.sessions.begin() as s:
             attempt = s.get_one(m.CallAttempt, attempt_id)
-            facts, history = dial_facts(s, attempt)
-            campaign = s.get_one(m.Campaign, attempt.campaign_id)
-            try:
-                own = campaign_rules(campaign.schedule or {}, campaign.name)
-            except RulesError as exc:
-                # Nothing is lost: the attempt waits until the schedule is fixed.
-                decision = Decision(
-                    False, "campaign_schedule_invalid", str(exc), now + timedelta(hours=1)
-                )
-            else:
-                rules = default_rules()
-                if own is not None:
-                    rules = {**rules, CAMPAIGN: own}
-                    facts = replace(facts, jurisdictions=(*facts.jurisdictions, CAMPAIGN))
-                decision = check(facts, history, now, rules)
+            if not holds_lease(s, attempt, self.worker_id):
+                log.warning("attempt %s: lease lost before the dial, not dialed", attempt_id)
+                return None
+            decision, facts = self._decide(s, attempt, now)
             if not decision.allowed:
                 self._refuse(s, attempt, decision, now)
                 return None
-            attempt.status = "dialing"
-            attempt.started_at = now
+            if not start_dial(s, attempt_id=attempt_id, worker_id=self.worker_id, at=now):
+                return None
+            zone = ZoneInfo(decision.timezone or "UTC")
             append_audit(
                 s,
                 actor=self.worker_id,
@@ -236,16 +306,45 @@ class Dialer:
                 debtor_id=attempt.debtor_id,
                 campaign_id=attempt.campaign_id,
                 attempt_id=attempt.id,
-                reason=f"{', '.join(facts.jurisdictions)} at {now.astimezone(ZoneInfo(decision.timezone or 'UTC')):%Y-%m-%d %H:%M %Z}",
+                reason=f"{', '.join(facts.jurisdictions)} at {now.astimezone(zone):%Y-%m-%d %H:%M %Z}",
+                details={
+                    "facts": facts_record(facts, s.get_one(m.Debtor, attempt.debtor_id).region)
+                },
                 at=now,
             )
-            local_today = now.astimezone(ZoneInfo(decision.timezone or "UTC")).date()
             ctx = call_context(
-                s, attempt_id=attempt_id, today=local_today, timezone=decision.timezone
+                s, attempt_id=attempt_id, today=now.astimezone(zone).date(), timezone=zone.key
             )
+            # What the law makes every call say (US: the opt-out notice), whatever the campaign set.
+            jurisdiction = s.get_one(m.Campaign, attempt.campaign_id).jurisdiction
+            ctx = replace(ctx, settings={**ctx.settings, **required_dialog_settings(jurisdiction)})
             phone = s.get_one(m.Phone, attempt.phone_id).e164 if attempt.phone_id else ""
-        self.stats.dialled += 1
-        return DialRequest(attempt_id, phone, ctx, self._transfer_recorder(attempt_id))
+            debtor_id = attempt.debtor_id
+        self.stats.dialed += 1
+        self._debtors[attempt_id] = debtor_id
+        sink = self._action_sink(attempt_id, debtor_id)
+        return DialRequest(attempt_id, phone, ctx, sink, self.clock)
+
+    def _decide(
+        self, s: Session, attempt: m.CallAttempt, now: datetime
+    ) -> tuple[Decision, DialFacts]:
+        facts, history = dial_facts(s, attempt)
+        if attempt.debtor_id in self.journal.opted_out_debtors():
+            # Said stop on one of our calls while the database could not hear it yet.
+            facts = replace(facts, opted_out=True)
+        campaign = s.get_one(m.Campaign, attempt.campaign_id)
+        try:
+            own = campaign_rules(campaign.schedule or {}, campaign.name)
+        except RulesError as exc:
+            # Nothing is lost: the attempt waits until the schedule is fixed.
+            return Decision(
+                False, "campaign_schedule_invalid", str(exc), now + timedelta(hours=1)
+            ), facts
+        rules = default_rules()
+        if own is not None:
+            rules = {**rules, CAMPAIGN: own}
+            facts = replace(facts, jurisdictions=(*facts.jurisdictions, CAMPAIGN))
+        return check(facts, history, now, rules), facts
 
     def _refuse(
         self, s: Session, attempt: m.CallAttempt, decision: Decision, now: datetime
@@ -280,49 +379,142 @@ class Dialer:
             attempt.due_at = decision.next_allowed_at
 
     async def _call(self, request: DialRequest) -> None:
-        renew = asyncio.create_task(self._renew_lease(request.attempt_id))
+        call = asyncio.create_task(self.runner.run(request))
+        heartbeat = asyncio.create_task(self._hold_lease(request.attempt_id, call))
         try:
-            result = await self.runner.run(request)
+            result: CallResult = await asyncio.wait_for(call, self.max_call_s)
+        except asyncio.CancelledError:
+            if request.attempt_id not in self._lost:
+                raise
+            # Stopped because the lease is gone: whatever it decided is not an outcome.
+            self._lost.discard(request.attempt_id)
+            self._debtors.pop(request.attempt_id, None)
+            self.stats.leases_lost += 1
+            log.error("attempt %s: lease lost mid-call, call stopped", request.attempt_id)
+            return
         except Exception as exc:  # the carrier or a port failed: record, never lose the attempt
             log.exception("call for attempt %s failed", request.attempt_id)
             result = DialFailure(Disposition.FAIL, None, f"error: {type(exc).__name__}: {exc}")
         finally:
-            renew.cancel()
-        now = self.clock()
-        with self.sessions.begin() as s:
-            if isinstance(result, DialFailure):
-                record_dial_failure(
-                    s, attempt_id=request.attempt_id, failure=result, actor=self.worker_id, at=now
-                )
-            else:
-                record_outcome(
-                    s, attempt_id=request.attempt_id, outcome=result, actor=self.worker_id
-                )
-            schedule_follow_ups(s, attempt_id=request.attempt_id, now=now)
-            taken = not isinstance(result, DialFailure) and result.disposition is Disposition.XFER
-            settle_transfers(s, attempt_id=request.attempt_id, taken=taken)
+            heartbeat.cancel()
+        entry = self._journal_result(request, result)
+        await self._settle(entry)
         self.stats.completed += 1
         self.on_result(request, result)
 
-    def _transfer_recorder(self, attempt_id: int) -> ActionSink:
-        """Queue a warm transfer for the agent desk (API) the moment the dialog asks for it."""
+    async def _hold_lease(self, attempt_id: int, call: asyncio.Task[CallResult]) -> None:
+        """Renew the heartbeat lease; stop the call the moment it is known to be lost."""
+        every = max(0.2, self.lease.total_seconds() / 3)
+        delay = every
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                held = renew_lease(
+                    self.sessions,
+                    attempt_id=attempt_id,
+                    worker_id=self.worker_id,
+                    until=self.clock() + self.lease,
+                )
+            except DATABASE_DOWN as exc:
+                # Keep the call; renew as soon as the database is back (reapers wait a lease).
+                delay = min(every, self.database.failed(exc, self.clock()))
+                continue
+            delay = every
+            if not held:
+                self._lost.add(attempt_id)
+                call.cancel()
+                return
+
+    # ---------------------------------------------------------------- durable writes
+
+    def _action_sink(self, attempt_id: int, debtor_id: int) -> ActionSink:
+        """Each record action is journaled the moment it is decided, then written."""
 
         async def record(action: Action) -> None:
-            if not isinstance(action, Transfer):
+            at = self.clock().isoformat()
+            if isinstance(action, Transfer):
+                self._queue_transfer(attempt_id, action)
                 return
+            if isinstance(action, EndCall):
+                data = outcome_data(action.outcome)
+                self._ended[attempt_id] = self.journal.append(
+                    OUTCOME, attempt_id=attempt_id, debtor_id=debtor_id, at=at, data=data
+                )
+                return
+            data_or_none = action_data(action)
+            if data_or_none is not None:
+                entry = self.journal.append(
+                    ACTION, attempt_id=attempt_id, debtor_id=debtor_id, at=at, data=data_or_none
+                )
+                self._settle_once(entry)
+
+        return record
+
+    def _queue_transfer(self, attempt_id: int, action: Transfer) -> None:
+        try:
             with self.sessions.begin() as s:
                 queue_transfer(
                     s, attempt_id=attempt_id, transfer=action, actor=self.worker_id, at=self.clock()
                 )
+        except DATABASE_DOWN as exc:
+            # The desk cannot see it, so no agent takes it: the call goes on without one.
+            self.database.failed(exc, self.clock())
+            log.warning("attempt %s: transfer not queued, database down", attempt_id)
 
-        return record
+    def _journal_result(self, request: DialRequest, result: CallResult) -> Entry:
+        ended = self._ended.pop(request.attempt_id, None)
+        if isinstance(result, DialFailure):
+            data, kind = failure_data(result), FAILURE
+        else:
+            data, kind = outcome_data(result), OUTCOME
+        if ended is not None and ended.data == data:
+            return ended
+        if ended is not None:
+            self.journal.acknowledge(ended)  # superseded by what the call really returned
+        return self.journal.append(
+            kind,
+            attempt_id=request.attempt_id,
+            debtor_id=self._debtors.pop(request.attempt_id),
+            at=self.clock().isoformat(),
+            data=data,
+        )
 
-    async def _renew_lease(self, attempt_id: int) -> None:
-        while True:
-            await asyncio.sleep(max(1.0, self.lease.total_seconds() / 3))
-            renew_lease(
-                self.sessions,
-                attempt_id=attempt_id,
-                worker_id=self.worker_id,
-                until=self.clock() + self.lease,
-            )
+    async def _settle(self, entry: Entry) -> None:
+        """Write a journaled result, retrying with backoff through a database outage."""
+        self._settling.add(entry.attempt_id)
+        try:
+            while not self._settle_once(entry):
+                await asyncio.sleep(self.database.backoff.next_delay())
+        finally:
+            self._settling.discard(entry.attempt_id)
+
+    def _settle_once(self, entry: Entry, *, actor: str | None = None) -> bool:
+        """One try; True when the entry is done with (written, duplicate or discarded)."""
+        try:
+            with self.sessions.begin() as s:
+                verdict = settle(s, entry, actor=actor or self.worker_id)
+        except DATABASE_DOWN as exc:
+            self.database.failed(exc, self.clock())
+            return False
+        except IntegrityError as exc:
+            # A concurrent writer of the same facts won the race; the retry finds them written.
+            log.info("journal entry %s raced another writer, retrying: %s", entry.seq, exc)
+            return False
+        if verdict == DISCARDED and entry.kind != ACTION:
+            self.stats.leases_lost += 1
+        self.journal.acknowledge(entry)
+        return True
+
+    def _adopt_orphans(self) -> None:
+        """Replay the journals of dead workers on this machine (idempotent)."""
+        for orphan in orphans(self.journal.directory, own=self.journal.path):
+            try:
+                for entry in orphan.entries:
+                    with self.sessions.begin() as s:
+                        settle(s, entry, actor=self.worker_id)
+                    self.stats.replayed += 1
+            except DATABASE_DOWN:
+                orphan.keep()
+                raise
+            log.info("replayed %s entries of %s", len(orphan.entries), orphan.path.name)
+            orphan.release()

@@ -39,7 +39,7 @@ class ScriptedTextRunner:
             return DialFailure(Disposition.FAIL, 404, "not in the simulation")
         if isinstance(script, DialFailure):
             return script
-        started = self.clock()
+        started = (request.clock or self.clock)()
         self.calls.append((request.phone, started))
         if self.call_delay_s:
             await asyncio.sleep(self.call_delay_s)

@@ -1,4 +1,4 @@
-"""The recording notice's words come from ``prompts/es/grabacion.yaml``, never from code."""
+"""The recording notice's words come from the packaged ``data/prompts/es/grabacion.yaml``, never from code."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
-NOTICE_PATH = Path(__file__).resolve().parents[2] / "prompts" / "es" / "grabacion.yaml"
+from voicebot.data import RECORDING_NOTICE
+
+NOTICE_PATH = RECORDING_NOTICE
 NOTICE_PROMPT = "recording_notice"
 
 

@@ -1,6 +1,6 @@
 """Which recording rules apply to one call: retention and the notice, with the rule that says so.
 
-Pure: the rules (``rules.yaml`` beside this module), the call's jurisdictions, the debtor's
+Pure: the rules (the packaged ``data/rules/recordings.yaml``), the call's jurisdictions, the debtor's
 region (``US-CA``) and the campaign's own ``recording_policy`` in, a ``RecordingPolicy`` out.
 """
 
@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
-RULES_PATH = Path(__file__).with_name("rules.yaml")
+from voicebot.data import RECORDING_RULES
+
+RULES_PATH = RECORDING_RULES
 
 
 class RecordingRulesError(ValueError):

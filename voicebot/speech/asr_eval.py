@@ -1,8 +1,8 @@
-"""Recognition accuracy: word error rate over normalised words, reference lists, a scoring loop.
+"""Recognition accuracy: word error rate over normalized words, reference lists, a scoring loop.
 
 WER = (substitutions + deletions + insertions) / reference words, from a
 Levenshtein alignment of word sequences. Words are compared after the same
-normalisation the keyword matcher uses (case, accents, punctuation), so
+normalization the keyword matcher uses (case, accents, punctuation), so
 "Contraseña," and "contrasena" count as the same word.
 """
 

@@ -1,9 +1,9 @@
 """Per-turn recognition hints: keyword phrase → intent matching and grammar building.
 
-Pure functions. Matching is on whole normalised phrases so "no" never fires
+Pure functions. Matching is on whole normalized phrases so "no" never fires
 inside "noche" and "네" never inside "네요". Korean spacing varies (Vosk may
 return "아니 요" for "아니요"), so phrases written in Hangul match regardless of
-the spaces between the recognised tokens, still on token boundaries.
+the spaces between the recognized tokens, still on token boundaries.
 """
 
 from __future__ import annotations

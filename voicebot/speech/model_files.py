@@ -1,8 +1,8 @@
 """Find a Vosk model for a language, and fetch the official one safely when asked.
 
 Resolution order: ``VOSK_MODEL_PATH``, then ``asr_models/<name>/`` for the
-language's manifest entries, then a pip-installed model package listed in the
-manifest for that language. A model for another language is never used as a
+language's manifest entries (the manifest ships in ``voicebot/data``), then a
+pip-installed model package listed in the manifest for that language. A model for another language is never used as a
 fallback: a Korean model transcribing Spanish debtors would fail silently.
 """
 
@@ -22,11 +22,14 @@ from typing import BinaryIO
 
 import httpx
 
+from voicebot.data import ASR_MODEL_MANIFEST
+
 ENV_MODEL_PATH = "VOSK_MODEL_PATH"
 ENV_DOWNLOAD_URL = "VOICEBOT_MODEL_URL"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MODELS_DIR = REPO_ROOT / "asr_models"
-DEFAULT_MANIFEST = DEFAULT_MODELS_DIR / "manifest.json"
+# Models are large and downloaded, not shipped: they go to ``asr_models/`` under the working
+# directory (the Docker image's /app) unless VOICEBOT_SPEECH__MODELS_DIR says otherwise.
+DEFAULT_MODELS_DIR = Path("asr_models")
+DEFAULT_MANIFEST = ASR_MODEL_MANIFEST
 _CHUNK = 1 << 16
 
 

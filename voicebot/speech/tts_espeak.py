@@ -3,7 +3,7 @@
 What pyttsx3 2.99's espeak driver is like, and why the code looks this way:
 
 * It loads ``libespeak-ng.so.1`` (Debian: ``libespeak-ng1``, pulled in by
-  ``espeak-ng``) and initialises espeak once per process in retrieval mode: no
+  ``espeak-ng``) and initializes espeak once per process in retrieval mode: no
   sound card is touched, so it works headless. ``save_to_file`` + ``runAndWait``
   writes a 16-bit mono 22 050 Hz WAV.
 * espeak keeps one voice/rate/volume for the whole process, and pyttsx3 caches

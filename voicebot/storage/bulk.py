@@ -11,10 +11,11 @@ SQLAlchemy's per-row default handling.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Table
+from sqlalchemy import JSON, Column, Table
 from sqlalchemy.orm import Session
 
 
@@ -34,6 +35,21 @@ def _unnest(session: Session, table: Table, names: Sequence[str]) -> tuple[str, 
     quote = dialect.identifier_preparer.quote
     arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
     return ", ".join(quote(n) for n in names), arrays
+
+
+def _pg_arrays(
+    table: Table, names: Sequence[str], columns: Sequence[Sequence[Any]]
+) -> tuple[list[Any], ...]:
+    """One array per column for ``unnest``; JSON values travel as JSON text.
+
+    psycopg would send a Python list as a nested SQL array, which a ``json[]`` cast rejects.
+    """
+    return tuple(
+        [None if v is None else json.dumps(v) for v in values]
+        if isinstance(table.c[name].type, JSON)
+        else list(values)
+        for name, values in zip(names, columns, strict=True)
+    )
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -79,7 +95,8 @@ def bulk_insert(session: Session, *, table: Table, rows: Sequence[dict[str, Any]
         return
     columns, arrays = _unnest(session, table, names)
     session.connection().exec_driver_sql(
-        f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays})", params
+        f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays})",
+        _pg_arrays(table, names, params),
     )
 
 
@@ -118,5 +135,5 @@ def bulk_update_by_id(
     session.connection().exec_driver_sql(
         f"UPDATE {table.name} AS t SET {assignments} "
         f"FROM unnest({arrays}) AS v({columns}) WHERE t.id = v.id",
-        params,
+        _pg_arrays(table, names, params),
     )

@@ -82,6 +82,9 @@ class Debtor(Base):
     preferred_hours: Mapped[str] = mapped_column(String(40), default="")  # e.g. "18:00-20:00"
     preferred_channel: Mapped[str] = mapped_column(String(16), default="")
     tcpa_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    subdivision: Mapped[str] = mapped_column(String(8), default="")  # state/región: MA, WA, RM
+    # The channels the debtor authorised (Ley 2300 art. 2); None: never recorded.
+    authorized_channels: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
@@ -287,6 +290,29 @@ class OptOut(Base):
         ForeignKey("call_attempts.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class OutsideContact(Base):
+    """A contact made outside this service (an agent, an SMS, another system): caps count it.
+
+    Re-recording the same contact (same debtor, time, channel, source) changes nothing,
+    so a file of contacts can be imported twice.
+    """
+
+    __tablename__ = "outside_contacts"
+    __table_args__ = (UniqueConstraint("debtor_id", "at", "channel", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(16))  # voice|sms|email|whatsapp|agent|visit
+    result: Mapped[str] = mapped_column(
+        String(16)
+    )  # no_answer|busy|voicemail|answered|conversation
+    source: Mapped[str] = mapped_column(String(80))  # who reports it: "crm", "agencia-x"
+    phone: Mapped[str | None] = mapped_column(String(20))
+    artificial_voice: Mapped[bool] = mapped_column(Boolean, default=False)
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class AuditEntry(Base):

@@ -12,11 +12,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from voicebot.domain.context import DEFAULT_COMPANY, CallContext, Debt, Debtor, NegotiationLimits
-from voicebot.domain.outcome import CallOutcome, Disposition
+from voicebot.domain.outcome import CallOutcome, Disposition, Promise
 from voicebot.storage import models as m
 from voicebot.telephony.carrier import DialFailure
 
@@ -73,10 +73,13 @@ def record_opt_out(
     reason: str = "",
     phone: str | None = None,
     attempt_id: int | None = None,
+    at: datetime | None = None,
 ) -> m.OptOut:
     opt_out = m.OptOut(
         debtor_id=debtor_id, phone=phone, source=source, reason=reason, attempt_id=attempt_id
     )
+    if at is not None:
+        opt_out.created_at = at
     session.add(opt_out)
     session.flush()
     append_audit(
@@ -86,6 +89,7 @@ def record_opt_out(
         debtor_id=debtor_id,
         attempt_id=attempt_id,
         reason=reason or source,
+        at=at,
     )
     enqueue_event(
         session,
@@ -96,11 +100,94 @@ def record_opt_out(
     return opt_out
 
 
-def is_opted_out(session: Session, *, debtor_id: int) -> bool:
-    return (
-        session.scalar(select(m.OptOut.id).where(m.OptOut.debtor_id == debtor_id).limit(1))
-        is not None
+def is_opted_out(session: Session, *, debtor_id: int, phone: str | None = None) -> bool:
+    """Opted out on every channel, or on ``phone`` (an opt-out of one number blocks only it);
+    without ``phone``: any opt-out at all."""
+    query = select(m.OptOut.id).where(m.OptOut.debtor_id == debtor_id)
+    if phone is not None:
+        query = query.where(or_(m.OptOut.phone.is_(None), m.OptOut.phone == phone))
+    return session.scalar(query.limit(1)) is not None
+
+
+def record_promise(session: Session, *, attempt: m.CallAttempt, promise: Promise) -> m.PromiseToPay:
+    """The debtor's promise, once per attempt (mid-call, then again with the outcome)."""
+    existing = session.scalar(select(m.PromiseToPay).where(m.PromiseToPay.attempt_id == attempt.id))
+    if existing is not None:
+        return existing
+    row = m.PromiseToPay(
+        debtor_id=attempt.debtor_id,
+        campaign_id=attempt.campaign_id,
+        attempt_id=attempt.id,
+        amount=promise.amount,
+        currency=promise.currency,
+        due_date=promise.due,
+        instalments=promise.instalments,
+        partial=promise.partial,
     )
+    session.add(row)
+    enqueue_event(
+        session,
+        event_type="promise.created",
+        idempotency_key=f"promise:{attempt.id}",
+        payload={**_event_base(attempt), **promise.to_json()},
+    )
+    return row
+
+
+def record_call_opt_out(
+    session: Session, *, attempt: m.CallAttempt, actor: str, at: datetime | None = None
+) -> None:
+    """The debtor said stop on this call: recorded once, the moment it is known."""
+    exists = session.scalar(
+        select(m.OptOut.id).where(m.OptOut.attempt_id == attempt.id, m.OptOut.source == "call")
+    )
+    if exists is None:
+        record_opt_out(
+            session,
+            debtor_id=attempt.debtor_id,
+            source="call",
+            actor=actor,
+            reason="debtor asked not to be called",
+            attempt_id=attempt.id,
+            at=at,
+        )
+
+
+def mark_phone_invalid(
+    session: Session, *, attempt: m.CallAttempt, actor: str, at: datetime | None = None
+) -> None:
+    """A wrong party answered: that phone is not the debtor's (once)."""
+    if attempt.phone_id is None:
+        return
+    phone = session.get_one(m.Phone, attempt.phone_id)
+    if phone.status == "invalid":
+        return
+    phone.status = "invalid"
+    phone.invalid_reason = "wrong party on call"
+    append_audit(
+        session,
+        actor=actor,
+        action="phone_marked_invalid",
+        debtor_id=attempt.debtor_id,
+        attempt_id=attempt.id,
+        reason="wrong party contact",
+        at=at,
+    )
+
+
+def mark_disputed(session: Session, *, attempt: m.CallAttempt) -> None:
+    """The debtor disputes the debt: no collection call until it is resolved (idempotent)."""
+    session.execute(
+        update(m.Debt).where(m.Debt.debtor_id == attempt.debtor_id).values(status="disputed")
+    )
+
+
+def _event_base(attempt: m.CallAttempt) -> dict[str, Any]:
+    return {
+        "attempt_id": attempt.id,
+        "campaign_id": attempt.campaign_id,
+        "debtor_id": attempt.debtor_id,
+    }
 
 
 def _recording_of(session: Session, attempt_id: int) -> str | None:
@@ -116,21 +203,11 @@ def _recording_of(session: Session, attempt_id: int) -> str | None:
     return f"{found[0]}:{found[1]}" if found is not None else None
 
 
-def record_outcome(
-    session: Session, *, attempt_id: int, outcome: CallOutcome, actor: str
+def _call_record(
+    attempt: m.CallAttempt, outcome: CallOutcome, recording: str | None = None
 ) -> m.CallRecord:
-    """Persist a finished call atomically and idempotently (see the module docstring)."""
-    existing = session.scalar(select(m.CallRecord).where(m.CallRecord.attempt_id == attempt_id))
-    if existing is not None:
-        return existing
-    attempt = session.get_one(m.CallAttempt, attempt_id)
-    attempt.status = "done"
-    attempt.disposition = outcome.disposition.value
-    attempt.started_at = attempt.started_at or outcome.started_at
-    attempt.ended_at = outcome.ended_at
-    attempt.lease_expires_at = None
-    record = m.CallRecord(
-        attempt_id=attempt_id,
+    return m.CallRecord(
+        attempt_id=attempt.id,
         campaign_id=attempt.campaign_id,
         debtor_id=attempt.debtor_id,
         disposition=outcome.disposition.value,
@@ -144,36 +221,40 @@ def record_outcome(
         paid_info=outcome.paid_info,
         final_state=outcome.final_state,
         transcript=[t.to_json() for t in outcome.transcript],
-        recording_path=_recording_of(session, attempt_id),
+        recording_path=recording,
         started_at=outcome.started_at,
         ended_at=outcome.ended_at,
     )
+
+
+def record_outcome(
+    session: Session,
+    *,
+    attempt_id: int,
+    outcome: CallOutcome,
+    actor: str,
+    at: datetime | None = None,
+) -> m.CallRecord:
+    """Persist a finished call atomically and idempotently (see the module docstring).
+
+    ``at`` is the dialer's clock when the call ended, so every audit row of one dial
+    shares its time base.
+    """
+    existing = session.scalar(select(m.CallRecord).where(m.CallRecord.attempt_id == attempt_id))
+    if existing is not None:
+        return existing
+    attempt = session.get_one(m.CallAttempt, attempt_id)
+    attempt.status = "done"
+    attempt.disposition = outcome.disposition.value
+    attempt.started_at = attempt.started_at or outcome.started_at
+    attempt.ended_at = outcome.ended_at
+    attempt.lease_expires_at = None
+    attempt.error = outcome.line_reason or attempt.error
+    record = _call_record(attempt, outcome, _recording_of(session, attempt_id))
     session.add(record)
-    base = {
-        "attempt_id": attempt_id,
-        "campaign_id": attempt.campaign_id,
-        "debtor_id": attempt.debtor_id,
-    }
+    base = _event_base(attempt)
     if outcome.promise is not None:
-        p = outcome.promise
-        session.add(
-            m.PromiseToPay(
-                debtor_id=attempt.debtor_id,
-                campaign_id=attempt.campaign_id,
-                attempt_id=attempt_id,
-                amount=p.amount,
-                currency=p.currency,
-                due_date=p.due,
-                instalments=p.instalments,
-                partial=p.partial,
-            )
-        )
-        enqueue_event(
-            session,
-            event_type="promise.created",
-            idempotency_key=f"promise:{attempt_id}",
-            payload={**base, **p.to_json()},
-        )
+        record_promise(session, attempt=attempt, promise=outcome.promise)
     if outcome.callback_at is not None:
         session.add(
             m.Callback(
@@ -184,30 +265,11 @@ def record_outcome(
             )
         )
     if outcome.opt_out:
-        record_opt_out(
-            session,
-            debtor_id=attempt.debtor_id,
-            source="call",
-            actor=actor,
-            reason="debtor asked not to be called",
-            attempt_id=attempt_id,
-        )
-    if outcome.phone_invalid and attempt.phone_id is not None:
-        phone = session.get_one(m.Phone, attempt.phone_id)
-        phone.status = "invalid"
-        phone.invalid_reason = "wrong party on call"
-        append_audit(
-            session,
-            actor=actor,
-            action="phone_marked_invalid",
-            debtor_id=attempt.debtor_id,
-            attempt_id=attempt_id,
-            reason="wrong party contact",
-        )
+        record_call_opt_out(session, attempt=attempt, actor=actor, at=at)
+    if outcome.phone_invalid:
+        mark_phone_invalid(session, attempt=attempt, actor=actor, at=at)
     if outcome.disposition is Disposition.DISP:
-        session.execute(
-            update(m.Debt).where(m.Debt.debtor_id == attempt.debtor_id).values(status="disputed")
-        )
+        mark_disputed(session, attempt=attempt)
         enqueue_event(
             session,
             event_type="dispute.recorded",
@@ -226,6 +288,7 @@ def record_outcome(
             "disclosure": outcome.disclosure_made,
             "right_party": outcome.right_party_contacted,
         },
+        at=at,
     )
     enqueue_event(
         session,
@@ -257,6 +320,7 @@ def record_dial_failure(
         campaign_id=attempt.campaign_id,
         attempt_id=attempt_id,
         reason=f"{failure.disposition.value} {attempt.error}".strip(),
+        at=at,
     )
     enqueue_event(
         session,

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 
 from voicebot.audio.vad import frame_dbfs
+from voicebot.domain.outcome import Disposition
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 
 FRAME_S = FRAME_SAMPLES / LINE_RATE
@@ -34,10 +35,22 @@ class AmdSettings:
     # talks for ~3 s, and hanging up on a debtor costs more than greeting a machine.
     machine_min_greeting_s: float = 3.5
     end_of_greeting_s: float = 0.8  # silence after which a person is waiting for us
+    # After a greeting too long for a person and too short for a machine, keep listening
+    # this long for a beep (short voicemail greetings pause about a second before it).
+    beep_wait_s: float = 1.5
+    # The same wait after a greeting short enough for a person ("Deje su mensaje", pause,
+    # beep). Off by default: every person would be greeted this much later.
+    short_greeting_beep_wait_s: float = 0.0
     word_gap_s: float = 0.12  # a quieter stretch this long separates words (cadence)
     max_analysis_s: float = 5.0  # decide by then, or say unknown
     speech_floor_dbfs: float = -45.0  # nothing quieter is ever speech
     snr_db: float = 12.0  # speech stands this far above the line's noise floor
+    # The floor is measured on the first frames after answer (line noise before "¿aló?")
+    # and then follows the line quickly while nobody speaks, so street or bus noise
+    # is not taken for a long greeting.
+    noise_calibration_s: float = 0.25
+    floor_rise_db_per_s: float = 25.0  # while not voiced
+    floor_creep_db_per_s: float = 2.5  # always (noise that began during speech)
     beep_min_s: float = 0.3  # a tone held this long is a beep, not a vowel
     beep_band_hz: tuple[float, float] = (400.0, 2500.0)
     beep_purity: float = 0.8  # share of the frame's energy within ±100 Hz of its peak
@@ -94,7 +107,7 @@ class BeepDetector:
     _in_tone: bool = False
 
     def feed(self, frame: Pcm, *, voiced: bool | None = None) -> bool:
-        """True while the (already recognised) beep is sounding or the frame that completes it."""
+        """True while the (already recognized) beep is sounding or the frame that completes it."""
         index = self._frames
         self._frames += 1
         if voiced is None:
@@ -123,7 +136,7 @@ class AnsweringMachineDetector:
 
     settings: AmdSettings = field(default_factory=AmdSettings)
     _frames: int = 0
-    _floor_dbfs: float = -60.0  # rises slowly on a noisy line, drops at once on a quiet one
+    _floor_dbfs: float | None = None  # the line's noise level; drops at once, rises as it goes
     _onset: int | None = None
     _last_voiced: int | None = None
     _words: int = 0
@@ -143,8 +156,7 @@ class AnsweringMachineDetector:
         index = self._frames
         self._frames += 1
         level = frame_dbfs(frame)
-        self._floor_dbfs = min(self._floor_dbfs + 0.05, level)
-        voiced = level > max(s.speech_floor_dbfs, self._floor_dbfs + s.snr_db)
+        voiced = self._track_floor(index, level)
         if self._beep is None:
             self._beep = BeepDetector(s)
         self._beep.feed(frame, voiced=voiced)
@@ -162,6 +174,20 @@ class AnsweringMachineDetector:
             self._in_word = False
         self._result = self._decide()
         return self._result
+
+    def _track_floor(self, index: int, level: float) -> bool:
+        """Is this frame voiced? Updates the noise floor it is judged against."""
+        s = self.settings
+        floor = level if self._floor_dbfs is None else self._floor_dbfs
+        calibrating = index * FRAME_S < s.noise_calibration_s and self._onset is None
+        if calibrating:
+            floor = max(min(floor, level), -90.0)
+        voiced = level > max(s.speech_floor_dbfs, floor + s.snr_db)
+        floor = min(floor + s.floor_creep_db_per_s * FRAME_S, level)
+        if not voiced and level > floor:
+            floor = min(level, floor + s.floor_rise_db_per_s * FRAME_S)
+        self._floor_dbfs = max(floor, -90.0)
+        return voiced
 
     def finish(self) -> AmdResult:
         """The verdict on everything fed so far (the audio ended before a decision)."""
@@ -206,7 +232,13 @@ class AnsweringMachineDetector:
             return AmdResult("machine", "long_greeting", ev)
         if self._greeting_end is not None:
             if ev.greeting_s <= s.human_max_greeting_s:
+                wait = s.end_of_greeting_s + s.short_greeting_beep_wait_s
+                if ev.silence_after_s < wait and not final:
+                    return None
                 return AmdResult("human", "short_greeting_then_wait", ev)
+            waiting_for_beep = ev.silence_after_s < s.end_of_greeting_s + s.beep_wait_s
+            if waiting_for_beep and not final:
+                return None
             return AmdResult("unknown", "medium_greeting", ev)
         if final or ev.analysed_s >= s.max_analysis_s:
             reason = "no_speech" if ev.onset_s is None else "still_speaking"
@@ -257,6 +289,14 @@ class AmdDecision:
     action: Literal["continue", "hang_up", "leave_message"]
     prompt: str | None = None
     wait_for_beep: bool = False
+
+
+def late_verdict_disposition(late_verdict: str) -> Disposition | None:
+    """The disposition of a call whose machine (or fax) was recognised after the dialog began
+    (None when nothing was): the dialog saw only a hangup, which would read as DROP."""
+    if late_verdict.startswith("fax"):
+        return Disposition.FAIL
+    return Disposition.VM if late_verdict.startswith("machine") else None
 
 
 def decide(result: AmdResult, policy: VoicemailPolicy) -> AmdDecision:

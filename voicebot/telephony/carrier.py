@@ -38,7 +38,14 @@ class FarEndHangup:
     pass
 
 
-LineInput = AudioIn | DigitIn | FarEndHangup
+@dataclass(frozen=True, slots=True)
+class HoldChanged:
+    """The far end put the call on hold (``held``) or took it off; the bot pauses meanwhile."""
+
+    held: bool
+
+
+LineInput = AudioIn | DigitIn | FarEndHangup | HoldChanged
 
 
 class CallLeg(Protocol):
@@ -54,7 +61,7 @@ class CallLeg(Protocol):
         """Drop queued playback at once (barge-in)."""
 
     async def receive(self) -> LineInput:
-        """The next 20 ms of the debtor's audio, a DTMF digit, or the far end's hangup."""
+        """The next 20 ms of the debtor's audio, a DTMF digit, a hold change or the hangup."""
 
     async def hangup(self) -> None: ...
 

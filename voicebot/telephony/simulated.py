@@ -31,7 +31,14 @@ from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.audio.wav import read_wav
 from voicebot.domain.outcome import Disposition
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
-from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup, LineInput
+from voicebot.telephony.carrier import (
+    AudioIn,
+    DialFailure,
+    DigitIn,
+    FarEndHangup,
+    HoldChanged,
+    LineInput,
+)
 
 FRAME_MS = 1000 * FRAME_SAMPLES // LINE_RATE
 _SILENCE = np.zeros(FRAME_SAMPLES, np.int16)
@@ -98,7 +105,16 @@ class HangUp:
     barge_in_after_ms: int | None = None
 
 
-DebtorTurn = Speak | Press | Silent | HangUp
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """The debtor puts the call on hold for ``duration_ms`` (the bot's audio pauses meanwhile)."""
+
+    duration_ms: int
+    delay_ms: int = 0
+    barge_in_after_ms: int | None = None
+
+
+DebtorTurn = Speak | Press | Silent | HangUp | Hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +183,8 @@ class SimulatedLeg:
         self._speaking: Pcm | None = None
         self._spoken = 0
         self._digits: deque[tuple[int, str]] = deque()
+        self._hold_events: deque[tuple[int, HoldChanged]] = deque()
+        self._held_until_ms: int | None = None
         self._prompt_started_ms: int | None = None
         self._last_bot_audio_ms: int | None = None
         self._rng = np.random.default_rng(script.line.seed)
@@ -209,6 +227,8 @@ class SimulatedLeg:
             return FarEndHangup()
         if self._digits and self._digits[0][0] <= self.now_ms:
             return DigitIn(self._digits.popleft()[1])
+        if self._hold_events and self._hold_events[0][0] <= self.now_ms:
+            return self._hold_events.popleft()[1]
         if self.now_ms >= self.script.max_call_ms:
             self.debtor_hung_up_ms = self.now_ms
             return FarEndHangup()
@@ -238,7 +258,7 @@ class SimulatedLeg:
     async def _run_line(self) -> None:
         """Real time: the line runs on the wall clock whether or not the bot is reading it.
 
-        Audio the bot queues while it is busy (recognising, rendering) starts playing
+        Audio the bot queues while it is busy (recognizing, rendering) starts playing
         at the next 20 ms tick after it was queued, as on a phone line, so what the
         debtor heard carries the bot's real processing delay. Frames the bot has not
         read yet wait in the inbound queue like a carrier's receive buffer.
@@ -284,6 +304,8 @@ class SimulatedLeg:
     # --- internals ---------------------------------------------------------------
 
     def _play_one_frame(self) -> None:
+        if self._held_until_ms is not None and self.now_ms <= self._held_until_ms:
+            return  # on hold the carrier sends nothing; the queued prompt waits
         needed = FRAME_SAMPLES
         chunks: list[Pcm] = []
         while needed and self._playback:
@@ -338,6 +360,10 @@ class SimulatedLeg:
                 log.ended_ms = self.now_ms
             case HangUp():
                 self.debtor_hung_up_ms = log.ended_ms = self.now_ms
+            case Hold(duration_ms=duration):
+                self._held_until_ms = log.ended_ms = self.now_ms + duration
+                self._hold_events.append((self.now_ms, HoldChanged(True)))
+                self._hold_events.append((self.now_ms + duration, HoldChanged(False)))
 
     def _debtor_frame(self) -> Pcm:
         frame = _SILENCE.astype(np.float64)

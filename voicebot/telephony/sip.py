@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,21 +21,47 @@ from voicebot.actions import TransferContext
 from voicebot.audio.codec import pcm_to_ulaw, ulaw_to_pcm
 from voicebot.domain.outcome import Disposition
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
-from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup, LineInput
+from voicebot.telephony.carrier import (
+    AudioIn,
+    DialFailure,
+    DigitIn,
+    FarEndHangup,
+    HoldChanged,
+    LineInput,
+)
 from voicebot.telephony.dtmf import InbandDtmfDetector
 from voicebot.telephony.pyvoip_fixes import (
     FRAME_BYTES,
     CallState,
     FixedVoIPCall,
     FixedVoIPPhone,
+    TrunkIdentity,
 )
 from voicebot.telephony.sip_transfer import AgentDesk, TransferOutcome, warm_transfer
+from voicebot.telephony.sit import SitDetector
 
 Codec = Literal["PCMU", "PCMA"]
 _TICK_S = FRAME_SAMPLES / LINE_RATE
 _JITTER_ALLOWANCE_FRAMES = 10  # fill silence only when RTP is this late (200 ms)
 _MAX_BUFFERED_FRAMES = 3000  # 60 s of unread audio; older frames are dropped first
 _CANCEL_GRACE_S = 4.0  # how long to wait for 487 after CANCEL
+
+
+_EARLY_MEDIA_POLL_S = 0.1
+
+
+def _hear_sit(call: FixedVoIPCall, sit: SitDetector) -> bool:
+    """Feed the early audio received so far to ``sit``; True once it heard the three tones."""
+    streams = call.streams
+    if not streams:
+        return False
+    buffer = streams[0].jitter
+    for _ in range(buffer.available() // FRAME_BYTES):
+        cause = sit.feed(ulaw_to_pcm(buffer.read(FRAME_BYTES)))
+        if cause is not None:
+            call.sit_cause = cause
+            return True
+    return False
 
 
 class SipRegistrationError(RuntimeError):
@@ -53,7 +80,13 @@ class SipSettings:
     local_port: int = 5060
     rtp_port_low: int = 10000
     rtp_port_high: int = 20000
-    caller_id: str | None = None
+    caller_id: str | None = None  # the From display name
+    # The From user toward the trunk (the number the debtor sees); None: the SIP user.
+    caller_number: str | None = None
+    from_domain: str | None = None  # the From host; None: ``server``
+    assert_identity: bool = False  # also send P-Asserted-Identity (RFC 3325) with that number
+    symmetric_rtp: bool = True  # send RTP to where the far end's RTP comes from (NAT)
+    rtp_timeout_s: float = 10.0  # no RTP for this long (not on hold): the call is dropped
     register_timeout_s: float = 5.0
     codecs: tuple[Codec, ...] = ("PCMU",)
     # None: detect in-band tones only when the far end did not negotiate telephone-event.
@@ -66,10 +99,28 @@ class SipSettings:
             raise ValueError(f"codecs must be PCMU and/or PCMA, got {self.codecs!r}")
         if not 0 < self.rtp_port_low <= self.rtp_port_high < 65536:
             raise ValueError("RTP port range is empty or out of bounds")
+        if self.rtp_timeout_s <= 0:
+            raise ValueError("rtp_timeout_s must be positive")
+
+    def identity(self, caller_id: str | None) -> TrunkIdentity:
+        """Who a call says it is. A per-call ``caller_id`` that is a number is the From user
+        (as on Twilio); any other text is the display name."""
+        number = self.caller_number or self.user
+        name = self.caller_id
+        if caller_id and _NUMBER.fullmatch(caller_id):
+            number = caller_id
+        elif caller_id:
+            name = caller_id
+        return TrunkIdentity(number, self.from_domain or self.server, name, self.assert_identity)
+
+
+_NUMBER = re.compile(r"\+?[0-9]{3,20}")
 
 
 _BUSY = frozenset({486, 600})
 _NO_ANSWER = frozenset({408, 480, 487, 603})
+# The trunk or the far network is overloaded or down: nothing is known about the number.
+CONGESTION = frozenset({500, 502, 503, 504})
 
 
 def disposition_for_status(status: int) -> Disposition:
@@ -77,10 +128,12 @@ def disposition_for_status(status: int) -> Disposition:
 
     603 Decline counts as no answer: the person saw the call and let it go, which
     says nothing about the number (not FAIL) and calls for a normal retry (not BUSY).
+    Congestion (500/502/503/504) is retried like no answer on the same number; FAIL
+    (404, 410, 484, 604, ...) says the number itself failed, so the next phone is tried.
     """
     if status in _BUSY:
         return Disposition.BUSY
-    if status in _NO_ANSWER:
+    if status in _NO_ANSWER or status in CONGESTION:
         return Disposition.NA
     return Disposition.FAIL
 
@@ -105,7 +158,9 @@ class _Inbox:
 class SipCallLeg:
     """One answered SIP call seen as 8 kHz int16 frames, digits and a hangup."""
 
-    def __init__(self, call: FixedVoIPCall, *, inband_dtmf: bool) -> None:
+    def __init__(
+        self, call: FixedVoIPCall, *, inband_dtmf: bool, rtp_timeout_s: float = 10.0
+    ) -> None:
         self._call = call
         self._inbox = _Inbox()
         self._ended = False
@@ -113,6 +168,18 @@ class SipCallLeg:
         self._detector = InbandDtmfDetector() if inband_dtmf else None
         self._started = time.monotonic()
         self._frames_out = 0
+        self._held = False
+        self._rtp_timeout_s = rtp_timeout_s
+        self._rtp_expected_since = self._started  # the inactivity timer's start (reset on resume)
+
+    @property
+    def end_reason(self) -> str:
+        """Why a call that ended without a BYE ended: 'rtp_timeout', 'session_expired', ..."""
+        return self._call.end_reason
+
+    @property
+    def held(self) -> bool:
+        return self._held
 
     @property
     def call_id(self) -> str:
@@ -181,6 +248,10 @@ class SipCallLeg:
             return
         for digit in self._call.take_digits():
             self._inbox.put(DigitIn(digit))
+        for held in self._call.take_hold_changes():
+            self._held = held
+            self._rtp_expected_since = now
+            self._inbox.put(HoldChanged(held))
         streams = self._call.streams
         if streams:
             buffer = streams[0].jitter
@@ -192,6 +263,30 @@ class SipCallLeg:
                 self._deliver(ulaw_to_pcm(buffer.read(FRAME_BYTES)))
         if self._call.state == CallState.ENDED:
             self._end("remote")
+        else:
+            self._watch(now)
+
+    def _watch(self, now: float) -> None:
+        """A far end that died without BYE: no RTP while it should send, or no session refresh."""
+        call = self._call
+        call.retransmit_2xx(now)
+        due = call.session_due(now)
+        if due == "refresh":
+            call.send_refresh()
+        elif due == "expired":
+            self._drop("session_expired")
+            return
+        streams = call.streams
+        if streams and call.expects_rtp and not self._held:
+            since = max(self._rtp_expected_since, call.direction_since)
+            silent_since = max(streams[0].last_received, since)
+            if now - silent_since > self._rtp_timeout_s:
+                self._drop("rtp_timeout")
+
+    def _drop(self, reason: str) -> None:
+        if self._call.state == CallState.ANSWERED:
+            self._call.hangup(reason)
+        self._end("remote")
 
     def _deliver(self, frame: Pcm) -> None:
         self._frames_out += 1
@@ -216,6 +311,7 @@ class SipCarrier:
             rtpPortLow=settings.rtp_port_low,
             rtpPortHigh=settings.rtp_port_high,
         )
+        self._phone.symmetric_rtp = settings.symmetric_rtp
         self._legs: set[SipCallLeg] = set()
         self._poller: asyncio.Task[None] | None = None
         # INVITE sent → 200 OK of the latest answered calls (for benchmarks and metrics).
@@ -260,11 +356,9 @@ class SipCarrier:
             loop.call_soon_threadsafe(changed.set)
 
         sent_at = time.monotonic()
+        identity = self.settings.identity(caller_id)
         call = self._phone.call(
-            number,
-            codecs=self.settings.codecs,
-            display_name=caller_id or self.settings.caller_id,
-            on_change=wake,
+            number, codecs=self.settings.codecs, identity=identity, on_change=wake
         )
         try:
             await self._wait_for_answer(call, changed, ring_timeout_s)
@@ -275,6 +369,9 @@ class SipCarrier:
             self.setup_times_s.append(time.monotonic() - sent_at)
             return self._adopt(call)
         status = call.final_status or 408
+        if call.sit_cause is not None:  # the carrier's tones said why, in early media
+            disposition = Disposition.FAIL if call.sit_cause == "number" else Disposition.NA
+            return DialFailure(disposition, status, f"sit:{call.sit_cause}")
         if call.cancel_requested:
             reason = f"no answer within {ring_timeout_s:g} s"
             return DialFailure(Disposition.NA, status, reason)
@@ -285,8 +382,12 @@ class SipCarrier:
     ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ring_timeout_s
+        sit = SitDetector()
         while call.state == CallState.DIALING:
             now = loop.time()
+            if call.early_media and call.sit_cause is None and _hear_sit(call, sit):
+                self._phone.cancel(call)  # a SIT: no point ringing on
+                deadline = min(deadline, now)
             if now >= deadline:
                 if call.provisional_status is None or now >= deadline + _CANCEL_GRACE_S:
                     # Nothing heard at all (a CANCEL would be invalid) or no 487: give up.
@@ -300,6 +401,8 @@ class SipCarrier:
             changed.clear()
             if call.state != CallState.DIALING:
                 break
+            if call.early_media:
+                timeout = min(timeout, _EARLY_MEDIA_POLL_S)  # early audio arrives without events
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout)
 
@@ -317,7 +420,7 @@ class SipCarrier:
         if inband is None:
             negotiated = call.RTPClients[0].assoc.values() if call.RTPClients else ()
             inband = not any(str(p) == "telephone-event" for p in negotiated)
-        leg = SipCallLeg(call, inband_dtmf=inband)
+        leg = SipCallLeg(call, inband_dtmf=inband, rtp_timeout_s=self.settings.rtp_timeout_s)
         self._legs.add(leg)
         call.on_change = lambda: None  # the poller notices BYE within one tick
         return leg

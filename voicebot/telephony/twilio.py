@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections import deque
@@ -138,6 +139,11 @@ class TwilioCallLeg:
         self.started = started
         self.answered_by = ""  # Twilio's AMD verdict once known
         self.amd = amd
+        self.screened = False  # handed to the dialog (no machine verdict within the wait)
+        self.late_verdict = ""  # a machine/fax verdict that came after that, and what we did
+        self._taken_over = (
+            False  # the carrier speaks now (voicemail): the dialog's audio is dropped
+        )
         self.marks_played: list[str] = []
         self._mark_echo = asyncio.Event()
         self._ws = ws
@@ -161,6 +167,15 @@ class TwilioCallLeg:
         return self.started.stream_sid
 
     async def send_audio(self, pcm: Pcm) -> None:
+        if not self._taken_over:
+            self.play(pcm)
+
+    def take_over(self) -> None:
+        """Stop the dialog's audio: the carrier leaves a message on a late-detected machine."""
+        self._taken_over = True
+        self.clear_audio()
+
+    def play(self, pcm: Pcm) -> None:
         samples = np.asarray(pcm, dtype=np.int16)
         for start in range(0, samples.size, FRAME_SAMPLES):
             self._outbound.append(
@@ -300,6 +315,7 @@ class TwilioCarrier:
         self._dials: dict[str, _PendingDial] = {}  # by attempt key
         self._legs: dict[str, TwilioCallLeg] = {}  # by call sid
         self._transfers: dict[str, _PendingTransfer] = {}  # by conference name
+        self._late_tasks: set[asyncio.Task[None]] = set()
         self.app = web.Application()
         self.app.add_routes(
             [
@@ -350,8 +366,11 @@ class TwilioCarrier:
             "timeout": max(5, min(600, round(ring_timeout_s))),
         }
         if self.settings.machine_detection:
+            leave = self.settings.on_machine is MachineAction.LEAVE_MESSAGE
             params |= {
-                "machine_detection": "Enable",
+                # DetectMessageEnd: the machine verdict comes when the greeting (and beep)
+                # is over, which is when a message must start.
+                "machine_detection": "DetectMessageEnd" if leave else "Enable",
                 "async_amd": "true",
                 "async_amd_status_callback": self._url(f"/twilio/amd/{attempt}"),
                 "async_amd_status_callback_method": "POST",
@@ -390,12 +409,16 @@ class TwilioCarrier:
         if not (self.settings.machine_detection or self.settings.local_amd):
             return leg
         verdict = await leg.wait_verdict(self.settings.amd_wait_s)
+        if verdict == "fax":  # nobody to talk to, and not a voicemail either
+            await leg.hangup()
+            return DialFailure(Disposition.FAIL, None, "fax")
         match verdict:
             case str() if verdict.startswith("machine"):
                 reason = verdict
             case AmdResult(verdict="machine"):
                 reason = f"local_amd:{verdict.reason}"
             case _:
+                leg.screened = True
                 return leg
         if self.settings.on_machine is MachineAction.LEAVE_MESSAGE:
             if self.voicemail is None:
@@ -405,6 +428,17 @@ class TwilioCarrier:
                 reason += ";message_left"
         await leg.hangup()
         return DialFailure(Disposition.VM, None, reason)
+
+    async def _late_machine(self, leg: TwilioCallLeg, verdict: str) -> None:
+        """A machine (or fax) found after the leg went to the dialog still gets the policy:
+        the message is left (Twilio's machine_end_* verdicts come when the greeting is over)
+        or the call is hung up; the runner records the attempt as VM (fax: FAIL)."""
+        leave = self.settings.on_machine is MachineAction.LEAVE_MESSAGE and verdict != "fax"
+        if leave and self.voicemail is not None:
+            leg.take_over()
+            if await self._leave_message(leg, ended=True):
+                leg.late_verdict += ";message_left"
+        await leg.hangup()
 
     async def _leave_message(self, leg: TwilioCallLeg, *, ended: bool) -> bool:
         """Speak after the beep (or once the greeting has gone quiet), then wait until played."""
@@ -428,7 +462,7 @@ class TwilioCarrier:
                     if spoke and quiet * FRAME_SAMPLES >= 1.5 * LINE_RATE:
                         break  # greeting over and no beep: the recorder is listening
         message = await self.voicemail()
-        await leg.send_audio(message)
+        leg.play(message)
         return await leg.wait_played(message.size / LINE_RATE + 5.0)
 
     # --- warm transfer -----------------------------------------------------------
@@ -507,9 +541,28 @@ class TwilioCarrier:
     # --- webhooks ------------------------------------------------------------------
 
     async def _signed_form(self, request: web.Request) -> dict[str, str] | None:
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        """The webhook's fields if ``X-Twilio-Signature`` holds, else None.
+
+        Checked exactly as Twilio signs: over the URL as requested (``%2F`` stays
+        encoded), every value of a repeated key, and for a JSON body (``bodySHA256``
+        in the query) the SHA-256 of the raw body.
+        """
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not self.validator.validate(self._url(request.path_qs), form, signature):
+        url = self._url(request.raw_path)
+        form: dict[str, str] = {}
+        if "bodySHA256" in request.query:
+            raw = await request.text()
+            valid = self.validator.validate(url, raw, signature)
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(raw) if valid else {}
+                if isinstance(parsed, dict):
+                    form = {str(k): str(v) for k, v in parsed.items()}
+        else:
+            params = await request.post()
+            valid = self.validator.validate(url, params, signature)
+            for key, value in params.items():
+                form.setdefault(key, str(value))  # the first of repeated keys
+        if not valid:
             self.rejected_webhooks += 1
             log.warning("rejected unsigned Twilio webhook %s", request.path)
             return None
@@ -543,6 +596,12 @@ class TwilioCarrier:
         pending = self._dials.get(request.match_info["attempt"])
         if leg is not None:
             leg.machine_verdict(answered_by)
+            late = answered_by.startswith("machine") or answered_by == "fax"
+            if late and leg.screened and not leg.late_verdict and not leg.gone.is_set():
+                leg.late_verdict = answered_by
+                task = asyncio.create_task(self._late_machine(leg, answered_by))
+                self._late_tasks.add(task)
+                task.add_done_callback(self._late_tasks.discard)
         elif pending is not None:
             pending.answered_by = answered_by
         return web.Response(status=204)
@@ -572,7 +631,7 @@ class TwilioCarrier:
 
     async def _media(self, request: web.Request) -> web.StreamResponse:
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not self.validator.validate(self._url(request.path_qs, websocket=True), {}, signature):
+        if not self.validator.validate(self._url(request.raw_path, websocket=True), {}, signature):
             self.rejected_webhooks += 1
             return web.Response(status=403, text="bad X-Twilio-Signature")
         ws = web.WebSocketResponse()

@@ -266,6 +266,8 @@ class CallStatus:
         """The disposition when the call never reached a conversation with a person."""
         if self.answered_by and self.answered_by not in _HUMAN_ANSWERS:
             return Disposition.FAIL if self.answered_by == "fax" else Disposition.VM
+        if self.status == "failed" and self.sip_code in (500, 502, 503, 504):
+            return Disposition.NA  # congestion: says nothing about the number, retry it
         return _STATUS_DISPOSITIONS.get(self.status)
 
 

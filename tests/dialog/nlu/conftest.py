@@ -1,4 +1,4 @@
-"""Fixtures for the NLU tests: the labelled dev set, kept beside the tests."""
+"""Fixtures for the NLU tests: the labeled dev set, kept beside the tests."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Realistic debtor answers per intent: Colombia, Chile, Mexico, Peru, Argentina, US Latinos.
 
-Written as people say them and as a recogniser writes them (no accents, no
+Written as people say them and as a recognizer writes them (no accents, no
 punctuation, numbers as words), independently of the dev set.
 """
 

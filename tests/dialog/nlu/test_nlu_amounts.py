@@ -63,7 +63,7 @@ AMOUNTS = [
     ("le abono quinientas lucas el quince", 500_000),
     ("te pago 2 palos", 2_000_000),
     ("son cuatro millones doscientos cincuenta mil", 4_250_000),
-    ("le pago tres cientos mil", 300_000),  # a recogniser splits "trescientos"
+    ("le pago tres cientos mil", 300_000),  # a recognizer splits "trescientos"
     ("le pago 1 millón 200 mil", 1_200_000),
     ("pago dos millones y medio", 2_500_000),
     ("le pago 85.500", 85_500),

@@ -1,4 +1,4 @@
-"""Every line of the broader labelled set, one test each, so a regression names its sentence."""
+"""Every line of the broader labeled set, one test each, so a regression names its sentence."""
 
 from __future__ import annotations
 

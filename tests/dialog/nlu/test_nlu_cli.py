@@ -27,7 +27,7 @@ def test_one_utterance_prints_one_json_object() -> None:
     assert out["date"] == "2026-11-27"
     assert set(out) == {
         "text", "intent", "confidence", "amount", "date", "callback_at",
-        "full_balance", "instalments", "digits",
+        "full_balance", "instalments", "digits", "channel", "clock",
     }  # fmt: skip
 
 

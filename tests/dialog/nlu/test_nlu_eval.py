@@ -1,4 +1,4 @@
-"""Scoring labelled JSONL: rates, misses, and clear errors for bad lines."""
+"""Scoring labeled JSONL: rates, misses, and clear errors for bad lines."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from voicebot.dialog.nlu import understand
-from voicebot.dialog.nlu.evaluate import LabelledDataError, read_examples, render, score
+from voicebot.dialog.nlu.evaluate import LabeledDataError, read_examples, render, score
 from voicebot.dialog.understanding import Understanding
 
 TODAY = date(2026, 11, 23)
@@ -67,14 +67,14 @@ def test_misses_are_listed_with_line_expected_and_got() -> None:
 )
 def test_bad_lines_name_their_line_and_problem(line: str, problem: str) -> None:
     good = '{"text": "sí", "intent": "affirm"}'
-    with pytest.raises(LabelledDataError) as info:
+    with pytest.raises(LabeledDataError) as info:
         read_examples([good, "", line, good])
     assert info.value.line == 3
     assert problem in str(info.value)
 
 
 def test_own_broader_set_meets_the_targets() -> None:
-    """A labelled set written apart from the dev set, scored the way the CLI scores."""
+    """A labeled set written apart from the dev set, scored the way the CLI scores."""
     lines = (Path(__file__).parent / "nlu_broad.jsonl").read_text(encoding="utf-8").splitlines()
     result = score(read_examples(lines), _understand)
     assert result.intents >= 50

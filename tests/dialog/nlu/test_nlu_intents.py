@@ -16,7 +16,7 @@ TODAY = date(2026, 11, 23)
 
 
 def _asr(text: str) -> str:
-    """What a recogniser writes for the same words: lowercase, no accents, no punctuation."""
+    """What a recognizer writes for the same words: lowercase, no accents, no punctuation."""
     return " ".join("".join(c if c.isalnum() else " " for c in fold(text)).split())
 
 
@@ -29,7 +29,7 @@ def test_intent(intent: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(("intent", "text"), ALL)
-def test_intent_from_recogniser_output(intent: str, text: str) -> None:
+def test_intent_from_recognizer_output(intent: str, text: str) -> None:
     assert understand(_asr(text), today=TODAY).intent is Intent(intent)
 
 

@@ -1,16 +1,18 @@
 """Spanish understanding of debtors' answers: intent, amount, date, callback time.
 
 One pure function, :func:`understand`, that the dialog machine calls on every
-utterance. Text is normalised first (so ASR output and typed text meet the same
+utterance. Text is normalized first (so ASR output and typed text meet the same
 rules), numbers are read once, dates and times claim theirs, the rest can be
 money, and the intent comes from ordered phrase patterns.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from voicebot.dialog.nlu.amounts import read_money
+from voicebot.dialog.nlu.channels import read_channel
 from voicebot.dialog.nlu.dates import callback_time, read_when
 from voicebot.dialog.nlu.intents import classify
 from voicebot.dialog.nlu.normalize import tokens
@@ -18,6 +20,8 @@ from voicebot.dialog.nlu.numbers import find_numbers
 from voicebot.dialog.understanding import Intent, Understanding
 
 __all__ = ["understand"]
+
+_NOT_NOW = re.compile(r"\b(?:hoy|ahorita|ahoritita|ahora) no\b|\bno (?:puedo|podemos|estoy)\b")
 
 
 def understand(
@@ -39,14 +43,25 @@ def understand(
         day = callback_at.date()
     intent, confidence = classify(
         " ".join(words),
-        has_amount=money.amount is not None,
+        has_amount=money.amount is not None or money.share is not None,
         # "hoy juega la selección" names a day but answers nothing.
         has_date=day is not None and (not when.only_loose or len(words) <= 3),
         has_time=callback_at is not None or when.clock is not None,
     )
+    if (
+        intent is Intent.CALLBACK_REQUEST
+        and when.only_loose
+        and callback_at is None
+        and _NOT_NOW.search(" ".join(words))
+    ):
+        # "ahorita no puedo hablar" says when not to call, not when to.
+        day = None
     if intent is Intent.ALREADY_PAID and day is not None and day > today:
         # "ya pagué el sábado" is the Saturday gone by.
         day = read_when(words, spans, today, past=True).day
+    if intent is Intent.UNKNOWN and money.full_balance:
+        # A bare "todo" / "el total" answers "¿Qué valor puede pagar?".
+        intent, confidence = Intent.PROMISE_TO_PAY, 0.6
     if intent is Intent.UNKNOWN and money.digits is not None:
         confidence = 0.6
     return Understanding(
@@ -58,4 +73,7 @@ def understand(
         full_balance=money.full_balance,
         instalments=money.instalments,
         digits=money.digits,
+        channel=read_channel(" ".join(words)),
+        share=money.share,
+        clock=when.clock,
     )

@@ -23,6 +23,15 @@ _FULL_BALANCE = re.compile(
     r"|\b(el|la) total(idad)?\b|\btodito\b|\bde contado\b"
     r"|\b(pago|pagar|pagaria|pagare|cancelo|cancelar|liquido|liquidar|saldo|saldar) (todo|toda)\b"
     r"|\bla deuda completa\b|\bpago total\b"
+    # A bare "todo" answers "¿Qué valor puede pagar?"; "todo completo", "mejor pago todo".
+    r"|^(?:(?:no|si|bueno|ok|listo|entonces|mejor|pues|ya) )*(?:todo|toda)(?: completo| completa"
+    r"| entero)?$"
+)
+# A share of the balance: "la mitad", "un tercio" (the machine knows the balance).
+_SHARES = (
+    (re.compile(r"\b(?:la|una) mitad\b|\bel cincuenta por ciento\b"), Decimal("0.5")),
+    (re.compile(r"\bun tercio\b|\bla tercera parte\b"), Decimal(1) / 3),
+    (re.compile(r"\bun cuarto\b|\bla cuarta parte\b"), Decimal("0.25")),
 )
 _ID_WORDS = re.compile(
     r"\b(cedula|documento|dni|rut|curp|identificacion|codigo|referencia|contrato|pin|clave"
@@ -43,6 +52,7 @@ class Money:
     full_balance: bool = False
     instalments: int | None = None
     digits: str | None = None
+    share: Decimal | None = None  # a share of the balance ("la mitad" = 0.5)
 
 
 def _at(words: Sequence[str], i: int) -> str:
@@ -72,7 +82,8 @@ def read_money(
         before, after = _at(words, span.start - 1), _at(words, span.end)
         if after == "de" and _at(words, span.end + 1) in CURRENCY:
             after = _at(words, span.end + 1)  # "un millón de pesos"
-        if after in INSTALMENT_WORDS or (after == "meses" and before == "a"):
+        divided = before == "en" and _at(words, span.start - 2).startswith(("divid", "part"))
+        if after in INSTALMENT_WORDS or (after == "meses" and before == "a") or divided:
             if not span.scaled and 1 < span.value <= 72 and instalments is None:
                 instalments = int(span.value)
             continue
@@ -88,4 +99,7 @@ def read_money(
                 continue
         if (marked or span.value >= 100) and amount is None:
             amount = _whole(span.value)
+    share = next((value for pattern, value in _SHARES if pattern.search(text)), None)
+    if share is not None and amount is None and not _FULL_BALANCE.search(text):
+        return Money(None, False, instalments, digits, share)
     return Money(amount, bool(_FULL_BALANCE.search(text)), instalments, digits)

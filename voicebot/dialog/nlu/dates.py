@@ -17,6 +17,8 @@ Readings chosen where Spanish is vague (tests pin each one):
 - "el martes primero de diciembre": the day of the month decides, not the weekday;
 - when the debtor speaks of a payment made ("ya pagué el sábado"), weekdays and
   days of the month are the latest ones on or before today;
+- "hace dos semanas", "hace un mes", "la semana pasada" (a week ago), "el mes pasado" (that
+  day last month) are days gone by; "el jueves no, el viernes" is Friday;
 - "a las tres" without am/pm: 1–7 o'clock are afternoon (collection calls happen
   in business hours), 8–12 morning; "en la mañana" 09:00, "en la tarde" 15:00,
   "en la noche" 19:00, "al mediodía" 12:00; "en un rato" one hour.
@@ -186,6 +188,12 @@ def _phrase_days(text: str, today: date) -> date | None:
     months = ("proximo mes", "siguiente mes", "otro mes", "mes que viene", "mes entrante")
     if any(f" {p} " in padded for p in months) or any(f" {s} de mes " in padded for s in starts):
         return _next_month_first(today)
+    if " semana pasada " in padded:
+        return today - timedelta(days=7)  # a payment "la semana pasada": about a week ago
+    if " mes pasado " in padded:
+        month = today.month - 2
+        year, month = today.year + month // 12, month % 12 + 1
+        return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
     weeks = ("otra semana", "proxima semana", "siguiente semana", "semana que viene")
     if any(f" {p} " in padded for p in weeks):
         return today + timedelta(days=7 - today.weekday())
@@ -205,11 +213,21 @@ def _delay(words: Sequence[str], span: NumberSpan, today: date, when: When) -> b
     before = _at(words, span.start - 1)
     if before == "unos":
         before = _at(words, span.start - 2)
-    if before not in ("en", "de"):
+    if before not in ("en", "de", "hace"):
         return False
     unit = _at(words, span.end)
     count = int(span.value)
-    if unit in _UNIT_DAYS:
+    if before == "hace":
+        # "lo pagué hace dos semanas": a day gone by.
+        if unit in _UNIT_DAYS:
+            when.set_day(today - timedelta(days=count * _UNIT_DAYS[unit]))
+        elif unit in ("mes", "meses") and count <= 12:
+            month = today.month - 1 - count
+            year, month = today.year + month // 12, month % 12 + 1
+            when.set_day(date(year, month, min(today.day, calendar.monthrange(year, month)[1])))
+        else:
+            return False
+    elif unit in _UNIT_DAYS:
         days = count * _UNIT_DAYS[unit]
         if unit in ("dia", "dias") and count in (8, 15):
             days = count - 1  # "ocho días" is a week, "quince días" two
@@ -351,72 +369,105 @@ def read_when(
             or _hour(words, span, when)
             or _calendar_day(words, span, today, when)
         )
-    for i, word in enumerate(words):
-        before = _at(words, i - 1)
-        if word == "manana":
-            if before == "pasado":
-                when.set_day(today + timedelta(days=2))
-            elif before in ("la", "esta"):
-                when.clock = when.clock or _MORNING
-                if before == "esta":
-                    when.set_day(today)
-            elif before not in ("una", "cada", "las", "de") or _at(words, i - 2) == "dia":
-                # "el día de mañana" is tomorrow too
-                when.set_day(today + timedelta(days=1))
-        elif (
-            word in _TODAY_WORDS
-            or (word == "tiro" and before == "al")
-            or (word == "mismo" and before in ("ya", "ahora"))
-        ):
-            when.loose_day = today
-        elif word == "ayer":
-            when.set_day(today - timedelta(days=2 if before == "de" else 1))
-        elif word in ("antier", "anteayer"):
-            when.set_day(today - timedelta(days=2))
-        elif word in WEEKDAYS:
-            if _at(words, i + 1) != "primero" and i + 1 not in when.claimed:
-                # "el martes primero de diciembre": the day of the month decides.
-                when.set_day(_weekday(words, i, today, when.past))
-        elif (
-            word == "primero"
-            and before in ("el", "dia", *WEEKDAYS)
-            and _at(words, i + 1) in _AFTER_FIRST
-        ):
-            _calendar_day(words, NumberSpan(i, i + 1, Decimal(1), False, False), today, when)
-        elif "/" in word or (word.count("-") and word.replace("-", "").isdigit()):
-            slash = _slash_date(word, today)
-            if slash is not None:
-                when.set_day(slash)
-                when.claimed.add(i)
-        elif ":" in word:
-            clock = _clock_token(word)
-            if clock is not None:
-                when.clock = when.clock or clock
-                when.claimed.add(i)
-        elif word in ("tarde", "tardecita") and before in ("la", "esta"):
-            when.clock = when.clock or _AFTERNOON
-            if before == "esta":
-                when.set_day(today)
-        elif word in ("noche", "nochecita") and before in ("la", "esta"):
-            when.clock = when.clock or _EVENING
-            if before == "esta":
-                when.set_day(today)
-        elif word == "mediodia" or (word == "dia" and before == "medio"):
-            when.clock = when.clock or _NOON
-        elif word == "mananita" and before == "la":
-            when.clock = when.clock or _MORNING
-        elif word in ("temprano", "tempranito") and when.clock is None:
-            when.clock = _MORNING
-        elif word in ("rato", "ratito") and before == "un":
-            when.delay = when.delay or timedelta(minutes=60 if word == "rato" else 30)
-        elif word == "hora" and before == "media":
-            when.delay = when.delay or timedelta(minutes=30)
+    for i in range(len(words)):
+        if not _day_word(words, i, today, when):
+            _time_word(words, i, today, when)
     phrase = _phrase_days(" ".join(words), today)
     if phrase is not None:
         when.set_day(phrase)
     if when.loose_day is not None and when.day is None:
         when.day, when.only_loose = when.loose_day, True
     return when
+
+
+def _day_word(words: Sequence[str], i: int, today: date, when: When) -> bool:
+    """Read ``words[i]`` if it names a day; whether it did."""
+    word, before = words[i], _at(words, i - 1)
+    if word == "manana":
+        if before == "pasado":
+            when.set_day(today + timedelta(days=2))
+        elif before in ("la", "esta"):
+            when.clock = when.clock or _MORNING
+            if before == "esta":
+                when.set_day(today)
+        elif before not in ("una", "cada", "las", "de") or _at(words, i - 2) == "dia":
+            # "el día de mañana" is tomorrow too
+            when.set_day(today + timedelta(days=1))
+        return True
+    if (
+        word in _TODAY_WORDS
+        or (word == "tiro" and before == "al")
+        or (word == "mismo" and before in ("ya", "ahora"))
+    ):
+        when.loose_day = today
+        return True
+    if word == "ayer":
+        when.set_day(today - timedelta(days=2 if before == "de" else 1))
+        return True
+    if word in ("antier", "anteayer"):
+        when.set_day(today - timedelta(days=2))
+        return True
+    if word in WEEKDAYS:
+        if _at(words, i + 1) == "no" and any(w in WEEKDAYS for w in words[i + 2 :]):
+            return True  # "el jueves no, el viernes": the day named after it
+        if _at(words, i + 1) != "primero" and i + 1 not in when.claimed:
+            # "el martes primero de diciembre": the day of the month decides.
+            when.set_day(_weekday(words, i, today, when.past))
+        return True
+    if (
+        word == "primero"
+        and before in ("el", "dia", *WEEKDAYS)
+        and _at(words, i + 1) in _AFTER_FIRST
+    ):
+        _calendar_day(words, NumberSpan(i, i + 1, Decimal(1), False, False), today, when)
+        return True
+    if "/" in word or (word.count("-") and word.replace("-", "").isdigit()):
+        slash = _slash_date(word, today)
+        if slash is not None:
+            when.set_day(slash)
+            when.claimed.add(i)
+        return True
+    return False
+
+
+def _time_word(words: Sequence[str], i: int, today: date, when: When) -> bool:
+    """Read ``words[i]`` if it names a time of day or a delay; whether it did.
+
+    Tried after ``_day_word``: the first matching word kind wins, as one chain of cases.
+    """
+    word, before = words[i], _at(words, i - 1)
+    if ":" in word:
+        clock = _clock_token(word)
+        if clock is not None:
+            when.clock = when.clock or clock
+            when.claimed.add(i)
+        return True
+    if word in ("tarde", "tardecita") and before in ("la", "esta"):
+        when.clock = when.clock or _AFTERNOON
+        if before == "esta":
+            when.set_day(today)
+        return True
+    if word in ("noche", "nochecita") and before in ("la", "esta"):
+        when.clock = when.clock or _EVENING
+        if before == "esta":
+            when.set_day(today)
+        return True
+    if word == "mediodia" or (word == "dia" and before == "medio"):
+        when.clock = when.clock or _NOON
+        return True
+    if word == "mananita" and before == "la":
+        when.clock = when.clock or _MORNING
+        return True
+    if word in ("temprano", "tempranito") and when.clock is None:
+        when.clock = _MORNING
+        return True
+    if word in ("rato", "ratito") and before == "un":
+        when.delay = when.delay or timedelta(minutes=60 if word == "rato" else 30)
+        return True
+    if word == "hora" and before == "media":
+        when.delay = when.delay or timedelta(minutes=30)
+        return True
+    return False
 
 
 def callback_time(when: When, today: date, now: datetime | None, tz: str) -> datetime | None:

@@ -1,6 +1,6 @@
-"""Score understanding against labelled utterances (JSONL), and say what it missed.
+"""Score understanding against labeled utterances (JSONL), and say what it missed.
 
-One labelled line: {"text": ..., "intent": ..., "amount"?: number, "date"?: ISO day
+One labeled line: {"text": ..., "intent": ..., "amount"?: number, "date"?: ISO day
 or a list of acceptable ISO days}. Amount and date are scored only over the lines
 that carry them. A malformed line stops the run with its line number, so a typo
 in a data set never silently shrinks it.
@@ -20,8 +20,8 @@ from voicebot.dialog.understanding import Intent, Understanding
 Understand = Callable[[str], Understanding]
 
 
-class LabelledDataError(ValueError):
-    """A labelled line that cannot be read; `line` is 1-based."""
+class LabeledDataError(ValueError):
+    """A labeled line that cannot be read; `line` is 1-based."""
 
     def __init__(self, line: int, problem: str) -> None:
         super().__init__(f"line {line}: {problem}")
@@ -101,52 +101,52 @@ class Score:
 
 def _day(value: Any, line: int) -> date:
     if not isinstance(value, str):
-        raise LabelledDataError(line, f'"date" must be an ISO day (YYYY-MM-DD), not {value!r}')
+        raise LabeledDataError(line, f'"date" must be an ISO day (YYYY-MM-DD), not {value!r}')
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise LabelledDataError(line, f'"date" is not an ISO day (YYYY-MM-DD): {value!r}') from None
+        raise LabeledDataError(line, f'"date" is not an ISO day (YYYY-MM-DD): {value!r}') from None
 
 
 def parse_example(raw: str, line: int) -> Example:
-    """One JSONL line as a labelled example, or a LabelledDataError saying what is wrong."""
+    """One JSONL line as a labeled example, or a LabeledDataError saying what is wrong."""
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise LabelledDataError(line, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        raise LabeledDataError(line, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(obj, dict):
-        raise LabelledDataError(line, "expected a JSON object")
+        raise LabeledDataError(line, "expected a JSON object")
     text = obj.get("text")
     if not isinstance(text, str):
-        raise LabelledDataError(line, 'missing "text" (a string)')
+        raise LabeledDataError(line, 'missing "text" (a string)')
     label = obj.get("intent")
     if not isinstance(label, str):
-        raise LabelledDataError(line, 'missing "intent" (a string)')
+        raise LabeledDataError(line, 'missing "intent" (a string)')
     if label not in Intent.__members__.values():
         known = ", ".join(i.value for i in Intent)
-        raise LabelledDataError(line, f'"intent" {label!r} is not one of: {known}')
+        raise LabeledDataError(line, f'"intent" {label!r} is not one of: {known}')
     intent = Intent(label)
     amount: Decimal | None = None
     if obj.get("amount") is not None:
         value = obj["amount"]
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise LabelledDataError(line, f'"amount" must be a number, not {value!r}')
+            raise LabeledDataError(line, f'"amount" must be a number, not {value!r}')
         try:
             amount = Decimal(str(value))
         except ArithmeticError:
-            raise LabelledDataError(line, f'"amount" must be a number, not {value!r}') from None
+            raise LabeledDataError(line, f'"amount" must be a number, not {value!r}') from None
     dates: tuple[date, ...] | None = None
     if obj.get("date") is not None:
-        labelled = obj["date"]
-        items = labelled if isinstance(labelled, list) else [labelled]
+        labeled = obj["date"]
+        items = labeled if isinstance(labeled, list) else [labeled]
         if not items:
-            raise LabelledDataError(line, '"date" list is empty')
+            raise LabeledDataError(line, '"date" list is empty')
         dates = tuple(_day(item, line) for item in items)
     return Example(line, text, intent, amount, dates)
 
 
 def read_examples(lines: Iterable[str]) -> list[Example]:
-    """Every labelled example; blank lines are skipped, bad ones raise with their number."""
+    """Every labeled example; blank lines are skipped, bad ones raise with their number."""
     return [parse_example(raw, number) for number, raw in enumerate(lines, start=1) if raw.strip()]
 
 

@@ -5,7 +5,7 @@ Order is the precedence debtors' answers need: an opt-out outranks everything
 ("no, ya pagué", "no es mía"), a third party outranks a callback ("no está,
 llame más tarde"), and a plain "sí"/"no" only counts when nothing more specific
 was said ("sí, le pago el viernes" is a promise). Patterns are written against
-normalised text (lowercase, no accents, numbers kept), so ASR output and typed
+normalized text (lowercase, no accents, numbers kept), so ASR output and typed
 text meet the same rules.
 
 Layers, each weaker than the one before (the confidence says which one spoke):
@@ -99,7 +99,10 @@ ALREADY_PAID = _words(
     r"|la semana pasada|el mes pasado|hace|todo|la deuda|esa deuda|eso)",
     r"ya (?:hice|realice|mande|envie|hicimos|efectue) " + _PAY_ACT,
     r"(?:hice|realice|efectue) " + _PAY_ACT + r" (?:ayer|hace|la semana pasada|el mes pasado)",
-    r"ya (?:esta|estan|quedo|quedaron|se encuentra) (?:pagad[oa]s?|pag[oa]|cancelad[oa]s?"
+    r"(?:ayer|antier|anteayer|la semana pasada|el mes pasado|hace \w+ (?:dias|semanas|meses)"
+    r"|el (?:lunes|martes|miercoles|jueves|viernes|sabado|domingo)(?: pasado)?) (?:le |les |ya )?"
+    r"(?:hice|realice|efectue|mande|envie) " + _PAY_ACT,
+    r"ya (?:esta|estan|quedo|quedaron|se encuentra) (?:todo |toda )?(?:pagad[oa]s?|pag[oa]|cancelad[oa]s?"
     r"|saldad[oa]s?|liquidad[oa]s?|al dia|paz y salvo)",
     r"(?:estoy|quede|estamos) (?:al dia|a paz y salvo|en paz y salvo)",
     r"ya no (?:debo|le debo|les debo|tengo deuda)|ya (?:la|lo) (?:tengo )?(?:pagad|cancelad)[oa]",
@@ -107,11 +110,13 @@ ALREADY_PAID = _words(
     r"ya (?:le |les |lo |la )?pago(?! (?:manana|el|la|en|hoy|ahorita|pasado|este|esta))(?= |$)",
     r"ya (?:fue|esta) (?:pagad|cancelad)[oa]|eso ya se pago|ya se (?:pago|cancelo)",
     r"ya (?:le |les |te )?(?:hice|mande) (?:la |el )?(?:consignacion|transferencia|deposito|pago)",
+    # "el lunes de la semana pasada pagué": the verb last.
+    r"(?<!que )(?<!cuando )(?<!si )(?:pague|cancele|consigne|deposite|transferi|abone)$",
 )
 
 DISPUTE = _words(
     r"(?:monto|valor|saldo|cobro|cifra) (?:\w+ ){0,4}no (?:es|esta) (?:correcto|correcta|real|ese|asi|bien)",
-    r"scam|not mine|ni madres que debo|que voy a deber|no es de nosotros",
+    r"scam|not mine|not my (?:debt|account|card|loan)|i don ?t owe|ni madres que debo|que voy a deber|no es de nosotros",
     r"(?:deuda|cuenta|credito|tarjeta|prestamo) es de (?:mi|otra|otro|un|una|el|la)\b",
     r"no (?:cuadra|coincide|concuerda|cuadran|coinciden)",
     r"no (?:me|nos) pertenece|no es de mi propiedad",
@@ -130,7 +135,8 @@ DISPUTE = _words(
     r"(?:yo )?no (?:le |les |te )?(?:debo|debemos) (?:eso|nada|ese|esa|esos|ningun|ninguna|un)",
     r"^(?:yo )?no (?:le |les |te )?debo$|yo no debo|no tengo (?:ninguna |esa |ese )?(?:deuda"
     r"|credito"
-    r"|prestamo|cuenta) (?:con|en)",
+    r"|prestamo|cuenta) (?:con|en)|no tengo (?:ningun|ninguna) (?:deuda|credito|prestamo|cuenta"
+    r"|tarjeta|obligacion)",
     r"no (?:reconozco|conozco) (?:esa|ese|esta|la|el|ningun|ninguna) (?:deuda|cuenta|credito"
     r"|prestamo|cobro|tarjeta|obligacion|monto|compra)",
     r"nunca (?:saque|pedi|tuve|solicite|firme|use|he tenido|abri|compre)",
@@ -161,6 +167,9 @@ DISPUTE = _words(
     r" abogado)",
     r"no (?:me |nos )?corresponde|no es correcto el (?:monto|valor|cobro)|no debo tanto|debo menos",
     r"eso no (?:lo )?debo|no les debo nada|no le debo nada|de donde sacan",
+    r"no es mi (?:firma|letra|cedula|documento)|(?:falsificaron|falsificada) (?:mi )?firma",
+    r"nunca (?:fue|ha sido|han sido|fueron) (?:mia|mio|mias|mios|nuestra|nuestro)"
+    r"|(?:deuda|cuenta|tarjeta|credito) no (?:fue|era) (?:mia|mio)",
 )
 
 WRONG_NUMBER = _words(
@@ -229,6 +238,7 @@ PAYMENT_PLAN = _words(
     r"hacer abonos|abonitos|por abonos|con abonos",
     r"payment plan|installments?|monthly payments",
     r"en (?:\w+ )?(?:partes|cuotas|pagos|abonos|mensualidades|contados)",
+    r"(?:divid|divido|divida|partir|parto|parta)\w* (?:\w+ )?en",
     r"no (?:puedo|alcanzo|podria) (?:con )?(?:pagar(?:lo)? )?(?:todo|toda la deuda"
     r"|el total)(?: de una(?: vez)?| junto)?$",
     r"mensualidades|parcialidades|cuotas mensuales|pagos parciales",
@@ -247,7 +257,7 @@ PAYMENT_PLAN = _words(
 )
 
 CANNOT_PAY = _words(
-    r"no (?:tengo|hay) (?:money|income|job|cash)|no money|can ?t pay|cannot pay|no (?:traigo|cargo|ando con) (?:lana|dinero|plata|feria|nada|un peso|efectivo)",
+    r"no (?:tengo|hay) (?:el |la )?(?:money|income|job|cash|dinero|plata|lana)|no money|can ?t pay|cannot pay|no (?:traigo|cargo|ando con) (?:lana|dinero|plata|feria|nada|un peso|efectivo)",
     r"mal momento economico|situacion economica|problemas economicos|crisis economica|(?:tengo"
     r"|tenemos) (?:muchas|demasiadas|otras) deudas",
     r"no me (?:han pagado|pagan|pagaron)(?! (?:a tiempo))",
@@ -315,6 +325,8 @@ CALLBACK = _words(
     r"|banandome|duchandome|en la ducha|en el bano|en una cita|en otra llamada|en una llamada"
     r"|con un cliente|con clientes|en el banco|en el supermercado|en misa|en el culto|en consulta)",
     r"manejando|conduciendo",
+    r"(?:le|les|te) (?:confirmo|devuelvo la llamada|aviso si|doy razon)|lo (?:pienso|consulto)"
+    r" y (?:le|les|te)",
     r"(?:hablemos|conversemos|hablamos) (?:mas tarde|luego|despues|manana|otro dia|el|la|en)",
     r"(?:mas tarde|en otro momento|otro dia|otro rato|mas rato)(?: (?:hablamos|por favor|mejor))?$",
     r"no es (?:buen|un buen) momento|no tengo tiempo|ahorita no|ahora no|(?:hoy|ahora|ahorita)"
@@ -409,7 +421,8 @@ ASK_INFO = _words(
     r"|hago el pago)"
     r"|que (?:medios|formas) de pago",
     r"(?:que|cual) (?:quiere|necesita|desea)|motivo de (?:la|su) llamada|a nombre de quien"
-    r"|(?:desde|hace) cuando (?:debo|es)",
+    r"|(?:desde|hace) cuando (?:debo|es|estoy|tengo|esta|llevo|lo debo)",
+    r"(?:cuant[oa]s?|que|de cuanto son los) (?:intereses|interes|recargos|moras)",
     r"(?:me|nos) (?:puede|podria|puedes|pueden) (?:decir|dar|explicar|informar|confirmar)",
 )
 
@@ -440,7 +453,7 @@ AFFIRM = _words(
     r"|afirmativo|efectivamente|por supuesto"
     r"|dale|ok|okey|okay|listo|de acuerdo|vale|simon|aja|sale|va|cierto|eso es|perfecto"
     r"|con gusto|obvio|seguro|en efecto|asi es|bueno|esta bien|ya|yes|ujum|mjm|mhm|ajam|sisi|ya po"
-    r"|si po)",
+    r"|si po|de una|al toque|hagale|orale|sure|sounds good|chevere|bacano|ya pues|va que va)",
     r"soy yo|(?:con )?(?:el|ella) (?:habla|mism[oa])|(?:el|la|yo) mism[oa]|al habla|a la orden"
     r"|a sus ordenes|digame|diga|decime|dime|servidor|servidora|(?:con|a) (?:el|ella)$|yo soy"
     r"|es correcto"
@@ -454,6 +467,11 @@ DENY = _words(
     r"|nada que ver",
 )
 
+
+# "no, así está bien" at a read-back: nothing to change.
+FINE_AS_IS = re.compile(r"^(?:no )?(?:asi|asi como esta|eso|todo) (?:esta|queda|quedo) bien$")
+
+UNSURE_PREFIX = re.compile(r"^(?:pues |la verdad |mmm )?no (?:lo |le )?se\b")
 
 # "no sé" is neither a yes nor a no.
 UNSURE = re.compile(
@@ -493,7 +511,7 @@ _KEYWORDS = (
     Rule(
         Intent.DISPUTE,
         _words(
-            r"prescrit[oa]|prescripcion|fraude|estafa|abogado|superintendencia|profeco|condusef"
+            r"prescrit[oa]|prescripcion|prescrib\w*|fraude|estafa|abogado|superintendencia|profeco|condusef"
             r"|indecopi|sernac|reclam\w*|queja|con mis (?:papeles|datos|documentos)|a mi nombre"
         ),
         0.5,
@@ -549,7 +567,7 @@ def _promises(text: str) -> bool:
 def classify(
     text: str, *, has_amount: bool, has_date: bool, has_time: bool = False
 ) -> tuple[Intent, float]:
-    """The intent of normalised text, and how sure the patterns are."""
+    """The intent of normalized text, and how sure the patterns are."""
     if not text:
         return Intent.UNKNOWN, 0.0
     for rule in _BEFORE_PROMISE:
@@ -570,11 +588,14 @@ def classify(
         # A bare "mañana en la tarde" or "a las tres" answers "when can we call you".
         return Intent.CALLBACK_REQUEST, 0.6
     countered = re.search(r"\b(?:mejor|pero|sino)\b", text)  # "no, mejor el lunes"
-    if (has_amount or has_date) and (countered or not _NEGATION.search(text)):
+    unsure = UNSURE_PREFIX.sub("", text)  # "no sé, a fin de mes" is an answer, not a no
+    if (has_amount or has_date) and (countered or not _NEGATION.search(unsure)):
         # A bare "cien mil" or "el viernes" answers "how much / when can you pay".
         return Intent.PROMISE_TO_PAY, 0.6
     if UNSURE.match(text):
         return Intent.UNKNOWN, 0.4
+    if FINE_AS_IS.match(text):
+        return Intent.AFFIRM, 0.8
     short = len(text.split()) <= 3
     if short and DENY.search(text):
         return Intent.DENY, 0.8

@@ -1,8 +1,8 @@
 """Bring typed text and ASR output to one shape before any pattern sees it.
 
-Debtors' words arrive either from a recogniser (lowercase, no punctuation, no
+Debtors' words arrive either from a recognizer (lowercase, no punctuation, no
 accents, numbers as words) or from a person typing ("¿Sí, le pago $350.000 el
-5/12!"). Every pattern in this package is written once, against the recogniser's
+5/12!"). Every pattern in this package is written once, against the recognizer's
 shape: lowercase ASCII words, with written numbers kept whole ("1.200.000",
 "5/12", "3:30") so the number grammar can read their separators.
 """
@@ -17,9 +17,9 @@ _TOKEN = re.compile(r"\$|\d+(?:[.,:/-]\d+)*|[a-z]+")
 
 
 def fold(text: str) -> str:
-    """Lowercase and drop accents, so "Mañana" and the recogniser's "manana" meet.
+    """Lowercase and drop accents, so "Mañana" and the recognizer's "manana" meet.
 
-    "ñ" folds to "n" too: recognisers and keyboards without it write "manana",
+    "ñ" folds to "n" too: recognizers and keyboards without it write "manana",
     and no word in this domain changes meaning by losing it.
     """
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -168,7 +168,7 @@ def _group(words: Sequence[str], i: int) -> tuple[Decimal, int, bool] | None:
         value += HUNDREDS[_at(words, j)]
         j += 1
     elif _at(words, j) in UNITS and _at(words, j + 1) in ("cientos", "cientas"):
-        value += UNITS[_at(words, j)] * 100  # a recogniser's "tres cientos"
+        value += UNITS[_at(words, j)] * 100  # a recognizer's "tres cientos"
         j += 2
     word = _at(words, j)
     if word in TENS:

@@ -1,0 +1,124 @@
+"""``voicebot worker``: a dialer worker on a real carrier (SIP or Twilio), sharing the hopper.
+
+It checks everything it needs before the first dial (the trunk's settings, the campaign,
+its dialplan, a recognizer for the configured language) and refuses to start with one line
+saying what is missing: a worker that cannot hear the debtor must not call anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voicebot.cli.errors import InputError, load_plan
+from voicebot.cli.lookup import find_campaign, sessions_for
+from voicebot.config import Settings
+from voicebot.dialog.plan import Dialplan
+from voicebot.speech.model_files import ModelNotFound
+from voicebot.storage import models as m
+
+CARRIERS = ("sip", "twilio")
+
+
+def missing_carrier_settings(settings: Settings, carrier: str) -> list[str]:
+    """The carrier's required settings left empty, by their environment variable names."""
+    required = {
+        "sip": ("server", "user"),
+        "twilio": ("account_sid", "auth_token", "from_number", "public_base_url"),
+    }[carrier]
+    values = settings.sip if carrier == "sip" else settings.twilio
+    prefix = f"VOICEBOT_{carrier.upper()}__"
+    return [prefix + name.upper() for name in required if not getattr(values, name)]
+
+
+def worker(
+    campaign: Annotated[str, typer.Option(help="Campaign to dial.")],
+    carrier: Annotated[
+        str, typer.Option(help="sip or twilio (settings VOICEBOT_SIP__* / VOICEBOT_TWILIO__*).")
+    ] = "sip",
+    once: Annotated[
+        bool, typer.Option(help="Stop when nothing is due instead of waiting for more.")
+    ] = False,
+) -> None:
+    """A dialer worker: claims due attempts from the shared hopper and calls them."""
+    from voicebot.wiring import recognizer_model
+
+    if carrier not in CARRIERS:
+        raise InputError(f"--carrier: expected sip or twilio, got {carrier!r}")
+    settings = Settings()
+    missing = missing_carrier_settings(settings, carrier)
+    if missing:
+        raise InputError(f"the {carrier} carrier needs {', '.join(missing)}")
+    try:
+        recognizer_model(settings)
+    except ModelNotFound as exc:
+        raise InputError(
+            f"refusing to dial on {carrier} without a speech recognizer "
+            f"(the bot could not hear the debtor): {exc}"
+        ) from exc
+    sessions = sessions_for(settings)
+    campaign_key = find_campaign(sessions, campaign)
+    with sessions() as s:
+        plan_path = s.get_one(m.Campaign, campaign_key).dialplan
+    plan = load_plan(Path(plan_path))
+    asyncio.run(_work(settings, plan, carrier, campaign_key, once))
+
+
+async def _work(
+    settings: Settings, plan: Dialplan, carrier: str, campaign: int, once: bool
+) -> None:
+    from voicebot.engine.dialer import CallRunner, Dialer
+    from voicebot.engine.worker_health import serve as serve_health
+    from voicebot.wiring import (
+        call_recordings,
+        sip_carrier,
+        sip_runner,
+        twilio_carrier,
+        twilio_runner,
+    )
+
+    sessions = sessions_for(settings)
+    recordings = call_recordings(settings, sessions)
+
+    async def dial_all(runner: CallRunner) -> None:
+        dialer = Dialer(
+            sessions,
+            runner,
+            worker_id=settings.dialer.worker_id or None,
+            lease_seconds=settings.dialer.lease_seconds,
+            journal_dir=settings.dialer.journal_dir,
+            max_call_seconds=settings.dialer.max_call_seconds,
+        )
+        health = None
+        if settings.dialer.health_port:
+            health = await serve_health(
+                dialer.health, settings.dialer.health_host, settings.dialer.health_port
+            )
+        try:
+            stats = await dialer.run(
+                campaign_id=campaign, until_idle=once, poll_s=settings.dialer.poll_seconds
+            )
+        finally:
+            dialer.close()
+            if health is not None:
+                await health.cleanup()
+        typer.echo(f"worker done: {stats}")
+
+    if carrier == "sip":
+        async with sip_carrier(settings) as sip:
+            await dial_all(sip_runner(settings, plan, sip, recordings))
+        return
+    twilio = twilio_carrier(settings, plan)
+    server = await twilio.start(settings.twilio.listen_host, settings.twilio.listen_port)
+    try:
+        await dial_all(twilio_runner(settings, plan, twilio, recordings))
+    finally:
+        await twilio.close()
+        await server.cleanup()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
