@@ -366,3 +366,30 @@ class DeliveryOut(Row):
     delivered_at: datetime | None
     attempts: int
     last_error: str
+
+
+# --- call recordings (issue 19) ------------------------------------------------------------
+
+
+class TimelineMark(BaseModel):
+    turn: int = Field(description="index into the call's transcript")
+    speaker: str
+    offset_ms: int = Field(description="where the turn is in the recording, from its first sample")
+
+
+class RecordingInfo(BaseModel):
+    """What a player needs beside the audio: its layout, integrity and where each turn is."""
+
+    url: str
+    media_type: str
+    channels: list[str] = Field(description='channel order in the file, e.g. ["bot", "far_end"]')
+    sample_rate: int
+    status: str = Field(description="complete, or partial (the worker stopped mid-call)")
+    duration_ms: int | None
+    size_bytes: int | None
+    sha256: str | None
+    notice: bool = Field(description="the call opened with the recording notice")
+    notice_rule: str
+    retain_until: datetime
+    retention_rule: str
+    timeline: list[TimelineMark]

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Independent of each other: the engine joins them.
     ("call components", ("voicebot.telephony", "voicebot.speech", "voicebot.dialog")),
     ("storage", ("voicebot.storage",)),
-    ("business rules", ("voicebot.campaigns", "voicebot.webhooks")),
+    ("business rules", ("voicebot.campaigns", "voicebot.webhooks", "voicebot.recording")),
     ("engine", ("voicebot.engine",)),
     # Only the composition root and the entry points read settings.
     ("settings", ("voicebot.config",)),

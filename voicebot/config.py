@@ -108,6 +108,16 @@ class WebhookConfig(BaseModel):
     claim_batch: int = 20  # events one sender leases at a time
 
 
+class RecordingsConfig(BaseModel):
+    """Call recordings (README "Call recordings"): where files go; the rules say how long."""
+
+    enabled: bool = True
+    backend: str = "local"  # local | s3
+    dir: Path = VAR_DIR / "recordings"  # local store, and the S3 backend's spool
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS; else any S3-compatible server
+
+
 class SettingsError(ValueError):
     """The environment or ``.env`` asks for something settings cannot honor; one line says what."""
 
@@ -140,6 +150,7 @@ class Settings(BaseSettings):
     speech: SpeechConfig = Field(default_factory=SpeechConfig)
     dialer: DialerConfig = Field(default_factory=DialerConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    recordings: RecordingsConfig = Field(default_factory=RecordingsConfig)
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
 
     def __init__(self, **values: Any) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.actions import Transfer
 from voicebot.config import Settings
@@ -21,6 +22,8 @@ from voicebot.engine.audio_port import Transferrer
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import CallRunner, DialRequest
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
+from voicebot.recording.service import CallRecordings
+from voicebot.recording.store import LocalStore, RecordingStore, S3Store
 from voicebot.speech.model_files import ResolvedModel, explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
@@ -37,7 +40,7 @@ from voicebot.telephony.simulated import (
     Speak,
 )
 from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings
-from voicebot.telephony.sip_transfer import to_event
+from voicebot.telephony.sip_transfer import to_event, warm_transfer
 from voicebot.telephony.text_line import HANGUP
 from voicebot.telephony.twilio import TwilioCarrier, TwilioSettings
 
@@ -100,20 +103,26 @@ def debtor_turn(turn: str) -> Speak | Press | Silent | HangUp:
 
 def simulated_voice_runner(
     settings: Settings, plan: Dialplan
-) -> Callable[[list[SyntheticDebtor], Callable[[], datetime]], CallRunner]:
+) -> Callable[[list[SyntheticDebtor], Callable[[], datetime], sessionmaker[Session]], CallRunner]:
     """The demo's runner on the simulated voice line: espeak debtors, the bot's TTS, Vosk."""
     voice = bot_voice(settings)
     prerender(plan, voice)
     model = warmed_speech_model(settings, plan, voice)
     debtor_voice = EspeakSynthesizer(VoiceSettings("es+f3", 150))
 
-    def build(debtors: list[SyntheticDebtor], clock: Callable[[], datetime]) -> CallRunner:
+    def build(
+        debtors: list[SyntheticDebtor],
+        clock: Callable[[], datetime],
+        sessions: sessionmaker[Session],
+    ) -> CallRunner:
         scripts = {
             d.phone: DebtorScript(tuple(debtor_turn(t) for t in d.turns if not t.startswith("<")))
             for d in debtors
         }
         carrier = SimulatedCarrier(scripts, debtor_voice=debtor_voice, start=clock())
-        return CarrierCallRunner(plan, carrier, model, voice)
+        # The demo's calls are recorded like production calls (settings.recordings).
+        recordings = call_recordings(settings, sessions, actor="demo-worker")
+        return CarrierCallRunner(plan, carrier, model, voice, recordings=recordings)
 
     return build
 
@@ -143,18 +152,53 @@ def sip_carrier(settings: Settings) -> SipCarrier:
     )
 
 
-def sip_runner(settings: Settings, plan: Dialplan, carrier: SipCarrier) -> CarrierCallRunner:
+def recording_store(settings: Settings) -> RecordingStore:
+    """The configured store for call recordings (README "Call recordings")."""
+    rec = settings.recordings
+    if rec.backend == "local":
+        return LocalStore(rec.dir)
+    if rec.backend == "s3":
+        if not rec.s3_bucket:
+            raise ValueError("S3 recordings: set VOICEBOT_RECORDINGS__S3_BUCKET")
+        return S3Store(rec.s3_bucket, spool=rec.dir, endpoint_url=rec.s3_endpoint_url or None)
+    raise ValueError(f"VOICEBOT_RECORDINGS__BACKEND: local or s3, not {rec.backend!r}")
+
+
+def call_recordings(
+    settings: Settings, sessions: sessionmaker[Session], *, actor: str = "recorder"
+) -> CallRecordings | None:
+    """The recorder a worker's runner uses; None when recordings are switched off."""
+    if not settings.recordings.enabled:
+        return None
+    return CallRecordings(sessions, recording_store(settings), actor=actor)
+
+
+def sip_runner(
+    settings: Settings,
+    plan: Dialplan,
+    carrier: SipCarrier,
+    recordings: CallRecordings | None = None,
+) -> CarrierCallRunner:
     """Calls over SIP with warm transfers to ``sip.agent_uri``; no agent configured: transfers fail."""
     voice = bot_voice(settings)
     prerender(plan, voice)
     agent = settings.sip.agent_uri
 
     def transferrer_for(leg: CallLeg) -> Transferrer | None:
-        if not agent or not isinstance(leg, SipCallLeg):
+        # A recorded call's leg wraps the SIP leg; the bridge runs through the wrapper, so
+        # the agent and the debtor are recorded too.
+        if not agent or not isinstance(getattr(leg, "inner", leg), SipCallLeg):
             return None
 
         async def transfer(request: Transfer) -> TransferCompleted | TransferFailed | Hangup:
-            result = await carrier.warm_transfer(leg, agent, request.context, request.timeout_s)
+            result = await warm_transfer(
+                carrier,
+                leg,
+                agent,
+                request.context,
+                timeout_s=request.timeout_s,
+                desk=carrier.desk,
+            )
             return to_event(result, datetime.now(UTC))
 
         return transfer
@@ -167,6 +211,7 @@ def sip_runner(settings: Settings, plan: Dialplan, carrier: SipCarrier) -> Carri
         caller_id=settings.sip.caller_id,
         ring_timeout_s=settings.dialer.ring_timeout_seconds,
         transferrer_for=transferrer_for,
+        recordings=recordings,
     )
 
 
@@ -254,7 +299,12 @@ def twilio_carrier(settings: Settings, plan: Dialplan) -> TwilioCarrier:
     )
 
 
-def twilio_runner(settings: Settings, plan: Dialplan, carrier: TwilioCarrier) -> CarrierCallRunner:
+def twilio_runner(
+    settings: Settings,
+    plan: Dialplan,
+    carrier: TwilioCarrier,
+    recordings: CallRecordings | None = None,
+) -> CarrierCallRunner:
     voice = bot_voice(settings)
     prerender(plan, voice)
     return CarrierCallRunner(
@@ -263,5 +313,7 @@ def twilio_runner(settings: Settings, plan: Dialplan, carrier: TwilioCarrier) ->
         warmed_speech_model(settings, plan, voice),
         voice,
         ring_timeout_s=settings.dialer.ring_timeout_seconds,
-        transferrer_for=carrier.transferrer_for,
+        # Twilio bridges in its own conference, not through the worker: the recording ends there.
+        transferrer_for=lambda leg: carrier.transferrer_for(getattr(leg, "inner", leg)),
+        recordings=recordings,
     )

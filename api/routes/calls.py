@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Select, literal, select, tuple_
 
 from api.deps import AnyRoleDep, SessionDep
-from api.errors import not_found
+from api.errors import error_response, not_found
 from api.fields import IdPath, IdQuery, MomentQuery, filter_text
 from api.pagination import Limit, Offset, decode_cursor, encode_cursor, paginate
-from api.schemas import CallDetail, CallSummary, Page, PromiseOut, TurnOut
+from api.schemas import (
+    CallDetail,
+    CallSummary,
+    Page,
+    PromiseOut,
+    RecordingInfo,
+    TimelineMark,
+    TurnOut,
+)
 from api.security import AGENT, Principal
+from voicebot.recording.ranges import RangeNotSatisfiable, byte_range
+from voicebot.recording.store import RecordingStore
 from voicebot.storage import models as m
 from voicebot.storage.models import UtcDateTime
+from voicebot.storage.repositories import append_audit
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 
@@ -104,15 +115,127 @@ def get_call(call_id: IdPath, request: Request, session: SessionDep, who: AnyRol
         promise=PromiseOut.model_validate(promise) if promise else None,
         recording_url=(
             str(request.url_for("get_recording", call_id=call_id))
-            if record.recording_path
+            if _playable(session, record) is not None
             else None
         ),
     )
 
 
-@router.get("/{call_id}/recording", response_class=FileResponse)
-def get_recording(call_id: IdPath, session: SessionDep, who: AnyRoleDep) -> FileResponse:
+# --- recordings (issue 19) -----------------------------------------------------------------
+
+PLAYABLE = ("complete", "partial")
+
+
+def _playable(session: SessionDep, record: m.CallRecord) -> m.Recording | None:
+    # The latest try of the attempt (one that a dead worker interrupted comes before it).
+    return session.scalar(
+        select(m.Recording)
+        .where(m.Recording.attempt_id == record.attempt_id, m.Recording.status.in_(PLAYABLE))
+        .order_by(m.Recording.id.desc())
+        .limit(1)
+    )
+
+
+def _store(request: Request) -> RecordingStore:
+    store: RecordingStore | None = getattr(request.app.state, "recording_store", None)
+    if store is None:
+        from voicebot.wiring import recording_store
+
+        store = request.app.state.recording_store = recording_store(request.app.state.settings)
+    return store
+
+
+@router.get("/{call_id}/recording/info")
+def get_recording_info(
+    call_id: IdPath, request: Request, session: SessionDep, who: AnyRoleDep
+) -> RecordingInfo:
+    """The recording's layout, hash, retention and each transcript turn's offset in it.
+
+    Not a listen (no audio), so not audited; the same roles as the audio.
+    """
     record = _call(session, who, call_id)
-    if not record.recording_path or not Path(record.recording_path).is_file():
+    recording = _playable(session, record)
+    if recording is None:
         raise not_found("recording of call", call_id)
-    return FileResponse(record.recording_path, media_type="audio/wav")
+    return RecordingInfo(
+        url=str(request.url_for("get_recording", call_id=call_id)),
+        media_type=recording.media_type,
+        channels=list(recording.channels),
+        sample_rate=recording.sample_rate,
+        status=recording.status,
+        duration_ms=recording.duration_ms,
+        size_bytes=recording.size_bytes,
+        sha256=recording.sha256,
+        notice=recording.notice,
+        notice_rule=recording.notice_rule,
+        retain_until=recording.retain_until,
+        retention_rule=recording.retention_rule,
+        timeline=[TimelineMark.model_validate(mark) for mark in recording.timeline],
+    )
+
+
+@router.get(
+    "/{call_id}/recording",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"audio/flac": {}}, "description": "the whole two-channel FLAC"},
+        206: {"content": {"audio/flac": {}}, "description": "the requested byte range"},
+        416: {"description": "the range starts past the end of the file"},
+    },
+)
+def get_recording(
+    call_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    who: AnyRoleDep,
+    range_: Annotated[str | None, Header(alias="Range")] = None,
+) -> Response:
+    """The call's recording (channel 1 the bot, 2 the far end), seekable with ``Range``.
+
+    Agents hear only calls transferred to them. Every request is written to the audit
+    log before a byte is sent, including each range a player fetches while seeking.
+    """
+    record = _call(session, who, call_id)
+    recording = _playable(session, record)
+    store = _store(request)
+    size = store.size(recording.key) if recording is not None else None
+    if recording is None or size is None:
+        raise not_found("recording of call", call_id)
+    try:
+        span = byte_range(range_, size)
+    except RangeNotSatisfiable as error:
+        # RFC 9110 §15.5.17: say how long the file is, so the player can ask again.
+        return error_response(
+            416,
+            "range_not_satisfiable",
+            str(error),
+            {"size": size},
+            headers={"Content-Range": f"bytes */{size}"},
+        )
+    first, last = span if span is not None else (0, size - 1)
+    append_audit(
+        session,
+        actor=who.name,
+        action="recording_listened",
+        debtor_id=recording.debtor_id,
+        campaign_id=recording.campaign_id,
+        attempt_id=recording.attempt_id,
+        reason=f"{who.role} fetched bytes {first}-{last} of {size}",
+        details={"recording_id": recording.id, "call_id": call_id, "role": who.role},
+        at=datetime.now(UTC),
+    )
+    session.commit()
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(last - first + 1),
+        "ETag": f'"{recording.sha256}"',
+        "X-Recording-Status": recording.status,
+    }
+    if span is not None:
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    return StreamingResponse(
+        store.read(recording.key, first, last),
+        status_code=206 if span is not None else 200,
+        media_type=recording.media_type,
+        headers=headers,
+    )

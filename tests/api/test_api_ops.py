@@ -1,4 +1,4 @@
-"""Operations: health, readiness, metrics, CORS, PII-free logs, recordings, deliveries, the CLI."""
+"""Operations: health, readiness, metrics, CORS, PII-free logs, deliveries, the CLI (recordings: test_api_recordings)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import logging
 import os
 import subprocess
 import sys
-import wave
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,26 +163,6 @@ def test_log_records_are_masked_by_the_filter(caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.INFO, logger="voicebot.test_pii"):
         logger.info("debtor %s at %s", "80.222.345", "+573112345678")
     assert caplog.messages == ["debtor ***45 at ***78"]
-
-
-def test_recording_link_serves_the_wav(lite: World, tmp_path: Path) -> None:
-    path = tmp_path / "call.wav"
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x01" * 8000)
-    call_id = lite.calls["C1"]
-    with lite.sessions.begin() as s:
-        s.get_one(m.CallRecord, call_id).recording_path = str(path)
-    detail = lite.client.get(f"/calls/{call_id}", headers=lite.auth("auditor")).json()
-    assert detail["recording_url"].endswith(f"/calls/{call_id}/recording")
-    audio = lite.client.get(detail["recording_url"], headers=lite.auth("auditor"))
-    assert audio.status_code == 200
-    assert audio.headers["content-type"] == "audio/wav"
-    assert audio.content == path.read_bytes()
-    missing = lite.client.get(f"/calls/{lite.calls['C2']}/recording", headers=lite.auth("auditor"))
-    assert missing.status_code == 404
 
 
 def test_deliveries_can_be_inspected_and_replayed(lite: World) -> None:

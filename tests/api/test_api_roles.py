@@ -59,6 +59,7 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any] | None]] = [
     ("GET", "/calls", FLOOR, None),
     ("GET", "/calls/{call}", FLOOR, None),
     ("GET", "/calls/{call}/recording", FLOOR, None),
+    ("GET", "/calls/{call}/recording/info", FLOOR, None),
     ("GET", "/promises", READ, None),
     ("POST", "/promises/{promise}/kept", WRITE, {"json": {"paid_amount": "10"}}),
     ("POST", "/agents", {"admin"}, {"json": {"name": "agente-9"}}),

@@ -6,16 +6,23 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
-from voicebot.config import Settings, SpeechConfig
+from sqlalchemy import select
+
+from voicebot.config import RecordingsConfig, Settings, SpeechConfig
 from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.demo.campaign import run_demo
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.outcome import CallOutcome
+from voicebot.storage import models as m
+from voicebot.storage.db import make_engine, session_factory
 from voicebot.wiring import simulated_voice_runner
 
 
 def test_demo_calls_run_over_audio_with_a_real_model(tmp_path: Path) -> None:
-    settings = Settings(speech=SpeechConfig(language="ko", tts_cache_dir=tmp_path / "tts"))
+    settings = Settings(
+        speech=SpeechConfig(language="ko", tts_cache_dir=tmp_path / "tts"),
+        recordings=RecordingsConfig(dir=tmp_path / "recordings"),
+    )
     plan = load_dialplan(DEFAULT_DIALPLAN)
     result = asyncio.run(
         run_demo(
@@ -38,3 +45,16 @@ def test_demo_calls_run_over_audio_with_a_real_model(tmp_path: Path) -> None:
         assert heard and not outcome.disclosure_made
         assert outcome.ended_at > outcome.started_at
     assert sum(s["kpis"]["attempts"] for s in result.statuses) == 2
+    # The simulated voice line records too: every answered call has a complete recording.
+    engine = make_engine(f"sqlite:///{tmp_path / 'voice.sqlite3'}")
+    with session_factory(engine)() as s:
+        rows = s.scalars(select(m.Recording)).all()
+        outcomes = dict(
+            s.execute(select(m.CallRecord.attempt_id, m.CallRecord.recording_path)).all()
+        )
+    engine.dispose()
+    # Each outcome points to its recording, stored before the outcome was committed.
+    assert {r.attempt_id: f"local:{r.key}" for r in rows} == outcomes
+    for row in rows:
+        assert row.status == "complete" and row.duration_ms and row.sha256
+        assert (tmp_path / "recordings" / row.key).stat().st_size == row.size_bytes

@@ -12,6 +12,7 @@ from voicebot.cli import (
     dialog_eval_cmd,
     dialplan_cmd,
     nlu_cmd,
+    recordings_cmd,
     serve_cmd,
     simulate_cmd,
     speech_cmd,
@@ -43,6 +44,7 @@ worker_cmd.register(app)
 compliance_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)
+recordings_cmd.register(app)
 
 
 def main() -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,12 +15,11 @@ from rich.table import Table
 
 from voicebot.cli.errors import InputError, load_plan, parse_date
 from voicebot.config import VAR_DIR, Settings
-from voicebot.demo.campaign import run_demo, spanish_model_available
+from voicebot.demo.campaign import RunnerFactory, run_demo, spanish_model_available
 from voicebot.demo.synthetic import SyntheticDebtor
 from voicebot.dialog.plan import Dialplan
-from voicebot.engine.dialer import CallResult, CallRunner
+from voicebot.engine.dialer import CallResult
 
-RunnerFactory = Callable[[list[SyntheticDebtor], Callable[[], datetime]], CallRunner]
 KPI_ROWS = (
     "debtors_in_campaign",
     "attempts",

@@ -72,9 +72,16 @@ async def _work(
 ) -> None:
     from voicebot.engine.dialer import CallRunner, Dialer
     from voicebot.engine.worker_health import serve as serve_health
-    from voicebot.wiring import sip_carrier, sip_runner, twilio_carrier, twilio_runner
+    from voicebot.wiring import (
+        call_recordings,
+        sip_carrier,
+        sip_runner,
+        twilio_carrier,
+        twilio_runner,
+    )
 
     sessions = sessions_for(settings)
+    recordings = call_recordings(settings, sessions)
 
     async def dial_all(runner: CallRunner) -> None:
         dialer = Dialer(
@@ -102,12 +109,12 @@ async def _work(
 
     if carrier == "sip":
         async with sip_carrier(settings) as sip:
-            await dial_all(sip_runner(settings, plan, sip))
+            await dial_all(sip_runner(settings, plan, sip, recordings))
         return
     twilio = twilio_carrier(settings, plan)
     server = await twilio.start(settings.twilio.listen_host, settings.twilio.listen_port)
     try:
-        await dial_all(twilio_runner(settings, plan, twilio))
+        await dial_all(twilio_runner(settings, plan, twilio, recordings))
     finally:
         await twilio.close()
         await server.cleanup()

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from voicebot.campaigns.compliance import is_holiday
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_json_rows
@@ -108,6 +110,12 @@ def text_runner(
     return ScriptedTextRunner(plan, scripts, clock=clock)
 
 
+# Builds the demo's runner: its debtors, the campaign clock, and the database (for recordings).
+RunnerFactory = Callable[
+    [list[SyntheticDebtor], Callable[[], datetime], sessionmaker[Session]], CallRunner
+]
+
+
 async def run_demo(
     plan: Dialplan,
     *,
@@ -115,8 +123,7 @@ async def run_demo(
     debtors: int,
     today: date,
     seed: int = 7,
-    runner_factory: Callable[[list[SyntheticDebtor], Callable[[], datetime]], CallRunner]
-    | None = None,
+    runner_factory: RunnerFactory | None = None,
     mode: str = "text",
     on_call: Callable[[SyntheticDebtor, CallResult], None] = lambda debtor, result: None,
 ) -> DemoResult:
@@ -141,7 +148,9 @@ async def run_demo(
         results.append((by_phone[request.phone], result))
         on_call(by_phone[request.phone], result)
 
-    runner = (runner_factory or (lambda ds, c: text_runner(plan, ds, c)))(portfolio, clock)
+    runner = (runner_factory or (lambda ds, c, _: text_runner(plan, ds, c)))(
+        portfolio, clock, sessions
+    )
     statuses = []
     try:
         for market in MARKETS:

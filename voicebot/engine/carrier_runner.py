@@ -11,10 +11,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from voicebot.actions import Say
 from voicebot.dialog.plan import Dialplan
 from voicebot.engine.audio_port import AudioDialogPort, Transferrer
 from voicebot.engine.call_loop import run_call, utc_now
 from voicebot.engine.dialer import CallResult, DialRequest
+from voicebot.recording.notice import NOTICE_PROMPT, notice_text
+from voicebot.recording.service import ActiveRecording, CallRecordings
 from voicebot.speech.synthesizer import Synthesizer
 from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.telephony.amd import late_verdict_disposition
@@ -34,6 +37,7 @@ class CarrierCallRunner:
         caller_id: str | None = None,
         ring_timeout_s: float = 30.0,
         transferrer_for: Callable[[CallLeg], Transferrer | None] = lambda leg: None,
+        recordings: CallRecordings | None = None,
     ) -> None:
         self.plan = plan
         self.carrier = carrier
@@ -42,6 +46,7 @@ class CarrierCallRunner:
         self.caller_id = caller_id
         self.ring_timeout_s = ring_timeout_s
         self.transferrer_for = transferrer_for
+        self.recordings = recordings  # None: calls are not recorded (text and unit runs)
 
     async def run(self, request: DialRequest) -> CallResult:
         leg = await self.carrier.dial(
@@ -51,7 +56,20 @@ class CarrierCallRunner:
             return leg
         # A simulated line keeps its own time; a real line runs on the dialer's clock.
         line_clock: Callable[[], datetime] = getattr(leg, "clock", None) or request.clock or utc_now
+        line = leg  # the carrier's own leg: it says why the line ended (the recording wraps it)
+        recording: ActiveRecording | None = None
+        if self.recordings is not None and request.attempt_id:
+            # From answer on, both directions go through the recording leg (bridge included).
+            try:
+                recording = self.recordings.start(request.attempt_id, leg, line_clock())
+            except Exception:
+                # The debtor is already on the line: the call goes on, unrecorded and logged
+                # (a failure here must not drop the call nor lose its outcome).
+                log.exception("recording of attempt %s could not start", request.attempt_id)
+            else:
+                leg = recording.leg
         recognizer = self.speech.new_call()
+        outcome = None
         try:
             port = AudioDialogPort(
                 leg,
@@ -60,17 +78,29 @@ class CarrierCallRunner:
                 clock=line_clock,
                 transferrer=self.transferrer_for(leg),
             )
+            if recording is not None and recording.policy.notice:
+                # Before anything that matters is said; heard to the end (no barge-in).
+                text = notice_text(request.context.company)
+                await port.say(Say(NOTICE_PROMPT, text, barge_in=False))
             outcome = await run_call(
                 self.plan, request.context, port, clock=line_clock, on_action=request.on_action
             )
             # A line that died without BYE (no RTP, session expired) ends as DROP; say why.
-            reason = getattr(leg, "end_reason", "")
+            reason = getattr(line, "end_reason", "")
             if reason:
-                log.warning("call %s ended by the line: %s", leg.call_id, reason)
+                log.warning("call %s ended by the line: %s", line.call_id, reason)
                 outcome = replace(outcome, line_reason=reason)
-            late = late_verdict_disposition(getattr(leg, "late_verdict", ""))
+            late = late_verdict_disposition(getattr(line, "late_verdict", ""))
             if late is not None and not outcome.right_party_contacted:
                 outcome = replace(outcome, disposition=late)
             return outcome
         finally:
             recognizer.close()
+            if recording is not None and self.recordings is not None:
+                transcript = outcome.transcript if outcome is not None else ()
+                try:
+                    await self.recordings.finish(recording, transcript, line_clock())
+                except Exception:
+                    # The outcome matters more than its recording: the row stays
+                    # "recording" and `voicebot recordings recover` settles it later.
+                    log.exception("recording of attempt %s not stored", request.attempt_id)

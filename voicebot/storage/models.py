@@ -142,6 +142,8 @@ class Campaign(Base):
     max_concurrent: Mapped[int] = mapped_column(Integer, default=10)
     calls_per_second: Mapped[float] = mapped_column(default=1.0)
     retry_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Call recordings: {"notice": bool, "retention_days": int} on top of the law (migration 0003).
+    recording_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
@@ -395,3 +397,60 @@ class Agent(Base):
     status: Mapped[str] = mapped_column(String(16), default="offline")  # available|busy|offline
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+# --- call recordings (issue 19) ----------------------------------------------------------
+
+
+class Recording(Base):
+    """One call's two-channel recording: where it is, what it hashes to, how long it is kept.
+
+    Created when the call is answered (status ``recording``), so a worker that dies mid-call
+    leaves a row pointing to its partial file; ``complete`` once the file is durable (before
+    the call's outcome commits), ``partial`` when an interrupted one was settled, ``purged``
+    once retention deleted the file (the row stays: the audit trail refers to it).
+    """
+
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_status_retain", "status", "retain_until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Not unique: an attempt a dead worker left is dialled again, and each try is recorded.
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("call_attempts.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    store: Mapped[str] = mapped_column(String(16))  # local | s3
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # opaque, sharded, no debtor data
+    status: Mapped[str] = mapped_column(String(16), default="recording")
+    media_type: Mapped[str] = mapped_column(String(40), default="audio/flac")
+    channels: Mapped[list[Any]] = mapped_column(default=list)  # e.g. ["bot", "far_end"]
+    sample_rate: Mapped[int] = mapped_column(Integer, default=8000)
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    notice: Mapped[bool] = mapped_column(Boolean, default=False)  # the debtor was told first
+    notice_rule: Mapped[str] = mapped_column(String(120), default="")
+    retention_days: Mapped[int] = mapped_column(Integer)
+    retention_rule: Mapped[str] = mapped_column(String(120), default="")
+    timeline: Mapped[list[Any]] = mapped_column(default=list)  # transcript turns' offsets (ms)
+    started_at: Mapped[datetime]  # the file's first sample, on the call's clock
+    ended_at: Mapped[datetime | None]
+    retain_until: Mapped[datetime]
+    purged_at: Mapped[datetime | None]
+
+
+class LegalHold(Base):
+    """A dispute or complaint that keeps every recording of a debtor until it is released."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))  # dispute | complaint | litigation | ...
+    note: Mapped[str] = mapped_column(Text, default="")
+    placed_by: Mapped[str] = mapped_column(String(120))
+    placed_at: Mapped[datetime] = mapped_column(default=utc_now)
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(120))

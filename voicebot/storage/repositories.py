@@ -190,7 +190,22 @@ def _event_base(attempt: m.CallAttempt) -> dict[str, Any]:
     }
 
 
-def _call_record(attempt: m.CallAttempt, outcome: CallOutcome) -> m.CallRecord:
+def _recording_of(session: Session, attempt_id: int) -> str | None:
+    """``store:key`` of the call's recording: stored and fsynced before the outcome commits."""
+    found = session.execute(
+        select(m.Recording.store, m.Recording.key)
+        .where(
+            m.Recording.attempt_id == attempt_id, m.Recording.status.in_(("complete", "partial"))
+        )
+        .order_by(m.Recording.id.desc())  # the try that reached an outcome is the last one
+        .limit(1)
+    ).first()
+    return f"{found[0]}:{found[1]}" if found is not None else None
+
+
+def _call_record(
+    attempt: m.CallAttempt, outcome: CallOutcome, recording: str | None = None
+) -> m.CallRecord:
     return m.CallRecord(
         attempt_id=attempt.id,
         campaign_id=attempt.campaign_id,
@@ -206,6 +221,7 @@ def _call_record(attempt: m.CallAttempt, outcome: CallOutcome) -> m.CallRecord:
         paid_info=outcome.paid_info,
         final_state=outcome.final_state,
         transcript=[t.to_json() for t in outcome.transcript],
+        recording_path=recording,
         started_at=outcome.started_at,
         ended_at=outcome.ended_at,
     )
@@ -234,7 +250,7 @@ def record_outcome(
     attempt.ended_at = outcome.ended_at
     attempt.lease_expires_at = None
     attempt.error = outcome.line_reason or attempt.error
-    record = _call_record(attempt, outcome)
+    record = _call_record(attempt, outcome, _recording_of(session, attempt_id))
     session.add(record)
     base = _event_base(attempt)
     if outcome.promise is not None:

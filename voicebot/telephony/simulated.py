@@ -288,6 +288,11 @@ class SimulatedLeg:
         return self.answered_at + timedelta(milliseconds=self.now_ms)
 
     @property
+    def frames_received(self) -> int:
+        """20 ms frames the line has produced so far, read or not (the recorder's clock)."""
+        return self.now_ms // FRAME_MS
+
+    @property
     def playing(self) -> bool:
         return bool(self._playback)
 

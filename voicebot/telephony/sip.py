@@ -206,6 +206,11 @@ class SipCallLeg:
     def is_up(self) -> bool:
         return not self._ended
 
+    @property
+    def frames_received(self) -> int:
+        """20 ms frames the line has produced so far, read or not (the recorder's clock)."""
+        return self._frames_out
+
     async def send_audio(self, pcm: Pcm) -> None:
         if self._ended or not self._call.RTPClients:
             return
