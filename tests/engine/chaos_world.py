@@ -187,7 +187,8 @@ def run(
                 str(epoch),
                 str(chaos.debtors),
             ],
-            env={**os.environ, "PYTHONPATH": str(HERE)},
+            # The world beside this file and testbeds/ at the root (neither is installed).
+            env={**os.environ, "PYTHONPATH": os.pathsep.join((str(HERE), str(HERE.parents[1])))},
             stderr=stderr,
         )
 
