@@ -471,6 +471,36 @@ def _prefix(j: Jurisdiction) -> str:
     return j.code.lower().replace("-", "_")
 
 
+def _time_refusal(
+    j: Jurisdiction, facts: DialFacts, at: datetime, zone: ZoneInfo, several_zones: bool
+) -> tuple[str, str, str] | None:
+    """The day, hours or holiday rule a dial at ``at`` breaks in one of the debtor's zones."""
+    local = at.astimezone(zone)
+    where = f" ({zone.key})" if several_zones else ""
+    span = j.hours.get(local.weekday()) if j.hours is not None else (time(0), time.max)
+    if span is None:
+        return (
+            f"{_prefix(j)}_closed_day",
+            f"{j.name}: no collection calls on {DAYS[local.weekday()]}{where}",
+            zone.key,
+        )
+    start, end = span
+    if not start <= local.time() < end:
+        return (
+            f"{_prefix(j)}_hours",
+            f"{j.name}: calls only {start:%H:%M}-{end:%H:%M} local time, it is {local:%H:%M}{where}",
+            zone.key,
+        )
+    country = j.code.split("-")[0]
+    if j.holidays and is_holiday(local.date(), country, facts.subdivision):
+        return (
+            f"{_prefix(j)}_holiday",
+            f"{j.name}: {local.date()} is a public holiday{where}",
+            zone.key,
+        )
+    return None
+
+
 def _refusal_at(
     applicable: Iterable[Jurisdiction],
     facts: DialFacts,
@@ -482,29 +512,9 @@ def _refusal_at(
     home = zones[0]
     for j in applicable:
         for zone in zones:
-            local = at.astimezone(zone)
-            where = f" ({zone.key})" if len(zones) > 1 else ""
-            span = j.hours.get(local.weekday()) if j.hours is not None else (time(0), time.max)
-            if span is None:
-                return (
-                    f"{_prefix(j)}_closed_day",
-                    f"{j.name}: no collection calls on {DAYS[local.weekday()]}{where}",
-                    zone.key,
-                )
-            start, end = span
-            if not start <= local.time() < end:
-                return (
-                    f"{_prefix(j)}_hours",
-                    f"{j.name}: calls only {start:%H:%M}-{end:%H:%M} local time, it is {local:%H:%M}{where}",
-                    zone.key,
-                )
-            country = j.code.split("-")[0]
-            if j.holidays and is_holiday(local.date(), country, facts.subdivision):
-                return (
-                    f"{_prefix(j)}_holiday",
-                    f"{j.name}: {local.date()} is a public holiday{where}",
-                    zone.key,
-                )
+            refused = _time_refusal(j, facts, at, zone, len(zones) > 1)
+            if refused is not None:
+                return refused
         for cap in j.caps:
             if (
                 "voice" not in cap.channels  # a cap on messages does not limit calls

@@ -55,3 +55,12 @@ def settle(current: Disposition | None, claim: Disposition) -> Disposition:
         return claim  # an amended promise replaces the one before
 
     return current
+
+
+def amend(before: str | None, said: str) -> str | None:
+    """What the debtor said, added to what they had already said about the same claim."""
+    if not said:
+        return before
+    if before and said not in before:
+        return f"{before}; {said}"
+    return before or said

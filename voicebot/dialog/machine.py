@@ -28,7 +28,7 @@ from voicebot.actions import (
     Transfer,
     TransferContext,
 )
-from voicebot.dialog.claims import settle
+from voicebot.dialog.claims import amend, settle
 from voicebot.dialog.nlu import understand
 from voicebot.dialog.plan import Condition, Dialplan, Operand, Ref, State, Step, Transition
 from voicebot.dialog.prompts import render_prompt
@@ -530,7 +530,7 @@ def _run_step(
             return _settle(replace(state, phone_invalid=True), Disposition.WPC, actions)
         case "record_dispute":
             said = str(state.slots.get("last_text") or "").strip()
-            reason = _amend(state.dispute_reason, said) or "sin detalle"
+            reason = amend(state.dispute_reason, said) or "sin detalle"
             return _settle(replace(state, dispute_reason=reason), Disposition.DISP, actions)
         case "record_paid":
             return _settle(_record_paid(state, inp), Disposition.PAID, actions)
@@ -645,15 +645,6 @@ def _settle(state: CallState, disposition: Disposition, actions: list[Action]) -
     return replace(state, disposition=final)
 
 
-def _amend(before: str | None, said: str) -> str | None:
-    """What the debtor said, added to what they had already said about the same claim."""
-    if not said:
-        return before
-    if before and said not in before:
-        return f"{before}; {said}"
-    return before or said
-
-
 def _record_paid(state: CallState, inp: _Input) -> CallState:
     """Keep what the debtor said about the payment, with its date, channel and amount."""
     slots = dict(state.slots)
@@ -679,7 +670,7 @@ def _record_paid(state: CallState, inp: _Input) -> CallState:
     if isinstance(slots.get("paid_amount"), Decimal):
         details.append(f"valor: {slots['paid_amount']}")
     text = state.slots.get("paid_text")
-    text = _amend(text if isinstance(text, str) else None, said)
+    text = amend(text if isinstance(text, str) else None, said)
     slots["paid_text"] = text or ""
     info = " ".join(filter(None, [text, f"({', '.join(details)})" if details else ""])).strip()
     return replace(state, paid_info=info, slots=slots)
