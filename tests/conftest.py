@@ -1,4 +1,6 @@
-"""Project-wide fixtures: databases of both kinds (SQLite and a real PostgreSQL server on loopback)."""
+"""Project-wide fixtures: databases of both kinds (SQLite and a real PostgreSQL server on
+loopback), and the voices of a call (the real Korean Vosk model, espeak-ng for bot and debtor,
+Spanish recordings), loaded once per session for every folder that plays calls."""
 
 from __future__ import annotations
 
@@ -10,6 +12,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from testbeds.postgres import PostgresServer, start_postgres
+from voicebot.speech.model_files import resolve_model
+from voicebot.speech.tts_cache import TtsCache
+from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
+from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.storage.db import make_engine, session_factory, upgrade
 
 _names = itertools.count()
@@ -39,3 +45,29 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(db_url)
     yield session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def ko_model() -> Iterator[VoskSpeechModel]:
+    """Korean is the model installed here; the dialplan's keyword hints carry Korean answers."""
+    yield VoskSpeechModel(resolve_model("ko", env={}))
+
+
+@pytest.fixture(scope="session")
+def bot_voice(tmp_path_factory: pytest.TempPathFactory) -> TtsCache:
+    """The bot: Latin-American Spanish, cached like in production."""
+    return TtsCache(EspeakSynthesizer(VoiceSettings("es-419", 175)), tmp_path_factory.mktemp("tts"))
+
+
+@pytest.fixture(scope="session")
+def korean_debtor() -> EspeakSynthesizer:
+    """The debtor: another engine voice (Korean, slower) so bot and debtor never sound alike."""
+    return EspeakSynthesizer(VoiceSettings("ko", 150))
+
+
+@pytest.fixture(scope="session")
+def sounds() -> Path:
+    path = Path("/usr/share/asterisk/sounds/es_MX_f_Allison")
+    if not path.is_dir():
+        pytest.skip("apt-get install asterisk-core-sounds-es-wav")
+    return path
