@@ -386,6 +386,24 @@ class TransferRequest(Base):
     accepted_at: Mapped[datetime | None]
 
 
+class AgentResult(Base):
+    """What the agent who took a warm transfer recorded after talking to the debtor."""
+
+    __tablename__ = "agent_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(
+        ForeignKey("transfers.id", ondelete="CASCADE"), unique=True
+    )
+    agent: Mapped[str] = mapped_column(String(120))
+    disposition: Mapped[str] = mapped_column(String(8))
+    promise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("promises.id", ondelete="SET NULL")
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
 class Agent(Base):
     """A human who takes warm transfers; availability drives who gets the next one."""
 
