@@ -20,13 +20,19 @@ from voicebot.storage.models import utc_now
 def launched_campaign(console: ConsoleWorld) -> int:
     with transaction(console.sessions) as s:
         campaign = m.Campaign(
-            name="mora-temprana", dialplan="cobranza_es", jurisdiction="CO", default_region="CO",
-            company="Gestión Integral de Cartera", limits={"min_payment": "400000", "max_days_ahead": 20},
+            name="mora-temprana",
+            dialplan="cobranza_es",
+            jurisdiction="CO",
+            default_region="CO",
+            company="Gestión Integral de Cartera",
+            limits={"min_payment": "400000", "max_days_ahead": 20},
         )
         s.add(campaign)
         s.flush()
         campaign_id = campaign.id
-    report = import_csv(console.sessions, GOOD_ROWS.encode(), default_region="CO", campaign_id=campaign_id)
+    report = import_csv(
+        console.sessions, GOOD_ROWS.encode(), default_region="CO", campaign_id=campaign_id
+    )
     assert not report.errors, report.errors
     with transaction(console.sessions) as s:
         launch_campaign(s, campaign_id=campaign_id, now=utc_now(), actor="test")

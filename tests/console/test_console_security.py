@@ -68,7 +68,9 @@ def test_a_bad_key_and_an_expired_or_forged_session_lead_back_to_login(
     valid = cookies.decode(secret, session_cookie["value"], now=datetime.now(UTC))
     assert valid is not None and valid.key_id is not None
     expired = cookies.new_session(
-        key_id=valid.key_id, now=datetime.now(UTC) - timedelta(days=1), lifetime_seconds=60,
+        key_id=valid.key_id,
+        now=datetime.now(UTC) - timedelta(days=1),
+        lifetime_seconds=60,
         language="es-419",
     )
     for value in (cookies.encode(secret, expired), session_cookie["value"][:-2] + "xx"):

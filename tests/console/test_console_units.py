@@ -57,7 +57,9 @@ TODAY = date(2026, 12, 2)
 
 
 def test_a_promise_needs_a_positive_amount_and_a_date_within_the_limits() -> None:
-    ok = validate("PTP", "600000.50", "2026-12-10", " llamó su hija ", today=TODAY, max_days_ahead=20)
+    ok = validate(
+        "PTP", "600000.50", "2026-12-10", " llamó su hija ", today=TODAY, max_days_ahead=20
+    )
     assert (ok.disposition, ok.amount, ok.due_date, ok.notes) == (
         Disposition.PTP,
         Decimal("600000.50"),

@@ -397,9 +397,7 @@ class AgentResult(Base):
     )
     agent: Mapped[str] = mapped_column(String(120))
     disposition: Mapped[str] = mapped_column(String(8))
-    promise_id: Mapped[int | None] = mapped_column(
-        ForeignKey("promises.id", ondelete="SET NULL")
-    )
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="SET NULL"))
     notes: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
 
