@@ -24,8 +24,10 @@ def console(tmp_path: Path) -> Iterator[ConsoleWorld]:
     yield from open_world(tmp_path)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Per module: Playwright's sync API keeps an event loop running in the main thread
+    while it is open, so it must be closed before other packages' tests call asyncio.run."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (scripts/setup installs it)")
     from playwright.sync_api import sync_playwright
