@@ -26,7 +26,7 @@ from typing import Any
 import _repo  # noqa: F401  (puts the repository root on sys.path)
 import httpx
 import uvicorn
-from bench_api import seed
+from bench_api import seed, start_postgres
 
 import api.console.live as live
 from api.app import create_app
@@ -36,10 +36,10 @@ TIMES: list[float] = []
 
 
 def _timed(original: Any) -> Any:
-    def wrapper(session: Any, campaign_id: int) -> Any:
+    def wrapper(session: Any, campaign_id: int, tracker: Any) -> Any:
         started = time.perf_counter()
         try:
-            return original(session, campaign_id)
+            return original(session, campaign_id, tracker)
         finally:
             TIMES.append(time.perf_counter() - started)
 
@@ -89,9 +89,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
+    postgres = start_postgres() if args.db == "postgresql" else None
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        url = postgres.url if postgres else f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         started = time.perf_counter()
         key = seed(url, args.calls)
         print(f"seeded {args.calls} calls in {time.perf_counter() - started:.1f} s")
@@ -108,6 +110,8 @@ def main() -> None:
         events, slowest_first = asyncio.run(viewers(base, key, args.viewers, args.seconds))
         server.should_exit = True
         thread.join(30)
+    if postgres is not None:
+        postgres.stop()
     ms = [t * 1000 for t in TIMES]
     print(
         f"{args.viewers} dashboards for {args.seconds:.0f} s: {len(TIMES)} computations, "

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from api.console import auth_pages, call_pages, desk_pages, live_pages, manager_pages
+from api.console.live_tally import LiveTally
 from api.console.web import PREFIX, ConsoleRefusal, console_secret
 from api.status_cache import StatusCache
 
@@ -21,6 +22,8 @@ def install(app: FastAPI) -> None:
     app.state.console_secret = console_secret(settings) or secrets.token_bytes(32)
     app.state.console_live = StatusCache(settings.api.console_tick_seconds)
     app.state.console_queue = StatusCache(settings.api.console_desk_tick_seconds)
+    app.state.console_tally = LiveTally()
+    app.state.console_rendered = {}  # (campaign, language) -> (as_of, dashboard fragment)
 
     async def refused(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ConsoleRefusal)

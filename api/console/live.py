@@ -30,7 +30,7 @@ def live_snapshot(app: FastAPI, campaign_id: int) -> dict[str, Any]:
 
     def compute() -> dict[str, Any]:
         with app.state.sessions() as s:
-            return dashboard_snapshot(s, campaign_id)
+            return dashboard_snapshot(s, campaign_id, app.state.console_tally)
 
     return cache.get(campaign_id, compute)
 

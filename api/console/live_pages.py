@@ -19,9 +19,18 @@ Agent = Annotated[ConsoleUser, Depends(console_user(AGENT))]
 
 @router.get("/campaigns/{campaign_id}/live")
 def campaign_live(request: Request, campaign_id: int, user: Reader) -> StreamingResponse:
+    rendered: dict[tuple[int, str], tuple[str, str]] = request.app.state.console_rendered
+
     def render() -> str:
+        """One rendering per snapshot and language, shared by every viewer."""
         snap = live_snapshot(request.app, campaign_id)
-        return fragment("_kpis.html", language=user.language, snap=snap)
+        key = (campaign_id, user.language)
+        cached = rendered.get(key)
+        if cached is not None and cached[0] == snap["as_of"]:
+            return cached[1]
+        html = fragment("_kpis.html", language=user.language, snap=snap)
+        rendered[key] = (snap["as_of"], html)
+        return html
 
     tick = request.app.state.settings.api.console_tick_seconds
     return StreamingResponse(
