@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from api.console.live_tally import LiveTally
 from voicebot.campaigns.status import (
     assemble,
-    attempts_by_status,
     members_by_segment,
     promised_by_segment,
     refusals_by_rule,
@@ -32,25 +31,31 @@ def dashboard_snapshot(session: Session, campaign_id: int, tracker: LiveTally) -
     """``campaign_status`` assembled from the same parts, the finished attempts' share kept
     up to date incrementally by ``tracker``; plus the live counters and the day by hour."""
     done = tracker.update(session, campaign_id)
-    by_status = attempts_by_status(session, campaign_id)
+    by_status = done.by_status
     status = assemble(
         session.get_one(m.Campaign, campaign_id),
-        members=members_by_segment(session, campaign_id),
+        members=tracker.members(session, campaign_id, members_by_segment),
         by_status=by_status,
         refusals=refusals_by_rule(session, campaign_id),
         attempted=done.attempted,
         tallies=done.tallies,
-        promised=promised_by_segment(session, campaign_id),
+        promised=tracker.promised(session, campaign_id, promised_by_segment),
     )
     # From the few waiting transfers to their attempts (not the campaign's attempts to
     # their transfers): the cost follows the queue, not the campaign.
-    waiting = session.scalar(
-        select(func.count()).where(
-            m.CallAttempt.id.in_(
-                select(m.TransferRequest.attempt_id).where(m.TransferRequest.status == "waiting")
-            ),
-            m.CallAttempt.campaign_id == campaign_id,
+    queue = list(
+        session.scalars(
+            select(m.TransferRequest.attempt_id).where(m.TransferRequest.status == "waiting")
         )
+    )
+    waiting = (
+        session.scalar(
+            select(func.count()).where(
+                m.CallAttempt.id.in_(queue), m.CallAttempt.campaign_id == campaign_id
+            )
+        )
+        if queue
+        else 0
     )
     day = max((d for d, _ in done.hours), default=None)
     hours = [

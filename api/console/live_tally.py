@@ -13,11 +13,13 @@ over and recounts everything.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
@@ -26,8 +28,9 @@ from voicebot.campaigns.kpis import CONTACT, PROMISES
 from voicebot.campaigns.status import Tally, attempted_debtors, finished, finished_tallies
 from voicebot.storage import models as m
 
+T = TypeVar("T")
 BLOCK = 256  # attempt ids per fingerprint block
-BATCH = 500  # ids (or blocks) per IN (...) list
+BATCH = 5000  # ids (or blocks) per IN (...) list (SQLite allows 32766 parameters)
 
 Hours = dict[tuple[date, int], list[int]]  # (UTC day, hour) -> [attempts, contacts, promises]
 
@@ -43,6 +46,7 @@ class _State:
     tallies: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     attempted: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     hours: Hours = field(default_factory=_hours_table)
+    by_status: dict[Any, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +56,48 @@ class Finished:
     tallies: dict[str, Tally]
     attempted: dict[str, int]
     hours: Hours
+    by_status: dict[Any, int]  # every attempt of the campaign, as ``attempts_by_status``
 
 
 class LiveTally:
     def __init__(self) -> None:
         self._states: dict[int, _State] = {}
+        self._marked: dict[tuple[str, int], tuple[tuple[Any, ...], Any]] = {}
         self._lock = threading.Lock()
+
+    def members(self, session: Session, campaign_id: int, count: Callable[[Session, int], T]) -> T:
+        """``count`` (members by segment) again only when the campaign's members or any
+        debtor changed: the member list's count and id sum, the latest debtor update."""
+        mark = (
+            *session.execute(
+                select(func.count(), func.sum(m.CampaignDebtor.debtor_id)).where(
+                    m.CampaignDebtor.campaign_id == campaign_id
+                )
+            ).one(),
+            session.scalar(select(func.max(m.Debtor.updated_at))),
+        )
+        return self._cached(("members", campaign_id), mark, lambda: count(session, campaign_id))
+
+    def promised(self, session: Session, campaign_id: int, total: Callable[[Session, int], T]) -> T:
+        """``total`` (promised amounts) again only when the campaign's promises changed
+        (a promise's amount is never edited; a debtor's segment is covered by its update)."""
+        mark = (
+            *session.execute(
+                select(func.count(), func.sum(m.PromiseToPay.id)).where(
+                    m.PromiseToPay.campaign_id == campaign_id
+                )
+            ).one(),
+            session.scalar(select(func.max(m.Debtor.updated_at))),
+        )
+        return self._cached(("promised", campaign_id), mark, lambda: total(session, campaign_id))
+
+    def _cached(self, key: tuple[str, int], mark: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        cached = self._marked.get(key)
+        if cached is not None and cached[0] == mark:
+            return copy.deepcopy(cached[1])  # type: ignore[no-any-return]
+        fresh = compute()
+        self._marked[key] = (mark, fresh)
+        return copy.deepcopy(fresh)
 
     def update(self, session: Session, campaign_id: int) -> Finished:
         """Catch up with what finished since the last call; returns copies to read freely."""
@@ -77,23 +117,31 @@ class LiveTally:
                 tallies=tallies,
                 attempted={segment: len(ids) for segment, ids in state.attempted.items()},
                 hours={key: list(counts) for key, counts in state.hours.items()},
+                by_status=dict(state.by_status),
             )
 
     def forget(self, campaign_id: int) -> None:
         with self._lock:
             self._states.pop(campaign_id, None)
+            self._marked.pop(("members", campaign_id), None)
+            self._marked.pop(("promised", campaign_id), None)
 
     def _finished_since(
         self, session: Session, campaign_id: int, state: _State
     ) -> list[int] | None:
         """Ids finished since the last tick, or None when the tracker must start over."""
         block = _block(session)
+        # One scan of the campaign's attempts (a covering index): counts by status as well.
         rows = session.execute(
-            select(block, func.count(), func.sum(m.CallAttempt.id))
-            .where(finished(campaign_id))
-            .group_by(block)
+            select(m.CallAttempt.status, block, func.count(), func.sum(m.CallAttempt.id))
+            .where(m.CallAttempt.campaign_id == campaign_id)
+            .group_by(m.CallAttempt.status, block)
         ).all()
-        now = {int(b): (int(n), int(total)) for b, n, total in rows}
+        by_status: dict[Any, int] = {}
+        for status, _, n, _ in rows:
+            by_status[status] = by_status.get(status, 0) + int(n)
+        state.by_status = by_status
+        now = {int(b): (int(n), int(total)) for status, b, n, total in rows if status == "done"}
         if any(b not in now for b in state.fingerprints):
             return None
         changed = [b for b, mark in now.items() if state.fingerprints.get(b) != mark]

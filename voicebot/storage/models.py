@@ -86,7 +86,8 @@ class Debtor(Base):
     # The channels the debtor authorised (Ley 2300 art. 2); None: never recorded.
     authorized_channels: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    # Indexed: a live dashboard re-reads its members' segments only when a debtor changed.
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
 
     phones: Mapped[list[Phone]] = relationship(back_populates="debtor", order_by="Phone.priority")
     debts: Mapped[list[Debt]] = relationship(back_populates="debtor", order_by="Debt.id")

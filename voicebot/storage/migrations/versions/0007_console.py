@@ -1,4 +1,4 @@
-"""The console: what an agent records after taking a warm transfer.
+"""The console: what an agent records after taking a warm transfer; debtors by last change.
 
 Revision ID: 0007
 Revises: 0004
@@ -34,7 +34,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("transfer_id"),
     )
+    with op.batch_alter_table("debtors", schema=None) as batch_op:
+        batch_op.create_index("ix_debtors_updated_at", ["updated_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("debtors", schema=None) as batch_op:
+        batch_op.drop_index("ix_debtors_updated_at")
     op.drop_table("agent_results")
