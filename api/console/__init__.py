@@ -9,7 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from api.console import auth_pages, call_pages, desk_pages, live_pages, manager_pages
+from api.console import (
+    auth_pages,
+    call_pages,
+    desk_pages,
+    live_pages,
+    manager_pages,
+    record_pages,
+)
 from api.console.live_tally import LiveTally
 from api.console.web import PREFIX, ConsoleRefusal, console_secret
 from api.status_cache import StatusCache
@@ -31,6 +38,6 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(ConsoleRefusal, refused)
     # The event streams first: "/campaigns/{id}/live" is not a lifecycle action.
-    for module in (auth_pages, live_pages, manager_pages, desk_pages, call_pages):
+    for module in (auth_pages, live_pages, record_pages, manager_pages, desk_pages, call_pages):
         app.include_router(module.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from console_world import BAD_ROWS, GOOD_ROWS, SCREENSHOTS, ConsoleWorld, dialer_thread
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from voicebot.campaigns.status import campaign_status
+from voicebot.storage import models as m
 
 
 def sign_in(page: Page, key: str) -> None:
@@ -80,3 +82,30 @@ def test_manager_creates_uploads_launches_watches_and_pauses(
     expect(page.locator("h1 small")).to_contain_text("en pausa")
     with console.sessions() as s:
         assert campaign_status(s, campaign_id=campaign_id)["status"] == "paused"
+
+    page.click("text=Cumplimiento")
+    expect(page.locator("h1")).to_contain_text("Cumplimiento")
+    expect(page.locator("body")).to_contain_text("marcaciones revisadas")
+    csv_export = page.request.get(f"/console/campaigns/{campaign_id}/compliance.csv")
+    assert csv_export.status == 200
+    header, *dials = csv_export.text().splitlines()
+    assert header.startswith("attempt_id,") and len(dials) == 4
+
+    page.click("nav >> text=Llamadas")
+    page.fill("input[name=debtor]", "Carla")
+    page.click("button:has-text('Buscar')")
+    assert "Carla" not in page.url  # searches are posted, never in the URL
+    calls = page.locator("#calls tbody tr")
+    expect(calls).to_have_count(1)
+    calls.locator("a").first.click()
+    expect(page.locator(".transcript")).to_contain_text("no me vuelvan a llamar")
+    page.click("text=Carla Ríos")
+    page.fill("input[name=reason]", "pidió por correo no ser contactada")
+    page.check("input[name=confirmed]")
+    page.click("button:has-text('Bloquear llamadas')")
+    expect(page.locator("#opt-outs")).to_contain_text("pidió por correo no ser contactada")
+    with console.sessions() as s:
+        audited = s.scalars(
+            select(m.AuditEntry.actor).where(m.AuditEntry.reason.contains("por correo"))
+        ).all()
+    assert audited == ["manager-key"]
