@@ -41,7 +41,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # The console's own files only: no inline script, no CDN.
 CONSOLE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
 )
 # Swagger UI and ReDoc load their scripts and styles from a CDN.
 DOCS_CSP = (

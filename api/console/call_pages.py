@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import or_, select
 
 from api.console.web import PREFIX, ConsoleUser, console_user, render
-from api.routes.calls import visible_to
+from api.errors import ApiError
+from api.routes.calls import get_recording, visible_to
 from api.security import ADMIN, AGENT, AUDITOR, MANAGER
 from voicebot.domain.outcome import Disposition
 from voicebot.storage import models as m
@@ -91,6 +92,24 @@ def calls(request: Request, user: AnyUser) -> HTMLResponse:
 async def search(request: Request, user: AnyUser) -> HTMLResponse:
     raw = await request.form()
     return _list(request, user, {k: str(raw.get(k) or "").strip() for k in FIELDS})
+
+
+@router.get("/calls/{call_id}/recording")
+def recording(request: Request, call_id: int, user: AnyUser) -> Response:
+    """The API's own recording route (visibility, Range, the audit of every fetch)."""
+    with request.app.state.sessions() as s:
+        try:
+            return get_recording(call_id, request, s, user.principal, request.headers.get("Range"))
+        except ApiError:
+            return render(
+                request,
+                "refused.html",
+                language=user.language,
+                user=user,
+                status_code=404,
+                title_key="notfound.title",
+                body_key="notfound.title",
+            )
 
 
 @router.get("/calls/{call_id}")

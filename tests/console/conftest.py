@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from console_world import CHROMIUM, ConsoleWorld, open_world
+
+# The recording tests' helper writes a real FLAC recording for a call.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recording"))
 
 BROWSER_ARGS = [
     "--no-sandbox",

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.security import AGENT, create_api_key
 from voicebot.actions import Action, Transfer
-from voicebot.config import ApiConfig, Settings, SpeechConfig
+from voicebot.config import ApiConfig, RecordingsConfig, Settings, SpeechConfig
 from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.demo.campaign import campaign_day
 from voicebot.dialog.plan_loader import load_dialplan
@@ -77,6 +77,7 @@ def open_world(tmp: Path) -> Iterator[ConsoleWorld]:
         api=ApiConfig(
             cursor_secret=CURSOR_SECRET, console_tick_seconds=0.2, console_desk_tick_seconds=0.1
         ),
+        recordings=RecordingsConfig(dir=tmp / "recordings"),
     )  # type: ignore[call-arg]
     engine = make_engine(url)
     sessions = session_factory(engine)

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from console_world import GOOD_ROWS, SCREENSHOTS, ConsoleWorld, dialer_thread
 from playwright.sync_api import Page, expect
+from recording_world import Seeded, stored_recording
 from sqlalchemy import select
 
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_csv
+from voicebot.recording.store import LocalStore
 from voicebot.storage import models as m
 from voicebot.storage.db import transaction
 from voicebot.storage.models import utc_now
@@ -87,3 +89,22 @@ def test_warm_transfer_pops_is_accepted_and_its_promise_recorded(
     expect(row).to_have_count(1)
     expect(row).to_contain_text("PTP")
     expect(page.locator("#calls tbody tr")).to_have_count(1)  # only the call it took
+
+    with console.sessions() as s:
+        call = s.scalars(
+            select(m.CallRecord).join(
+                m.TransferRequest, m.TransferRequest.attempt_id == m.CallRecord.attempt_id
+            )
+        ).one()
+        seeded = Seeded(call.campaign_id, call.debtor_id, call.attempt_id)
+    stored_recording(console.sessions, LocalStore(console.settings.recordings.dir), seeded)
+    row.locator("a").first.click()
+    expect(page.locator(".transcript")).to_contain_text("quiero hablar con un asesor")
+    expect(page.locator("audio")).to_have_attribute("src", f"/console/calls/{call.id}/recording")
+    audio = page.request.get(f"/console/calls/{call.id}/recording", headers={"Range": "bytes=0-3"})
+    assert audio.status == 206 and audio.body() == b"fLaC"
+    with console.sessions() as s:
+        listened = s.scalars(
+            select(m.AuditEntry.actor).where(m.AuditEntry.action == "recording_listened")
+        ).all()
+    assert listened == ["agente-1"]
