@@ -17,6 +17,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from api.console.i18n import translate
 from api.console.live import live_snapshot
 from api.console.web import PREFIX, ConsoleUser, console_user, fragment, render
 from api.errors import ApiError
@@ -264,8 +265,6 @@ def change(request: Request, campaign_id: int, action: str, user: Manager) -> Re
             flash = ("action.refused", {"reason": str(exc)})
     request.app.state.status_cache.forget(campaign_id)
     request.app.state.console_live.forget(campaign_id)
-    from api.console.i18n import translate
-
     return _dashboard(
         request, user, campaign_id, flash=translate(user.language, flash[0], **flash[1])
     )

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from api.console import session as cookies
 from api.console.i18n import translate
@@ -125,8 +126,6 @@ def console_user(*roles: str) -> Callable[[Request], Coroutine[Any, Any, Console
     """A dependency: the signed-in user if its role is one of ``roles``, else a refusal."""
 
     async def dependency(request: Request) -> ConsoleUser:
-        from starlette.concurrency import run_in_threadpool
-
         session = current_session(request)
         had_cookie = cookies.COOKIE_NAME in request.cookies
         if session is None or session.key_id is None:

@@ -20,10 +20,10 @@
     new uPlot({
       width: width,
       height: 220,
-      scales: { x: { time: false } },
-      axes: [{ values: function (u, v) { return v.map(function (x) { return x + ":00"; }); } }, {}],
+      scales: { x: { time: false, range: [0, 23] } },
+      axes: [{ incrs: [1, 2, 3, 4, 6], values: function (u, v) { return v.map(function (x) { return x + ":00"; }); } }, {}],
       series: [
-        {},
+        { label: labels.hour },
         { label: labels.attempts, stroke: "#2563eb", width: 2 },
         { label: labels.contacts, stroke: "#16a34a", width: 2 },
         { label: labels.promises, stroke: "#d97706", width: 2 },
