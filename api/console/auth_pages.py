@@ -106,8 +106,16 @@ async def login(request: Request) -> Response:
             csrf=cookies.csrf_token(secret(request), session),
             error=translate(language, "login.bad_key"),
         )
+    try:
+        offset = int(str(form.get("tz_offset") or "0"))
+    except ValueError:
+        offset = 0
     fresh = cookies.new_session(
-        key_id=principal.key_id, now=now(), lifetime_seconds=_lifetime(request), language=language
+        key_id=principal.key_id,
+        now=now(),
+        lifetime_seconds=_lifetime(request),
+        language=language,
+        offset_minutes=offset,
     )
     response = RedirectResponse(home_of(principal.role), 303)
     set_cookie(request, response, fresh)
@@ -129,5 +137,9 @@ async def language(request: Request, user: AnyUser) -> Response:
         chosen = cookies.DEFAULT_LANGUAGE
     s = user.session
     response = RedirectResponse(request.headers.get("referer") or home_of(user.principal.role), 303)
-    set_cookie(request, response, cookies.ConsoleSession(s.key_id, s.nonce, s.expires, chosen))
+    set_cookie(
+        request,
+        response,
+        cookies.ConsoleSession(s.key_id, s.nonce, s.expires, chosen, s.offset_minutes),
+    )
     return response

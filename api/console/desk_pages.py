@@ -7,7 +7,7 @@ page answers 404 to anyone else, as ``GET /transfers/{id}`` does.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -93,14 +93,37 @@ def desk_fragment(request: Request, user: ConsoleUser) -> str:
     )
 
 
+def _local_zone(user: ConsoleUser) -> timezone:
+    """The agent's zone as its browser reported it at sign-in (UTC without script)."""
+    return timezone(timedelta(minutes=user.session.offset_minutes))
+
+
 @router.get("/desk")
 def desk_page(request: Request, user: Agent) -> HTMLResponse:
+    zone = _local_zone(user)
+    start = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    with request.app.state.sessions() as s:
+        due = agent_results.callbacks_due(
+            s, agent=user.principal.agent_name or "", start=start, end=start + timedelta(days=1)
+        )
+        callbacks = [
+            {
+                "at": r.callback_at.astimezone(zone).strftime("%H:%M") if r.callback_at else "",
+                "transfer_id": r.transfer_id,
+                "notes": r.notes,
+                "debtor": s.get_one(
+                    m.Debtor, s.get_one(m.TransferRequest, r.transfer_id).debtor_id
+                ).full_name,
+            }
+            for r in due
+        ]
     return render(
         request,
         "desk.html",
         language=user.language,
         user=user,
         desk_html=desk_fragment(request, user),
+        callbacks=callbacks,
     )
 
 
@@ -175,7 +198,8 @@ def _transfer_page(
             result=result,
             error=error,
             status_code=status_code,
-            form=form or {"disposition": "PTP", "amount": "", "due_date": "", "notes": ""},
+            form=form
+            or {"disposition": "PTP", "amount": "", "due_date": "", "notes": "", "callback_at": ""},
             dispositions=agent_results.AGENT_DISPOSITIONS,
             meanings=DISPOSITION_MEANINGS,
         )
@@ -189,7 +213,8 @@ def transfer_page(request: Request, transfer_id: int, user: Agent) -> Response:
 @router.post("/desk/transfers/{transfer_id}/result")
 async def record_result(request: Request, transfer_id: int, user: Agent) -> Response:
     raw = await request.form()
-    form = {k: str(raw.get(k) or "") for k in ("disposition", "amount", "due_date", "notes")}
+    fields = ("disposition", "amount", "due_date", "notes", "callback_at")
+    form = {k: str(raw.get(k) or "") for k in fields}
     with request.app.state.sessions() as s:
         transfer = desk.find_transfer(s, transfer_id)
         if transfer is None or transfer.agent != user.principal.agent_name:
@@ -198,13 +223,19 @@ async def record_result(request: Request, transfer_id: int, user: Agent) -> Resp
         campaign = s.get_one(m.Campaign, attempt.campaign_id)
         max_days = int((campaign.limits or {}).get("max_days_ahead", 30))
         try:
+            zone = _local_zone(user)
+            moment = form["callback_at"]
+            if moment and "+" not in moment[10:] and not moment.endswith("Z"):
+                moment += datetime.now(zone).strftime("%z")  # datetime-local: the agent's zone
             result = agent_results.validate(
                 form["disposition"],
                 form["amount"],
                 form["due_date"],
                 form["notes"],
-                today=date.today(),
+                today=datetime.now(zone).date(),
                 max_days_ahead=max_days,
+                callback_at=moment,
+                now=datetime.now(zone),
             )
             agent_results.record(
                 s, transfer=transfer, result=result, actor=user.principal.name, at=utc_now()

@@ -30,14 +30,24 @@ class ConsoleSession:
     nonce: str
     expires: int  # Unix seconds
     language: str = DEFAULT_LANGUAGE
+    offset_minutes: int = 0  # the browser's UTC offset at sign-in: "today" for the agent
+
+
+MAX_OFFSET = 14 * 60
 
 
 def new_session(
-    *, key_id: int | None, now: datetime, lifetime_seconds: int, language: str
+    *,
+    key_id: int | None,
+    now: datetime,
+    lifetime_seconds: int,
+    language: str,
+    offset_minutes: int = 0,
 ) -> ConsoleSession:
     lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
     expires = int(now.timestamp()) + lifetime_seconds
-    return ConsoleSession(key_id, secrets.token_urlsafe(16), expires, lang)
+    offset = max(-MAX_OFFSET, min(MAX_OFFSET, offset_minutes))
+    return ConsoleSession(key_id, secrets.token_urlsafe(16), expires, lang, offset)
 
 
 def _b64(data: bytes) -> str:
@@ -55,7 +65,13 @@ def _mac(secret: bytes, purpose: str, payload: str) -> str:
 def encode(secret: bytes, session: ConsoleSession) -> str:
     payload = _b64(
         json.dumps(
-            {"k": session.key_id, "n": session.nonce, "e": session.expires, "l": session.language},
+            {
+                "k": session.key_id,
+                "n": session.nonce,
+                "e": session.expires,
+                "l": session.language,
+                "o": session.offset_minutes,
+            },
             separators=(",", ":"),
         ).encode()
     )
@@ -76,6 +92,7 @@ def decode(secret: bytes, cookie: str | None, *, now: datetime) -> ConsoleSessio
             nonce=str(data["n"]),
             expires=int(data["e"]),
             language=str(data["l"]) if data["l"] in LANGUAGES else DEFAULT_LANGUAGE,
+            offset_minutes=max(-MAX_OFFSET, min(MAX_OFFSET, int(data.get("o", 0)))),
         )
     except (ValueError, KeyError, TypeError):
         return None

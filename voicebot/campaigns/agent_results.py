@@ -51,6 +51,7 @@ class AgentResultIn:
     amount: Decimal | None
     due_date: date | None
     notes: str
+    callback_at: datetime | None = None  # CB only: when the agent calls back
 
 
 def validate(
@@ -61,8 +62,11 @@ def validate(
     *,
     today: date,
     max_days_ahead: int,
+    callback_at: str = "",
+    now: datetime | None = None,
 ) -> AgentResultIn:
-    """Raise ResultError for the first bad field; a promise needs an amount and a date."""
+    """Raise ResultError for the first bad field; a promise needs an amount and a date, a
+    callback a moment ahead (``callback_at`` ISO 8601 with an offset; ``now`` aware)."""
     try:
         code = Disposition(disposition)
     except ValueError:
@@ -71,6 +75,10 @@ def validate(
         raise ResultError("disposition", "not_for_agents")
     if len(notes) > MAX_NOTES or "\x00" in notes:
         raise ResultError("notes", "too_long")
+    if code == Disposition.CB:
+        return AgentResultIn(
+            code, None, None, notes.strip(), _callback(callback_at, now, max_days_ahead)
+        )
     if code not in PROMISES:
         return AgentResultIn(code, None, None, notes.strip())
     try:
@@ -88,6 +96,18 @@ def validate(
     if when < today or when > today + timedelta(days=max_days_ahead):
         raise ResultError("due_date", "out_of_range")
     return AgentResultIn(code, money, when, notes.strip())
+
+
+def _callback(text: str, now: datetime | None, max_days_ahead: int) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ResultError("callback_at", "not_a_moment") from None
+    if when.tzinfo is None or now is None:
+        raise ResultError("callback_at", "not_a_moment")
+    if when <= now or when > now + timedelta(days=max(max_days_ahead, 1)):
+        raise ResultError("callback_at", "out_of_range")
+    return when
 
 
 def record(
@@ -132,6 +152,7 @@ def record(
         disposition=result.disposition.value,
         promise_id=promise_id,
         notes=result.notes,
+        callback_at=result.callback_at,
         recorded_at=at,
     )
     s.add(row)
@@ -147,3 +168,18 @@ def record(
     )
     s.flush()
     return row
+
+
+def callbacks_due(s: Session, *, agent: str, start: datetime, end: datetime) -> list[m.AgentResult]:
+    """The callbacks an agent promised between ``start`` and ``end`` (its day), soonest first."""
+    return list(
+        s.scalars(
+            select(m.AgentResult)
+            .where(
+                m.AgentResult.agent == agent,
+                m.AgentResult.callback_at >= start,
+                m.AgentResult.callback_at < end,
+            )
+            .order_by(m.AgentResult.callback_at)
+        )
+    )

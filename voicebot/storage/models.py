@@ -400,6 +400,7 @@ class AgentResult(Base):
     disposition: Mapped[str] = mapped_column(String(8))
     promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="SET NULL"))
     notes: Mapped[str] = mapped_column(Text, default="")
+    callback_at: Mapped[datetime | None]  # CB: when this agent calls the debtor back
     recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 

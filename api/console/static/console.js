@@ -35,6 +35,13 @@
     (root || document).querySelectorAll(".chart[data-hours]").forEach(draw);
   }
 
-  document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
+  // The sign-in form sends the browser's UTC offset: the agent's "today" and callback times.
+  function fillOffset() {
+    document.querySelectorAll("input[name=tz_offset]").forEach(function (input) {
+      input.value = String(-new Date().getTimezoneOffset());
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { fillOffset(); drawAll(document); });
   document.addEventListener("htmx:afterSettle", function (event) { drawAll(event.target); });
 })();

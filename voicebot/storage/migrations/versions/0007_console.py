@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("disposition", sa.String(length=8), nullable=False),
         sa.Column("promise_id", sa.Integer(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("callback_at", UtcDateTime(), nullable=True),
         sa.Column("recorded_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["transfer_id"], ["transfers.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["promise_id"], ["promises.id"], ondelete="SET NULL"),
