@@ -190,7 +190,14 @@ def _dashboard(request: Request, user: ConsoleUser, campaign_id: int, **extra: A
 
 
 @router.get("/campaigns/{campaign_id}")
-def dashboard(request: Request, campaign_id: int, user: Reader) -> Response:
+def dashboard(
+    request: Request, campaign_id: int, user: Reader, done: str | None = None
+) -> Response:
+    if done in ACTIONS:
+        label = translate(user.language, f"action.{done}")
+        return _dashboard(
+            request, user, campaign_id, flash=translate(user.language, "action.done", action=label)
+        )
     return _dashboard(request, user, campaign_id)
 
 
@@ -259,12 +266,11 @@ def change(request: Request, campaign_id: int, action: str, user: Manager) -> Re
         try:
             apply(s, campaign_id=campaign_id, now=utc_now(), actor=user.principal.name)
             s.commit()
-            flash = ("action.done", {"action": action})
         except lifecycle.CampaignStateError as exc:
             s.rollback()
-            flash = ("action.refused", {"reason": str(exc)})
+            refused = translate(user.language, "action.refused", reason=str(exc))
+            return _dashboard(request, user, campaign_id, flash=refused, status_code=409)
     request.app.state.status_cache.forget(campaign_id)
     request.app.state.console_live.forget(campaign_id)
-    return _dashboard(
-        request, user, campaign_id, flash=translate(user.language, flash[0], **flash[1])
-    )
+    # Post/redirect/get: reloading the dashboard never repeats the action.
+    return RedirectResponse(f"{PREFIX}/campaigns/{campaign_id}?done={action}", 303)
