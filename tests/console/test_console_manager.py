@@ -109,3 +109,18 @@ def test_manager_creates_uploads_launches_watches_and_pauses(
             select(m.AuditEntry.actor).where(m.AuditEntry.reason.contains("por correo"))
         ).all()
     assert audited == ["manager-key"]
+
+
+def test_the_dashboard_fits_a_tablet(page: Page, console: ConsoleWorld) -> None:
+    with console.sessions() as s:
+        campaign = m.Campaign(
+            name="tableta", dialplan="cobranza_es", jurisdiction="CO", default_region="CO"
+        )
+        s.add(campaign)
+        s.commit()
+        campaign_id = campaign.id
+    page.set_viewport_size({"width": 768, "height": 1024})
+    sign_in(page, console.keys["manager"])
+    page.goto(f"/console/campaigns/{campaign_id}")
+    expect(page.locator("[data-kpi=attempts]")).to_have_text("0")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
