@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from console_world import BAD_ROWS, GOOD_ROWS, SCREENSHOTS, ConsoleWorld, dialer_thread
@@ -60,9 +64,17 @@ def test_manager_creates_uploads_launches_watches_and_pauses(
     assert page.evaluate("window.__sameDocument") is True
     expect(page.locator(".chart canvas").first).to_be_attached()
 
-    with console.sessions() as s:
-        status = campaign_status(s, campaign_id=campaign_id)
-    kpis = status["kpis"]
+    # The numbers `voicebot campaign status` prints for the same database.
+    cli = subprocess.run(
+        [sys.executable, "-m", "voicebot.cli", "campaign", "status", "mora-temprana", "--json"],
+        env={**os.environ, "VOICEBOT_DATABASE_URL": console.url},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    kpis = json.loads(cli.stdout)["kpis"]
+    assert kpis["attempts"] == 4
     expect(page.locator("[data-kpi=contact_rate]")).to_have_text(
         f"{kpis['contact_rate'] * 100:.1f} %"
     )
