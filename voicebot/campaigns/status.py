@@ -1,5 +1,9 @@
 """A campaign's live status: attempts by state and disposition, KPIs overall and per segment.
 
+The dialing KPIs (``kpis``, ``by_segment``) count the calls the service made; the calls debtors
+made to the callback number are reported apart (``inbound``): a contact rate per dial means
+nothing for a call the debtor placed.
+
 Aggregated in SQL (GROUP BY segment and disposition), so the cost grows with the
 number of segments and dispositions, not with the number of calls.
 """
@@ -17,6 +21,8 @@ from voicebot.campaigns.kpis import CONTACT, PROMISES, CampaignKpis
 from voicebot.domain.outcome import Disposition
 from voicebot.storage import models as m
 
+OUTBOUND, INBOUND = "outbound", "inbound"
+
 
 def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
     campaign = session.get_one(m.Campaign, campaign_id)
@@ -30,7 +36,7 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
     by_status = _counts(
         session,
         select(m.CallAttempt.status, func.count())
-        .where(m.CallAttempt.campaign_id == campaign_id)
+        .where(m.CallAttempt.campaign_id == campaign_id, m.CallAttempt.direction == OUTBOUND)
         .group_by(m.CallAttempt.status),
     )
     refusals = _counts(
@@ -39,7 +45,8 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
         .where(m.AuditEntry.campaign_id == campaign_id, m.AuditEntry.action == "dial_refused")
         .group_by(m.AuditEntry.rule),
     )
-    done = (m.CallAttempt.campaign_id == campaign_id) & (m.CallAttempt.status == "done")
+    finished = (m.CallAttempt.campaign_id == campaign_id) & (m.CallAttempt.status == "done")
+    done = finished & (m.CallAttempt.direction == OUTBOUND)
     attempted = _counts(
         session,
         select(m.Debtor.segment, func.count(func.distinct(m.CallAttempt.debtor_id)))
@@ -47,7 +54,17 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
         .where(done)
         .group_by(m.Debtor.segment),
     )
-    tallies = _tallies_by_segment(session, campaign_id, done)
+    tallies = _tallies_by_segment(session, campaign_id, done, OUTBOUND)
+    inbound = _Tally()
+    for tally in _tallies_by_segment(
+        session, campaign_id, finished & (m.CallAttempt.direction == INBOUND), INBOUND
+    ).values():
+        inbound.merge(tally)
+    callers = session.scalar(
+        select(func.count(func.distinct(m.CallAttempt.debtor_id))).where(
+            finished, m.CallAttempt.direction == INBOUND
+        )
+    )
     total = _Tally()
     for tally in tallies.values():
         total.merge(tally)
@@ -63,6 +80,9 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
         "attempts_by_status": by_status,
         "kpis": overall.to_json(),
         "refused_by_rule": refusals,
+        "inbound": inbound.kpis(
+            debtors_in_campaign=sum(members.values()), debtors_attempted=callers or 0
+        ).to_json(),
         "by_segment": {
             segment or "(none)": tally.kpis(
                 debtors_in_campaign=members.get(segment, 0),
@@ -79,7 +99,7 @@ def _counts(session: Session, query: Select[Any, int]) -> dict[Any, int]:
 
 
 def _tallies_by_segment(
-    session: Session, campaign_id: int, done: ColumnElement[bool]
+    session: Session, campaign_id: int, done: ColumnElement[bool], direction: str
 ) -> dict[str, _Tally]:
     """Finished attempts by segment and disposition, plus the amounts promised per currency."""
     seconds = _duration_seconds(session, m.CallRecord.started_at, m.CallRecord.ended_at)
@@ -105,7 +125,8 @@ def _tallies_by_segment(
             func.sum(m.PromiseToPay.amount * m.PromiseToPay.instalments),
         )
         .join(m.Debtor, m.Debtor.id == m.PromiseToPay.debtor_id)
-        .where(m.PromiseToPay.campaign_id == campaign_id)
+        .join(m.CallAttempt, m.CallAttempt.id == m.PromiseToPay.attempt_id)
+        .where(m.PromiseToPay.campaign_id == campaign_id, m.CallAttempt.direction == direction)
         .group_by(m.Debtor.segment, m.PromiseToPay.currency)
     ).all()
     tallies: dict[str, _Tally] = defaultdict(_Tally)

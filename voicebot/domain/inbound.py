@@ -32,6 +32,14 @@ def normalize_caller_id(raw: str) -> str:
     return f"+{digits}"
 
 
+def presented_caller_id(raw: str | None) -> str:
+    """The caller ID if the network presented a number; "" when withheld ("anonymous")."""
+    try:
+        return normalize_caller_id(raw or "")
+    except CallerIdError:
+        return ""
+
+
 def document_digits(text: str) -> str:
     """An ID document as its digits alone: "1.020.304" and "1020304" are the same person."""
     return "".join(ch for ch in text if ch.isdigit())

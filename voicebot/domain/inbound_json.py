@@ -26,6 +26,7 @@ from voicebot.domain.inbound import (
     ListedDirectory,
     caller_context,
     normalize_caller_id,
+    presented_caller_id,
 )
 
 
@@ -39,9 +40,9 @@ class InboundLine:
 
     def context_for(self, caller: str) -> CallContext:
         """The starting context of a call from ``caller`` (see ``caller_context``)."""
-        caller_id = normalize_caller_id(caller)
+        caller_id = presented_caller_id(caller)
         directory = ListedDirectory(self.contexts)
-        matches = directory.by_phone(caller_id, self.phones)
+        matches = directory.by_phone(caller_id, self.phones) if caller_id else ()
         return caller_context(caller_id, matches, unknown=self.unknown, directory=directory)
 
 

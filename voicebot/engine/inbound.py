@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voicebot.actions import Action, CallerIdentified
 from voicebot.dialog.plan import Dialplan
 from voicebot.domain.context import CallContext
-from voicebot.domain.inbound import caller_context, normalize_caller_id
+from voicebot.domain.inbound import caller_context, presented_caller_id
 from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.call_loop import Clock, run_call, utc_now
 from voicebot.engine.follow_ups import schedule_follow_ups
@@ -48,9 +48,9 @@ async def answer_inbound(
     ``line`` is what an anonymous call starts with: the company, callback number, time zone
     and terms of the line that was called (its ``today`` is the call's date).
     """
-    caller_id = normalize_caller_id(caller)
+    caller_id = presented_caller_id(caller)  # "" : withheld, the caller is asked who they are
     with sessions() as s:
-        matches = caller_contexts(s, caller_id, today=line.today)
+        matches = caller_contexts(s, caller_id, today=line.today) if caller_id else ()
     directory = StoredDirectory(sessions, today=line.today)
     context = caller_context(caller_id, matches, unknown=line, directory=directory)
     debtor_ref = ""

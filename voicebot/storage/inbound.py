@@ -68,13 +68,8 @@ def inbound_context(s: Session, debtor: m.Debtor, *, today: date) -> CallContext
 
 def caller_contexts(s: Session, caller_id: str, *, today: date) -> tuple[CallContext, ...]:
     """The debtors whose phone is ``caller_id`` (E.164), each on their campaign's terms."""
-    debtors = s.scalars(
-        select(m.Debtor)
-        .join(m.Phone, m.Phone.debtor_id == m.Debtor.id)
-        .where(m.Phone.e164 == caller_id)
-        .distinct()
-        .order_by(m.Debtor.id)
-    )
+    on_number = select(m.Phone.debtor_id).where(m.Phone.e164 == caller_id)
+    debtors = s.scalars(select(m.Debtor).where(m.Debtor.id.in_(on_number)).order_by(m.Debtor.id))
     found = (inbound_context(s, d, today=today) for d in debtors)
     return tuple(c for c in found if c is not None)
 
