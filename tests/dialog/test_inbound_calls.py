@@ -18,11 +18,11 @@ from dialog_calls import BOGOTA, TODAY
 
 from voicebot.actions import Action, CallerIdentified
 from voicebot.data import INBOUND_DIALPLAN
+from voicebot.dialog.callers import CallerIdError, normalize_caller_id
+from voicebot.dialog.inbound_line import InboundLine, line_from_json
 from voicebot.dialog.plan import Dialplan
 from voicebot.dialog.plan_loader import load_dialplan
 from voicebot.domain.context import CallContext
-from voicebot.domain.inbound import CallerIdError, normalize_caller_id
-from voicebot.domain.inbound_json import InboundLine, line_from_json
 from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine

@@ -14,10 +14,10 @@ import typer
 
 from voicebot.cli.errors import InputError, load_plan, parse_date, read_text
 from voicebot.config import Settings
+from voicebot.dialog.callers import CallerIdError
+from voicebot.dialog.inbound_line import line_from_json
 from voicebot.dialog.plan import Dialplan
 from voicebot.domain.context import CallContext, ContextError, Debtor, context_from_json
-from voicebot.domain.inbound import CallerIdError
-from voicebot.domain.inbound_json import line_from_json
 from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine

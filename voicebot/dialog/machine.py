@@ -29,13 +29,13 @@ from voicebot.actions import (
     Transfer,
     TransferContext,
 )
+from voicebot.dialog.callers import identified
 from voicebot.dialog.claims import amend, settle
 from voicebot.dialog.nlu import understand
 from voicebot.dialog.plan import Condition, Dialplan, Operand, Ref, State, Step, Transition
 from voicebot.dialog.prompts import render_prompt
 from voicebot.dialog.understanding import Intent, Understanding
 from voicebot.domain.context import INBOUND, CallContext
-from voicebot.domain.inbound import identified
 from voicebot.domain.outcome import CallOutcome, Disposition, Promise, Turn
 from voicebot.events import (
     Answered,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.actions import Action, CallerIdentified
+from voicebot.dialog.callers import caller_context, presented_caller_id
 from voicebot.dialog.plan import Dialplan
 from voicebot.domain.context import CallContext
-from voicebot.domain.inbound import caller_context, presented_caller_id
 from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.call_loop import Clock, run_call, utc_now
 from voicebot.engine.follow_ups import schedule_follow_ups

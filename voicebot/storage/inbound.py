@@ -15,8 +15,8 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.dialog.callers import document_digits
 from voicebot.domain.context import CallContext, PendingPromise
-from voicebot.domain.inbound import document_digits
 from voicebot.domain.outcome import CallOutcome
 from voicebot.storage import models as m
 from voicebot.storage.repositories import append_audit, debtor_call_context, record_outcome

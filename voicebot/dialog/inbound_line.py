@@ -13,6 +13,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from voicebot.dialog.callers import (
+    CallerIdError,
+    ListedDirectory,
+    caller_context,
+    normalize_caller_id,
+    presented_caller_id,
+)
 from voicebot.domain.context import (
     DEFAULT_COMPANY,
     CallContext,
@@ -20,13 +27,6 @@ from voicebot.domain.context import (
     Debtor,
     PendingPromise,
     context_from_json,
-)
-from voicebot.domain.inbound import (
-    CallerIdError,
-    ListedDirectory,
-    caller_context,
-    normalize_caller_id,
-    presented_caller_id,
 )
 
 
