@@ -183,6 +183,22 @@ def sip_runner(
     """Calls over SIP with warm transfers to ``sip.agent_uri``; no agent configured: transfers fail."""
     voice = bot_voice(settings)
     prerender(plan, voice)
+    return CarrierCallRunner(
+        plan,
+        carrier,
+        warmed_speech_model(settings, plan, voice),
+        voice,
+        caller_id=settings.sip.caller_id,
+        ring_timeout_s=settings.dialer.ring_timeout_seconds,
+        transferrer_for=sip_transferrer_for(settings, carrier),
+        recordings=recordings,
+    )
+
+
+def sip_transferrer_for(
+    settings: Settings, carrier: SipCarrier
+) -> Callable[[CallLeg], Transferrer | None]:
+    """Warm transfers to ``sip.agent_uri``; no agent configured: transfers fail."""
     agent = settings.sip.agent_uri
 
     def transferrer_for(leg: CallLeg) -> Transferrer | None:
@@ -204,16 +220,7 @@ def sip_runner(
 
         return transfer
 
-    return CarrierCallRunner(
-        plan,
-        carrier,
-        warmed_speech_model(settings, plan, voice),
-        voice,
-        caller_id=settings.sip.caller_id,
-        ring_timeout_s=settings.dialer.ring_timeout_seconds,
-        transferrer_for=transferrer_for,
-        recordings=recordings,
-    )
+    return transferrer_for
 
 
 async def simulate_voice_call(

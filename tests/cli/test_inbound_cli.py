@@ -55,8 +55,13 @@ def test_simulate_inbound_rejects_a_bad_line_file(tmp_path: Path) -> None:
     assert "debtors[0].phones" in one_line_error(args)
 
 
-def test_ivr_on_sip_says_it_is_not_available() -> None:
-    assert "not available yet" in one_line_error(["ivr", "--carrier", "sip"])
+def test_ivr_refuses_an_unknown_carrier() -> None:
+    assert "expected sip or twilio" in one_line_error(["ivr", "--carrier", "pots"])
+
+
+def test_ivr_on_sip_names_the_missing_settings() -> None:
+    line = one_line_error(["ivr", "--carrier", "sip"], env={"VOICEBOT_SIP__SERVER": ""})
+    assert "VOICEBOT_SIP__SERVER" in line
 
 
 def test_ivr_on_twilio_names_the_missing_settings() -> None:

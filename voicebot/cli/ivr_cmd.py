@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from voicebot.cli.errors import InputError, load_plan
-from voicebot.cli.worker_cmd import missing_carrier_settings
+from voicebot.cli.worker_cmd import CARRIERS, missing_carrier_settings
 from voicebot.config import Settings
 from voicebot.dialog.plan import Dialplan
 from voicebot.speech.model_files import ModelNotFound
@@ -20,19 +20,18 @@ from voicebot.speech.model_files import ModelNotFound
 
 def ivr(
     carrier: Annotated[
-        str, typer.Option(help="twilio (settings VOICEBOT_TWILIO__*); sip is not available yet.")
-    ] = "twilio",
+        str,
+        typer.Option(
+            help="sip (registers as VOICEBOT_SIP__USER and answers its INVITEs) or twilio "
+            "(the number's voice webhook is /twilio/incoming)."
+        ),
+    ] = "sip",
 ) -> None:
     """Answer calls to the callback number with the inbound dialplan until stopped."""
     from voicebot.wiring import recognizer_model
 
-    if carrier == "sip":
-        raise InputError(
-            "--carrier sip: answering on SIP is not available yet (only dialing is); "
-            "use --carrier twilio, or voicebot simulate --inbound to try the inbound dialplan"
-        )
-    if carrier != "twilio":
-        raise InputError(f"--carrier: expected twilio, got {carrier!r}")
+    if carrier not in CARRIERS:
+        raise InputError(f"--carrier: expected sip or twilio, got {carrier!r}")
     settings = Settings()
     missing = missing_carrier_settings(settings, carrier)
     if missing:
@@ -45,7 +44,20 @@ def ivr(
             f"the caller): {exc}"
         ) from exc
     plan = load_plan(settings.inbound_dialplan)
-    asyncio.run(_answer(settings, plan))
+    asyncio.run(_answer_sip(settings, plan) if carrier == "sip" else _answer(settings, plan))
+
+
+async def _answer_sip(settings: Settings, plan: Dialplan) -> None:
+    from voicebot.cli.lookup import sessions_for
+    from voicebot.wiring import inbound_answering, sip_carrier, sip_transferrer_for
+
+    async with sip_carrier(settings) as sip:
+        transferrer_for = sip_transferrer_for(settings, sip)
+        answering = inbound_answering(settings, plan, sessions_for(settings), transferrer_for)
+        sip.answer_incoming(answering.handle)
+        where = f"{settings.sip.user}@{settings.sip.server}"
+        typer.echo(f"answering calls to {where} (Ctrl-C to stop)")
+        await asyncio.Event().wait()  # until interrupted
 
 
 async def _answer(settings: Settings, plan: Dialplan) -> None:
