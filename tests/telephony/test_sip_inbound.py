@@ -8,6 +8,7 @@ the inbound handler as a ``CallLeg``. Then the whole inbound dialog on it, store
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -308,3 +309,61 @@ def test_several_phones_call_the_bot_at_once(
     assert all(s.outcome.disposition.value == "RPC" for s in answering.served)
     with sessions() as s:
         assert len(s.scalars(select(m.CallRecord)).all()) == CALLERS
+
+
+def test_a_dialing_worker_with_inbound_also_answers_the_callback_number(
+    bed: TestBed, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """``voicebot worker --inbound``: the worker's one registration dials and answers."""
+    from voicebot.cli.worker_cmd import _work
+    from voicebot.config import DialerConfig, Settings, SipConfig, SpeechConfig
+
+    bot = bot_settings(bed)
+    with sessions() as s:
+        campaign = s.scalars(select(m.Campaign)).one()  # nothing due: the dialer just waits
+        url = str(s.get_bind().url)
+    settings = Settings(
+        database_url=url,
+        sip=SipConfig(
+            server=bot.server,
+            port=bot.port,
+            user=bot.user,
+            local_ip=bot.local_ip,
+            local_port=bot.local_port,
+            rtp_port_low=bot.rtp_port_low,
+            rtp_port_high=bot.rtp_port_high,
+        ),
+        speech=SpeechConfig(language="ko", prewarm_recognizers=0, tts_cache_dir=tmp_path / "tts"),
+        dialer=DialerConfig(journal_dir=tmp_path / "journal", poll_seconds=0.2),
+    )
+    plan = load_dialplan(INBOUND_DIALPLAN)
+
+    def stored() -> int:
+        with sessions() as s:
+            return len(s.scalars(select(m.CallRecord)).all())
+
+    async def body() -> None:
+        worker = asyncio.create_task(_work(settings, plan, "sip", campaign.id, False, plan))
+        try:
+            # Registered once the phone's call is answered: dial until it is.
+            while True:
+                await dial_bot(bed, KNOWN)
+                await asyncio.sleep(0.5)
+                calls = await asyncio.to_thread(bed.peer(KNOWN).command, "listcalls")
+                if "ESTABLISHED" in str(calls["data"]):
+                    break
+                await asyncio.to_thread(bed.peer(KNOWN).hangup)
+            await asyncio.to_thread(bed.peer(KNOWN).hangup)
+            while await asyncio.to_thread(stored) == 0:
+                await asyncio.sleep(0.1)
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    asyncio.run(asyncio.wait_for(body(), 90))
+    with sessions() as s:
+        inbound = s.scalars(select(m.CallAttempt).where(m.CallAttempt.direction == "inbound"))
+        attempts = inbound.all()
+        assert attempts and {a.caller_id for a in attempts} == {f"+{KNOWN}"}
+        assert {a.debtor_id for a in attempts} == {s.scalars(select(m.Debtor.id)).one()}
