@@ -348,3 +348,20 @@ def test_a_withheld_caller_id_is_an_unknown_caller(
     got = call(inbound_plan, ctx, ["#1020304050", "no"])
     assert got.prompts == ["ask_document", "menu", "goodbye"]
     assert got.identified == ["D-1003"]
+
+
+def test_campaign_settings_the_inbound_plan_lacks_do_not_break_the_call(
+    inbound_plan: Dialplan, line: InboundLine
+) -> None:
+    # A campaign written for a custom outbound plan: its own setting names do not apply here.
+    got = call(inbound_plan, line.context_for(CARLOS), ["sí", "#1234", "no"], my_custom_flag=True)
+    assert got.prompts == ["inbound_greeting", "verify_document", "menu", "goodbye"]
+
+
+def test_the_debt_collector_notice_comes_first_where_the_law_requires_it(
+    inbound_plan: Dialplan, line: InboundLine
+) -> None:
+    got = call(
+        inbound_plan, line.context_for(CARLOS), ["sí", "#1234", "#3", "no"], mini_miranda=True
+    )
+    assert got.prompts[:4] == ["inbound_greeting", "verify_document", "mini_miranda", "menu"]

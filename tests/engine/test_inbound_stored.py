@@ -283,3 +283,13 @@ def test_contact_history_marks_the_debtors_own_calls(
         history = contact_history(s, ids["ana"])
     inbound = [p for p in history if p.debtor_initiated]
     assert len(inbound) == 1 and inbound[0].conversation and inbound[0].phone == ANA
+
+
+def test_a_us_campaigns_caller_hears_the_debt_collector_notice(
+    plan: Dialplan, sessions: sessionmaker[Session], ids: dict[str, int]
+) -> None:
+    with sessions.begin() as s:
+        s.get_one(m.Campaign, ids["campaign"]).jurisdiction = "US"
+    call = answer(plan, sessions, ANA, ["sí", "#1234", "no gracias"])
+    prompts = [t.prompt for t in call.outcome.transcript if t.speaker == "bot"]
+    assert prompts[:3] == ["inbound_greeting", "verify_document", "mini_miranda"]

@@ -123,7 +123,7 @@ def start(plan: Dialplan, context: CallContext, at: datetime) -> tuple[CallState
     The plan's settings are the defaults; the context's (campaign) settings
     override them, and a name the plan does not declare is rejected.
     """
-    settings = plan.with_settings(dict(context.settings)).settings
+    settings = plan.with_settings(_applicable(plan, context)).settings
     context = replace(context, settings=settings)
     known = context.direction != INBOUND or bool(context.debtor_ref or context.debtor.full_name)
     state = CallState(node=plan.start, context=context, started_at=at, identified=known)
@@ -132,6 +132,14 @@ def start(plan: Dialplan, context: CallContext, at: datetime) -> tuple[CallState
         actions.append(CallerIdentified(context.debtor_ref))
     state = _enter(plan, state, plan.start, at, _Input(), actions)
     return state, actions
+
+
+def _applicable(plan: Dialplan, context: CallContext) -> dict[str, bool | int | str]:
+    """The context's settings for this plan. An inbound call runs on the caller's campaign
+    terms, written for the campaign's (outbound) plan: names this plan lacks do not apply."""
+    if context.direction != INBOUND:
+        return dict(context.settings)
+    return {k: v for k, v in context.settings.items() if k in plan.settings}
 
 
 def step(plan: Dialplan, state: CallState, event: Event) -> tuple[CallState, list[Action]]:
@@ -595,7 +603,7 @@ def _identify(plan: Dialplan, state: CallState, inp: _Input, actions: list[Actio
         failures = int(state.slots.get("identify_failures", 0)) + 1
         return replace(state, slots={**state.slots, "identify_failures": failures})
     context = identified(state.context, found[0])
-    settings = plan.with_settings(dict(context.settings)).settings
+    settings = plan.with_settings(_applicable(plan, context)).settings
     actions.append(CallerIdentified(context.debtor_ref))
     return replace(state, context=replace(context, settings=settings), identified=True)
 

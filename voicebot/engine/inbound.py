@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.actions import Action, CallerIdentified
+from voicebot.campaigns.compliance import required_dialog_settings
 from voicebot.dialog.callers import caller_context, presented_caller_id
 from voicebot.dialog.plan import Dialplan
 from voicebot.domain.context import CallContext
@@ -49,9 +50,10 @@ async def answer_inbound(
     and terms of the line that was called (its ``today`` is the call's date).
     """
     caller_id = presented_caller_id(caller)  # "" : withheld, the caller is asked who they are
+    law = required_dialog_settings  # what the jurisdiction makes every call say, as on a dial
     with sessions() as s:
-        matches = caller_contexts(s, caller_id, today=line.today) if caller_id else ()
-    directory = StoredDirectory(sessions, today=line.today)
+        matches = caller_contexts(s, caller_id, today=line.today, law=law) if caller_id else ()
+    directory = StoredDirectory(sessions, today=line.today, law=law)
     context = caller_context(caller_id, matches, unknown=line, directory=directory)
     debtor_ref = ""
 

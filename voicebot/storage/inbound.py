@@ -9,8 +9,10 @@ debtor to file the call under: it goes to the audit log with its caller ID and d
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,12 +38,26 @@ def _campaign_of(s: Session, debtor_id: int) -> m.Campaign | None:
     )
 
 
-def inbound_context(s: Session, debtor: m.Debtor, *, today: date) -> CallContext | None:
-    """The debtor's call context with what is pending (a promise, a callback); None: no campaign."""
+Law = Callable[[str], Mapping[str, Any]]  # jurisdiction → dialplan settings the law imposes
+
+
+def no_law(jurisdiction: str) -> Mapping[str, Any]:
+    return {}
+
+
+def inbound_context(
+    s: Session, debtor: m.Debtor, *, today: date, law: Law = no_law
+) -> CallContext | None:
+    """The debtor's call context with what is pending (a promise, a callback); None: no campaign.
+
+    ``law`` gives what the campaign's jurisdiction makes every call say (US: the debt-collector
+    notice), as the dialer applies it to a dial.
+    """
     campaign = _campaign_of(s, debtor.id)
     if campaign is None:
         return None
     ctx = debtor_call_context(debtor, campaign, today=today)
+    ctx = replace(ctx, settings={**ctx.settings, **law(campaign.jurisdiction)})
     promise = s.scalar(
         select(m.PromiseToPay)
         .where(m.PromiseToPay.debtor_id == debtor.id, m.PromiseToPay.status == "pending")
@@ -66,20 +82,23 @@ def inbound_context(s: Session, debtor: m.Debtor, *, today: date) -> CallContext
     )
 
 
-def caller_contexts(s: Session, caller_id: str, *, today: date) -> tuple[CallContext, ...]:
+def caller_contexts(
+    s: Session, caller_id: str, *, today: date, law: Law = no_law
+) -> tuple[CallContext, ...]:
     """The debtors whose phone is ``caller_id`` (E.164), each on their campaign's terms."""
     on_number = select(m.Phone.debtor_id).where(m.Phone.e164 == caller_id)
     debtors = s.scalars(select(m.Debtor).where(m.Debtor.id.in_(on_number)).order_by(m.Debtor.id))
-    found = (inbound_context(s, d, today=today) for d in debtors)
+    found = (inbound_context(s, d, today=today, law=law) for d in debtors)
     return tuple(c for c in found if c is not None)
 
 
 class StoredDirectory:
     """The debtor directory over the database: a document's digits, whatever its punctuation."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, today: date) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, today: date, law: Law = no_law) -> None:
         self._sessions = sessions
         self._today = today
+        self._law = law
 
     def by_document(self, digits: str) -> tuple[CallContext, ...]:
         wanted = document_digits(digits)
@@ -90,7 +109,7 @@ class StoredDirectory:
         )
         with self._sessions() as s:
             debtors = s.scalars(select(m.Debtor).where(stored == wanted).order_by(m.Debtor.id))
-            found = (inbound_context(s, d, today=self._today) for d in debtors)
+            found = (inbound_context(s, d, today=self._today, law=self._law) for d in debtors)
             return tuple(c for c in found if c is not None)
 
 
