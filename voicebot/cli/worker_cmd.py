@@ -42,6 +42,14 @@ def worker(
     once: Annotated[
         bool, typer.Option(help="Stop when nothing is due instead of waiting for more.")
     ] = False,
+    inbound: Annotated[
+        bool,
+        typer.Option(
+            "--inbound",
+            help="Also answer calls to the carrier's number with the inbound dialplan "
+            "(VOICEBOT_INBOUND_DIALPLAN), as `voicebot ivr` does.",
+        ),
+    ] = False,
 ) -> None:
     """A dialer worker: claims due attempts from the shared hopper and calls them."""
     from voicebot.wiring import recognizer_model
@@ -64,18 +72,26 @@ def worker(
     with sessions() as s:
         plan_path = s.get_one(m.Campaign, campaign_key).dialplan
     plan = load_plan(Path(plan_path))
-    asyncio.run(_work(settings, plan, carrier, campaign_key, once))
+    inbound_plan = load_plan(settings.inbound_dialplan) if inbound else None
+    asyncio.run(_work(settings, plan, carrier, campaign_key, once, inbound_plan))
 
 
 async def _work(
-    settings: Settings, plan: Dialplan, carrier: str, campaign: int, once: bool
+    settings: Settings,
+    plan: Dialplan,
+    carrier: str,
+    campaign: int,
+    once: bool,
+    inbound_plan: Dialplan | None = None,
 ) -> None:
     from voicebot.engine.dialer import CallRunner, Dialer
     from voicebot.engine.worker_health import serve as serve_health
     from voicebot.wiring import (
         call_recordings,
+        inbound_answering,
         sip_carrier,
         sip_runner,
+        sip_transferrer_for,
         twilio_carrier,
         twilio_runner,
     )
@@ -109,9 +125,16 @@ async def _work(
 
     if carrier == "sip":
         async with sip_carrier(settings) as sip:
+            if inbound_plan is not None:
+                transferrer_for = sip_transferrer_for(settings, sip)
+                answering = inbound_answering(settings, inbound_plan, sessions, transferrer_for)
+                sip.answer_incoming(answering.handle)
             await dial_all(sip_runner(settings, plan, sip, recordings))
         return
     twilio = twilio_carrier(settings, plan)
+    if inbound_plan is not None:
+        answering = inbound_answering(settings, inbound_plan, sessions, twilio.transferrer_for)
+        twilio.answer_incoming(answering.handle)
     server = await twilio.start(settings.twilio.listen_host, settings.twilio.listen_port)
     try:
         await dial_all(twilio_runner(settings, plan, twilio, recordings))
