@@ -6,8 +6,8 @@ import json
 
 import httpx
 import pytest
-from twilio_standin import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioStandIn, twilio_signature
 
+from testbeds.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioStandIn, twilio_signature
 from voicebot.messaging.channel import Failure, OutgoingMessage, SendError
 from voicebot.messaging.log_channel import LogChannel
 from voicebot.messaging.twilio_messages import (

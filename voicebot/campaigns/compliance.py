@@ -69,6 +69,7 @@ class Jurisdiction:
     week: str = "rolling"  # how "per week" reads: any 7 days (rolling) or Monday-Sunday
     authorized_channels_only: bool = False  # refuse when the debtor did not authorise voice
     one_channel_per_week_after_contact: bool = False
+    text_opt_out_stops_calls: bool = False  # a STOP by text also ends automated calls
     dialog_settings: Mapping[str, Any] = field(default_factory=dict)  # what calls must say
 
 
@@ -253,6 +254,7 @@ def _jurisdiction(code: str, raw: Any, path: Path) -> Jurisdiction:
         one_channel_per_week_after_contact=bool(
             raw.get("one_channel_per_week_after_contact", False)
         ),
+        text_opt_out_stops_calls=bool(raw.get("text_opt_out_stops_calls", False)),
         dialog_settings=_dialog_settings(raw.get("dialog_settings"), where),
     )
 
