@@ -11,6 +11,7 @@ from voicebot.cli import (
     demo_cmd,
     dialog_eval_cmd,
     dialplan_cmd,
+    messaging_cmd,
     nlu_cmd,
     recordings_cmd,
     serve_cmd,
@@ -45,6 +46,7 @@ compliance_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)
 recordings_cmd.register(app)
+messaging_cmd.register(app)
 
 
 def main() -> None:
