@@ -21,6 +21,7 @@ from api.routes import (
     debtors,
     dialplans,
     keys,
+    messaging,
     ops,
     portfolios,
     promises,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agents,
         dialplans,
         webhooks,
+        messaging,
     )
     for module in modules:
         app.include_router(module.router, responses=ERROR_RESPONSES)

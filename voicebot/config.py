@@ -123,8 +123,9 @@ class MessagingConfig(BaseModel):
 
     provider: str = "log"  # log (sends nothing, logs) | twilio
     from_number: str = ""  # E.164 sender; "": VOICEBOT_TWILIO__FROM_NUMBER
-    # Public URL of the API's POST /messaging/twilio/status (Twilio posts statuses there).
-    status_callback_url: str = ""
+    # The API's public https base URL as Twilio reaches it (https://api.example.com): status
+    # callbacks go to <it>/messaging/twilio/status, and Twilio's signatures cover that URL.
+    public_api_url: str = ""
     timeout_seconds: float = 10.0
     poll_seconds: float = 5.0
     claim_batch: int = 20

@@ -27,7 +27,7 @@ from voicebot.followups.payments import (
 from voicebot.followups.policy import KEYS, PolicyError, read_policy
 from voicebot.messaging.channel import MessageChannel
 from voicebot.messaging.log_channel import LogChannel
-from voicebot.messaging.twilio_messages import TwilioMessaging
+from voicebot.messaging.twilio_messages import STATUS_PATH, TwilioMessaging
 from voicebot.storage import models as m
 from voicebot.storage.db import transaction
 
@@ -60,6 +60,11 @@ def message_channel(settings: Settings, client: httpx.Client) -> MessageChannel:
     if missing:
         raise InputError(f"the twilio messaging channel needs {', '.join(missing)}")
     return TwilioMessaging(twilio.account_sid, twilio.auth_token, sender, client)
+
+
+def status_callback_url(settings: Settings) -> str:
+    base = settings.messaging.public_api_url.rstrip("/")
+    return f"{base}{STATUS_PATH}" if base else ""
 
 
 @messages_app.command("policy")
@@ -122,7 +127,7 @@ def send(
                 sessions,
                 channel,
                 now=datetime.now(UTC),
-                status_callback_url=config.status_callback_url,
+                status_callback_url=status_callback_url(settings),
                 limit=config.claim_batch,
             )
             counts = {k: len(v) for k, v in vars(report).items() if v}

@@ -23,6 +23,11 @@ from voicebot.messaging.channel import Accepted, Failure, OutgoingMessage, SendE
 API_BASE = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
 SIGNATURE_HEADER = "X-Twilio-Signature"
+# Where the API receives Twilio's webhooks (api/routes/messaging.py).
+STATUS_PATH = "/messaging/twilio/status"
+INBOUND_PATH = "/messaging/twilio/inbound"
+# Keywords Twilio itself answers on SMS (Advanced Opt-Out): no second confirmation from us.
+TWILIO_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
 DELIVERY_STATUSES = (
     "accepted",
     "scheduled",
