@@ -9,6 +9,7 @@ import pytest
 from followups_world import audit, messages, promised
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.campaigns.status import campaign_status
 from voicebot.followups.payments import (
     ImportReport,
     PaymentsError,
@@ -127,3 +128,24 @@ def test_a_broken_promise_puts_the_debtor_back_in_the_hopper(
     assert broken.payload["paid_amount"] == "50000.00"
     assert _promise(sessions, world.promise_id).status == "broken"
     assert "50000.00 of 150000.00 PEN" in audit(sessions, "promise_broken")[0].reason
+
+
+def test_the_campaigns_kpis_count_kept_broken_recovered_and_texts(
+    sessions: sessionmaker[Session],
+) -> None:
+    kept = promised(sessions, call_ended=CALL_ENDED, due=DUE, name="k")
+    promised(sessions, call_ended=CALL_ENDED, due=DUE, name="b", phone="+51987650000")
+    _import(sessions, HEADER + "P1,CR-k,150000,PEN,2026-11-26\n")
+    with transaction(sessions) as s:
+        break_overdue(s, now=datetime(2026, 11, 29, 15, 0, tzinfo=UTC), actor="t")
+        s.query(m.Message).filter_by(kind="payment_link").update({"status": "delivered"})
+    with sessions() as s:
+        kpis = campaign_status(s, campaign_id=kept.campaign_id)["kpis"]
+        other = campaign_status(s, campaign_id=kept.campaign_id + 1)["kpis"]
+    assert {k: kpis[k] for k in ("promises_kept", "promises_broken", "kept_rate")} == {
+        "promises_kept": 1,
+        "promises_broken": 0,
+        "kept_rate": 1.0,
+    }
+    assert kpis["recovered_amount"] == {"PEN": 150000.0} and kpis["messages_sent"] == 1
+    assert (other["promises_broken"], other["kept_rate"], other["recovered_amount"]) == (1, 0.0, {})
