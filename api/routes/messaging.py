@@ -36,8 +36,9 @@ async def _signed_form(request: Request, settings: SettingsDep) -> dict[str, str
     base = settings.messaging.public_api_url.rstrip("/")
     token = settings.twilio.auth_token
     if not base or not token:
+        # Nothing can be verified, so nothing is believed: refused, not a server error.
         raise ApiError(
-            503,
+            403,
             "not_configured",
             "set VOICEBOT_MESSAGING__PUBLIC_API_URL and VOICEBOT_TWILIO__AUTH_TOKEN",
         )
@@ -50,7 +51,7 @@ async def _signed_form(request: Request, settings: SettingsDep) -> dict[str, str
     return form
 
 
-@router.post(STATUS_PATH, status_code=204, responses={400: {}, 403: {}, 503: {}})
+@router.post(STATUS_PATH, status_code=204, responses={400: {}, 403: {}})
 async def message_status(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """A delivery status (queued, sent, delivered, undelivered, failed, read) for one text."""
     form = await _signed_form(request, settings)
@@ -69,7 +70,7 @@ async def message_status(request: Request, session: SessionDep, settings: Settin
 @router.post(
     INBOUND_PATH,
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}, 400: {}, 403: {}, 503: {}},
+    responses={200: {"content": {"application/xml": {}}}, 400: {}, 403: {}},
 )
 async def inbound_message(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """A text from a debtor; TwiML back: a confirmation when it opted them out."""

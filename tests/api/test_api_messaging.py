@@ -94,4 +94,4 @@ def test_baja_by_text_opts_out_and_is_confirmed_in_twiml(signed: World) -> None:
 
 def test_without_twilio_settings_the_webhooks_refuse_everything(empty: World) -> None:
     answer = empty.client.post("/messaging/twilio/status", data={"MessageSid": "SM1"})
-    assert answer.status_code == 503 and "VOICEBOT_MESSAGING__PUBLIC_API_URL" in answer.text
+    assert answer.status_code == 403 and "VOICEBOT_MESSAGING__PUBLIC_API_URL" in answer.text
