@@ -139,6 +139,7 @@ ACTION_KEYS = (
     "compute_offer",
     "accept_offer",
     "hold_claim",
+    "request_link",  # the debtor's answer to the payment-link offer: {request_link: true|false}
 )
 FLAGS = ("right_party",)
 

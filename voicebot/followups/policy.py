@@ -52,6 +52,19 @@ class MessagingPolicy:
         return self.reminder in ("call", "both") or not self.sends
 
 
+def link_offer_channel(raw: Mapping[str, Any] | None) -> str:
+    """The channel the bot offers the payment link on after a promise ("none": no offer).
+
+    Only a campaign that sends texts and has a link template offers it; a policy that
+    does not read (it is checked when set) offers nothing rather than failing the call.
+    """
+    try:
+        policy = read_policy(raw)
+    except PolicyError:
+        return "none"
+    return policy.channel if policy.sends and policy.link_template else "none"
+
+
 def read_policy(raw: Mapping[str, Any] | None) -> MessagingPolicy:
     raw = raw or {}
     unknown = sorted(set(raw) - set(KEYS))

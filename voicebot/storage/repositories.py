@@ -130,6 +130,8 @@ def record_promise(session: Session, *, attempt: m.CallAttempt, promise: Promise
     """The debtor's promise, once per attempt (mid-call, then again with the outcome)."""
     existing = session.scalar(select(m.PromiseToPay).where(m.PromiseToPay.attempt_id == attempt.id))
     if existing is not None:
+        if promise.link_requested is not None:  # the answer to the link offer, after the promise
+            existing.link_requested = promise.link_requested
         return existing
     row = m.PromiseToPay(
         debtor_id=attempt.debtor_id,
