@@ -122,7 +122,17 @@ def test_promise_marked_kept_is_listed_and_reported(world: World) -> None:
     assert [p["id"] for p in listed["items"]] == [promise["id"]]
     with world.sessions() as s:
         types = set(s.scalars(select(m.OutboxEvent.event_type)))
+        # A kept promise needs no reminder or check call any more.
+        follow_ups = set(
+            s.scalars(
+                select(m.CallAttempt.status).where(
+                    m.CallAttempt.debtor_id == promise["debtor_id"],
+                    m.CallAttempt.kind.in_(("reminder", "check")),
+                )
+            )
+        )
     assert {"call.completed", "promise.created", "opt_out.recorded", "promise.kept"} <= types
+    assert follow_ups == {"canceled"}
 
 
 def test_campaign_state_changes_and_refusals(world: World) -> None:

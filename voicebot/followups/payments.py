@@ -232,10 +232,11 @@ def keep(s: Session, promise: m.PromiseToPay, *, paid_on: date, actor: str, now:
             "paid_at": promise.kept_at.isoformat(),
         },
     )
-    _drop_follow_ups(s, promise, ("reminder", "check"))
+    drop_follow_ups(s, promise, ("reminder", "check"))
 
 
-def _drop_follow_ups(s: Session, promise: m.PromiseToPay, kinds: tuple[str, ...]) -> None:
+def drop_follow_ups(s: Session, promise: m.PromiseToPay, kinds: tuple[str, ...]) -> None:
+    """Queued calls of ``kinds`` for the promise's debtor and campaign, and its pending texts."""
     s.execute(
         update(m.CallAttempt)
         .where(
@@ -297,7 +298,7 @@ def break_overdue(
                 "due_date": promise.due_date.isoformat(),
             },
         )
-        _drop_follow_ups(s, promise, ("reminder",))
+        drop_follow_ups(s, promise, ("reminder",))
         _requeue(s, promise, now)
     s.flush()
     return broken

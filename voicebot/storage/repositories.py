@@ -107,7 +107,8 @@ def record_opt_out(
             "source": source,
             "reason": reason,
             "phone": phone,
-            "channel": channel,
+            # Only a text opt-out names its channel; an opt-out of everything reads as before.
+            **({"channel": channel} if channel else {}),
         },
     )
     return opt_out
