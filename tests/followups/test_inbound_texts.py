@@ -93,3 +93,15 @@ def test_any_other_text_is_kept_on_the_debtors_history(
     assert (stranger.action, stranger.debtor_id) == ("unknown_sender", None)
     with sessions() as s:
         assert s.query(m.OptOut).count() == 0
+
+
+def test_stop_from_a_number_two_debtors_share_stops_texts_to_both(
+    sessions: sessionmaker[Session], standin: TwilioStandIn
+) -> None:
+    first = promised(sessions, call_ended=CALL_ENDED, due=date(2026, 11, 27), name="a")
+    second = promised(sessions, call_ended=CALL_ENDED, due=date(2026, 11, 27), name="b")
+    row = _receive(sessions, standin, first.phone, "STOP", "SM5")
+    assert row.debtor_id == second.debtor_id  # the most recently added record names the text
+    with sessions() as s:
+        opted = {o.debtor_id for o in s.query(m.OptOut).filter_by(channel="sms")}
+    assert opted == {first.debtor_id, second.debtor_id}

@@ -50,14 +50,16 @@ def is_opt_out(body: str) -> bool:
     return text in KEYWORDS or bool(PHRASES.search(text))
 
 
-def _debtor_of(s: Session, sender: str) -> m.Debtor | None:
-    """The debtor whose record holds this number (the most recently added when shared)."""
-    return s.scalar(
-        select(m.Debtor)
-        .join(m.Phone, m.Phone.debtor_id == m.Debtor.id)
-        .where(m.Phone.e164 == sender)
-        .order_by(m.Debtor.id.desc())
-        .limit(1)
+def _debtors_of(s: Session, sender: str) -> list[m.Debtor]:
+    """Every debtor whose record holds this number, most recently added first: a STOP from a
+    shared number stops texts to that number for all of them (the safe side)."""
+    return list(
+        s.scalars(
+            select(m.Debtor)
+            .join(m.Phone, m.Phone.debtor_id == m.Debtor.id)
+            .where(m.Phone.e164 == sender)
+            .order_by(m.Debtor.id.desc())
+        )
     )
 
 
@@ -83,13 +85,15 @@ def receive(s: Session, text: InboundText, *, now: datetime, actor: str) -> m.In
     )
     if seen is not None:
         return seen
-    debtor = _debtor_of(s, text.sender)
+    debtors = _debtors_of(s, text.sender)
+    debtor = debtors[0] if debtors else None
     action = "unknown_sender" if debtor is None else "stored"
     if debtor is not None and is_opt_out(text.body):
         action = "opt_out"
+    for holder in debtors if action == "opt_out" else []:
         record_opt_out(
             s,
-            debtor_id=debtor.id,
+            debtor_id=holder.id,
             source="message",
             actor=actor,
             reason=f"replied {text.body.strip()[:60]!r} by {text.channel}",
@@ -97,10 +101,10 @@ def receive(s: Session, text: InboundText, *, now: datetime, actor: str) -> m.In
             channel=text.channel,
             at=now,
         )
-        if _stops_calls(s, debtor, text.sender):
+        if _stops_calls(s, holder, text.sender):
             record_opt_out(
                 s,
-                debtor_id=debtor.id,
+                debtor_id=holder.id,
                 source="message",
                 actor=actor,
                 reason=f"a text opt-out also stops calls here ({text.channel})",
