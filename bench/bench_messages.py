@@ -1,6 +1,6 @@
 """Text sender benchmark: texts judged by compliance and sent per second, through real HTTP.
 
-    .venv/bin/python bench/bench_messages.py [--texts 300] [--database-url URL]
+    .venv/bin/python bench/bench_messages.py [--texts 300] [--db sqlite|postgresql]
 
 Builds promised debtors (Peru, a lawful hour) with the real storage and follow-up code, so
 each has a payment-link text queued, then runs the sender against the loopback Twilio
@@ -21,6 +21,7 @@ from pathlib import Path
 import _repo  # noqa: F401
 import httpx
 
+from testbeds.postgres import start_postgres
 from testbeds.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioStandIn
 from voicebot.domain.outcome import CallOutcome, Disposition, Promise
 from voicebot.engine.follow_ups import schedule_follow_ups
@@ -87,36 +88,49 @@ def populate(url: str, texts: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--texts", type=int, default=300)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        upgrade(url)
-        populate(url, args.texts)
-        sessions = session_factory(make_engine(url))
-        standin = TwilioStandIn().start()
-        try:
-            with httpx.Client(timeout=10.0) as client:
-                channel = TwilioMessaging(
-                    ACCOUNT_SID, AUTH_TOKEN, FROM, client, base_url=standin.base_url
-                )
-                sent = 0
-                started = time.perf_counter()
-                while True:
-                    report = send_due(sessions, channel, now=NOW)
-                    if not report.sent:
-                        break
-                    sent += len(report.sent)
-                elapsed = time.perf_counter() - started
-        finally:
-            standin.stop()
-        assert sent == args.texts == len(standin.accepted), (sent, len(standin.accepted))
-        assert not standin.refusals
-        print(f"backend: {url.split(':')[0]}; texts: {sent}")
-        print(
-            f"sent in {elapsed:.2f} s: {sent / elapsed:.0f} texts/s, {elapsed / sent * 1000:.1f} ms per text"
-        )
-        print("(compliance check, claim, HTTP POST to the loopback stand-in, result and audit)")
+    server = start_postgres() if args.db == "postgresql" else None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = (
+                server.create_database("bench_messages")
+                if server is not None
+                else f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+            )
+            run(url, args.texts)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run(url: str, texts: int) -> None:
+    upgrade(url)
+    populate(url, texts)
+    sessions = session_factory(make_engine(url))
+    standin = TwilioStandIn().start()
+    try:
+        with httpx.Client(timeout=10.0) as client:
+            channel = TwilioMessaging(
+                ACCOUNT_SID, AUTH_TOKEN, FROM, client, base_url=standin.base_url
+            )
+            sent = 0
+            started = time.perf_counter()
+            while True:
+                report = send_due(sessions, channel, now=NOW)
+                if not report.sent:
+                    break
+                sent += len(report.sent)
+            elapsed = time.perf_counter() - started
+    finally:
+        standin.stop()
+    assert sent == texts == len(standin.accepted), (sent, len(standin.accepted))
+    assert not standin.refusals
+    print(f"backend: {url.split(':')[0].split('+')[0]}; texts: {sent}")
+    print(
+        f"sent in {elapsed:.2f} s: {sent / elapsed:.0f} texts/s, {elapsed / sent * 1000:.1f} ms per text"
+    )
+    print("(compliance check, claim, HTTP POST to the loopback stand-in, result and audit)")
 
 
 if __name__ == "__main__":
