@@ -209,7 +209,14 @@ def send_due(
     report.unknown.extend(recover_claims(sessions, now=now, actor=actor))
     for message in _judge_and_claim(sessions, now=now, actor=actor, limit=limit, report=report):
         callback = f"{status_callback_url}?message={message.id}" if status_callback_url else ""
-        outgoing = OutgoingMessage(message.channel, message.to, message.body, callback)
+        outgoing = OutgoingMessage(
+            message.channel,
+            message.to,
+            message.body,
+            callback,
+            template_sid=message.template_sid,
+            template_variables=message.template_variables,
+        )
         outcome: tuple[str, str] | SendError
         try:
             accepted = channel.send(outgoing)

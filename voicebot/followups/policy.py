@@ -7,10 +7,11 @@ gets checked values (a wrong key is an error when the policy is set, not a silen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from voicebot.followups.payment_link import LinkError, check_template
+from voicebot.followups.texts import MESSAGE_VARIABLES, OPT_OUT_KEY
 from voicebot.messaging.channel import TEXT_CHANNELS
 
 REMINDER_MODES = ("call", "message", "both", "none")
@@ -22,6 +23,7 @@ KEYS = (
     "link_days_after_due",
     "reminder",
     "reminder_hour",
+    "whatsapp_templates",
 )
 
 
@@ -38,6 +40,9 @@ class MessagingPolicy:
     link_days_after_due: int = 3  # the link still works this many days after the promise date
     reminder: str = "call"  # the day before a promise: call | message | both | none
     reminder_hour: int = 10  # local hour of the reminder (compliance may defer it)
+    # WhatsApp outside the 24-hour window needs Meta-approved templates: per message kind
+    # (payment_link, reminder, …) the Twilio Content SID and the variables filling {{1}}, {{2}}…
+    whatsapp_templates: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def sends(self) -> bool:
@@ -81,6 +86,7 @@ def read_policy(raw: Mapping[str, Any] | None) -> MessagingPolicy:
         raise PolicyError("messaging.reminder_hour must be 0-23")
     if int(policy.link_days_after_due) < 0:
         raise PolicyError("messaging.link_days_after_due must not be negative")
+    _check_templates(policy.whatsapp_templates)
     if policy.link_template:
         try:
             check_template(policy.link_template)
@@ -89,3 +95,18 @@ def read_policy(raw: Mapping[str, Any] | None) -> MessagingPolicy:
         if len(policy.link_secret) < 16:
             raise PolicyError("messaging.link_secret must be at least 16 characters")
     return policy
+
+
+def _check_templates(templates: Mapping[str, Any]) -> None:
+    if not isinstance(templates, Mapping):
+        raise PolicyError("messaging.whatsapp_templates: a mapping kind → {sid, variables}")
+    for kind, spec in templates.items():
+        where = f"messaging.whatsapp_templates.{kind}"
+        if not isinstance(spec, Mapping) or set(spec) != {"sid", "variables"}:
+            raise PolicyError(f"{where}: expected {{sid: HX…, variables: [names]}}")
+        if not str(spec["sid"]).startswith("HX"):
+            raise PolicyError(f"{where}.sid: a Twilio Content SID (HX…)")
+        names = spec["variables"]
+        known = set(MESSAGE_VARIABLES) - {OPT_OUT_KEY}
+        if not isinstance(names, list) or not set(map(str, names)) <= known:
+            raise PolicyError(f"{where}.variables: names among {', '.join(sorted(known))}")

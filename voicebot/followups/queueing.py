@@ -9,6 +9,7 @@ is rendered now, with the facts as they are now, so what was sent is what is sto
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -92,8 +93,21 @@ def _queue(
         "promise.amount": written_amount(promise.amount, promise.currency, policy.language),
         "promise.date": written_date(promise.due_date, policy.language),
         "payment_link": link,
+        "creditor": debtor.debts[0].creditor if debtor.debts else "",
+        "debt.amount": written_amount(
+            sum((d.amount for d in debtor.debts if d.status == "active"), Decimal(0)),
+            promise.currency,
+            policy.language,
+        ),
     }
+    template = policy.whatsapp_templates.get(text_kind) if policy.channel == "whatsapp" else None
     message = m.Message(
+        template_sid=str(template["sid"]) if template else "",
+        template_variables=(
+            {str(i): values[str(name)] for i, name in enumerate(template["variables"], start=1)}
+            if template
+            else {}
+        ),
         idempotency_key=key,
         debtor_id=debtor.id,
         campaign_id=campaign.id,

@@ -489,6 +489,9 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))  # sms | whatsapp
     to: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
+    # WhatsApp: the approved template sent instead of the body (which stays for the history).
+    template_sid: Mapped[str] = mapped_column(String(40), default="")
+    template_variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
     discloses: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     provider: Mapped[str] = mapped_column(String(16), default="")

@@ -42,6 +42,8 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("to", sa.String(length=20), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("template_sid", sa.String(length=40), nullable=False),
+        sa.Column("template_variables", sa.JSON(), nullable=False),
         sa.Column("discloses", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("provider", sa.String(length=16), nullable=False),
