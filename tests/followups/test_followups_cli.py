@@ -34,6 +34,10 @@ def test_policy_payments_and_sending_from_the_command_line(tmp_path: Path) -> No
         "***",
     )
 
+    template = 'whatsapp_templates={"reminder": {"sid": "HX1", "variables": ["company"]}}'
+    assert run(app, ["messages", "policy", "c", template], env=env).exit_code == 0
+    broken = run(app, ["messages", "policy", "c", "whatsapp_templates={nope"], env=env)
+    assert broken.exit_code == 2 and "whatsapp_templates: expected JSON" in broken.output
     sent = run(app, ["messages", "send", "--once"], env=env)
     assert sent.exit_code == 0, sent.output
     with sessions() as s:

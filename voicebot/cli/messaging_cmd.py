@@ -87,6 +87,11 @@ def policy(
                 raise InputError(f"expected KEY=VALUE, got {item!r}")
             if not value:
                 raw.pop(key, None)
+            elif key == "whatsapp_templates":
+                try:
+                    raw[key] = json.loads(value)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{key}: expected JSON ({exc})") from exc
             elif key in ("link_days_after_due", "reminder_hour"):
                 try:
                     raw[key] = int(value)
