@@ -39,10 +39,10 @@ def _verified_phone(s: Session, promise: m.PromiseToPay) -> tuple[str, bool]:
 
 
 def _link(policy: MessagingPolicy, s: Session, promise: m.PromiseToPay, now: datetime) -> str:
-    if not policy.link_template:
-        return ""
     debtor = s.get_one(m.Debtor, promise.debtor_id)
-    debt = next((d for d in debtor.debts if d.status == "active"), None) or debtor.debts[0]
+    if not policy.link_template or not debtor.debts:
+        return ""
+    debt = next((d for d in debtor.debts if d.status == "active"), debtor.debts[0])
     expires = _local(
         promise.due_date + timedelta(days=policy.link_days_after_due + 1), 0, _zone(debtor)
     )
