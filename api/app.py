@@ -23,6 +23,7 @@ from api.routes import (
     keys,
     messaging,
     ops,
+    payments,
     portfolios,
     promises,
     webhooks,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dialplans,
         webhooks,
         messaging,
+        payments,
     )
     for module in modules:
         app.include_router(module.router, responses=ERROR_RESPONSES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,43 @@ def test_baja_by_text_opts_out_and_is_confirmed_in_twiml(signed: World) -> None:
 def test_without_twilio_settings_the_webhooks_refuse_everything(empty: World) -> None:
     answer = empty.client.post("/messaging/twilio/status", data={"MessageSid": "SM1"})
     assert answer.status_code == 403 and "VOICEBOT_MESSAGING__PUBLIC_API_URL" in answer.text
+
+
+def test_payments_are_uploaded_all_or_nothing(signed: World) -> None:
+    debtor_id, _ = _debtor_with_a_text(signed)
+    with transaction(signed.sessions) as s:
+        s.add(
+            m.Debt(
+                debtor_id=debtor_id,
+                external_ref="CR-1",
+                creditor="Banco",
+                amount=Decimal(900000),
+                currency="PEN",
+            )
+        )
+    header = b"payment_id,debt_ref,amount,currency,paid_on\n"
+    manager = signed.auth("manager")
+    bad = signed.client.post(
+        "/payments/csv",
+        files={
+            "file": ("p.csv", header + b"P1,CR-1,10,PEN,2026-11-25\nP2,CR-9,5,PEN,2026-11-25\n")
+        },
+        headers=manager,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"]["problems"] == ["line 3: no debt with reference 'CR-9'"]
+    good = signed.client.post(
+        "/payments/csv",
+        files={"file": ("p.csv", header + b"P1,CR-1,10,PEN,2026-11-25\n")},
+        headers=manager,
+    )
+    assert good.status_code == 200, good.text
+    assert good.json() == {
+        "imported": 1,
+        "already_imported": 0,
+        "partial": 0,
+        "unmatched": 1,
+        "kept": [],
+    }
+    with signed.sessions() as s:
+        assert s.query(m.Payment).count() == 1

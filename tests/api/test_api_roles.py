@@ -33,6 +33,12 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any] | None]] = [
         {"files": {"file": ("p.csv", b"a,b\n1,2\n")}, "data": {"default_region": "CO"}},
     ),
     ("POST", "/portfolios/json", WRITE, {"json": {"default_region": "CO", "rows": [{"x": 1}]}}),
+    (
+        "POST",
+        "/payments/csv",
+        WRITE,
+        {"files": {"file": ("p.csv", b"payment_id,debt_ref,amount,currency,paid_on\n")}},
+    ),
     ("GET", "/campaigns", READ, None),
     (
         "POST",
