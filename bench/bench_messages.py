@@ -42,6 +42,7 @@ def populate(url: str, texts: int) -> None:
             dialplan="cobranza_es",
             jurisdiction="PE",
             default_region="PE",
+            status="running",
             company="Cobranzas Andinas",
             messaging={
                 "channel": "sms",

@@ -55,6 +55,7 @@ def promised(
             dialplan="cobranza_es",
             jurisdiction=jurisdiction,
             default_region=jurisdiction[:2],
+            status="running",
             company="Cobranzas Andinas",
             callback_number="+5116001234",
             messaging=policy,

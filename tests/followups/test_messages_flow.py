@@ -210,3 +210,18 @@ def test_colombia_defers_a_text_after_a_call_and_refuses_one_too_late(
         "payment_link": "queued",
         "reminder": "refused",
     }
+
+
+def test_a_paused_campaign_texts_nobody_and_a_stopped_one_drops_its_texts(
+    sessions: sessionmaker[Session], standin: TwilioStandIn, twilio: TwilioMessaging
+) -> None:
+    world = promised(sessions, call_ended=CALL_ENDED, due=DUE)
+    with transaction(sessions) as s:
+        s.get_one(m.Campaign, world.campaign_id).status = "paused"
+    assert send_due(sessions, twilio, now=CALL_ENDED).sent == []
+    assert {x.status for x in messages(sessions, world.debtor_id)} == {"pending"}
+    with transaction(sessions) as s:
+        s.get_one(m.Campaign, world.campaign_id).status = "stopped"
+    assert send_due(sessions, twilio, now=REMINDER_AT).sent == []
+    assert {x.status for x in messages(sessions, world.debtor_id)} == {"canceled"}
+    assert standin.requests == 0 and len(audit(sessions, "message_canceled")) == 2

@@ -96,16 +96,27 @@ def _judge_and_claim(
 ) -> list[m.Message]:
     """Compliance for every due text; the lawful ones are claimed in the same transaction."""
     with transaction(sessions) as s:
+        # Only running campaigns text, as only running campaigns dial: a paused campaign's
+        # texts wait; a stopped campaign's are dropped below.
         due = list(
             s.scalars(
                 select(m.Message)
-                .where(m.Message.status == "pending", m.Message.next_attempt_at <= now)
+                .join(m.Campaign, m.Campaign.id == m.Message.campaign_id)
+                .where(
+                    m.Message.status == "pending",
+                    m.Message.next_attempt_at <= now,
+                    m.Campaign.status.in_(("running", "stopped")),
+                )
                 .order_by(m.Message.next_attempt_at, m.Message.id)
                 .limit(limit)
             )
         )
         claimed: list[m.Message] = []
         for message in due:
+            if s.get_one(m.Campaign, message.campaign_id).status == "stopped":
+                message.status, message.status_at = "canceled", now
+                _audit(s, message, "message_canceled", now, actor=actor, reason="campaign stopped")
+                continue
             if message.send_by is not None and now >= message.send_by:
                 message.status, message.status_at = "expired", now
                 _audit(s, message, "message_expired", now, actor=actor, reason="past its send-by")
