@@ -3,7 +3,7 @@
 Also a campaign's messaging policy, an opt-out's channel and a promise's link request.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0007 (main merged 0007_console first; the lead may re-chain)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 from voicebot.storage.models import UtcDateTime
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
