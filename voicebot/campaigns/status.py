@@ -34,6 +34,7 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
         ),
         tallies=finished_tallies(session, done),
         promised=promised_by_segment(session, campaign_id),
+        follow_ups=follow_up_kpis(session, campaign_id),
     )
 
 
@@ -93,8 +94,10 @@ def assemble(
     attempted: dict[Any, int],
     tallies: dict[str, Tally],
     promised: dict[str, dict[str, Decimal]],
+    follow_ups: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The status document from its parts (``tallies`` are left untouched)."""
+    """The status document from its parts (``tallies`` are left untouched); ``follow_ups``
+    (``follow_up_kpis``) joins the campaign-wide KPIs."""
     combined: dict[str, Tally] = defaultdict(Tally)
     for segment, tally in tallies.items():
         combined[segment].merge(tally)
@@ -115,7 +118,7 @@ def assemble(
         "status": campaign.status,
         "jurisdiction": campaign.jurisdiction,
         "attempts_by_status": by_status,
-        "kpis": {**overall.to_json(), **follow_up_kpis(session, campaign_id)},
+        "kpis": {**overall.to_json(), **(follow_ups or {})},
         "refused_by_rule": refusals,
         "by_segment": {
             segment or "(none)": tally.kpis(
