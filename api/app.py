@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from api import errors, guard, redaction
+from api import console, errors, guard, redaction
 from api.errors import ERROR_RESPONSES
 from api.metrics import Metrics
 from api.routes import (
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in modules:
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    console.install(app)
     app.state.route_table = [
         *(r for r in app.router.routes if isinstance(r, Route)),
         *(r for module in modules for r in module.router.routes),

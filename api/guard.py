@@ -26,6 +26,8 @@ PUBLIC_PATHS = frozenset(
     {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 )
 DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+# The web console signs in with a session cookie and checks roles itself (api/console).
+CONSOLE_PREFIX = "/console"
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -36,6 +38,12 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
 }
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# The console's own files only: no inline script, no CDN.
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
 # Swagger UI and ReDoc load their scripts and styles from a CDN.
 DOCS_CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
@@ -82,6 +90,10 @@ def required_roles(request: Request) -> tuple[str, ...] | None:
     return _roles(route.dependant) if isinstance(route, APIRoute) else None
 
 
+def _is_console(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -97,6 +109,9 @@ async def admit(request: Request, limit: int) -> Response | None:
     # CORS preflights carry no key by design; the CORS middleware answers them and no
     # route reads an OPTIONS body.
     public = request.url.path in PUBLIC_PATHS or request.method == "OPTIONS"
+    if _is_console(request.url.path):
+        request.state.principal = None
+        return None  # the console authenticates its own cookie; uploads are size-checked there
     request.state.principal = None
     if key:
         throttle: KeyThrottle = request.app.state.key_throttle
@@ -142,5 +157,6 @@ async def admit(request: Request, limit: int) -> Response | None:
 def secure_headers(request: Request, response: Response) -> None:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    csp = DOCS_CSP if request.url.path in DOC_PATHS else API_CSP
+    path = request.url.path
+    csp = DOCS_CSP if path in DOC_PATHS else CONSOLE_CSP if _is_console(path) else API_CSP
     response.headers.setdefault("Content-Security-Policy", csp)

@@ -80,3 +80,12 @@ def authenticate(session: Session, key: str) -> Principal | None:
                 row.id, row.name, row.role, agent or (row.name if row.role == AGENT else None)
             )
     return None
+
+
+def principal_by_id(session: Session, key_id: int) -> Principal | None:
+    """The principal of a key already proven (a console session): None once it is revoked."""
+    row = session.get(m.ApiKey, key_id)
+    if row is None or row.revoked_at is not None:
+        return None
+    agent = session.scalar(select(m.Agent.name).where(m.Agent.api_key_id == row.id))
+    return Principal(row.id, row.name, row.role, agent or (row.name if row.role == AGENT else None))

@@ -60,6 +60,7 @@ class TransferContext:
     transcript: tuple[str, ...]
     promise_attempts: tuple[str, ...] = ()
     turns: tuple[Turn, ...] = ()  # the same transcript, structured, for the agent desk/API
+    verified: bool = False  # the debtor passed identity verification before the transfer
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,9 @@ class ApiConfig(BaseModel):
     )
     failed_keys_per_minute: int = 20  # wrong API keys one client may present before 429
     ops_key_required: bool = False  # /metrics and /ready's details only with an API key
+    console_session_minutes: float = 480.0  # a console sign-in lasts one shift
+    console_tick_seconds: float = 1.0  # how often a live dashboard is recomputed (shared)
+    console_desk_tick_seconds: float = 0.25  # how often the agent desk looks for a transfer
 
 
 class WebhookConfig(BaseModel):

@@ -19,9 +19,9 @@ from voicebot.campaigns.compliance import (
     check,
     jurisdictions_for,
     past_contact,
-    phone_subdivision,
 )
 from voicebot.campaigns.portfolio_rows import normalize_phone
+from voicebot.domain.phone_places import phone_subdivision
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")

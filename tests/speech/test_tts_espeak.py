@@ -134,3 +134,27 @@ def test_renders_from_many_threads_are_all_speech() -> None:
         korean = list(pool.map(ko.synthesize, ["네"] * 4))
     assert all(_speech_ms(p) > 1500 for p in spanish)
     assert all(0.1 < p.size / 8000 < 1.0 for p in korean)
+
+
+def test_a_render_never_cancels_espeak_when_the_previous_one_winds_down(
+    bot_voice: EspeakSynthesizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyttsx3 stops its driver when runAndWait ends the loop, before the new utterance starts.
+    If espeak still reports the previous utterance as playing then (seen in parallel processes),
+    the driver called espeak's Cancel, which raced with the new utterance: a header-only WAV,
+    "only silence", about one render in 300. Renders run to their end; nothing may cancel."""
+    from pyttsx3.drivers import _espeak
+
+    cancels: list[bool] = []
+    real_cancel = _espeak.Cancel
+
+    def cancel() -> object:
+        cancels.append(True)
+        return real_cancel()
+
+    bot_voice.synthesize("Buenos días.")  # the previous utterance
+    monkeypatch.setattr(_espeak, "IsPlaying", lambda: True)
+    monkeypatch.setattr(_espeak, "Cancel", cancel)
+    for n in range(3):
+        assert _speech_ms(bot_voice.synthesize(f"Su número de cuenta termina en {n}.")) > 800
+    assert cancels == []

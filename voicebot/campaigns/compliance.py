@@ -24,6 +24,7 @@ from phonenumbers import timezone as phone_timezone_lookup
 
 from voicebot.data import JURISDICTION_RULES
 from voicebot.dialog.yaml_loading import load_yaml
+from voicebot.domain.phone_places import phone_subdivision
 
 RULES_FILE = JURISDICTION_RULES
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -347,17 +348,6 @@ def phone_country(e164: str) -> str | None:
     return phonenumbers.region_code_for_number(number) if number is not None else None
 
 
-def phone_subdivision(e164: str) -> str | None:
-    """The US state (or Canadian province) its area code belongs to, e.g. ``MA`` for +1 617."""
-    number = _parse(e164)
-    if number is None or number.country_code != 1:
-        return None
-    place = geocoder.description_for_number(number, "en")
-    if len(place) > 4 and place[-4:-2] == ", " and place[-2:].isupper():
-        return place[-2:]  # "San Francisco, CA"
-    return US_STATES.get(place.removesuffix(" State"))  # "Massachusetts", "Washington State"
-
-
 def jurisdictions_for(
     campaign: str | None,
     region: str | None,
@@ -647,19 +637,3 @@ def _next_allowed(
         if _refusal_at(applicable, facts, history, candidate, zones) is None:
             return candidate.astimezone(zones[0])
     return None
-
-
-US_STATES = {
-    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
-    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
-    "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA",
-    "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD",
-    "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS",
-    "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV", "New Hampshire": "NH",
-    "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY", "North Carolina": "NC",
-    "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK", "Oregon": "OR", "Pennsylvania": "PA",
-    "Rhode Island": "RI", "South Carolina": "SC", "South Dakota": "SD", "Tennessee": "TN",
-    "Texas": "TX", "Utah": "UT", "Vermont": "VT", "Virginia": "VA", "Washington": "WA",
-    "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY", "Washington D.C.": "DC",
-    "Puerto Rico": "PR",
-}  # fmt: skip

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-from voicebot.campaigns.compliance import CHANNELS, US_STATES
+from voicebot.campaigns.compliance import CHANNELS
+from voicebot.domain.phone_places import US_STATES
 
 # The columns, added to the portfolio's accepted headers.
 COMPLIANCE_COLUMNS: dict[str, tuple[str, ...]] = {

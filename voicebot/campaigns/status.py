@@ -19,37 +19,91 @@ from voicebot.storage import models as m
 
 
 def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
-    campaign = session.get_one(m.Campaign, campaign_id)
-    members = _counts(
+    done = finished(campaign_id)
+    return assemble(
+        session.get_one(m.Campaign, campaign_id),
+        members=members_by_segment(session, campaign_id),
+        by_status=attempts_by_status(session, campaign_id),
+        refusals=refusals_by_rule(session, campaign_id),
+        attempted=_counts(
+            session,
+            select(m.Debtor.segment, func.count(func.distinct(m.CallAttempt.debtor_id)))
+            .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
+            .where(done)
+            .group_by(m.Debtor.segment),
+        ),
+        tallies=finished_tallies(session, done),
+        promised=promised_by_segment(session, campaign_id),
+    )
+
+
+def finished(campaign_id: int) -> ColumnElement[bool]:
+    """The attempts the KPIs count: the campaign's finished ones."""
+    return (m.CallAttempt.campaign_id == campaign_id) & (m.CallAttempt.status == "done")
+
+
+def members_by_segment(session: Session, campaign_id: int) -> dict[Any, int]:
+    return _counts(
         session,
         select(m.Debtor.segment, func.count())
         .join(m.CampaignDebtor, m.CampaignDebtor.debtor_id == m.Debtor.id)
         .where(m.CampaignDebtor.campaign_id == campaign_id)
         .group_by(m.Debtor.segment),
     )
-    by_status = _counts(
+
+
+def attempts_by_status(session: Session, campaign_id: int) -> dict[Any, int]:
+    return _counts(
         session,
         select(m.CallAttempt.status, func.count())
         .where(m.CallAttempt.campaign_id == campaign_id)
         .group_by(m.CallAttempt.status),
     )
-    refusals = _counts(
+
+
+def refusals_by_rule(session: Session, campaign_id: int) -> dict[Any, int]:
+    return _counts(
         session,
         select(m.AuditEntry.rule, func.count())
         .where(m.AuditEntry.campaign_id == campaign_id, m.AuditEntry.action == "dial_refused")
         .group_by(m.AuditEntry.rule),
     )
-    done = (m.CallAttempt.campaign_id == campaign_id) & (m.CallAttempt.status == "done")
-    attempted = _counts(
-        session,
-        select(m.Debtor.segment, func.count(func.distinct(m.CallAttempt.debtor_id)))
+
+
+def attempted_debtors(session: Session, attempts: ColumnElement[bool]) -> dict[str, set[int]]:
+    """The debtors of ``attempts`` by segment, as sets: a live dashboard unions them as
+    attempts finish, and the union's sizes are ``campaign_status``'s distinct counts."""
+    found: dict[str, set[int]] = defaultdict(set)
+    rows = session.execute(
+        select(m.Debtor.segment, m.CallAttempt.debtor_id)
         .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
-        .where(done)
-        .group_by(m.Debtor.segment),
+        .where(attempts)
     )
-    tallies = _tallies_by_segment(session, campaign_id, done)
-    total = _Tally()
-    for tally in tallies.values():
+    for segment, debtor_id in rows:
+        found[segment].add(debtor_id)
+    return found
+
+
+def assemble(
+    campaign: m.Campaign,
+    *,
+    members: dict[Any, int],
+    by_status: dict[Any, int],
+    refusals: dict[Any, int],
+    attempted: dict[Any, int],
+    tallies: dict[str, Tally],
+    promised: dict[str, dict[str, Decimal]],
+) -> dict[str, Any]:
+    """The status document from its parts (``tallies`` are left untouched)."""
+    combined: dict[str, Tally] = defaultdict(Tally)
+    for segment, tally in tallies.items():
+        combined[segment].merge(tally)
+    for segment, amounts in promised.items():
+        money = combined[segment].promised
+        for currency, amount in amounts.items():
+            money[currency] = money.get(currency, Decimal(0)) + amount
+    total = Tally()
+    for tally in combined.values():
         total.merge(tally)
     overall = total.kpis(
         debtors_in_campaign=sum(members.values()),
@@ -68,7 +122,7 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
                 debtors_in_campaign=members.get(segment, 0),
                 debtors_attempted=attempted.get(segment, 0),
             ).to_json()
-            for segment, tally in sorted(tallies.items())
+            for segment, tally in sorted(combined.items())
         },
     }
 
@@ -78,10 +132,8 @@ def _counts(session: Session, query: Select[Any, int]) -> dict[Any, int]:
     return {key: count for key, count in session.execute(query)}
 
 
-def _tallies_by_segment(
-    session: Session, campaign_id: int, done: ColumnElement[bool]
-) -> dict[str, _Tally]:
-    """Finished attempts by segment and disposition, plus the amounts promised per currency."""
+def finished_tallies(session: Session, attempts: ColumnElement[bool]) -> dict[str, Tally]:
+    """Finished ``attempts`` by segment and disposition (promises apart: ``promised_by_segment``)."""
     seconds = _duration_seconds(session, m.CallRecord.started_at, m.CallRecord.ended_at)
     rows = session.execute(
         select(
@@ -95,9 +147,19 @@ def _tallies_by_segment(
         )
         .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
         .outerjoin(m.CallRecord, m.CallRecord.attempt_id == m.CallAttempt.id)
-        .where(done, m.CallAttempt.disposition.is_not(None))
+        .where(attempts, m.CallAttempt.disposition.is_not(None))
         .group_by(m.Debtor.segment, m.CallAttempt.disposition)
     ).all()
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for segment, disposition, count, rp, opt_out, transferred, handled in rows:
+        tallies[segment or ""].add(
+            Disposition(str(disposition)), count, rp, opt_out, transferred, handled
+        )
+    return tallies
+
+
+def promised_by_segment(session: Session, campaign_id: int) -> dict[str, dict[str, Decimal]]:
+    """The amounts promised in the campaign, per segment and currency."""
     promised = session.execute(
         select(
             m.Debtor.segment,
@@ -108,15 +170,11 @@ def _tallies_by_segment(
         .where(m.PromiseToPay.campaign_id == campaign_id)
         .group_by(m.Debtor.segment, m.PromiseToPay.currency)
     ).all()
-    tallies: dict[str, _Tally] = defaultdict(_Tally)
-    for segment, disposition, count, rp, opt_out, transferred, handled in rows:
-        tallies[segment or ""].add(
-            Disposition(str(disposition)), count, rp, opt_out, transferred, handled
-        )
+    amounts: dict[str, dict[str, Decimal]] = defaultdict(dict)
     for segment, currency, amount in promised:
-        money = tallies[segment or ""].promised
+        money = amounts[segment or ""]
         money[currency] = money.get(currency, Decimal(0)) + Decimal(amount or 0)
-    return tallies
+    return amounts
 
 
 def _duration_seconds(session: Session, start: Any, end: Any) -> Any:
@@ -126,7 +184,9 @@ def _duration_seconds(session: Session, start: Any, end: Any) -> Any:
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-class _Tally:
+class Tally:
+    """Sums of finished attempts that merge: one per segment, or per batch of attempts."""
+
     def __init__(self) -> None:
         self.by_disposition: dict[str, int] = {}
         self.right_party = 0
@@ -153,7 +213,7 @@ class _Tally:
         if disposition in CONTACT:
             self.contact_seconds += float(seconds or 0.0)
 
-    def merge(self, other: _Tally) -> None:
+    def merge(self, other: Tally) -> None:
         for code, count in other.by_disposition.items():
             self.by_disposition[code] = self.by_disposition.get(code, 0) + count
         self.right_party += other.right_party

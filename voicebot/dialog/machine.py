@@ -631,6 +631,7 @@ def _transfer_context(state: CallState, reason: str) -> TransferContext:
         transcript=lines,
         promise_attempts=state.promise_attempts,
         turns=state.transcript,
+        verified=state.right_party,
     )
 
 

@@ -8,23 +8,8 @@ witness. The notice is given if either points to an all-party-consent state
 from __future__ import annotations
 
 import phonenumbers
-from phonenumbers import geocoder
 
-# phonenumbers describes US numbers as "City, ST" or as the state's name.
-_STATES = {
-    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
-    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
-    "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA",
-    "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD",
-    "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS",
-    "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV", "New Hampshire": "NH",
-    "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY", "North Carolina": "NC",
-    "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK", "Oregon": "OR", "Pennsylvania": "PA",
-    "Rhode Island": "RI", "South Carolina": "SC", "South Dakota": "SD", "Tennessee": "TN",
-    "Texas": "TX", "Utah": "UT", "Vermont": "VT", "Virginia": "VA", "Washington State": "WA",
-    "Washington": "WA", "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY",
-    "Washington D.C.": "DC",
-}  # fmt: skip
+from voicebot.domain.phone_places import phone_subdivision
 
 
 def us_region_of_phone(e164: str) -> str | None:
@@ -35,9 +20,5 @@ def us_region_of_phone(e164: str) -> str | None:
         return None
     if phonenumbers.region_code_for_number(number) != "US":
         return None
-    where = geocoder.description_for_number(number, "en").strip()
-    if not where:
-        return None
-    _, comma, tail = where.rpartition(",")
-    state = tail.strip() if comma else _STATES.get(where)
-    return f"US-{state}" if state and len(state) == 2 else None
+    state = phone_subdivision(e164)
+    return f"US-{state}" if state else None

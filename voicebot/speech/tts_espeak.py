@@ -24,6 +24,12 @@ What pyttsx3 2.99's espeak driver is like, and why the code looks this way:
   driver writes the WAV only on the final event. Each render therefore waits
   for pyttsx3's ``finished-utterance`` notification before reading the file
   (without it, long prompts came back truncated or missing).
+* ``runAndWait`` ends pyttsx3's loop (which calls the driver's ``stop``) *before* it
+  starts the synthesis. When espeak still reported the previous utterance as
+  playing at that moment, ``stop`` left a "stopping" flag behind and the loop
+  cancelled the new utterance right after starting it: a header-only WAV, about
+  one render in 300 with renders in parallel processes. Renders are never
+  interrupted here, so the driver's ``stop`` is disabled (``_never_cancel``).
 * Its event loop polls every 10 ms, so a render costs at least ~10 ms; cached
   prompts do not pay it (see ``tts_cache``).
 
@@ -100,7 +106,19 @@ def _engine() -> Any:
             f"pyttsx3 could not start espeak-ng ({error}); install it: apt-get install espeak-ng"
         ) from error
     _keep_the_last_chunk(_EngineHolder.engine)
+    _never_cancel(_EngineHolder.engine)
     return _EngineHolder.engine
+
+
+def _never_cancel(engine: Any) -> None:
+    """pyttsx3 calls the driver's ``stop`` when ``runAndWait`` ends its loop, which happens
+    before the queued utterance is synthesized. If espeak is still winding down the previous
+    utterance then, ``stop`` sets a flag that cancels the *next* one as soon as it starts.
+    Every render here runs to its end (``synthesize`` waits for it), so there is nothing to
+    stop: the flag is never set."""
+    driver = engine.proxy._driver
+    driver._stopping = False
+    driver.stop = lambda: None
 
 
 def _keep_the_last_chunk(engine: Any) -> None:

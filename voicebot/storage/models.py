@@ -86,7 +86,8 @@ class Debtor(Base):
     # The channels the debtor authorised (Ley 2300 art. 2); None: never recorded.
     authorized_channels: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    # Indexed: a live dashboard re-reads its members' segments only when a debtor changed.
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
 
     phones: Mapped[list[Phone]] = relationship(back_populates="debtor", order_by="Phone.priority")
     debts: Mapped[list[Debt]] = relationship(back_populates="debtor", order_by="Debt.id")
@@ -384,6 +385,23 @@ class TransferRequest(Base):
     agent: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     accepted_at: Mapped[datetime | None]
+
+
+class AgentResult(Base):
+    """What the agent who took a warm transfer recorded after talking to the debtor."""
+
+    __tablename__ = "agent_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(
+        ForeignKey("transfers.id", ondelete="CASCADE"), unique=True
+    )
+    agent: Mapped[str] = mapped_column(String(120))
+    disposition: Mapped[str] = mapped_column(String(8))
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="SET NULL"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    callback_at: Mapped[datetime | None]  # CB: when this agent calls the debtor back
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class Agent(Base):

@@ -33,6 +33,7 @@ def queue_transfer(
             "debtor_name": context.debtor_name,
             "promise_attempts": list(context.promise_attempts),
             "turns": [turn.to_json() for turn in context.turns],
+            "verified": context.verified,
         },
         created_at=at,
     )

@@ -1,0 +1,240 @@
+"""Console live dashboard under load: server time per update and 50 open dashboards.
+
+Run: .venv/bin/python bench/bench_console.py [--calls 100000] [--viewers 50] [--seconds 10]
+Seeds SQLite (or a throwaway PostgreSQL) with bench_api's bulk seed (``--calls``
+finished calls of one campaign) and more members up to ``--debtors``, serves the app
+in-process (uvicorn, loopback), signs in to the console and keeps ``--viewers`` SSE
+dashboards of that campaign open while a writer finishes ``--rate`` more calls per second.
+Prints the server time of one dashboard update (the computation every viewer shares:
+status, live counters, the day by hour) for the first one (the full recount when the
+server starts) and for the following ones (p50/p95/max), and how many computations ran
+against how many events were sent. Client, writer and server share the machine's cores,
+so the figures are a floor for a dedicated host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import re
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import _repo  # noqa: F401  (puts the repository root on sys.path)
+import httpx
+import uvicorn
+from bench_api import DISPOSITIONS, seed, start_postgres
+from sqlalchemy import insert
+
+import api.console.live as live
+from api.app import create_app
+from voicebot.config import ApiConfig, Settings
+from voicebot.storage import models as m
+from voicebot.storage.db import make_engine
+
+TIMES: list[float] = []
+
+
+def _timed(original: Any) -> Any:
+    def wrapper(session: Any, campaign_id: int, tracker: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(session, campaign_id, tracker)
+        finally:
+            TIMES.append(time.perf_counter() - started)
+
+    return wrapper
+
+
+def add_members(url: str, first: int, last: int) -> None:
+    """Debtors not dialled yet, so the campaign has ``last`` members."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for lo in range(first, last + 1, 5000):
+            ids = range(lo, min(lo + 5000, last + 1))
+            conn.execute(
+                insert(m.Debtor),
+                [
+                    {
+                        "id": i,
+                        "external_id": f"B{i:07d}",
+                        "full_name": f"Deudor {i}",
+                        "document_id": str(10**7 + i),
+                        "segment": "ABC"[i % 3],
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                insert(m.CampaignDebtor), [{"campaign_id": 1, "debtor_id": i} for i in ids]
+            )
+    engine.dispose()
+
+
+def writer(url: str, first_id: int, debtors: int, rate: int, stop: Any) -> int:
+    """Finish ``rate`` calls per second (attempt and outcome in one transaction each batch)."""
+    engine = make_engine(url)
+    next_id = first_id
+    batch = max(rate // 5, 1)
+    while not stop.wait(0.2):
+        at = datetime.now(UTC)
+        rows, outcomes = [], []
+        for i in range(next_id, next_id + batch):
+            disposition = DISPOSITIONS[i % len(DISPOSITIONS)]
+            debtor = i % debtors + 1
+            rows.append(
+                {
+                    "id": i,
+                    "campaign_id": 1,
+                    "debtor_id": debtor,
+                    "number": 1000 + i,
+                    "status": "done",
+                    "due_at": at,
+                    "started_at": at,
+                    "ended_at": at,
+                    "disposition": disposition,
+                }
+            )
+            outcomes.append(
+                {
+                    "attempt_id": i,
+                    "campaign_id": 1,
+                    "debtor_id": debtor,
+                    "disposition": disposition,
+                    "right_party": disposition == "PTP",
+                    "transcript": [],
+                    "started_at": at,
+                    "ended_at": at,
+                }
+            )
+        with engine.begin() as conn:
+            conn.execute(insert(m.CallAttempt), rows)
+            conn.execute(insert(m.CallRecord), outcomes)
+        next_id += batch
+    engine.dispose()
+    return next_id - first_id
+
+
+def _write(url: str, first_id: int, debtors: int, rate: int, stop: Any, results: Any) -> None:
+    results.put(("written", writer(url, first_id, debtors, rate, stop)))
+
+
+def _watch(base: str, key: str, count: int, seconds: float, results: Any) -> None:
+    results.put(("viewers", asyncio.run(viewers(base, key, count, seconds))))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+async def viewers(base: str, key: str, count: int, seconds: float) -> tuple[int, float]:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        page = await client.get("/console/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token is not None
+        await client.post("/console/login", data={"csrf": token.group(1), "api_key": key})
+        cookies = client.cookies
+        events = 0
+        firsts: list[float] = []
+
+        async def watch() -> None:
+            nonlocal events
+            started = time.perf_counter()
+            first = True
+            async with (
+                httpx.AsyncClient(base_url=base, timeout=30, cookies=cookies) as own,
+                own.stream("GET", "/console/campaigns/1/live") as response,
+            ):
+                assert response.status_code == 200, response.status_code
+                deadline = started + seconds
+                async for line in response.aiter_lines():
+                    if line.startswith("event: kpis"):
+                        events += 1
+                        if first:
+                            firsts.append(time.perf_counter() - started)
+                            first = False
+                    if time.perf_counter() > deadline:
+                        break
+
+        await asyncio.gather(*(watch() for _ in range(count)))
+        return events, max(firsts) if firsts else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--viewers", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--debtors", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=50, help="calls finishing per second")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    args = parser.parse_args()
+    postgres = start_postgres() if args.db == "postgresql" else None
+    with tempfile.TemporaryDirectory() as tmp:
+        url = postgres.url if postgres else f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        started = time.perf_counter()
+        key = seed(url, args.calls)
+        seeded = max(args.calls // 5, 1)  # bench_api's seed: five calls per debtor
+        if args.debtors > seeded:
+            add_members(url, seeded + 1, args.debtors)
+        print(
+            f"seeded {args.calls} calls, {max(args.debtors, seeded)} debtors in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        live.dashboard_snapshot = _timed(live.dashboard_snapshot)
+        settings = Settings(database_url=url, api=ApiConfig(console_tick_seconds=1.0))  # type: ignore[call-arg]
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        while not server.started:  # startup only; the measurement waits on real events
+            time.sleep(0.05)
+        # Viewers and writer in their own processes: the server's timings are its own, not
+        # its share of one interpreter lock with fifty clients.
+        spawn = multiprocessing.get_context("spawn")
+        stop = spawn.Event()
+        results = spawn.Queue()
+        writing = spawn.Process(
+            target=_write,
+            args=(url, args.calls + 1, max(args.debtors, seeded), args.rate, stop, results),
+        )
+        watching = spawn.Process(
+            target=_watch, args=(base, key, args.viewers, args.seconds, results)
+        )
+        writing.start()
+        watching.start()
+        watching.join()
+        stop.set()
+        writing.join()
+        outcome = dict(results.get() for _ in range(2))
+        written, (events, slowest_first) = [outcome["written"]], outcome["viewers"]
+        server.should_exit = True
+        thread.join(30)
+    if postgres is not None:
+        postgres.stop()
+    ms = [t * 1000 for t in TIMES]
+    warm = ms[1:] or ms
+    print(
+        f"{args.db}: {args.viewers} dashboards for {args.seconds:.0f} s while {written[0]} "
+        f"calls finished: {len(TIMES)} computations, {events} events sent"
+    )
+    print(f"first update (the full recount when the server starts): {ms[0]:.0f} ms")
+    print(
+        f"server time per update after it: p50 {statistics.median(warm):.1f} ms, "
+        f"p95 {percentile(warm, 0.95):.1f} ms, max {max(warm):.1f} ms"
+    )
+    print(f"slowest viewer's first numbers after {slowest_first * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
