@@ -73,6 +73,7 @@ class CallHeard:
     number: str
     greeting_ms: float | None  # answer → first bot audio; None: the bot never spoke
     turn_ms: tuple[float, ...]  # each end of the debtor's speech → the bot's next audio
+    span: tuple[float, float] = (0.0, 0.0)  # wall clock (s) from answer to hangup
 
 
 def heard_latencies(
@@ -92,6 +93,16 @@ def heard_latencies(
         if after:
             turns.append(float(after[0] - end))
     return CallHeard(number, float(starts[0]) if starts else None, tuple(turns))
+
+
+def peak_concurrency(spans: Iterable[tuple[float, float]]) -> int:
+    """Most calls up at once: a step claims N concurrent calls only if N were really up."""
+    edges = sorted(edge for a, b in spans for edge in ((a, 1), (b, -1)))
+    peak = live = 0
+    for _, change in edges:  # at a tie the hangup (-1) sorts first: touching is not overlap
+        live += change
+        peak = max(peak, live)
+    return peak
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -133,10 +144,16 @@ class StepResult:
         return percentile(self.greetings, 95)
 
     @property
+    def peak(self) -> int:
+        return peak_concurrency(h.span for h in self.heard)
+
+    @property
     def passed(self) -> bool:
-        """Both limits met, on calls that all reached the debtor (NaN never passes)."""
+        """Both limits met, on calls that all reached the debtor and were all up at once
+        (NaN never passes)."""
         return (
             self.answered == self.calls
+            and self.peak >= self.calls
             and bool(self.turns)
             and self.p95_ms <= LIMIT_TURN_MS
             and self.greeting_p95_ms <= LIMIT_GREETING_MS
@@ -170,7 +187,7 @@ def capacity_line(steps: Sequence[StepResult], cores: int) -> str:
 
 
 TABLE_HEADER = (
-    "calls procs answered turns   p50 ms   p95 ms   max ms  greet p50  greet p95"
+    "calls procs answered peak turns   p50 ms   p95 ms   max ms  greet p50  greet p95"
     "  bot CPU  bot RSS MB  verdict"
 )
 
@@ -180,7 +197,7 @@ def table_row(step: StepResult) -> str:
     rss = "+".join(f"{r:.0f}" for r in step.bot_rss_mb) or "-"
     worst = max(step.turns) if step.turns else math.nan
     return (
-        f"{step.calls:5d} {step.processes:5d} {step.answered:8d} {len(step.turns):5d} "
+        f"{step.calls:5d} {step.processes:5d} {step.answered:8d} {step.peak:4d} {len(step.turns):5d} "
         f"{step.p50_ms:8.0f} {step.p95_ms:8.0f} {worst:8.0f} {step.greeting_p50_ms:10.0f} "
         f"{step.greeting_p95_ms:10.0f} {cpu:7.2f}c  {rss:>10}  {'ok' if step.passed else 'OVER'}"
     )
@@ -258,7 +275,13 @@ def _debtors(ready: Path) -> None:
             t.ended_ms for t in leg.turns if isinstance(t.turn, Speak) and t.ended_ms is not None
         ]
         heard = heard_latencies(number, [h.start_ms for h in leg.heard], ends)
-        record = {"number": number, "greeting_ms": heard.greeting_ms, "turn_ms": heard.turn_ms}
+        ended = time.monotonic()  # the real-time line's time is wall time since the answer
+        record = {
+            "number": number,
+            "greeting_ms": heard.greeting_ms,
+            "turn_ms": heard.turn_ms,
+            "span": (ended - leg.now_ms / 1000, ended),
+        }
         print(json.dumps(record), flush=True)
 
     async def serve() -> None:
@@ -293,7 +316,14 @@ class Debtors:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             data = json.loads(line)
-            self.heard.put(CallHeard(data["number"], data["greeting_ms"], tuple(data["turn_ms"])))
+            self.heard.put(
+                CallHeard(
+                    data["number"],
+                    data["greeting_ms"],
+                    tuple(data["turn_ms"]),
+                    tuple(data["span"]),
+                )
+            )
 
     def collect(self, count: int, timeout_s: float = 60) -> list[CallHeard]:
         calls: list[CallHeard] = []
@@ -512,8 +542,13 @@ def _campaign(db_url: str, calls: int, first: int) -> int:
     return campaign_id
 
 
-def run_step(calls: int, bots: Bots, debtors: Debtors, workdir: Path, first: int) -> StepResult:
-    db_url = f"sqlite:///{workdir / f'step{calls}.sqlite3'}"
+def run_step(
+    calls: int, bots: Bots, debtors: Debtors, workdir: Path, first: int, postgres: Any = None
+) -> StepResult:
+    if postgres is not None:  # testbeds.postgres.PostgresServer
+        db_url = postgres.create_database(f"step{calls}")
+    else:
+        db_url = f"sqlite:///{workdir / f'step{calls}.sqlite3'}"
     campaign_id = _campaign(db_url, calls, first)
     processes = len(bots.procs)
     started = time.perf_counter()
@@ -540,6 +575,13 @@ def main() -> None:
         "--all-steps", action="store_true", help="go on after a step over the limits"
     )
     parser.add_argument("--verbose", action="store_true", help="print every call's latencies")
+    parser.add_argument(
+        "--database",
+        choices=("auto", "sqlite", "postgres"),
+        default="auto",
+        help="the hopper's database; auto: SQLite for one bot process, a throwaway PostgreSQL "
+        "for several (as deployed: racing SQLite writers wait on its file lock)",
+    )
     parser.add_argument("--role", choices=("bench", "debtors", "bot"), default="bench")
     parser.add_argument("--ready", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -561,6 +603,15 @@ def main() -> None:
     print(f"limits: speech turn p95 <= {LIMIT_TURN_MS:.0f} ms, greeting p95 <= ", end="")
     print(f"{LIMIT_GREETING_MS:.0f} ms; bot processes: {args.processes}")
     results: list[StepResult] = []
+    database = args.database
+    if database == "auto":
+        database = "postgres" if args.processes > 1 else "sqlite"
+    print(f"hopper database: {database}")
+    postgres = None
+    if database == "postgres":
+        from testbeds.postgres import start_postgres
+
+        postgres = start_postgres()
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
         workdir = Path(tmp)
         cache_dir = workdir / "tts-cache"
@@ -571,7 +622,7 @@ def main() -> None:
             print(TABLE_HEADER)
             first = 0
             for calls in steps:
-                step = run_step(calls, bots, debtors, workdir, first)
+                step = run_step(calls, bots, debtors, workdir, first, postgres)
                 first += calls
                 results.append(step)
                 print(table_row(step), flush=True)
@@ -586,6 +637,8 @@ def main() -> None:
         finally:
             bots.stop()
             debtors.stop()
+            if postgres is not None:
+                postgres.stop()
     print(capacity_line(results, cores))
 
 

@@ -34,9 +34,19 @@ def test_percentile_is_nearest_rank() -> None:
     assert math.isnan(bench.percentile([], 95))
 
 
-def _step(calls: int, turns: Sequence[float], greetings: Sequence[float]) -> Any:
-    heard = [bench.CallHeard(f"+57{i}", g, ()) for i, g in enumerate(greetings)]
-    heard.append(bench.CallHeard("+57x", None, tuple(turns)))
+def _step(
+    calls: int, turns: Sequence[float], greetings: Sequence[float], *, apart: bool = False
+) -> Any:
+    """Calls all up together (from 0 s to 50 s), or one after the other when ``apart``."""
+    heard = [
+        bench.CallHeard(
+            f"+57{i}",
+            g,
+            tuple(turns) if i == 0 else (),
+            (60.0 * i, 60.0 * i + 50) if apart else (0.0, 50.0),
+        )
+        for i, g in enumerate(greetings)
+    ]
     return bench.step_of(calls, 1, heard)
 
 
@@ -46,6 +56,13 @@ def test_a_step_passes_only_within_both_limits_and_with_every_call_heard() -> No
     assert not _step(2, [300, 400], [100, 501]).passed  # the greeting came too late
     assert not _step(3, [300, 400], [100, 200]).passed  # a debtor never heard the bot
     assert not _step(2, [], [100, 200]).passed  # no turn measured: nothing to claim
+    assert not _step(2, [300, 400], [100, 200], apart=True).passed  # never 2 calls at once
+
+
+def test_peak_concurrency_counts_calls_up_at_the_same_time() -> None:
+    assert bench.peak_concurrency([(0, 10), (5, 15), (9, 20)]) == 3
+    assert bench.peak_concurrency([(0, 10), (10, 20)]) == 1  # one ends as the next starts
+    assert bench.peak_concurrency([]) == 0
 
 
 def test_the_capacity_line_names_the_highest_passing_step() -> None:
