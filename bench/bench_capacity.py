@@ -20,9 +20,11 @@ greeting p95 at most 500 ms. The last line is
 ``CAPACITY calls_per_core=X p95_ms=Y greeting_p95_ms=Z calls=N cores=C`` for the highest
 passing step (``calls=0`` when none passed).
 
-The line carries audio in real time, so one step lasts as long as one call (~30 s):
-the default ramp takes about three minutes. On a machine shared with other work, say so
-next to the figures: the debtors' process and the other load take CPU from the bot.
+The line carries audio in real time, so one step lasts as long as one call (~53 s), and
+loading takes 1.5-2.5 minutes on a busy 2-core machine (one prewarmed recognizer per call a
+process can take); the ramp stops at the first step over the limits (``--all-steps``: go on).
+On a machine shared with other work, say so next to the figures: the debtors' process and the
+other load take CPU from the bot, and the figures move with it.
 """
 
 from __future__ import annotations
