@@ -309,6 +309,9 @@ class CallSummary(Row):
     transfer_reason: str | None
     started_at: datetime
     ended_at: datetime
+    direction: Literal["outbound", "inbound"] = Field(
+        default="outbound", description="inbound: the debtor called the callback number"
+    )
 
 
 class TurnOut(BaseModel):

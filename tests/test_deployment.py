@@ -48,6 +48,7 @@ OPERATOR_ENV = {
     "VOICEBOT_SIP__SERVER": "pbx.example.internal",
     "VOICEBOT_SIP__USER": "voicebot",
     "VOICEBOT_SIP__PASSWORD": "trunk-password",
+    "VOICEBOT_IVR_SIP_USER": "callback",
     "VOICEBOT_WEBHOOKS__URL": "https://crm.example/hooks",
     "VOICEBOT_WEBHOOKS__SECRET": "hook-secret",
 }
@@ -113,7 +114,7 @@ def test_every_variable_is_a_setting_and_every_command_a_real_command() -> None:
         if "healthcheck" in service and health_command(service)[0] == "voicebot":
             probe = health_command(service)[1:]
             assert runner.invoke(app, [*probe, "--help"]).exit_code == 0, (name, probe)
-    assert set(ours(found)) == {"migrate", "api", "webhooks", "worker"}
+    assert set(ours(found)) == {"migrate", "api", "webhooks", "worker", "ivr"}
 
 
 def test_the_image_copies_what_exists_and_installs_the_package() -> None:

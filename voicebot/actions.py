@@ -96,6 +96,13 @@ class MarkPhoneInvalid:
 
 
 @dataclass(frozen=True, slots=True)
+class CallerIdentified:
+    """Inbound: the caller is this debtor (found by caller ID or document; not yet verified)."""
+
+    debtor_ref: str
+
+
+@dataclass(frozen=True, slots=True)
 class EndCall:
     """Hang up (if still up) and report the final outcome."""
 
@@ -111,5 +118,6 @@ Action = (
     | ScheduleCallback
     | OptOut
     | MarkPhoneInvalid
+    | CallerIdentified
     | EndCall
 )

@@ -22,7 +22,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from voicebot.data import DEFAULT_DIALPLAN, PROMPTS_DIR
+from voicebot.data import DEFAULT_DIALPLAN, INBOUND_DIALPLAN, PROMPTS_DIR
 
 VAR_DIR = Path("var")  # relative to the working directory: the Docker image runs in /app
 
@@ -144,6 +144,7 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{VAR_DIR / 'voicebot.sqlite3'}"
     dialplan: Path = DEFAULT_DIALPLAN
+    inbound_dialplan: Path = INBOUND_DIALPLAN  # what answers calls to the callback number
     prompts_dir: Path = PROMPTS_DIR  # the prompt sets an uploaded dialplan may name
     company: str = "Gestión Integral de Cartera"
     callback_number: str = ""

@@ -21,6 +21,7 @@ from voicebot.domain.pcm import Pcm
 from voicebot.engine.audio_port import Transferrer
 from voicebot.engine.carrier_runner import CarrierCallRunner
 from voicebot.engine.dialer import CallRunner, DialRequest
+from voicebot.engine.ivr import InboundAnswering
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.recording.service import CallRecordings
 from voicebot.recording.store import LocalStore, RecordingStore, S3Store
@@ -187,6 +188,22 @@ def sip_runner(
     """Calls over SIP with warm transfers to ``sip.agent_uri``; no agent configured: transfers fail."""
     voice = bot_voice(settings)
     prerender(plan, voice)
+    return CarrierCallRunner(
+        plan,
+        carrier,
+        warmed_speech_model(settings, plan, voice),
+        voice,
+        caller_id=settings.sip.caller_id,
+        ring_timeout_s=settings.dialer.ring_timeout_seconds,
+        transferrer_for=sip_transferrer_for(settings, carrier),
+        recordings=recordings,
+    )
+
+
+def sip_transferrer_for(
+    settings: Settings, carrier: SipCarrier
+) -> Callable[[CallLeg], Transferrer | None]:
+    """Warm transfers to ``sip.agent_uri``; no agent configured: transfers fail."""
     agent = settings.sip.agent_uri
 
     def transferrer_for(leg: CallLeg) -> Transferrer | None:
@@ -208,16 +225,7 @@ def sip_runner(
 
         return transfer
 
-    return CarrierCallRunner(
-        plan,
-        carrier,
-        warmed_speech_model(settings, plan, voice),
-        voice,
-        caller_id=settings.sip.caller_id,
-        ring_timeout_s=settings.dialer.ring_timeout_seconds,
-        transferrer_for=transferrer_for,
-        recordings=recordings,
-    )
+    return transferrer_for
 
 
 async def simulate_voice_call(
@@ -321,4 +329,24 @@ def twilio_runner(
         # Twilio bridges in its own conference, not through the worker: the recording ends there.
         transferrer_for=lambda leg: carrier.transferrer_for(getattr(leg, "inner", leg)),
         recordings=recordings,
+    )
+
+
+def inbound_answering(
+    settings: Settings,
+    plan: Dialplan,
+    sessions: sessionmaker[Session],
+    transferrer_for: Callable[[CallLeg], Transferrer | None] = lambda leg: None,
+) -> InboundAnswering:
+    """The inbound call handler: the inbound dialplan, the bot's voice, a warmed recognizer."""
+    voice = bot_voice(settings)
+    prerender(plan, voice)
+    return InboundAnswering(
+        plan,
+        warmed_speech_model(settings, plan, voice),
+        voice,
+        sessions,
+        company=settings.company,
+        callback_number=settings.callback_number,
+        transferrer_for=transferrer_for,
     )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from api.console.live_tally import LiveTally
 from voicebot.campaigns.status import (
     assemble,
+    inbound_kpis,
     members_by_segment,
     promised_by_segment,
     refusals_by_rule,
@@ -40,6 +41,7 @@ def dashboard_snapshot(session: Session, campaign_id: int, tracker: LiveTally) -
         attempted=done.attempted,
         tallies=done.tallies,
         promised=tracker.promised(session, campaign_id, promised_by_segment),
+        inbound=tracker.inbound(session, campaign_id, done, inbound_kpis),
     )
     # From the few waiting transfers to their attempts (not the campaign's attempts to
     # their transfers): the cost follows the queue, not the campaign.

@@ -25,7 +25,13 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from voicebot.campaigns.kpis import CONTACT, PROMISES
-from voicebot.campaigns.status import Tally, attempted_debtors, finished, finished_tallies
+from voicebot.campaigns.status import (
+    OUTBOUND,
+    Tally,
+    attempted_debtors,
+    finished,
+    finished_tallies,
+)
 from voicebot.storage import models as m
 
 T = TypeVar("T")
@@ -47,6 +53,7 @@ class _State:
     attempted: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     hours: Hours = field(default_factory=_hours_table)
     by_status: dict[Any, int] = field(default_factory=dict)
+    inbound_mark: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,7 @@ class Finished:
     attempted: dict[str, int]
     hours: Hours
     by_status: dict[Any, int]  # every attempt of the campaign, as ``attempts_by_status``
+    inbound_mark: tuple[int, int]  # count and id sum of the finished inbound calls
 
 
 class LiveTally:
@@ -91,6 +99,18 @@ class LiveTally:
         )
         return self._cached(("promised", campaign_id), mark, lambda: total(session, campaign_id))
 
+    def inbound(
+        self,
+        session: Session,
+        campaign_id: int,
+        done: Finished,
+        compute: Callable[[Session, int], T],
+    ) -> T:
+        """``compute`` (the inbound block) again only when an inbound call finished or a
+        debtor changed."""
+        mark = (*done.inbound_mark, session.scalar(select(func.max(m.Debtor.updated_at))))
+        return self._cached(("inbound", campaign_id), mark, lambda: compute(session, campaign_id))
+
     def _cached(self, key: tuple[str, int], mark: tuple[Any, ...], compute: Callable[[], T]) -> T:
         cached = self._marked.get(key)
         if cached is not None and cached[0] == mark:
@@ -118,6 +138,7 @@ class LiveTally:
                 attempted={segment: len(ids) for segment, ids in state.attempted.items()},
                 hours={key: list(counts) for key, counts in state.hours.items()},
                 by_status=dict(state.by_status),
+                inbound_mark=state.inbound_mark,
             )
 
     def forget(self, campaign_id: int) -> None:
@@ -132,11 +153,24 @@ class LiveTally:
         """Ids finished since the last tick, or None when the tracker must start over."""
         block = _block(session)
         # One scan of the campaign's attempts (a covering index): counts by status as well.
-        rows = session.execute(
-            select(m.CallAttempt.status, block, func.count(), func.sum(m.CallAttempt.id))
+        scanned = session.execute(
+            select(
+                m.CallAttempt.status,
+                block,
+                func.count(),
+                func.sum(m.CallAttempt.id),
+                m.CallAttempt.direction,
+            )
             .where(m.CallAttempt.campaign_id == campaign_id)
-            .group_by(m.CallAttempt.status, block)
+            .group_by(m.CallAttempt.status, block, m.CallAttempt.direction)
         ).all()
+        rows = [(status, b, n, total) for status, b, n, total, way in scanned if way == OUTBOUND]
+        inbound = [
+            (n, total)
+            for status, _, n, total, way in scanned
+            if way != OUTBOUND and status == "done"
+        ]
+        state.inbound_mark = (sum(int(n) for n, _ in inbound), sum(int(s) for _, s in inbound))
         by_status: dict[Any, int] = {}
         for status, _, n, _ in rows:
             by_status[status] = by_status.get(status, 0) + int(n)

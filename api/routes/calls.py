@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -50,6 +50,10 @@ def list_calls(
     campaign_id: IdQuery = None,
     debtor_id: IdQuery = None,
     disposition: Annotated[str | None, filter_text(8)] = None,
+    direction: Annotated[
+        Literal["outbound", "inbound"] | None,
+        Query(description="only calls the service made (outbound) or the debtors made (inbound)"),
+    ] = None,
     since: MomentQuery = None,
     until: MomentQuery = None,
     cursor: Annotated[
@@ -70,6 +74,8 @@ def list_calls(
         query = query.where(m.CallRecord.debtor_id == debtor_id)
     if disposition is not None:
         query = query.where(m.CallRecord.disposition == disposition.upper())
+    if direction is not None:
+        query = query.where(m.CallRecord.direction == direction)
     if since is not None:
         query = query.where(m.CallRecord.started_at >= since)
     if until is not None:

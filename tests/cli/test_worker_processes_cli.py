@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from voicebot.cli import app
 from voicebot.cli.errors import InputError
 from voicebot.cli.worker_cmd import process_environments
 from voicebot.config import Settings
@@ -48,3 +52,15 @@ def test_what_cannot_be_split_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("VOICEBOT_SIP__RTP_PORT_HIGH", "10003")
     with pytest.raises(InputError, match="too small"):
         process_environments(Settings(), "sip", 4)
+
+
+def test_the_callback_number_is_answered_from_one_process_only(tmp_path: Path) -> None:
+    env = {
+        "VOICEBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "VOICEBOT_SIP__SERVER": "pbx",
+        "VOICEBOT_SIP__USER": "bot",
+    }
+    args = ["worker", "--campaign", "noviembre", "--inbound", "--processes", "2"]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith("error: --inbound answers the callback number")

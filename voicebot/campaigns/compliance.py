@@ -70,6 +70,9 @@ class Jurisdiction:
     week: str = "rolling"  # how "per week" reads: any 7 days (rolling) or Monday-Sunday
     authorized_channels_only: bool = False  # refuse when the debtor did not authorise voice
     one_channel_per_week_after_contact: bool = False
+    # Whether a call the debtor made (to the callback number) counts toward the caps. A
+    # conversation counts for quiet_after_conversation_days whoever began it.
+    debtor_initiated_counts: bool = True
     dialog_settings: Mapping[str, Any] = field(default_factory=dict)  # what calls must say
 
 
@@ -83,6 +86,7 @@ class PastAttempt:
     channel: str = "voice"  # voice (this service) | sms | email | whatsapp | agent | visit
     artificial_voice: bool = True  # this service's dials are an artificial voice (FCC 24-17)
     phone: str | None = None  # the number reached, E.164; None: unknown (counts on every line)
+    debtor_initiated: bool = False  # the debtor called this service (an inbound call)
 
 
 def past_contact(
@@ -253,6 +257,7 @@ def _jurisdiction(code: str, raw: Any, path: Path) -> Jurisdiction:
         one_channel_per_week_after_contact=bool(
             raw.get("one_channel_per_week_after_contact", False)
         ),
+        debtor_initiated_counts=bool(raw.get("debtor_initiated_counts", True)),
         dialog_settings=_dialog_settings(raw.get("dialog_settings"), where),
     )
 
@@ -516,6 +521,7 @@ def _refusal_at(
                 1
                 for past in history
                 if _counts(cap, past)
+                and (j.debtor_initiated_counts or not past.debtor_initiated)
                 and (cap.per == "debtor" or past.phone in (None, facts.phone_e164))
                 and _same_window(cap, j.week, past.at, at, home)
             )

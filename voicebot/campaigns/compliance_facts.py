@@ -35,6 +35,7 @@ def contact_history(
             m.CallAttempt.disposition,
             m.CallRecord.right_party,
             m.Phone.e164,
+            m.CallAttempt.direction,
         )
         .outerjoin(m.CallRecord, m.CallRecord.attempt_id == m.CallAttempt.id)
         .outerjoin(m.Phone, m.Phone.id == m.CallAttempt.phone_id)
@@ -50,8 +51,9 @@ def contact_history(
             contact=disposition is None or disposition in CONTACTS,
             conversation=disposition is None or bool(right_party),
             phone=e164,
+            debtor_initiated=direction == "inbound",
         )
-        for started, disposition, right_party, e164 in s.execute(dials)
+        for started, disposition, right_party, e164, direction in s.execute(dials)
         if started is not None
     ]
     outside = s.scalars(select(m.OutsideContact).where(m.OutsideContact.debtor_id == debtor_id))

@@ -2,6 +2,10 @@
 
 Aggregated in SQL (GROUP BY segment and disposition), so the cost grows with the
 number of segments and dispositions, not with the number of calls.
+
+The dialing KPIs (``kpis``, ``by_segment``) count the calls the service made; the calls debtors
+made to the callback number are reported apart (``inbound``): a contact rate per dial means
+nothing for a call the debtor placed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from sqlalchemy.orm import Session
 from voicebot.campaigns.kpis import CONTACT, PROMISES, CampaignKpis
 from voicebot.domain.outcome import Disposition
 from voicebot.storage import models as m
+
+OUTBOUND, INBOUND = "outbound", "inbound"
 
 
 def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
@@ -34,12 +40,35 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
         ),
         tallies=finished_tallies(session, done),
         promised=promised_by_segment(session, campaign_id),
+        inbound=inbound_kpis(session, campaign_id),
     )
 
 
-def finished(campaign_id: int) -> ColumnElement[bool]:
-    """The attempts the KPIs count: the campaign's finished ones."""
-    return (m.CallAttempt.campaign_id == campaign_id) & (m.CallAttempt.status == "done")
+def finished(campaign_id: int, direction: str = OUTBOUND) -> ColumnElement[bool]:
+    """The attempts the KPIs count: the campaign's finished ones in one direction."""
+    return (
+        (m.CallAttempt.campaign_id == campaign_id)
+        & (m.CallAttempt.status == "done")
+        & (m.CallAttempt.direction == direction)
+    )
+
+
+def inbound_kpis(session: Session, campaign_id: int) -> dict[str, Any]:
+    """The calls debtors made to the callback number, counted apart from the dialing KPIs."""
+    done = finished(campaign_id, INBOUND)
+    inbound = Tally()
+    for tally in finished_tallies(session, done).values():
+        inbound.merge(tally)
+    for amounts in promised_by_segment(session, campaign_id, INBOUND).values():
+        for currency, amount in amounts.items():
+            inbound.promised[currency] = inbound.promised.get(currency, Decimal(0)) + amount
+    callers = session.scalar(select(func.count(func.distinct(m.CallAttempt.debtor_id))).where(done))
+    members = session.scalar(
+        select(func.count()).where(m.CampaignDebtor.campaign_id == campaign_id)
+    )
+    return inbound.kpis(
+        debtors_in_campaign=int(members or 0), debtors_attempted=int(callers or 0)
+    ).to_json()
 
 
 def members_by_segment(session: Session, campaign_id: int) -> dict[Any, int]:
@@ -56,7 +85,7 @@ def attempts_by_status(session: Session, campaign_id: int) -> dict[Any, int]:
     return _counts(
         session,
         select(m.CallAttempt.status, func.count())
-        .where(m.CallAttempt.campaign_id == campaign_id)
+        .where(m.CallAttempt.campaign_id == campaign_id, m.CallAttempt.direction == OUTBOUND)
         .group_by(m.CallAttempt.status),
     )
 
@@ -93,8 +122,10 @@ def assemble(
     attempted: dict[Any, int],
     tallies: dict[str, Tally],
     promised: dict[str, dict[str, Decimal]],
+    inbound: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The status document from its parts (``tallies`` are left untouched)."""
+    """The status document from its parts (``tallies`` are left untouched); ``inbound`` is
+    the callback number's block when the caller has it."""
     combined: dict[str, Tally] = defaultdict(Tally)
     for segment, tally in tallies.items():
         combined[segment].merge(tally)
@@ -110,7 +141,7 @@ def assemble(
         debtors_attempted=sum(attempted.values()),
         refused_by_compliance=sum(refusals.values()),
     )
-    return {
+    document = {
         "campaign": campaign.name,
         "status": campaign.status,
         "jurisdiction": campaign.jurisdiction,
@@ -125,6 +156,9 @@ def assemble(
             for segment, tally in sorted(combined.items())
         },
     }
+    if inbound is not None:
+        document["inbound"] = inbound
+    return document
 
 
 def _counts(session: Session, query: Select[Any, int]) -> dict[Any, int]:
@@ -158,8 +192,10 @@ def finished_tallies(session: Session, attempts: ColumnElement[bool]) -> dict[st
     return tallies
 
 
-def promised_by_segment(session: Session, campaign_id: int) -> dict[str, dict[str, Decimal]]:
-    """The amounts promised in the campaign, per segment and currency."""
+def promised_by_segment(
+    session: Session, campaign_id: int, direction: str = OUTBOUND
+) -> dict[str, dict[str, Decimal]]:
+    """The amounts promised in the campaign's calls of one direction, per segment and currency."""
     promised = session.execute(
         select(
             m.Debtor.segment,
@@ -167,7 +203,8 @@ def promised_by_segment(session: Session, campaign_id: int) -> dict[str, dict[st
             func.sum(m.PromiseToPay.amount * m.PromiseToPay.instalments),
         )
         .join(m.Debtor, m.Debtor.id == m.PromiseToPay.debtor_id)
-        .where(m.PromiseToPay.campaign_id == campaign_id)
+        .join(m.CallAttempt, m.CallAttempt.id == m.PromiseToPay.attempt_id)
+        .where(m.PromiseToPay.campaign_id == campaign_id, m.CallAttempt.direction == direction)
         .group_by(m.Debtor.segment, m.PromiseToPay.currency)
     ).all()
     amounts: dict[str, dict[str, Decimal]] = defaultdict(dict)

@@ -11,6 +11,7 @@ from voicebot.cli import (
     demo_cmd,
     dialog_eval_cmd,
     dialplan_cmd,
+    ivr_cmd,
     nlu_cmd,
     recordings_cmd,
     serve_cmd,
@@ -41,6 +42,7 @@ speech_cmd.register(app, eval_app)
 campaign_cmd.register(app)
 db_cmd.register(app)
 worker_cmd.register(app)
+ivr_cmd.register(app)
 compliance_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)

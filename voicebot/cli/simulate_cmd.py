@@ -14,8 +14,10 @@ import typer
 
 from voicebot.cli.errors import InputError, load_plan, parse_date, read_text
 from voicebot.config import Settings
+from voicebot.dialog.callers import CallerIdError
+from voicebot.dialog.inbound_line import line_from_json
 from voicebot.dialog.plan import Dialplan
-from voicebot.domain.context import CallContext, ContextError, context_from_json
+from voicebot.domain.context import CallContext, ContextError, Debtor, context_from_json
 from voicebot.domain.outcome import CallOutcome
 from voicebot.engine.call_loop import run_call
 from voicebot.telephony.text_line import SimulatedClock, TextLine
@@ -38,7 +40,9 @@ def _local_time(value: str) -> time:
 
 
 def simulate(
-    debtor: Annotated[str, typer.Option(help="Debtor as JSON text or a JSON file path.")],
+    debtor: Annotated[
+        str | None, typer.Option(help="Debtor as JSON text or a JSON file path (outbound).")
+    ] = None,
     dialplan: Annotated[
         Path | None,
         typer.Option(help="Dialplan YAML (default: VOICEBOT_DIALPLAN, the shipped one)."),
@@ -64,16 +68,59 @@ def simulate(
         typer.Option(help="Recognizer language in --voice mode (es, or ko for the test model)."),
     ] = "es",
     model: Annotated[Path | None, typer.Option(help="Vosk model directory for --voice.")] = None,
+    inbound: Annotated[
+        bool,
+        typer.Option(
+            "--inbound",
+            help="The debtor calls the callback number (needs --caller and --line).",
+        ),
+    ] = False,
+    caller: Annotated[
+        str | None, typer.Option(help="Inbound: the caller ID, E.164 (+57...).")
+    ] = None,
+    line_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--line",
+            help="Inbound: the debtors who may call, with their phones (examples/inbound_line.json).",
+        ),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="Inbound: find the caller in this database (URL, e.g. the demo's "
+            "sqlite:///var/demo.sqlite3) and store the call there.",
+        ),
+    ] = None,
 ) -> None:
     """Play a call on the simulated line's text channel; print the bot's lines and the outcome."""
     settings = Settings()
-    plan = load_plan(dialplan or settings.dialplan)
     call_date = parse_date(today, "--today") if today else date.today()
     start_time = _local_time(at)
-    try:
-        ctx = context_from_json(_load_debtor(debtor), today=call_date)
-    except ContextError as exc:
-        raise InputError(f"--debtor: {exc}") from exc
+    if inbound and database is not None:
+        plan = load_plan(dialplan or settings.inbound_dialplan)
+        if caller is None or line_file is not None or debtor is not None or voice:
+            raise InputError(
+                "--inbound --database needs --caller (and no --line, --debtor, --voice)"
+            )
+        turns = read_text(script).splitlines() if script is not None else None
+        _print_outcome(
+            _stored_inbound(settings, plan, database, caller, call_date, start_time, turns, quiet)
+        )
+        return
+    if inbound:
+        plan = load_plan(dialplan or settings.inbound_dialplan)
+        ctx = _inbound_context(caller, line_file, debtor, call_date)
+    else:
+        plan = load_plan(dialplan or settings.dialplan)
+        if debtor is None or caller is not None or line_file is not None or database is not None:
+            raise InputError(
+                "an outbound call needs --debtor (--caller, --line and --database need --inbound)"
+            )
+        try:
+            ctx = context_from_json(_load_debtor(debtor), today=call_date)
+        except ContextError as exc:
+            raise InputError(f"--debtor: {exc}") from exc
     turns = read_text(script).splitlines() if script is not None else None
     if voice:
         if turns is None:
@@ -82,22 +129,92 @@ def simulate(
         return
     local_start = datetime.combine(call_date, start_time, tzinfo=ZoneInfo(ctx.debtor.timezone))
     clock = SimulatedClock(local_start)
+    line = _text_line(turns, clock, quiet)
+    _print_outcome(asyncio.run(run_call(plan, ctx, line, clock=clock)))
+
+
+def _text_line(turns: list[str] | None, clock: SimulatedClock, quiet: bool) -> TextLine:
+    """The scripted line, or a person typing the debtor's turns."""
     write = (lambda line: None) if quiet else typer.echo
     if turns is not None:
-        line = TextLine.scripted(turns, clock=clock, write=write)
-    else:
-        typer.echo(
-            "Modo interactivo: escriba como el deudor (#123 = tonos, vacío = silencio, <colgar>)."
+        return TextLine.scripted(turns, clock=clock, write=write)
+    typer.echo(
+        "Modo interactivo: escriba como el deudor (#123 = tonos, vacío = silencio, <colgar>)."
+    )
+
+    def read_turn() -> str | None:
+        try:
+            return input("> ")
+        except EOFError:
+            return None
+
+    return TextLine(read_turn, clock=clock, write=write)
+
+
+def _stored_inbound(
+    settings: Settings,
+    plan: Dialplan,
+    database: str,
+    caller: str,
+    call_date: date,
+    start_time: time,
+    turns: list[str] | None,
+    quiet: bool,
+) -> CallOutcome:
+    """An inbound call against a database: the caller is looked up there and the call stored."""
+    from voicebot.engine.inbound import answer_inbound
+    from voicebot.storage.db import make_engine, session_factory
+
+    line_context = CallContext(
+        debtor=Debtor(full_name=""),
+        today=call_date,
+        company=settings.company,
+        callback_number=settings.callback_number,
+    )
+    local_start = datetime.combine(
+        call_date, start_time, tzinfo=ZoneInfo(line_context.debtor.timezone)
+    )
+    clock = SimulatedClock(local_start)
+    line = _text_line(turns, clock, quiet)
+    engine = make_engine(database)
+    try:
+        call = asyncio.run(
+            answer_inbound(
+                plan,
+                line,
+                caller=caller,
+                sessions=session_factory(engine),
+                line=line_context,
+                clock=clock,
+                actor="simulate",
+            )
         )
+    except CallerIdError as exc:
+        raise InputError(f"--caller: {exc}") from exc
+    finally:
+        engine.dispose()
+    if not quiet:
+        stored = f"attempt {call.attempt_id}" if call.attempt_id else "audit log (not identified)"
+        typer.echo(f"[llamada entrante guardada: {stored}]")
+    return call.outcome
 
-        def read_turn() -> str | None:
-            try:
-                return input("> ")
-            except EOFError:
-                return None
 
-        line = TextLine(read_turn, clock=clock, write=write)
-    _print_outcome(asyncio.run(run_call(plan, ctx, line, clock=clock)))
+def _inbound_context(
+    caller: str | None, line_file: Path | None, debtor: str | None, call_date: date
+) -> CallContext:
+    """The context an inbound call from ``caller`` starts with, on the line's debtors."""
+    if caller is None or line_file is None or debtor is not None:
+        raise InputError("--inbound needs --caller and --line (and no --debtor)")
+    try:
+        data = json.loads(read_text(line_file))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--line: not valid JSON: {exc}") from exc
+    try:
+        return line_from_json(data, today=call_date).context_for(caller)
+    except CallerIdError as exc:
+        raise InputError(f"--caller: {exc}") from exc
+    except ContextError as exc:
+        raise InputError(f"--line: {exc}") from exc
 
 
 def _voice_call(

@@ -89,6 +89,14 @@ def worker(
             "Each loads its own recognizer model (about 750 MB)."
         ),
     ] = 1,
+    inbound: Annotated[
+        bool,
+        typer.Option(
+            "--inbound",
+            help="Also answer calls to the carrier's number with the inbound dialplan "
+            "(VOICEBOT_INBOUND_DIALPLAN), as `voicebot ivr` does.",
+        ),
+    ] = False,
 ) -> None:
     """A dialer worker: claims due attempts from the shared hopper and calls them."""
     from voicebot.wiring import recognizer_model
@@ -102,6 +110,11 @@ def worker(
     if processes == 0:
         processes = default_processes()
     envs = process_environments(settings, carrier, processes)
+    if inbound and processes > 1:
+        raise InputError(
+            "--inbound answers the callback number from one process: use it without "
+            "--processes, or run `voicebot ivr` beside the worker processes"
+        )
     try:
         recognizer_model(settings)
     except ModelNotFound as exc:
@@ -115,7 +128,8 @@ def worker(
         plan_path = s.get_one(m.Campaign, campaign_key).dialplan
     plan = load_plan(Path(plan_path))
     if processes == 1:
-        asyncio.run(_work(settings, plan, carrier, campaign_key, once))
+        inbound_plan = load_plan(settings.inbound_dialplan) if inbound else None
+        asyncio.run(_work(settings, plan, carrier, campaign_key, once, inbound_plan))
         return
     argv = (
         *(sys.executable, "-m", "voicebot.cli", "worker", "--campaign", campaign),
@@ -127,14 +141,21 @@ def worker(
 
 
 async def _work(
-    settings: Settings, plan: Dialplan, carrier: str, campaign: int, once: bool
+    settings: Settings,
+    plan: Dialplan,
+    carrier: str,
+    campaign: int,
+    once: bool,
+    inbound_plan: Dialplan | None = None,
 ) -> None:
     from voicebot.engine.dialer import CallRunner, Dialer
     from voicebot.engine.worker_health import serve as serve_health
     from voicebot.wiring import (
         call_recordings,
+        inbound_answering,
         sip_carrier,
         sip_runner,
+        sip_transferrer_for,
         twilio_carrier,
         twilio_runner,
     )
@@ -168,9 +189,16 @@ async def _work(
 
     if carrier == "sip":
         async with sip_carrier(settings) as sip:
+            if inbound_plan is not None:
+                transferrer_for = sip_transferrer_for(settings, sip)
+                answering = inbound_answering(settings, inbound_plan, sessions, transferrer_for)
+                sip.answer_incoming(answering.handle)
             await dial_all(sip_runner(settings, plan, sip, recordings))
         return
     twilio = twilio_carrier(settings, plan)
+    if inbound_plan is not None:
+        answering = inbound_answering(settings, inbound_plan, sessions, twilio.transferrer_for)
+        twilio.answer_incoming(answering.handle)
     server = await twilio.start(settings.twilio.listen_host, settings.twilio.listen_port)
     try:
         await dial_all(twilio_runner(settings, plan, twilio, recordings))

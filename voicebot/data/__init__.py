@@ -14,6 +14,7 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent
 DIALPLANS_DIR = DATA_DIR / "dialplans"
 DEFAULT_DIALPLAN = DIALPLANS_DIR / "cobranza_es.yaml"
+INBOUND_DIALPLAN = DIALPLANS_DIR / "cobranza_entrante_es.yaml"
 PROMPTS_DIR = DATA_DIR / "prompts"
 JURISDICTION_RULES = DATA_DIR / "rules" / "jurisdictions.yaml"
 RECORDING_RULES = DATA_DIR / "rules" / "recordings.yaml"

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from voicebot.actions import (
     Action,
+    CallerIdentified,
     EndCall,
     Listen,
     MarkPhoneInvalid,
@@ -28,12 +29,13 @@ from voicebot.actions import (
     Transfer,
     TransferContext,
 )
+from voicebot.dialog.callers import identified
 from voicebot.dialog.claims import amend, settle
 from voicebot.dialog.nlu import understand
 from voicebot.dialog.plan import Condition, Dialplan, Operand, Ref, State, Step, Transition
 from voicebot.dialog.prompts import render_prompt
 from voicebot.dialog.understanding import Intent, Understanding
-from voicebot.domain.context import CallContext
+from voicebot.domain.context import INBOUND, CallContext
 from voicebot.domain.outcome import CallOutcome, Disposition, Promise, Turn
 from voicebot.events import (
     Answered,
@@ -108,6 +110,7 @@ class CallState:
     listening: Listen | None = None
     outcome: CallOutcome | None = None
     held: _Input | None = None  # an utterance kept by `hold_claim` for a `resume_held` state
+    identified: bool = False  # the debtor is known (outbound: always); verification is apart
 
     @property
     def ended(self) -> bool:
@@ -120,12 +123,23 @@ def start(plan: Dialplan, context: CallContext, at: datetime) -> tuple[CallState
     The plan's settings are the defaults; the context's (campaign) settings
     override them, and a name the plan does not declare is rejected.
     """
-    settings = plan.with_settings(dict(context.settings)).settings
+    settings = plan.with_settings(_applicable(plan, context)).settings
     context = replace(context, settings=settings)
-    state = CallState(node=plan.start, context=context, started_at=at)
+    known = context.direction != INBOUND or bool(context.debtor_ref or context.debtor.full_name)
+    state = CallState(node=plan.start, context=context, started_at=at, identified=known)
     actions: list[Action] = []
+    if known and context.direction == INBOUND:
+        actions.append(CallerIdentified(context.debtor_ref))
     state = _enter(plan, state, plan.start, at, _Input(), actions)
     return state, actions
+
+
+def _applicable(plan: Dialplan, context: CallContext) -> dict[str, bool | int | str]:
+    """The context's settings for this plan. An inbound call runs on the caller's campaign
+    terms, written for the campaign's (outbound) plan: names this plan lacks do not apply."""
+    if context.direction != INBOUND:
+        return dict(context.settings)
+    return {k: v for k, v in context.settings.items() if k in plan.settings}
 
 
 def step(plan: Dialplan, state: CallState, event: Event) -> tuple[CallState, list[Action]]:
@@ -376,6 +390,8 @@ def _finish(
         paid_info=state.paid_info,
         final_state=state.node,
         transcript=state.transcript,
+        direction=state.context.direction,
+        caller_id=state.context.caller_id,
     )
     if disposition is not None and final != state.disposition:
         actions.append(RecordDisposition(final))
@@ -400,14 +416,38 @@ def _value(ref: Operand, state: CallState, inp: _Input) -> Any:
                 return ctx.today + timedelta(days=ctx.limits.max_days_ahead)
             return getattr(ctx.limits, ref.name)
         case "debt":
-            return ctx.debtor.total_due if ref.name == "total" else _days_past_due(ctx)
+            return _debt_value(ctx, ref.name)
         case "settings":
             return ctx.settings.get(ref.name)
         case "call":
-            return state.right_party if ref.name == "right_party" else state.disclosed
+            return _call_value(state, ref.name)
         case "today":
             return ctx.today
     raise KeyError(ref)
+
+
+def _debt_value(ctx: CallContext, name: str) -> Any:
+    match name:
+        case "total":
+            return ctx.debtor.total_due
+        case "pending_promise":
+            return ctx.pending_promise.due if ctx.pending_promise else None
+        case "pending_callback":
+            return ctx.pending_callback
+    return _days_past_due(ctx)
+
+
+def _call_value(state: CallState, name: str) -> Any:
+    match name:
+        case "right_party":
+            return state.right_party
+        case "inbound":
+            return state.context.direction == INBOUND
+        case "caller_match":
+            return state.context.caller_match
+        case "identified":
+            return state.identified
+    return state.disclosed
 
 
 def _days_past_due(ctx: CallContext) -> int:
@@ -537,6 +577,8 @@ def _run_step(
         case "hold_claim":
             slots = {**state.slots, "held_intent": inp.get("intent")}
             return replace(state, held=inp, slots=slots)
+        case "identify":
+            return _identify(plan, state, inp, actions)
         case "compute_offer":
             return _compute_offer(state, ctx)
         case "accept_offer":
@@ -546,6 +588,24 @@ def _run_step(
                 slots["promise_instalments"] = slots["offer_instalments"]
             return replace(state, slots=slots)
     raise ValueError(f"unknown action {s.op}")
+
+
+def _identify(plan: Dialplan, state: CallState, inp: _Input, actions: list[Action]) -> CallState:
+    """Find the caller by the whole document just given; one match only, or a failure counted.
+
+    Identifying is not verifying: the plan decides what verification follows, and the
+    disclosure guard still holds until ``flag: right_party``.
+    """
+    digits = inp.get("digits")
+    directory = state.context.directory
+    found = directory.by_document(digits) if directory and isinstance(digits, str) else ()
+    if len(found) != 1:
+        failures = int(state.slots.get("identify_failures", 0)) + 1
+        return replace(state, slots={**state.slots, "identify_failures": failures})
+    context = identified(state.context, found[0])
+    settings = plan.with_settings(_applicable(plan, context)).settings
+    actions.append(CallerIdentified(context.debtor_ref))
+    return replace(state, context=replace(context, settings=settings), identified=True)
 
 
 def _record_promise(state: CallState, actions: list[Action]) -> CallState:

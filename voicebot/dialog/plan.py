@@ -63,8 +63,10 @@ LIMIT_FIELDS = (
     "min_instalment",
     "latest_date",  # today + max_days_ahead
 )
-DEBT_FIELDS = ("total", "days_past_due")
-CALL_FIELDS = ("right_party", "disclosed")
+DEBT_FIELDS = ("total", "days_past_due", "pending_promise", "pending_callback")
+# inbound: the call's direction is inbound; caller_match: "one", "several" or "unknown" debtors
+# on the caller ID; identified: the debtor is known (by caller ID or by document), not verified.
+CALL_FIELDS = ("right_party", "disclosed", "inbound", "caller_match", "identified")
 # Slots the built-in actions fill; ``set``/``increment`` may add others.
 BUILTIN_SLOTS = (
     "promise_amount",
@@ -83,6 +85,7 @@ BUILTIN_SLOTS = (
     "paid_channel",
     "paid_amount",
     "paid_text",
+    "identify_failures",  # identify: documents given that found no one debtor
 )
 
 PROMPT_VARIABLES = {
@@ -107,6 +110,11 @@ PROMPT_VARIABLES = {
     "debt.amount": True,
     "debt.days_past_due": True,
     "debt.product": True,
+    # A pending promise names the debt too (its amount and day).
+    "pending.amount": True,
+    "pending.date": True,
+    "pending.instalments": True,
+    "pending.callback": True,
 }
 VARIABLE_PATTERN = re.compile(r"\{([a-z_.]+)\}")
 # Words that reveal a collection purpose even without a variable.
@@ -139,6 +147,7 @@ ACTION_KEYS = (
     "compute_offer",
     "accept_offer",
     "hold_claim",
+    "identify",  # inbound: find the caller by the document just given (entity.digits)
 )
 FLAGS = ("right_party",)
 

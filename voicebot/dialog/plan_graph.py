@@ -9,7 +9,8 @@ from voicebot.dialog.plan import Dialplan, Step
 from voicebot.dialog.plan_validation import Validation
 
 
-def check_graph(v: Validation, plan: Dialplan, default_events: set[str]) -> None:
+def reachable(plan: Dialplan) -> set[str]:
+    """The states a call can reach from the start state."""
     edges = _edges(plan)
     seen = {plan.start}
     queue = deque([plan.start])
@@ -19,6 +20,12 @@ def check_graph(v: Validation, plan: Dialplan, default_events: set[str]) -> None
             if target not in seen:
                 seen.add(target)
                 queue.append(target)
+    return seen
+
+
+def check_graph(v: Validation, plan: Dialplan, default_events: set[str]) -> None:
+    edges = _edges(plan)
+    seen = reachable(plan)
     for name in plan.states:
         if name not in seen:
             v.problem(f"states.{name}", f"unreachable from start state {plan.start!r}")

@@ -21,8 +21,9 @@ from voicebot.dialog.plan import (
     State,
     Transition,
 )
-from voicebot.dialog.plan_graph import check_graph
+from voicebot.dialog.plan_graph import check_graph, reachable
 from voicebot.dialog.plan_groups import check_held_claims, read_groups, with_groups
+from voicebot.dialog.plan_include import Included, prune_unreached, read_include
 from voicebot.dialog.plan_states import read_state, read_transitions
 from voicebot.dialog.plan_validation import Validation
 from voicebot.dialog.plan_values import read_positive_int, read_prompt_key
@@ -30,6 +31,7 @@ from voicebot.dialog.prompt_file import read_prompts
 from voicebot.dialog.yaml_loading import LineIndex, load_yaml
 
 TOP_LEVEL_KEYS = (
+    "include",
     "name",
     "language",
     "prompts",
@@ -75,10 +77,16 @@ def parse_dialplan(
         raise DialplanError(source, [Problem("<root>", "a dialplan is a mapping with `states`")])
     v = Validation(lines)
     prompts_source = ""
+    included = read_include(v, data, base_dir)
     if prompts_text is None:
         prompts_text, prompts_source = _read_prompts_file(v, data, base_dir, prompts_path)
     prompts = read_prompts(v, prompts_text, prompts_source)
-    plan = _read_plan(v, data, prompts, source, prompts_source)
+    if included is not None:
+        # The including plan's prompts replace the included plan's of the same key.
+        base_prompts = read_prompts(v, included.prompts_text, included.prompts_source)
+        prompts = {**base_prompts, **prompts}
+        data = included.data
+    plan = _read_plan(v, data, prompts, source, prompts_source, included)
     if v.problems:
         raise DialplanError(source, sorted(v.problems, key=lambda p: (p.line or 0, p.path)))
     assert plan is not None
@@ -122,6 +130,7 @@ def _read_plan(
     prompts: dict[str, Prompt],
     source: str,
     prompts_source: str,
+    included: Included | None = None,
 ) -> Dialplan | None:
     for key in data:
         if key not in TOP_LEVEL_KEYS:
@@ -168,6 +177,8 @@ def _read_plan(
         prompts_source=prompts_source,
         groups=groups,
     )
+    if included is not None:
+        plan = prune_unreached(plan, included.states, reachable(plan))
     check_graph(v, plan, {t.event for t in defaults.on if t.event})
     return plan
 

@@ -46,6 +46,7 @@ def _values(
         return day_words(value, ctx.today) if isinstance(value, date) else ""
 
     digits = int(ctx.settings.get("document_digits", 4))
+    pending = ctx.pending_promise
     producers: dict[str, Any] = {
         "greeting": lambda: daypart_greeting(local),
         "company": lambda: ctx.company,
@@ -68,6 +69,10 @@ def _values(
         "debt.days_past_due": lambda: (
             number_words(max(d.days_past_due for d in debtor.debts)) if debtor.debts else "cero"
         ),
+        "pending.amount": lambda: money(pending.amount if pending else None),
+        "pending.date": lambda: day(pending.due if pending else None),
+        "pending.instalments": lambda: number_words(pending.instalments if pending else 1),
+        "pending.callback": lambda: _pending_callback_words(ctx),
         "debt.product": lambda: (
             first_debt.product if first_debt and first_debt.product else "obligación"
         ),
@@ -83,6 +88,13 @@ def _callback_words(slots: Mapping[str, Any], ctx: CallContext) -> str:
     if isinstance(day, date):
         return day_words(day, ctx.today)
     return "pronto"
+
+
+def _pending_callback_words(ctx: CallContext) -> str:
+    when = ctx.pending_callback
+    if when is None:
+        return "pronto"
+    return moment_words(when.astimezone(ZoneInfo(ctx.debtor.timezone)), ctx.today)
 
 
 def _spell_phone(number: str) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -50,6 +50,27 @@ class NegotiationLimits:
 
 
 DEFAULT_COMPANY = "Gestión de Cartera"
+OUTBOUND, INBOUND = "outbound", "inbound"
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPromise:
+    """A promise the debtor made earlier and has not yet kept: an inbound call resumes it."""
+
+    amount: Decimal
+    currency: str
+    due: date
+    instalments: int = 1
+
+
+class DebtorDirectory(Protocol):
+    """Who a caller may be: a read-only lookup of debtors by their full ID document.
+
+    An inbound dialog consults it to identify a caller whose number matches no debtor, or
+    several; the answers are whole call contexts (debtor, debts, the campaign's terms).
+    """
+
+    def by_document(self, digits: str) -> tuple[CallContext, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +81,13 @@ class CallContext:
     callback_number: str = ""
     limits: NegotiationLimits = field(default_factory=NegotiationLimits)
     settings: dict[str, bool | int | str] = field(default_factory=dict)
+    direction: str = OUTBOUND
+    debtor_ref: str = ""  # the storage's key of the debtor ("" : not known yet)
+    caller_id: str = ""  # inbound: the caller's number (E.164)
+    caller_match: str = ""  # inbound: "one", "several" or "unknown" debtors on caller_id
+    directory: DebtorDirectory | None = None  # inbound: where a document finds the debtor
+    pending_promise: PendingPromise | None = None
+    pending_callback: datetime | None = None
 
 
 class ContextError(ValueError):

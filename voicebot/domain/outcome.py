@@ -118,6 +118,12 @@ class CallOutcome:
     transcript: tuple[Turn, ...] = field(default_factory=tuple)
     # Why the line ended the call when nobody hung up (SIP: "rtp_timeout", "session_expired").
     line_reason: str = ""
+    direction: str = "outbound"  # "inbound": the debtor called the callback number
+    caller_id: str = ""  # inbound: the number the debtor called from
+
+    @property
+    def inbound(self) -> bool:
+        return self.direction == "inbound"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,6 +142,8 @@ class CallOutcome:
             "dispute_reason": self.dispute_reason,
             "paid_info": self.paid_info,
             "final_state": self.final_state,
+            "direction": self.direction,
+            **({"caller_id": self.caller_id} if self.caller_id else {}),
             "transcript": [t.to_json() for t in self.transcript],
         }
 

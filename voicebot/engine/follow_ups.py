@@ -26,8 +26,13 @@ DEFAULT_RETRY: dict[str, dict[str, int]] = {
 REMINDER_HOUR = 10
 
 
-def schedule_follow_ups(s: Session, *, attempt_id: int, now: datetime) -> None:
-    """Retries per disposition, the debtor's callback, promise reminders and checks."""
+def schedule_follow_ups(
+    s: Session, *, attempt_id: int, now: datetime, retries: bool = True
+) -> None:
+    """Retries per disposition, the debtor's callback, promise reminders and checks.
+
+    ``retries=False`` (an inbound call: the debtor called us) queues no retry dial.
+    """
     attempt = s.get_one(m.CallAttempt, attempt_id)
     campaign = s.get_one(m.Campaign, attempt.campaign_id)
     disposition = attempt.disposition or ""
@@ -48,7 +53,7 @@ def schedule_follow_ups(s: Session, *, attempt_id: int, now: datetime) -> None:
             )
         )
 
-    if disposition in policy:
+    if retries and disposition in policy:
         rule: dict[str, Any] = policy[disposition]
         made = (
             s.scalar(

@@ -150,6 +150,8 @@ def outcome_from_data(data: dict[str, Any]) -> CallOutcome:
         final_state=data.get("final_state", ""),
         transcript=tuple(_turn_from(t) for t in data.get("transcript", [])),
         line_reason=data.get("line_reason", ""),
+        direction=data.get("direction", "outbound"),
+        caller_id=data.get("caller_id", ""),
     )
 
 

@@ -198,6 +198,9 @@ class CallAttempt(Base):
     carrier_call_id: Mapped[str | None] = mapped_column(String(120))
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # "inbound": the debtor called the callback number (kind "inbound"; never dialed).
+    direction: Mapped[str] = mapped_column(String(8), default="outbound", server_default="outbound")
+    caller_id: Mapped[str | None] = mapped_column(String(20))  # inbound: the caller's E.164
 
 
 class CallRecord(Base):
@@ -242,6 +245,9 @@ class CallRecord(Base):
     recording_path: Mapped[str | None] = mapped_column(String(300))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime]
+    direction: Mapped[str] = mapped_column(
+        String(8), default="outbound", server_default="outbound", index=True
+    )
 
 
 class PromiseToPay(Base):

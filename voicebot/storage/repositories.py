@@ -187,6 +187,7 @@ def _event_base(attempt: m.CallAttempt) -> dict[str, Any]:
         "attempt_id": attempt.id,
         "campaign_id": attempt.campaign_id,
         "debtor_id": attempt.debtor_id,
+        "direction": attempt.direction or "outbound",
     }
 
 
@@ -224,6 +225,7 @@ def _call_record(
         recording_path=recording,
         started_at=outcome.started_at,
         ended_at=outcome.ended_at,
+        direction=attempt.direction or "outbound",
     )
 
 
@@ -347,6 +349,13 @@ def call_context(
     attempt = session.get_one(m.CallAttempt, attempt_id)
     debtor = session.get_one(m.Debtor, attempt.debtor_id)
     campaign = session.get_one(m.Campaign, attempt.campaign_id)
+    return debtor_call_context(debtor, campaign, today=today, timezone=timezone)
+
+
+def debtor_call_context(
+    debtor: m.Debtor, campaign: m.Campaign, *, today: date, timezone: str | None = None
+) -> CallContext:
+    """The dialog's facts about ``debtor`` on ``campaign``'s terms (outbound or inbound)."""
     debts = tuple(
         Debt(
             creditor=d.creditor,
@@ -377,4 +386,5 @@ def call_context(
             min_instalment=Decimal(str(limits.get("min_instalment", 0))),
         ),
         settings=dict(campaign.settings or {}),
+        debtor_ref=str(debtor.id),
     )

@@ -7,6 +7,7 @@ carrier, never above it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,3 +71,21 @@ class Carrier(Protocol):
     async def dial(
         self, number: str, *, caller_id: str | None = None, ring_timeout_s: float = 30.0
     ) -> CallLeg | DialFailure: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCall:
+    """A call someone placed to us (the callback number), already answered."""
+
+    leg: CallLeg
+    caller_id: str  # as the network presented it ("" or "anonymous" when withheld)
+    called: str  # the number or extension that was called
+
+
+IncomingHandler = Callable[[IncomingCall], Coroutine[None, None, None]]
+
+
+class Answerer(Protocol):
+    """A carrier that answers calls: each answered call is handed to ``handler`` (its own task)."""
+
+    def answer_incoming(self, handler: IncomingHandler) -> None: ...

@@ -28,11 +28,14 @@ from voicebot.telephony.sip_digest import digest_authorization
 from voicebot.telephony.sip_messages import (
     ALLOW,
     SUPPORTED,
+    answer_direction,
     dtmf_relay_digit,
     first,
+    header_values,
     host_port,
     response_target,
     route_set,
+    sdp_direction,
     split_message,
     tag_of,
     uri_of,
@@ -182,6 +185,9 @@ class FixedVoIPPhone(VoIPPhone):
         self.local_tag = secrets.token_hex(8)  # To-tag of out-of-dialog responses
         # (Call-ID, CSeq) → our answer: a retransmitted request gets it again, not re-applied
         self._answered: OrderedDict[tuple[str, str], str] = OrderedDict()
+        # UAS: an INVITE from the far end is answered and handed here (None: we only dial out).
+        self.on_incoming: Callable[[FixedVoIPCall, str, str], None] | None = None
+        self.answer_codecs: tuple[str, ...] = ("PCMU", "PCMA")  # our preference, G.711 only
 
     def request_port(self, blocking: bool = True) -> int:
         """A free RTP port, found by random probing (pyVoIP scanned the whole range per call,
@@ -362,12 +368,108 @@ class FixedVoIPPhone(VoIPPhone):
     def _out_of_dialog(self, method: str, text: str, has_to_tag: bool) -> None:
         if method == "OPTIONS":
             self._reply(text, 200, "OK", extra=self._capabilities())
+        elif method == "INVITE" and not has_to_tag and self.on_incoming is not None:
+            self._answer_invite(text)
         elif method == "INVITE" and not has_to_tag:
             self._reply(text, 486, "Busy Here")  # this endpoint only dials out
         elif method in ("BYE", "CANCEL", "UPDATE", "INFO", "INVITE"):
             self._reply(text, 481, "Call/Transaction Does Not Exist")
         else:
             self._reply(text, 405, "Method Not Allowed", extra=(f"Allow: {ALLOW}",))
+
+    # --- UAS: a call to us ------------------------------------------------------------
+
+    def _answer_invite(self, text: str) -> None:
+        """Answer a new INVITE at once (RFC 3261 13.3): 200 with our SDP answer (RFC 3264).
+
+        pyVoIP answered to the registrar with every offered codec and no Record-Route; here
+        the 200 goes to the Via, copies Record-Route (12.1.1), answers one G.711 codec (our
+        preference among the offered) plus telephone-event, and is retransmitted until ACKed.
+        """
+        try:
+            # pyVoIP's parser fails on an empty header ("Supported:", as baresip sends).
+            head, sep, sdp = text.partition("\r\n\r\n")
+            kept = [line for line in head.split("\r\n") if line.split(":", 1)[-1].strip()]
+            message = SIP.SIPMessage(("\r\n".join(kept) + sep + sdp).encode("utf8"))
+            chosen = self._answer_payloads(message)
+        except Exception:  # pyVoIP's parser raises anything on odd SDP
+            chosen = None
+        if chosen is None or not message.body.get("c"):
+            self._reply(text, 488, "Not Acceptable Here")
+            return
+        try:
+            port = self.request_port()
+        except NoPortsAvailableError:
+            self._reply(text, 503, "Service Unavailable")
+            return
+        session_id = self.sip.sessID.next()
+        call = FixedVoIPCall(
+            self,
+            CallState.DIALING,  # pyVoIP's RINGING path would pick codecs and ports itself
+            message,
+            session_id,
+            self.myIP,
+            ms={port: chosen},
+            sendmode=self.sendmode,
+        )
+        remote_port = next(int(m["port"]) for m in message.body["m"] if m["type"] == "audio")
+        call.create_rtp_clients(chosen, self.myIP, port, message, remote_port)
+        local_tag = secrets.token_hex(8)
+        _, headers, body = split_message(text)
+        values = dict(headers)
+        call.dialog_headers = [
+            f"From: {values.get('to', '')};tag={local_tag}",
+            f"To: {values.get('from', '')}",
+            f"Call-ID: {values.get('call-id', '')}",
+        ]
+        call.remote_target = uri_of(first(text, "Contact"))
+        call.route_set = header_values(text, "Record-Route")  # UAS: as received (12.1.1)
+        call.invite_cseq = int(values.get("cseq", "0").split(" ", 1)[0] or 0)
+        call.direction = answer_direction(sdp_direction(body))
+        for client in call.streams:
+            client.sending = not call.held
+            client.start()
+        call.state = CallState.ANSWERED
+        self.calls[call.call_id] = call
+        answer = sip_response(
+            text,
+            200,
+            "OK",
+            to_tag=local_tag,
+            extra=(
+                *(f"Record-Route: {route}" for route in call.route_set),
+                self._contact(),
+                *self._capabilities()[:1],
+                f"Supported: {SUPPORTED}",
+            ),
+            body=call.our_sdp(),
+        )
+        target = response_target(text)
+        self.fixed_sip.send(answer, target)
+        self._answered[(values.get("call-id", ""), values.get("cseq", ""))] = answer
+        call.await_ack(str(call.invite_cseq), answer, target)
+        caller = uri_of(first(text, "P-Asserted-Identity") or values.get("from", ""))
+        called = uri_of(values.get("to", ""))
+        assert self.on_incoming is not None
+        self.on_incoming(call, caller, called)
+
+    def _answer_payloads(self, message: SIP.SIPMessage) -> dict[int, RTP.PayloadType] | None:
+        """Our preferred G.711 codec among the offered, with telephone-event if offered."""
+        audio = next((m for m in message.body.get("m", []) if m["type"] == "audio"), None)
+        if audio is None:
+            return None
+        offered: dict[str, int] = {}
+        for method in audio["methods"]:
+            rtpmap = audio["attributes"].get(method, {}).get("rtpmap", {})
+            name = str(rtpmap.get("name", "")) or {"0": "PCMU", "8": "PCMA"}.get(str(method), "")
+            offered.setdefault(name.upper(), int(method))
+        codec = next((c for c in self.answer_codecs if c in offered), None)
+        if codec is None:
+            return None
+        chosen = {offered[codec]: RTP.PayloadType[codec]}
+        if "TELEPHONE-EVENT" in offered:
+            chosen[offered["TELEPHONE-EVENT"]] = RTP.PayloadType.EVENT
+        return chosen
 
     def _answer_refresh(self, call: FixedVoIPCall, text: str, body: str) -> None:
         """A re-INVITE or UPDATE: hold/resume/media change and a session refresh (RFC 4028 9)."""

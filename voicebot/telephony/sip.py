@@ -27,6 +27,8 @@ from voicebot.telephony.carrier import (
     DigitIn,
     FarEndHangup,
     HoldChanged,
+    IncomingCall,
+    IncomingHandler,
     LineInput,
 )
 from voicebot.telephony.dtmf import InbandDtmfDetector
@@ -317,6 +319,7 @@ class SipCarrier:
         # INVITE sent → 200 OK of the latest answered calls (for benchmarks and metrics).
         self.setup_times_s: deque[float] = deque(maxlen=10_000)
         self.desk = desk if desk is not None else AgentDesk()
+        self._incoming_tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Register with the server (pyVoIP requires a 200 to REGISTER before calling)."""
@@ -329,6 +332,27 @@ class SipCarrier:
             where = f"{s.user}@{s.server}:{s.port}"
             raise SipRegistrationError(f"could not register {where}: {error}") from error
         self._poller = asyncio.create_task(self._poll(), name="sip-audio-poller")
+
+    def answer_incoming(self, handler: IncomingHandler) -> None:
+        """Answer INVITEs to our registered user; each call goes to ``handler`` in its own task.
+
+        Call from the event loop that runs the carrier: the SIP receive thread hands each
+        answered call over to it.
+        """
+        loop = asyncio.get_running_loop()
+
+        def take(call: FixedVoIPCall, caller: str, called: str) -> None:
+            loop.call_soon_threadsafe(self._take_incoming, handler, call, caller, called)
+
+        self._phone.on_incoming = take
+
+    def _take_incoming(
+        self, handler: IncomingHandler, call: FixedVoIPCall, caller: str, called: str
+    ) -> None:
+        leg = self._adopt(call)
+        task = asyncio.create_task(handler(IncomingCall(leg, caller, called)))
+        self._incoming_tasks.add(task)
+        task.add_done_callback(self._incoming_tasks.discard)
 
     async def stop(self) -> None:
         for leg in list(self._legs):

@@ -41,7 +41,15 @@ from voicebot.telephony.amd import (
     BeepDetector,
     MachineAction,
 )
-from voicebot.telephony.carrier import AudioIn, DialFailure, DigitIn, FarEndHangup, LineInput
+from voicebot.telephony.carrier import (
+    AudioIn,
+    DialFailure,
+    DigitIn,
+    FarEndHangup,
+    IncomingCall,
+    IncomingHandler,
+    LineInput,
+)
 from voicebot.telephony.twilio_wire import (
     CallStatus,
     DtmfReceived,
@@ -57,6 +65,7 @@ from voicebot.telephony.twilio_wire import (
     media_message,
     parse_message,
     parse_status_callback,
+    reject_twiml,
     whisper_twiml,
 )
 
@@ -316,6 +325,8 @@ class TwilioCarrier:
         self._legs: dict[str, TwilioCallLeg] = {}  # by call sid
         self._transfers: dict[str, _PendingTransfer] = {}  # by conference name
         self._late_tasks: set[asyncio.Task[None]] = set()
+        self._incoming_handler: IncomingHandler | None = None
+        self._callers: dict[str, tuple[str, str]] = {}  # inbound stream key → (From, To)
         self.app = web.Application()
         self.app.add_routes(
             [
@@ -324,6 +335,7 @@ class TwilioCarrier:
                 web.post("/twilio/amd/{attempt}", self._amd),
                 web.post("/twilio/agent/{conference}", self._agent_status),
                 web.post("/twilio/whisper/{conference}", self._whisper),
+                web.post("/twilio/incoming", self._incoming),
             ]
         )
 
@@ -538,6 +550,44 @@ class TwilioCarrier:
             return Hangup(_now())  # the debtor's call is gone
         return TransferCompleted(_now(), agent=agent)
 
+    # --- inbound -------------------------------------------------------------------
+
+    def answer_incoming(self, handler: IncomingHandler) -> None:
+        """Answer calls to the number whose voice webhook is ``/twilio/incoming``."""
+        self._incoming_handler = handler
+
+    async def _incoming(self, request: web.Request) -> web.Response:
+        """Twilio's incoming-call webhook: the call is answered onto a Media Stream.
+
+        Without a handler (this process answers nothing) the call is rejected as busy, so the
+        caller hears a busy tone instead of silence.
+        """
+        form = await self._signed_form(request)
+        if form is None:
+            return web.Response(status=403, text="bad X-Twilio-Signature")
+        if self._incoming_handler is None:
+            return web.Response(text=reject_twiml(), content_type="text/xml")
+        key = uuid.uuid4().hex
+        self._callers[key] = (form.get("From", ""), form.get("To", ""))
+        twiml = connect_stream_twiml(self._url("/twilio/media", websocket=True), {"inbound": key})
+        return web.Response(text=twiml, content_type="text/xml")
+
+    def _answer_incoming(
+        self, started: StreamStarted, ws: web.WebSocketResponse
+    ) -> TwilioCallLeg | None:
+        caller = self._callers.pop(started.custom_parameters.get("inbound", ""), None)
+        handler = self._incoming_handler
+        if caller is None or handler is None:
+            log.warning("media stream for no incoming call: call %s", started.call_sid)
+            return None
+        leg = TwilioCallLeg(started, ws, self.rest, None)
+        leg.screened = True  # a person called us: no machine to screen for
+        self._legs[leg.call_id] = leg
+        task = asyncio.create_task(handler(IncomingCall(leg, caller[0], caller[1])))
+        self._late_tasks.add(task)
+        task.add_done_callback(self._late_tasks.discard)
+        return leg
+
     # --- webhooks ------------------------------------------------------------------
 
     async def _signed_form(self, request: web.Request) -> dict[str, str] | None:
@@ -669,6 +719,8 @@ class TwilioCarrier:
                     break
 
     def _answer(self, started: StreamStarted, ws: web.WebSocketResponse) -> TwilioCallLeg | None:
+        if "inbound" in started.custom_parameters:
+            return self._answer_incoming(started, ws)
         pending = self._dials.get(started.custom_parameters.get("attempt", ""))
         if pending is None or pending.answered.done():
             log.warning("media stream for no pending dial: call %s", started.call_sid)

@@ -220,6 +220,13 @@ def connect_stream_twiml(url: str, parameters: Mapping[str, str] | None = None) 
     return str(response)
 
 
+def reject_twiml(reason: str = "busy") -> str:
+    """Refuse an incoming call before it is answered (the caller hears busy or a message)."""
+    response = VoiceResponse()
+    response.reject(reason=reason)
+    return str(response)
+
+
 def conference_twiml(name: str, *, end_on_exit: bool = True) -> str:
     """Move the debtor into the transfer conference (ends the bot's media stream)."""
     response = VoiceResponse()
