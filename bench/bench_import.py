@@ -1,6 +1,6 @@
 """Portfolio import throughput: a realistic 100,000-row CSV into SQLite and PostgreSQL.
 
-Run: .venv/bin/python bench/bench_import.py [--rows 100000]
+Run: .venv/bin/python bench/bench_import.py [--rows 100000] [--db sqlite|postgresql|both]
 Prints rows per second for the first import and for an idempotent re-import, with the
 importer's own CPU seconds and the load average: on a shared machine the wall clock
 measures the neighbors as much as the importer.
@@ -66,12 +66,16 @@ def measure(url: str, text: str, rows: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
     text = portfolio_csv(args.rows)
     print(f"portfolio: {args.rows:,} rows, {len(text) / 1e6:.1f} MB")
-    with tempfile.TemporaryDirectory() as tmp:
-        print("SQLite:")
-        measure(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", text, args.rows)
+    if args.db in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            print("SQLite:")
+            measure(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", text, args.rows)
+    if args.db == "sqlite":
+        return
     server = start_postgres()
     try:
         print("PostgreSQL:")

@@ -203,3 +203,42 @@ def test_json_numbers_are_read_as_numbers(sessions: sessionmaker[Session]) -> No
         "N2": (Decimal("1200.00"), 0),
         "N3": (Decimal("1200.00"), 1),
     }
+
+
+def test_reimport_mixing_new_and_known_debtors_keeps_every_field(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The key lookups of a re-import match every stored debtor, phone and debt by its key."""
+    header = "id_cliente;nombre;documento;celular;saldo;acreedor;obligacion;segmento;estado\n"
+    import_csv(
+        sessions,
+        header + "R1;Ana Pérez;111;3101234567;100.000;Banco Andino;O-1;A;\n",
+        default_region="CO",
+    )
+    with sessions() as s:
+        created = s.scalars(select(m.Debtor).where(m.Debtor.external_id == "R1")).one().created_at
+    again = import_csv(
+        sessions,
+        header
+        + "R1;Ana María Pérez;111;3101234567;90.000;Banco Andino;O-1;B;\n"
+        + "R2;Luis Gómez;222;3111234567;50.000;Banco Andino;O-2;C;\n",
+        default_region="CO",
+    )
+    assert (again.debtors_created, again.debtors_updated, again.debts_created) == (1, 1, 1)
+    assert (again.debts_updated, again.phones_created, again.errors) == (1, 1, [])
+    with sessions() as s:
+        debtors = {d.external_id: d for d in s.scalars(select(m.Debtor))}
+        debts = {d.external_ref: d for d in s.scalars(select(m.Debt))}
+        phones = {p.e164: p.debtor_id for p in s.scalars(select(m.Phone))}
+    ana, luis = debtors["R1"], debtors["R2"]
+    assert (ana.full_name, ana.document_id, ana.segment, ana.region) == (
+        "Ana María Pérez",
+        "111",
+        "B",
+        "CO",
+    )
+    assert ana.created_at == created and ana.updated_at > created
+    assert (luis.full_name, luis.segment) == ("Luis Gómez", "C")
+    assert (debts["O-1"].debtor_id, debts["O-1"].amount) == (ana.id, Decimal("90000.00"))
+    assert (debts["O-2"].debtor_id, debts["O-2"].amount) == (luis.id, Decimal("50000.00"))
+    assert phones == {"+573101234567": ana.id, "+573111234567": luis.id}

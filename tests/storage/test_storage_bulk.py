@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.storage import models as m
-from voicebot.storage.bulk import bulk_insert, bulk_update_by_id
+from voicebot.storage.bulk import bulk_insert, bulk_update_by_id, select_where_in
 
 DEBTORS = m.Base.metadata.tables["debtors"]
 
@@ -53,3 +53,49 @@ def test_bulk_insert_fills_defaults_and_update_touches_only_its_rows(
     }
     assert after["B0"].updated_at > stamped["B0"]
     assert after["B1"].updated_at == stamped["B1"]
+
+
+def test_one_batch_shares_its_timestamps_and_reads_back_json_null_as_none(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Shared defaults are converted once per batch; every row still reads back as the ORM's."""
+    with sessions.begin() as s:
+        bulk_insert(
+            s,
+            table=DEBTORS,
+            rows=[
+                {"external_id": "J0", "full_name": "Ana", "authorized_channels": None},
+                {"external_id": "J1", "full_name": "Eva", "authorized_channels": ["sms"]},
+            ],
+        )
+        s.add(m.Debtor(external_id="J2", full_name="Orm", authorized_channels=None))
+    with sessions() as s:
+        debtors = {d.external_id: d for d in s.scalars(select(m.Debtor))}
+    assert debtors["J0"].created_at == debtors["J1"].created_at
+    assert debtors["J0"].updated_at == debtors["J1"].updated_at
+    assert debtors["J0"].created_at.tzinfo is not None
+    assert [debtors[k].authorized_channels for k in ("J0", "J1", "J2")] == [None, ["sms"], None]
+
+
+def test_select_where_in_finds_rows_by_text_and_integer_keys(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as s:
+        bulk_insert(
+            s, table=DEBTORS, rows=[{"external_id": f"K{i}", "full_name": "x"} for i in range(5)]
+        )
+    with sessions() as s:
+        by_key = select_where_in(
+            s,
+            table=DEBTORS,
+            columns=("external_id", "id"),
+            key="external_id",
+            values={"K1", "K3", "absent"},
+        )
+        assert sorted(k for k, _ in by_key) == ["K1", "K3"]
+        ids = [i for _, i in by_key]
+        by_id = select_where_in(
+            s, table=DEBTORS, columns=("id", "external_id"), key="id", values=ids
+        )
+        assert sorted(by_id) == sorted((i, k) for k, i in by_key)
+        assert select_where_in(s, table=DEBTORS, columns=("id",), key="id", values=[]) == []

@@ -31,7 +31,7 @@ from voicebot.campaigns.portfolio_rows import (
     validate_row,
 )
 from voicebot.storage import models as m
-from voicebot.storage.bulk import bulk_insert, bulk_update_by_id
+from voicebot.storage.bulk import bulk_insert, bulk_update_by_id, select_where_in
 
 BATCH = 2000
 # Validation (phone numbering plans above all) is most of an import's CPU: a large file is
@@ -240,11 +240,7 @@ def _store(
 
 def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) -> dict[str, int]:
     latest = {row.external_id: row for row in batch}  # last row wins for the debtor's own fields
-    existing = dict(
-        s.execute(
-            select(m.Debtor.external_id, m.Debtor.id).where(m.Debtor.external_id.in_(latest))
-        ).all()
-    )
+    existing: dict[str, int] = dict(_debtor_ids(s, latest))
 
     if existing:
         # One statement per set of columns: a row without a state keeps the stored one.
@@ -264,14 +260,20 @@ def _upsert_debtors(s: Session, batch: list[DebtorRow], report: ImportReport) ->
         # Insert, then look the ids up: INSERT ... RETURNING over thousands of rows
         # makes the PostgreSQL driver parse one huge statement per page.
         bulk_insert(s, table=_TABLES["debtors"], rows=new)
-        created = s.execute(
-            select(m.Debtor.external_id, m.Debtor.id).where(
-                m.Debtor.external_id.in_([row["external_id"] for row in new])
-            )
-        )
-        existing.update({external_id: debtor_id for external_id, debtor_id in created})
+        existing.update(_debtor_ids(s, [row["external_id"] for row in new]))
         report.debtors_created += len(new)
     return existing
+
+
+def _debtor_ids(s: Session, external_ids: Iterable[str]) -> list[tuple[str, int]]:
+    rows = select_where_in(
+        s,
+        table=_TABLES["debtors"],
+        columns=("external_id", "id"),
+        key="external_id",
+        values=list(external_ids),
+    )
+    return [(external_id, debtor_id) for external_id, debtor_id in rows]
 
 
 def _debtor_fields(row: DebtorRow) -> dict[str, Any]:
@@ -298,10 +300,12 @@ def _insert_phones(
 ) -> None:
     known = {
         (debtor_id, e164): (phone_id, kind)
-        for phone_id, debtor_id, e164, kind in s.execute(
-            select(m.Phone.id, m.Phone.debtor_id, m.Phone.e164, m.Phone.kind).where(
-                m.Phone.debtor_id.in_(set(ids.values()))
-            )
+        for phone_id, debtor_id, e164, kind in select_where_in(
+            s,
+            table=_TABLES["phones"],
+            columns=("id", "debtor_id", "e164", "kind"),
+            key="debtor_id",
+            values=set(ids.values()),
         )
     }
     have = set(known)
@@ -337,10 +341,12 @@ def _upsert_debts(
     # thousands of pairs costs PostgreSQL more to plan than reading a few extra rows.
     existing = dict(
         ((d, ref), i)
-        for d, ref, i in s.execute(
-            select(m.Debt.debtor_id, m.Debt.external_ref, m.Debt.id).where(
-                m.Debt.debtor_id.in_({ids[r.external_id] for r in batch})
-            )
+        for d, ref, i in select_where_in(
+            s,
+            table=_TABLES["debts"],
+            columns=("debtor_id", "external_ref", "id"),
+            key="debtor_id",
+            values={ids[r.external_id] for r in batch},
         )
     )
     updates: list[tuple[int, dict[str, Any]]] = []
