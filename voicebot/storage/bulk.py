@@ -1,8 +1,8 @@
 """Bulk INSERT and UPDATE-by-id for imports of hundreds of thousands of rows.
 
-On PostgreSQL a batch travels as one statement over ``unnest()`` of one array per
-column: the server parses it once instead of once per row, and the driver never
-splits a multi-megabyte VALUES list. On SQLite the rows go to the driver's executemany
+On PostgreSQL a batch travels by ``COPY`` (an update: into a temporary table, then one
+UPDATE ... FROM it): the server parses no statement per row and psycopg formats the
+rows in C. On SQLite the rows go to the driver's executemany
 with each column's bind processor looked up once: a Core executemany spends more CPU
 building per-row parameters than SQLite spends storing them. Python-side column
 defaults (``default=`` / ``onupdate=``) are applied here, since both paths bypass
@@ -12,8 +12,8 @@ SQLAlchemy's per-row default handling.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
-from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Column, Table
@@ -31,26 +31,33 @@ def _default(column: Column[Any], *, on_update: bool = False) -> Any:
     raise ValueError(f"{column.table.name}.{column.name}: unsupported default {default!r}")
 
 
-def _unnest(session: Session, table: Table, names: Sequence[str]) -> tuple[str, str]:
-    dialect = session.get_bind().dialect
-    quote = dialect.identifier_preparer.quote
-    arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
-    return ", ".join(quote(n) for n in names), arrays
-
-
-def _pg_arrays(
+def _pg_rows(
     table: Table, names: Sequence[str], columns: Sequence[Sequence[Any]]
-) -> tuple[list[Any], ...]:
-    """One array per column for ``unnest``; JSON values travel as JSON text.
+) -> Iterator[tuple[Any, ...]]:
+    """Rows for ``COPY``; JSON values travel as JSON text (psycopg would send a list as an array)."""
+    json_columns = [isinstance(table.c[n].type, JSON) for n in names]
+    converted = [
+        [None if v is None else json.dumps(v) for v in values] if is_json else values
+        for values, is_json in zip(columns, json_columns, strict=True)
+    ]
+    return zip(*converted, strict=True)
 
-    psycopg would send a Python list as a nested SQL array, which a ``json[]`` cast rejects.
+
+def _copy(
+    session: Session, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """``COPY ... FROM STDIN`` in the session's transaction.
+
+    psycopg formats COPY rows in C; parameters of an INSERT over ``unnest()`` arrays are
+    formatted in Python, which was most of a large PostgreSQL import's CPU.
     """
-    return tuple(
-        [None if v is None else json.dumps(v) for v in values]
-        if isinstance(table.c[name].type, JSON)
-        else list(values)
-        for name, values in zip(names, columns, strict=True)
-    )
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    connection: Any = session.connection().connection.dbapi_connection
+    with connection.cursor() as cursor:
+        columns = ", ".join(quote(n) for n in names)
+        with cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -149,11 +156,7 @@ def bulk_insert(session: Session, *, table: Table, rows: Sequence[dict[str, Any]
             _driver_rows(session, table, names, params, constant=defaulted),
         )
         return
-    columns, arrays = _unnest(session, table, names)
-    session.connection().exec_driver_sql(
-        f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays})",
-        _pg_arrays(table, names, params),
-    )
+    _copy(session, table.name, names, _pg_rows(table, names, params))
 
 
 def bulk_update_by_id(
@@ -189,10 +192,18 @@ def bulk_update_by_id(
             ],
         )
         return
-    columns, arrays = _unnest(session, table, names)
-    assignments = ", ".join(f"{c} = v.{c}" for c in columns.split(", ")[1:])
-    session.connection().exec_driver_sql(
-        f"UPDATE {table.name} AS t SET {assignments} "
-        f"FROM unnest({arrays}) AS v({columns}) WHERE t.id = v.id",
-        _pg_arrays(table, names, params),
+    # A temporary table per statement, dropped at once: one import runs many of these.
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    staging = f"_bulk_{table.name}"
+    columns = ", ".join(quote(n) for n in names)
+    connection = session.connection()
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
+        f"SELECT {columns} FROM {quote(table.name)} WITH NO DATA"
     )
+    _copy(session, staging, names, _pg_rows(table, names, params))
+    assignments = ", ".join(f"{quote(n)} = v.{quote(n)}" for n in names[1:])
+    connection.exec_driver_sql(
+        f"UPDATE {quote(table.name)} AS t SET {assignments} FROM {staging} AS v WHERE t.id = v.id"
+    )
+    connection.exec_driver_sql(f"DROP TABLE {staging}")
