@@ -344,4 +344,6 @@ def inbound_answering(
         company=settings.company,
         callback_number=settings.callback_number,
         transferrer_for=transferrer_for,
+        journal_dir=settings.dialer.journal_dir,
+        lease_seconds=settings.dialer.lease_seconds,
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +19,11 @@ from voicebot.dialog.plan import Dialplan
 from voicebot.domain.context import CallContext, Debtor
 from voicebot.engine.audio_port import AudioDialogPort, Transferrer
 from voicebot.engine.call_loop import Clock, utc_now
+from voicebot.engine.db_health import DATABASE_DOWN
+from voicebot.engine.dialer import default_worker_id
 from voicebot.engine.inbound import InboundCall, answer_inbound
+from voicebot.engine.inbound_live import recover_inbound
+from voicebot.engine.journal import Journal
 from voicebot.speech.synthesizer import Synthesizer
 from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.telephony.carrier import CallLeg, IncomingCall
@@ -39,6 +44,9 @@ class InboundAnswering:
         timezone: str = "America/Bogota",
         clock: Clock = utc_now,
         transferrer_for: Callable[[CallLeg], Transferrer | None] = lambda leg: None,
+        journal_dir: Path | None = None,
+        worker_id: str | None = None,
+        lease_seconds: float = 15,
     ) -> None:
         self.plan = plan
         self.speech = speech
@@ -50,6 +58,35 @@ class InboundAnswering:
         self.clock = clock
         self.transferrer_for = transferrer_for
         self.served: list[InboundCall] = []
+        # One lease holder and one fsynced journal per process, as a dialing worker has.
+        self.journal = Journal(journal_dir, worker_id or f"ivr:{default_worker_id()}")
+        self.lease_seconds = lease_seconds
+        self._recovered_at: datetime | None = None
+        self.recover()
+
+    def recover(self) -> int:
+        """Settle what dead workers left (journals, calls cut mid-way); at most once a lease.
+
+        Runs at start and as calls come in; a database that is down now is tried again later.
+        """
+        now = self.clock()
+        if self._recovered_at is not None and now - self._recovered_at < timedelta(
+            seconds=self.lease_seconds
+        ):
+            return 0
+        try:
+            replayed = recover_inbound(
+                self.sessions, self.journal, now=now, lease_seconds=self.lease_seconds
+            )
+        except DATABASE_DOWN as exc:
+            log.warning("recovery postponed, database down: %s", exc)
+            return 0
+        self._recovered_at = now
+        return replayed
+
+    def close(self) -> None:
+        """The listener stops: its journal is released (kept on disk if anything is unsaved)."""
+        self.journal.close()
 
     def line_context(self, now: datetime) -> CallContext:
         """What an anonymous call starts with: the line's company, number and local date."""
@@ -63,6 +100,7 @@ class InboundAnswering:
 
     async def handle(self, call: IncomingCall) -> None:
         """Serve one answered call; a failure is logged and the line hung up, never raised."""
+        self.recover()
         recognizer = self.speech.new_call()
         try:
             port = AudioDialogPort(
@@ -80,6 +118,8 @@ class InboundAnswering:
                 line=self.line_context(self.clock()),
                 clock=self.clock,
                 actor=f"ivr:{call.called or 'line'}",
+                journal=self.journal,
+                lease_seconds=self.lease_seconds,
             )
             self.served.append(served)
         except Exception:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 LIVE_ATTEMPT_STATUSES = ("claimed", "dialing", "in_call")
+ONE_LIVE_DIAL = "status IN ('claimed', 'dialing', 'in_call') AND direction = 'outbound'"
 
 
 def utc_now() -> datetime:
@@ -169,13 +170,14 @@ class CallAttempt(Base):
     __table_args__ = (
         Index("ix_attempts_due", "status", "due_at"),
         Index("ix_attempts_campaign_status", "campaign_id", "status"),
-        # Never two live attempts for one debtor, whatever the workers do.
+        # Never two live dials for one debtor, whatever the workers do. A call the debtor makes
+        # (inbound) is answered even while a worker dials them: it is outside the index.
         Index(
             "uq_attempts_one_live_per_debtor",
             "debtor_id",
             unique=True,
-            sqlite_where=text("status IN ('claimed', 'dialing', 'in_call')"),
-            postgresql_where=text("status IN ('claimed', 'dialing', 'in_call')"),
+            sqlite_where=text(ONE_LIVE_DIAL),
+            postgresql_where=text(ONE_LIVE_DIAL),
         ),
     )
 
