@@ -8,8 +8,10 @@ debtor it found, while the call runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,8 +57,10 @@ async def answer_inbound(
     """
     caller_id = presented_caller_id(caller)  # "" : withheld, the caller is asked who they are
     law = required_dialog_settings  # what the jurisdiction makes every call say, as on a dial
-    with sessions() as s:
-        matches = caller_contexts(s, caller_id, today=line.today, law=law) if caller_id else ()
+    # Database reads run in a worker thread: the loop keeps serving the other calls' audio.
+    matches = (
+        await asyncio.to_thread(_on_number, sessions, caller_id, line.today) if caller_id else ()
+    )
     directory = StoredDirectory(sessions, today=line.today, law=law)
     context = caller_context(caller_id, matches, unknown=line, directory=directory)
     live = LiveInboundCall(
@@ -67,9 +71,18 @@ async def answer_inbound(
         clock=clock,
         lease_seconds=lease_seconds,
     )
-    outcome = await run_call(plan, context, port, clock=clock, on_action=live.record)
+    outcome = await run_call(
+        plan, context, port, clock=clock, on_action=live.record, steps_off_loop=True
+    )
     attempt_id = await live.finish(outcome)
     log.info(
         "inbound call from %s: %s (attempt %s)", caller_id, outcome.disposition.value, attempt_id
     )
     return InboundCall(outcome, attempt_id, live.debtor_ref)
+
+
+def _on_number(
+    sessions: sessionmaker[Session], caller_id: str, today: date
+) -> tuple[CallContext, ...]:
+    with sessions() as s:
+        return caller_contexts(s, caller_id, today=today, law=required_dialog_settings)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, func, literal_column, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.dialog.callers import document_digits
@@ -104,9 +104,8 @@ class StoredDirectory:
         wanted = document_digits(digits)
         if not wanted:
             return ()
-        stored = func.replace(
-            func.replace(func.replace(m.Debtor.document_id, ".", ""), "-", ""), " ", ""
-        )
+        # The indexed expression, word for word: the planner uses the index.
+        stored = literal_column(m.DOCUMENT_DIGITS_SQL, String())
         with self._sessions() as s:
             debtors = s.scalars(select(m.Debtor).where(stored == wanted).order_by(m.Debtor.id))
             found = (inbound_context(s, d, today=self._today, law=self._law) for d in debtors)

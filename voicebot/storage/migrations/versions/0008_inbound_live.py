@@ -3,6 +3,7 @@
 An identified caller's call is now an attempt while it runs (under its worker's lease, so a
 dead worker's call is found and settled). A debtor may call while a worker dials them; that
 call must be answered, so the uniqueness of a debtor's live attempt applies to dials alone.
+A caller who types their ID document is looked up by an index on its digits.
 
 Revision ID: 0008
 Revises: 0007
@@ -22,6 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 LIVE = "status IN ('claimed', 'dialing', 'in_call')"
 LIVE_DIAL = LIVE + " AND direction = 'outbound'"
+DOCUMENT_DIGITS = "replace(replace(replace(document_id, '.', ''), '-', ''), ' ', '')"
 
 
 def _one_live(where: str) -> None:
@@ -38,7 +40,9 @@ def _one_live(where: str) -> None:
 
 def upgrade() -> None:
     _one_live(LIVE_DIAL)
+    op.create_index("ix_debtors_document_digits", "debtors", [sa.text(DOCUMENT_DIGITS)])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_debtors_document_digits", table_name="debtors")
     _one_live(LIVE)
