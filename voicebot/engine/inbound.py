@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -47,6 +48,7 @@ async def answer_inbound(
     actor: str = "inbound",
     journal: Journal | None = None,
     lease_seconds: float = 15,
+    on_attempt: Callable[[int], None] = lambda attempt_id: None,
 ) -> InboundCall:
     """Serve one answered inbound call to its outcome and store it.
 
@@ -54,6 +56,7 @@ async def answer_inbound(
     and terms of the line that was called (its ``today`` is the call's date). ``journal`` is
     the process's write-ahead journal (its owner holds the call's lease); without one the
     call's decisions are still written as they are made, only not first to disk.
+    ``on_attempt`` is told the call's attempt id once the caller is identified.
     """
     caller_id = presented_caller_id(caller)  # "" : withheld, the caller is asked who they are
     law = required_dialog_settings  # what the jurisdiction makes every call say, as on a dial
@@ -70,6 +73,7 @@ async def answer_inbound(
         actor=actor,
         clock=clock,
         lease_seconds=lease_seconds,
+        on_attempt=on_attempt,
     )
     outcome = await run_call(
         plan, context, port, clock=clock, on_action=live.record, steps_off_loop=True

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -51,8 +52,10 @@ class LiveInboundCall:
         actor: str,
         clock: Clock,
         lease_seconds: float,
+        on_attempt: Callable[[int], None] = lambda attempt_id: None,
     ) -> None:
         self.sessions = sessions
+        self.on_attempt = on_attempt  # e.g. the recording, filed under the call once it exists
         self.journal = journal
         self.caller_id = caller_id
         self.actor = actor
@@ -105,6 +108,11 @@ class LiveInboundCall:
             return
         self.attempt_id, self._debtor_id = opened
         self._heartbeat = asyncio.create_task(self._hold_lease(self.attempt_id))
+        try:
+            self.on_attempt(self.attempt_id)
+        except Exception:
+            # The caller is on the line: the call goes on whatever its bookkeeping's fate.
+            log.exception("inbound attempt %s: on_attempt failed", self.attempt_id)
 
     async def _hold_lease(self, attempt_id: int) -> None:
         """Renew the lease while the call runs. A lost lease does not stop the caller's call:

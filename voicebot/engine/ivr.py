@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from voicebot.actions import Say
 from voicebot.dialog.plan import Dialplan
 from voicebot.domain.context import CallContext, Debtor
 from voicebot.engine.audio_port import AudioDialogPort, Transferrer
@@ -24,6 +25,8 @@ from voicebot.engine.dialer import default_worker_id
 from voicebot.engine.inbound import InboundCall, answer_inbound
 from voicebot.engine.inbound_live import recover_inbound
 from voicebot.engine.journal import Journal
+from voicebot.recording.notice import NOTICE_PROMPT, notice_text
+from voicebot.recording.service import CallRecordings, PendingRecording
 from voicebot.speech.synthesizer import Synthesizer
 from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.telephony.carrier import CallLeg, IncomingCall
@@ -47,6 +50,7 @@ class InboundAnswering:
         journal_dir: Path | None = None,
         worker_id: str | None = None,
         lease_seconds: float = 15,
+        recordings: CallRecordings | None = None,
     ) -> None:
         self.plan = plan
         self.speech = speech
@@ -61,6 +65,7 @@ class InboundAnswering:
         # One lease holder and one fsynced journal per process, as a dialing worker has.
         self.journal = Journal(journal_dir, worker_id or f"ivr:{default_worker_id()}")
         self.lease_seconds = lease_seconds
+        self.recordings = recordings  # None: inbound calls are not recorded
         self._recovered_at: datetime | None = None
         self.recover()
 
@@ -101,15 +106,23 @@ class InboundAnswering:
     async def handle(self, call: IncomingCall) -> None:
         """Serve one answered call; a failure is logged and the line hung up, never raised."""
         self.recover()
+        recording = self._begin_recording(call)
+        leg = recording.leg if recording is not None else call.leg
         recognizer = self.speech.new_call()
+        served: InboundCall | None = None
         try:
             port = AudioDialogPort(
-                call.leg,
+                leg,
                 recognizer,
                 self.synthesizer,
                 clock=self.clock,
-                transferrer=self.transferrer_for(call.leg),
+                transferrer=self.transferrer_for(leg),
             )
+            if recording is not None:
+                # Every caller hears it, first: who they are (and so which law applies) is not
+                # known yet, and nothing that matters is said before it. Heard to the end.
+                text = notice_text(self.company)
+                await port.say(Say(NOTICE_PROMPT, text, barge_in=False))
             served = await answer_inbound(
                 self.plan,
                 port,
@@ -120,6 +133,7 @@ class InboundAnswering:
                 actor=f"ivr:{call.called or 'line'}",
                 journal=self.journal,
                 lease_seconds=self.lease_seconds,
+                on_attempt=self._attach(recording),
             )
             self.served.append(served)
         except Exception:
@@ -127,3 +141,33 @@ class InboundAnswering:
             await call.leg.hangup()
         finally:
             recognizer.close()
+            await self._finish_recording(recording, served)
+
+    def _begin_recording(self, call: IncomingCall) -> PendingRecording | None:
+        if self.recordings is None:
+            return None
+        try:
+            return self.recordings.begin_inbound(call.leg, self.clock())
+        except Exception:
+            # The caller is on the line: the call goes on, unrecorded and logged.
+            log.exception("recording of inbound call %s could not start", call.leg.call_id)
+            return None
+
+    def _attach(self, recording: PendingRecording | None) -> Callable[[int], None]:
+        def attach(attempt_id: int) -> None:
+            if recording is not None and self.recordings is not None:
+                self.recordings.attach_inbound(recording, attempt_id)
+
+        return attach
+
+    async def _finish_recording(
+        self, recording: PendingRecording | None, served: InboundCall | None
+    ) -> None:
+        if recording is None or self.recordings is None:
+            return
+        transcript = served.outcome.transcript if served is not None else ()
+        try:
+            await self.recordings.finish_inbound(recording, transcript, self.clock())
+        except Exception:
+            # As on a dial: the row stays "recording", `voicebot recordings recover` settles it.
+            log.exception("recording %s not stored", recording.key)
