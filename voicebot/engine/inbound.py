@@ -75,9 +75,13 @@ async def answer_inbound(
         lease_seconds=lease_seconds,
         on_attempt=on_attempt,
     )
-    outcome = await run_call(
-        plan, context, port, clock=clock, on_action=live.record, steps_off_loop=True
-    )
+    try:
+        outcome = await run_call(
+            plan, context, port, clock=clock, on_action=live.record, steps_off_loop=True
+        )
+    except BaseException:
+        live.abandon()  # what it decided is written or journaled; the reaper settles the rest
+        raise
     attempt_id = await live.finish(outcome)
     log.info(
         "inbound call from %s: %s (attempt %s)", caller_id, outcome.disposition.value, attempt_id

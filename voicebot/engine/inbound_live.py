@@ -166,6 +166,11 @@ class LiveInboundCall:
         self.journal.acknowledge(entry)
         return True
 
+    def abandon(self) -> None:
+        """The call failed without an outcome: stop renewing, so the reaper settles it (lost)."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+
     async def finish(self, outcome: CallOutcome) -> int | None:
         """Write the ended call; returns its attempt id (None: the caller was never identified)."""
         if self._heartbeat is not None:
