@@ -6,7 +6,7 @@ call must be answered, so the uniqueness of a debtor's live attempt applies to d
 A caller who types their ID document is looked up by an index on its digits.
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0006 (after 0007 → 0006 on main)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
