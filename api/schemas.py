@@ -93,6 +93,12 @@ class TransferOut(Row):
     agent: str | None
     created_at: datetime
     accepted_at: datetime | None
+    queue_position: int | None = Field(
+        None, description="Place in the waiting queue (1 = next taken); null once not waiting"
+    )
+    wait_seconds: float | None = Field(
+        None, description="Waiting: so far; accepted: until an agent took it; failed: null"
+    )
 
 
 # ---------------------------------------------------------------- portfolios

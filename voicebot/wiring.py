@@ -341,6 +341,12 @@ def inbound_answering(
     """The inbound call handler: the inbound dialplan, the bot's voice, a warmed recognizer."""
     voice = bot_voice(settings)
     prerender(plan, voice)
+
+    def transfers_for(leg: CallLeg) -> Transferrer | None:
+        # A recorded call's leg wraps the carrier's: SIP bridges through the wrapper (the agent
+        # is recorded too), Twilio's conference needs its own leg (the recording stops there).
+        return transferrer_for(leg) or transferrer_for(getattr(leg, "inner", leg))
+
     return InboundAnswering(
         plan,
         warmed_speech_model(settings, plan, voice),
@@ -348,5 +354,8 @@ def inbound_answering(
         sessions,
         company=settings.company,
         callback_number=settings.callback_number,
-        transferrer_for=transferrer_for,
+        transferrer_for=transfers_for,
+        recordings=call_recordings(settings, sessions, actor="ivr"),
+        journal_dir=settings.dialer.journal_dir,
+        lease_seconds=settings.dialer.lease_seconds,
     )

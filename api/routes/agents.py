@@ -104,13 +104,30 @@ def list_transfers(
 ) -> Page[TransferOut]:
     """The queue (``waiting``, oldest first); an agent sees waiting ones and its own."""
     query = desk.transfer_queue(status, agent_view=who.role == AGENT, agent_name=who.agent_name)
-    return paginate(session, query, limit=limit, offset=offset, schema=TransferOut)
+    page = paginate(session, query, limit=limit, offset=offset, schema=TransferOut)
+    rows = [session.get_one(m.TransferRequest, item.id) for item in page.items]
+    page.items = _standing(session, rows)
+    return page
+
+
+def _standing(session: SessionDep, rows: list[m.TransferRequest]) -> list[TransferOut]:
+    """Each transfer with its place in the queue and its wait, as the agents see them."""
+    standings = desk.queue_standings(session, rows, now=utc_now())
+    return [
+        TransferOut.model_validate(row).model_copy(
+            update={
+                "queue_position": standings[row.id].position,
+                "wait_seconds": standings[row.id].wait_seconds,
+            }
+        )
+        for row in rows
+    ]
 
 
 def _context(session: SessionDep, transfer: m.TransferRequest) -> TransferContextOut:
     pop = desk.screen_pop(session, transfer)
     return TransferContextOut(
-        transfer=TransferOut.model_validate(transfer),
+        transfer=_standing(session, [transfer])[0],
         debtor=DebtorOut.model_validate(pop.debtor),
         debts=[DebtOut.model_validate(d) for d in pop.open_debts],
         transcript=[TurnOut.model_validate(t) for t in pop.turns],

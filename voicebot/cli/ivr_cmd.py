@@ -57,7 +57,10 @@ async def _answer_sip(settings: Settings, plan: Dialplan) -> None:
         sip.answer_incoming(answering.handle)
         where = f"{settings.sip.user}@{settings.sip.server}"
         typer.echo(f"answering calls to {where} (Ctrl-C to stop)")
-        await asyncio.Event().wait()  # until interrupted
+        try:
+            await asyncio.Event().wait()  # until interrupted
+        finally:
+            answering.close()  # its journal: removed, or kept on disk if anything is unsaved
 
 
 async def _answer(settings: Settings, plan: Dialplan) -> None:
@@ -73,6 +76,7 @@ async def _answer(settings: Settings, plan: Dialplan) -> None:
     try:
         await asyncio.Event().wait()  # until interrupted
     finally:
+        answering.close()
         await twilio.close()
         await server.cleanup()
 

@@ -7,6 +7,7 @@ everything already decided (a promise, an opt-out) is still in the outcome.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -40,11 +41,15 @@ async def run_call(
     *,
     clock: Clock = utc_now,
     on_action: ActionSink | None = None,
+    steps_off_loop: bool = False,
 ) -> CallOutcome:
     """Run one answered call to its outcome.
 
     ``on_action`` sees every action as it is decided (record actions included),
     so a caller can persist an opt-out or a promise before the call ends.
+    ``steps_off_loop``: the dialog's steps run in a worker thread, for a context whose
+    directory looks debtors up in a database (an inbound caller typing their document):
+    the other calls on this event loop keep their audio flowing meanwhile.
     """
     state, actions = start(plan, context, clock())
     while True:
@@ -53,7 +58,10 @@ async def run_call(
             return outcome
         if event is None:
             raise DialogStalled(f"state {state.node!r} produced no listen, transfer or end")
-        state, actions = step(plan, state, event)
+        if steps_off_loop:
+            state, actions = await asyncio.to_thread(step, plan, state, event)
+        else:
+            state, actions = step(plan, state, event)
         if isinstance(event, Hangup):
             # The far end is gone: report what the dialog settled, say nothing more.
             return _outcome_of(actions, state)

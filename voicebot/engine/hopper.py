@@ -11,10 +11,12 @@ so from the row count instead of overwriting someone else's attempt.
 A worker that dies stops renewing. An attempt it had only claimed goes back to the
 hopper; one it had already dialed is never dialed again as the same attempt: it
 becomes ``lost`` (dialed, result unknown: a contact for every cap until a journal
-replay tells its result) and a retry is queued for compliance to decide. Concurrency
+replay tells its result) and a retry is queued for compliance to decide; an inbound call
+(the debtor called) becomes ``lost`` too, and is never redialled. Concurrency
 slots count only leases that are still alive, so a dead worker's slots free as soon
 as its lease runs out, before any reaper runs. A partial unique index makes two live
-attempts for one debtor impossible whatever the workers do.
+outbound attempts for one debtor impossible whatever the workers do; a live inbound call
+(outside that index) still keeps the hopper from claiming that debtor's next dial.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from voicebot.storage.repositories import append_audit
 log = logging.getLogger(__name__)
 
 LIVE = m.LIVE_ATTEMPT_STATUSES
+OUTBOUND = "outbound"
 
 
 class HopperContended(Exception):
@@ -98,6 +101,7 @@ def _claim(
                 m.CallAttempt.campaign_id == campaign_id,
                 m.CallAttempt.status.in_(LIVE),
                 m.CallAttempt.lease_expires_at >= now,
+                m.CallAttempt.direction == OUTBOUND,  # calls the debtors made use no dial slot
             )
         )
         or 0
@@ -282,6 +286,10 @@ def _reap_one(
     if not lost.rowcount:  # type: ignore[attr-defined]
         return False
     attempt = s.get_one(m.CallAttempt, attempt_id, populate_existing=True)
+    if attempt.direction != OUTBOUND:
+        # The debtor called us: there is nothing to redial. What the call decided mid-call is
+        # already written (or in the dead worker's journal, replayed onto this lost attempt).
+        return True
     s.add(
         m.CallAttempt(
             campaign_id=attempt.campaign_id,

@@ -5,7 +5,8 @@ The live worker and a worker replaying a dead one's journal go through the same
 as no crash at all. Record actions (opt-out, promise, dispute, invalid phone) are
 facts about the debtor and are always written. An outcome is written only by the
 attempt's lease holder (or onto a ``lost`` attempt, whose result it is); anything
-else is discarded with a log line, so no attempt ever gets a second outcome.
+else is discarded with a log line, so no attempt ever gets a second outcome. An inbound
+call's outcome (the debtor called) settles the callback owed to them and queues no retry.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from voicebot.domain.outcome import CallOutcome, Disposition, Promise, Turn
 from voicebot.engine.follow_ups import schedule_follow_ups
 from voicebot.engine.journal import ACTION, OUTCOME, Entry
 from voicebot.storage import models as m
+from voicebot.storage.inbound import INBOUND, settle_pending_callbacks
 from voicebot.storage.repositories import (
     mark_disputed,
     mark_phone_invalid,
@@ -96,10 +98,11 @@ def settle(s: Session, entry: Entry, *, actor: str) -> str:
         outcome = outcome_from_data(entry.data)
         record_outcome(s, attempt_id=attempt.id, outcome=outcome, actor=actor, at=at)
         taken = outcome.disposition is Disposition.XFER
+        reached = outcome.right_party_contacted
     else:
         failure = failure_from_data(entry.data)
         record_dial_failure(s, attempt_id=attempt.id, failure=failure, actor=actor, at=at)
-        taken = False
+        taken = reached = False
     s.flush()
     if was_lost:
         # The reaper queued a retry not knowing this result: the result's follow-ups decide.
@@ -111,7 +114,14 @@ def settle(s: Session, entry: Entry, *, actor: str) -> str:
             )
             .values(status="cancelled", error=f"superseded by attempt {attempt.id}'s result")
         )
-    schedule_follow_ups(s, attempt_id=attempt.id, now=at)
+    inbound = attempt.direction == INBOUND
+    if inbound and reached:
+        # The debtor called and was served: the callback owed to them is done.
+        settle_pending_callbacks(
+            s, debtor_id=attempt.debtor_id, attempt_id=attempt.id, actor=actor, at=at
+        )
+    # A call the debtor made is never redialled: only its follow-ups (reminders, checks).
+    schedule_follow_ups(s, attempt_id=attempt.id, now=at, retries=not inbound)
     settle_transfers(s, attempt_id=attempt.id, taken=taken)
     return WRITTEN
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -42,6 +42,19 @@ class ActiveRecording:
     leg: RecordingLeg
     policy: RecordingPolicy
     started_at: datetime
+
+
+@dataclass(slots=True)
+class PendingRecording:
+    """An inbound call's recording from answer on; ``recording_id`` once the caller is known."""
+
+    key: str
+    leg: RecordingLeg
+    started_at: datetime
+    recording_id: int | None = None
+
+
+INBOUND_NOTICE_RULE = "inbound: given at answer to every caller, before they are known"
 
 
 def turn_timeline(transcript: Sequence[Turn], started_at: datetime) -> list[dict[str, object]]:
@@ -89,12 +102,57 @@ class CallRecordings:
     def start(self, attempt_id: int, leg: CallLeg, started_at: datetime) -> ActiveRecording:
         """Register the recording, open its file, and wrap ``leg`` so the call is recorded."""
         key = new_key(started_at.astimezone(UTC))
+        recording_id, policy = self._register(attempt_id, key, started_at)
+        writer = RecordingWriter(self.store.spool_path(key), flush_frames=self.flush_frames)
+        return ActiveRecording(recording_id, key, RecordingLeg(leg, writer), policy, started_at)
+
+    # An inbound call is recorded from answer on, before anyone knows who is calling (the
+    # notice is given then, to every caller); its row is filed once the caller is identified.
+
+    def begin_inbound(self, leg: CallLeg, started_at: datetime) -> PendingRecording:
+        """Open the file of an answered inbound call and wrap ``leg`` so it is recorded."""
+        key = new_key(started_at.astimezone(UTC))
+        writer = RecordingWriter(self.store.spool_path(key), flush_frames=self.flush_frames)
+        return PendingRecording(key, RecordingLeg(leg, writer), started_at)
+
+    def attach_inbound(self, pending: PendingRecording, attempt_id: int) -> None:
+        """The caller is identified: the recording's row, under their call and its policy."""
+        recording_id, _ = self._register(
+            attempt_id, pending.key, pending.started_at, notice_given=True
+        )
+        pending.recording_id = recording_id
+
+    async def finish_inbound(
+        self, pending: PendingRecording, transcript: Sequence[Turn], ended_at: datetime
+    ) -> None:
+        """Store it like a dial's; a caller never identified leaves no file (no one to file it
+        under, nothing to keep: what such a call decided is in the audit log)."""
+        if pending.recording_id is None:
+
+            def discard() -> None:
+                pending.leg.writer.close()
+                self.store.spool_path(pending.key).unlink(missing_ok=True)
+
+            await asyncio.to_thread(discard)
+            return
+        policy = RecordingPolicy(True, "", 0, "")  # only the row's id and file matter here
+        active = ActiveRecording(
+            pending.recording_id, pending.key, pending.leg, policy, pending.started_at
+        )
+        await self.finish(active, transcript, ended_at)
+
+    def _register(
+        self, attempt_id: int, key: str, started_at: datetime, *, notice_given: bool = False
+    ) -> tuple[int, RecordingPolicy]:
         with self.sessions.begin() as s:
             attempt = s.get_one(m.CallAttempt, attempt_id)
             campaign = s.get_one(m.Campaign, attempt.campaign_id)
             debtor = s.get_one(m.Debtor, attempt.debtor_id)
             phone = s.get(m.Phone, attempt.phone_id) if attempt.phone_id else None
-            policy = _policy(campaign, debtor.region, phone.e164 if phone else "")
+            e164 = phone.e164 if phone else attempt.caller_id or ""
+            policy = _policy(campaign, debtor.region, e164)
+            if notice_given and not policy.notice:
+                policy = replace(policy, notice=True, notice_rule=INBOUND_NOTICE_RULE)
             row = m.Recording(
                 attempt_id=attempt_id,
                 campaign_id=attempt.campaign_id,
@@ -113,9 +171,7 @@ class CallRecordings:
             )
             s.add(row)
             s.flush()
-            recording_id = row.id
-        writer = RecordingWriter(self.store.spool_path(key), flush_frames=self.flush_frames)
-        return ActiveRecording(recording_id, key, RecordingLeg(leg, writer), policy, started_at)
+            return row.id, policy
 
     async def finish(
         self, active: ActiveRecording, transcript: Sequence[Turn], ended_at: datetime

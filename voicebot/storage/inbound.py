@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, func, literal_column, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.dialog.callers import document_digits
@@ -104,13 +104,64 @@ class StoredDirectory:
         wanted = document_digits(digits)
         if not wanted:
             return ()
-        stored = func.replace(
-            func.replace(func.replace(m.Debtor.document_id, ".", ""), "-", ""), " ", ""
-        )
+        # The indexed expression, word for word: the planner uses the index.
+        stored = literal_column(m.DOCUMENT_DIGITS_SQL, String())
         with self._sessions() as s:
             debtors = s.scalars(select(m.Debtor).where(stored == wanted).order_by(m.Debtor.id))
             found = (inbound_context(s, d, today=self._today, law=self._law) for d in debtors)
             return tuple(c for c in found if c is not None)
+
+
+def open_inbound_attempt(
+    s: Session,
+    *,
+    debtor_ref: str,
+    caller_id: str,
+    worker: str,
+    at: datetime,
+    lease_until: datetime,
+) -> tuple[int, int] | None:
+    """The live attempt of an identified caller's call, under ``worker``'s lease.
+
+    Opened the moment the caller is identified, so what the call decides (a promise, an
+    opt-out) is written against it while the call runs and a dead worker's call is found by
+    the reaper. Returns (attempt id, debtor id); None: no such debtor, or no campaign holds them.
+    Inbound attempts are outside the one-live-attempt-per-debtor index: a debtor who calls
+    while a worker is dialing them is answered, and that dial goes on (it is not ours to stop).
+    """
+    debtor_id = int(debtor_ref) if debtor_ref.isdigit() else None
+    campaign = _campaign_of(s, debtor_id) if debtor_id is not None else None
+    if debtor_id is None or campaign is None:
+        return None
+    attempt = _new_attempt(s, campaign.id, debtor_id, caller_id, worker, at)
+    attempt.status = "in_call"
+    attempt.lease_expires_at = lease_until
+    s.add(attempt)
+    s.flush()
+    return attempt.id, debtor_id
+
+
+def _new_attempt(
+    s: Session, campaign_id: int, debtor_id: int, caller_id: str, worker: str, at: datetime
+) -> m.CallAttempt:
+    phone_id = s.scalar(
+        select(m.Phone.id).where(m.Phone.debtor_id == debtor_id, m.Phone.e164 == caller_id).limit(1)
+    )
+    number = s.scalar(
+        select(func.count()).select_from(m.CallAttempt).where(m.CallAttempt.debtor_id == debtor_id)
+    )
+    return m.CallAttempt(
+        campaign_id=campaign_id,
+        debtor_id=debtor_id,
+        phone_id=phone_id,
+        number=(number or 0) + 1,
+        kind=INBOUND,
+        direction=INBOUND,
+        caller_id=caller_id,
+        due_at=at,
+        started_at=at,
+        claimed_by=worker,
+    )
 
 
 def record_inbound_call(
@@ -139,34 +190,17 @@ def record_inbound_call(
             at=at,
         )
         return None
-    phone_id = s.scalar(
-        select(m.Phone.id).where(m.Phone.debtor_id == debtor_id, m.Phone.e164 == caller_id).limit(1)
-    )
-    number = s.scalar(
-        select(func.count()).select_from(m.CallAttempt).where(m.CallAttempt.debtor_id == debtor_id)
-    )
-    attempt = m.CallAttempt(
-        campaign_id=campaign.id,
-        debtor_id=debtor_id,
-        phone_id=phone_id,
-        number=(number or 0) + 1,
-        kind=INBOUND,
-        status="done",
-        direction=INBOUND,
-        caller_id=caller_id,
-        due_at=outcome.started_at,
-        started_at=outcome.started_at,
-        claimed_by=actor,
-    )
+    attempt = _new_attempt(s, campaign.id, debtor_id, caller_id, actor, outcome.started_at)
+    attempt.status = "done"
     s.add(attempt)
     s.flush()
     if outcome.right_party_contacted:
-        _settle_pending_callbacks(s, debtor_id=debtor_id, attempt_id=attempt.id, actor=actor, at=at)
+        settle_pending_callbacks(s, debtor_id=debtor_id, attempt_id=attempt.id, actor=actor, at=at)
     record_outcome(s, attempt_id=attempt.id, outcome=outcome, actor=actor, at=at)
     return attempt.id
 
 
-def _settle_pending_callbacks(
+def settle_pending_callbacks(
     s: Session, *, debtor_id: int, attempt_id: int, actor: str, at: datetime | None
 ) -> None:
     """The debtor called and was served: the callback owed to them is done, its dial cancelled."""

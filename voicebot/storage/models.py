@@ -30,6 +30,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 LIVE_ATTEMPT_STATUSES = ("claimed", "dialing", "in_call")
+ONE_LIVE_DIAL = "status IN ('claimed', 'dialing', 'in_call') AND direction = 'outbound'"
 
 
 def utc_now() -> datetime:
@@ -68,8 +69,15 @@ class Base(DeclarativeBase):
     }
 
 
+# A caller's ID document as its digits, in SQL: the expression the index below is built on and
+# the one an inbound lookup filters by (the same text, so both databases use the index).
+DOCUMENT_DIGITS_SQL = "replace(replace(replace(document_id, '.', ''), '-', ''), ' ', '')"
+
+
 class Debtor(Base):
     __tablename__ = "debtors"
+    # A caller who types their document is found by index, not by scanning the portfolio.
+    __table_args__ = (Index("ix_debtors_document_digits", text(DOCUMENT_DIGITS_SQL)),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)  # the creditor's key
@@ -171,13 +179,14 @@ class CallAttempt(Base):
     __table_args__ = (
         Index("ix_attempts_due", "status", "due_at"),
         Index("ix_attempts_campaign_status", "campaign_id", "status"),
-        # Never two live attempts for one debtor, whatever the workers do.
+        # Never two live dials for one debtor, whatever the workers do. A call the debtor makes
+        # (inbound) is answered even while a worker dials them: it is outside the index.
         Index(
             "uq_attempts_one_live_per_debtor",
             "debtor_id",
             unique=True,
-            sqlite_where=text("status IN ('claimed', 'dialing', 'in_call')"),
-            postgresql_where=text("status IN ('claimed', 'dialing', 'in_call')"),
+            sqlite_where=text(ONE_LIVE_DIAL),
+            postgresql_where=text(ONE_LIVE_DIAL),
         ),
     )
 

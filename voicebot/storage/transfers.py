@@ -6,11 +6,12 @@ queues and settles it and the API that hands it to an agent cannot disagree on i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from voicebot.actions import Transfer
@@ -95,6 +96,53 @@ def transfer_queue(
     if agent_view and status != "waiting":
         query = query.where(m.TransferRequest.agent == agent_name)
     return query
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStanding:
+    """Where a transfer stands for the agents: its place in the waiting line and its wait."""
+
+    position: int | None  # 1 = the next one an agent takes; None: no longer waiting
+    wait_seconds: float | None  # waiting: so far; accepted: until taken; failed: unknown
+
+
+def queue_standings(
+    s: Session, transfers: Sequence[m.TransferRequest], *, now: datetime
+) -> dict[int, QueueStanding]:
+    """The standing of each of ``transfers`` in the one queue every agent takes from.
+
+    The position counts every waiting transfer, outbound and inbound alike, oldest first
+    (the order ``transfer_queue`` lists and agents take), whatever page is being shown.
+    """
+    waiting = [t for t in transfers if t.status == "waiting"]
+    positions: dict[int, int] = {}
+    if waiting:
+        ranked = (
+            select(
+                m.TransferRequest.id,
+                func.row_number()
+                .over(order_by=(m.TransferRequest.created_at, m.TransferRequest.id))
+                .label("position"),
+            )
+            .where(m.TransferRequest.status == "waiting")
+            .subquery()
+        )
+        wanted = [t.id for t in waiting]
+        positions = {
+            int(transfer_id): int(position)
+            for transfer_id, position in s.execute(
+                select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_(wanted))
+            )
+        }
+    return {t.id: QueueStanding(positions.get(t.id), _wait(t, now)) for t in transfers}
+
+
+def _wait(transfer: m.TransferRequest, now: datetime) -> float | None:
+    if transfer.status == "waiting":
+        return max(0.0, (now - transfer.created_at).total_seconds())
+    if transfer.accepted_at is not None:
+        return max(0.0, (transfer.accepted_at - transfer.created_at).total_seconds())
+    return None
 
 
 def find_transfer(s: Session, transfer_id: int) -> m.TransferRequest | None:
