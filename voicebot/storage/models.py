@@ -169,6 +169,8 @@ class CallAttempt(Base):
     __table_args__ = (
         Index("ix_attempts_due", "status", "due_at"),
         Index("ix_attempts_campaign_status", "campaign_id", "status"),
+        # The console's live tally: counts by status and what ended lately, index-only.
+        Index("ix_attempts_campaign_live", "campaign_id", "status", "direction", "ended_at"),
         # Never two live attempts for one debtor, whatever the workers do.
         Index(
             "uq_attempts_one_live_per_debtor",
