@@ -6,9 +6,8 @@ import asyncio
 from datetime import UTC, date, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
-
 from console_world import SCRIPTS
+from sqlalchemy import delete, select, update
 
 from api.console.dashboard import dashboard_snapshot
 from api.console.live_tally import LiveTally
