@@ -169,8 +169,9 @@ class CallAttempt(Base):
     __table_args__ = (
         Index("ix_attempts_due", "status", "due_at"),
         Index("ix_attempts_campaign_status", "campaign_id", "status"),
-        # The console's live tally: counts by status and what ended lately, index-only.
-        Index("ix_attempts_campaign_live", "campaign_id", "status", "direction", "ended_at"),
+        # The console's live tally: counts by status and what ended lately, index-only (the id
+        # too: PostgreSQL's indexes, unlike SQLite's, do not carry the row id).
+        Index("ix_attempts_campaign_live", "campaign_id", "status", "direction", "ended_at", "id"),
         # Never two live attempts for one debtor, whatever the workers do.
         Index(
             "uq_attempts_one_live_per_debtor",

@@ -20,7 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("call_attempts", schema=None) as batch_op:
         batch_op.create_index(
             "ix_attempts_campaign_live",
-            ["campaign_id", "status", "direction", "ended_at"],
+            ["campaign_id", "status", "direction", "ended_at", "id"],
             unique=False,
         )
 
