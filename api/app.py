@@ -21,7 +21,9 @@ from api.routes import (
     debtors,
     dialplans,
     keys,
+    messaging,
     ops,
+    payments,
     portfolios,
     promises,
     webhooks,
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agents,
         dialplans,
         webhooks,
+        messaging,
+        payments,
     )
     for module in modules:
         app.include_router(module.router, responses=ERROR_RESPONSES)

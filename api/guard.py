@@ -24,6 +24,8 @@ UPLOAD_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # api.ops_key_required), and the API's own documentation.
 PUBLIC_PATHS = frozenset(
     {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    # Twilio's messaging webhooks: no key, a Twilio signature instead (api/routes/messaging.py).
+    | {"/messaging/twilio/status", "/messaging/twilio/inbound"}
 )
 DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 # The web console signs in with a session cookie and checks roles itself (api/console).

@@ -248,6 +248,40 @@ class OptOutOut(Row):
     created_at: datetime
 
 
+class MessageStatusOut(Row):
+    status: str
+    error_code: str
+    at: datetime
+
+
+class MessageOut(Row):
+    """A text sent (or refused, or waiting) to the debtor, with every delivery status."""
+
+    id: int
+    kind: str
+    channel: str
+    to: str
+    body: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+    sent_at: datetime | None
+    status_at: datetime | None
+    statuses: list[MessageStatusOut] = Field(default_factory=list)
+
+
+class InboundMessageOut(Row):
+    """A text the debtor sent us: an opt-out, or words for the agent to read."""
+
+    id: int
+    channel: str
+    sender: str
+    body: str
+    action: str
+    received_at: datetime
+
+
 class DebtorHistory(BaseModel):
     debtor: DebtorOut
     phones: list[PhoneOut]
@@ -255,6 +289,8 @@ class DebtorHistory(BaseModel):
     attempts: list[AttemptOut]
     promises: list[PromiseOut]
     opt_outs: list[OptOutOut]
+    messages: list[MessageOut] = Field(default_factory=list)
+    inbound_messages: list[InboundMessageOut] = Field(default_factory=list)
 
 
 class OptOutIn(BaseModel):

@@ -8,10 +8,13 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from testbeds.postgres import PostgresServer, start_postgres
+from testbeds.twilio_messaging import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioStandIn
+from voicebot.messaging.twilio_messages import TwilioMessaging
 from voicebot.speech.model_files import resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
@@ -71,3 +74,18 @@ def sounds() -> Path:
     if not path.is_dir():
         pytest.skip("apt-get install asterisk-core-sounds-es-wav")
     return path
+
+
+@pytest.fixture
+def standin() -> Iterator[TwilioStandIn]:
+    """Twilio's Messages API on loopback, holding requests to the documented wire format."""
+    server = TwilioStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def twilio(standin: TwilioStandIn) -> Iterator[TwilioMessaging]:
+    """The service's Twilio Messaging client, pointed at the stand-in."""
+    with httpx.Client(timeout=5.0) as client:
+        yield TwilioMessaging(ACCOUNT_SID, AUTH_TOKEN, FROM, client, base_url=standin.base_url)

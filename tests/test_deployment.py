@@ -114,7 +114,7 @@ def test_every_variable_is_a_setting_and_every_command_a_real_command() -> None:
         if "healthcheck" in service and health_command(service)[0] == "voicebot":
             probe = health_command(service)[1:]
             assert runner.invoke(app, [*probe, "--help"]).exit_code == 0, (name, probe)
-    assert set(ours(found)) == {"migrate", "api", "webhooks", "worker", "ivr"}
+    assert set(ours(found)) == {"migrate", "api", "webhooks", "messages", "worker", "ivr"}
 
 
 def test_the_image_copies_what_exists_and_installs_the_package() -> None:
@@ -279,6 +279,13 @@ def test_compose_services_run_as_local_processes(compose: Services, tmp_path: Pa
         ),
     )
 
+    messages = found["messages"]
+    compose.start(
+        "messages",
+        command(messages, OPERATOR_ENV),
+        compose.env(messages, VOICEBOT_MESSAGING__POLL_SECONDS="0.2"),
+    )
+
     bed = TestBed(tmp_path / "sip", peers=[])
     bed.start()
     try:
@@ -340,7 +347,7 @@ def test_compose_services_run_as_local_processes(compose: Services, tmp_path: Pa
         )
         probes = {
             name: compose.spawn(health_command(found[name])[1:], compose.env(found[name]))
-            for name in ("webhooks", "worker")
+            for name in ("webhooks", "messages", "worker")
         }
         for name, probe in probes.items():
             _, err = probe.communicate(timeout=120)

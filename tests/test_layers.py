@@ -24,9 +24,26 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("call vocabulary", ("voicebot.events", "voicebot.actions")),
     ("foundations", ("voicebot.audio", "voicebot.language")),
     # Independent of each other: the engine joins them.
-    ("call components", ("voicebot.telephony", "voicebot.speech", "voicebot.dialog")),
+    (
+        "call components",
+        (
+            "voicebot.telephony",
+            "voicebot.messaging",  # text channels: Twilio Messaging, a log-only channel
+            "voicebot.speech",
+            "voicebot.dialog",
+        ),
+    ),
     ("storage", ("voicebot.storage",)),
-    ("business rules", ("voicebot.campaigns", "voicebot.webhooks", "voicebot.recording")),
+    (
+        "business rules",
+        (
+            "voicebot.campaigns",
+            "voicebot.webhooks",
+            "voicebot.recording",
+        ),
+    ),
+    # After the call: payment links, texts judged by the campaigns' compliance, payments.
+    ("follow-ups", ("voicebot.followups",)),
     ("engine", ("voicebot.engine",)),
     # Only the composition root and the entry points read settings.
     ("settings", ("voicebot.config",)),

@@ -121,6 +121,19 @@ class RecordingsConfig(BaseModel):
     s3_endpoint_url: str = ""  # empty: AWS; else any S3-compatible server
 
 
+class MessagingConfig(BaseModel):
+    """Texts to debtors (SMS, WhatsApp); Twilio's account is ``VOICEBOT_TWILIO__*``'s."""
+
+    provider: str = "log"  # log (sends nothing, logs) | twilio
+    from_number: str = ""  # E.164 sender; "": VOICEBOT_TWILIO__FROM_NUMBER
+    # The API's public https base URL as Twilio reaches it (https://api.example.com): status
+    # callbacks go to <it>/messaging/twilio/status, and Twilio's signatures cover that URL.
+    public_api_url: str = ""
+    timeout_seconds: float = 10.0
+    poll_seconds: float = 5.0
+    claim_batch: int = 20
+
+
 class SettingsError(ValueError):
     """The environment or ``.env`` asks for something settings cannot honor; one line says what."""
 
@@ -156,6 +169,7 @@ class Settings(BaseSettings):
     api: ApiConfig = Field(default_factory=ApiConfig)
     recordings: RecordingsConfig = Field(default_factory=RecordingsConfig)
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
+    messaging: MessagingConfig = Field(default_factory=MessagingConfig)
 
     def __init__(self, **values: Any) -> None:
         names = list(os.environ)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from api.console.live_tally import LiveTally
 from voicebot.campaigns.status import (
     assemble,
+    follow_up_kpis,
     inbound_kpis,
     members_by_segment,
     promised_by_segment,
@@ -42,6 +43,7 @@ def dashboard_snapshot(session: Session, campaign_id: int, tracker: LiveTally) -
         tallies=done.tallies,
         promised=tracker.promised(session, campaign_id, promised_by_segment),
         inbound=tracker.inbound(session, campaign_id, done, inbound_kpis),
+        follow_ups=follow_up_kpis(session, campaign_id),
     )
     # From the few waiting transfers to their attempts (not the campaign's attempts to
     # their transfers): the cost follows the queue, not the campaign.

@@ -17,6 +17,9 @@ from api.schemas import (
     DebtorHistory,
     DebtorOut,
     DebtOut,
+    InboundMessageOut,
+    MessageOut,
+    MessageStatusOut,
     OptOutIn,
     OptOutOut,
     OutsideContactBody,
@@ -81,7 +84,35 @@ def debtor_history(debtor_id: IdPath, session: SessionDep, _: ReaderDep) -> Debt
         attempts=[AttemptOut.model_validate(a) for a in attempts],
         promises=[PromiseOut.model_validate(p) for p in promises],
         opt_outs=[OptOutOut.model_validate(o) for o in opt_outs],
+        messages=_messages(session, debtor_id),
+        inbound_messages=[
+            InboundMessageOut.model_validate(i)
+            for i in session.scalars(
+                select(m.InboundMessage)
+                .where(m.InboundMessage.debtor_id == debtor_id)
+                .order_by(m.InboundMessage.id)
+            )
+        ],
     )
+
+
+def _messages(session: SessionDep, debtor_id: int) -> list[MessageOut]:
+    rows = list(
+        session.scalars(
+            select(m.Message).where(m.Message.debtor_id == debtor_id).order_by(m.Message.id)
+        )
+    )
+    events: dict[int, list[MessageStatusOut]] = {row.id: [] for row in rows}
+    for event in session.scalars(
+        select(m.MessageStatusEvent)
+        .where(m.MessageStatusEvent.message_id.in_(events))
+        .order_by(m.MessageStatusEvent.id)
+    ):
+        events[event.message_id].append(MessageStatusOut.model_validate(event))
+    return [
+        MessageOut.model_validate(row).model_copy(update={"statuses": events[row.id]})
+        for row in rows
+    ]
 
 
 @router.post("/{debtor_id}/opt-out", status_code=201)

@@ -12,6 +12,7 @@ from api.errors import ApiError, not_found
 from api.fields import DayQuery, IdPath, IdQuery
 from api.pagination import Limit, Offset, paginate
 from api.schemas import Page, PromiseKeptIn, PromiseOut
+from voicebot.followups.payments import drop_follow_ups
 from voicebot.storage import models as m
 from voicebot.storage.models import utc_now
 from voicebot.storage.repositories import append_audit, enqueue_event
@@ -89,6 +90,7 @@ def mark_kept(
             "paid_at": paid_at.isoformat(),
         },
     )
+    drop_follow_ups(session, promise, ("reminder", "check"))
     session.flush()
     answer = PromiseOut.model_validate(promise)
     session.commit()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from api_world import World
 from sqlalchemy import select
 
 from voicebot.storage import models as m
+from voicebot.storage.db import transaction
 from voicebot.storage.repositories import is_opted_out
 
 
@@ -106,6 +107,15 @@ def test_promise_marked_kept_is_listed_and_reported(world: World) -> None:
     assert pending["total"] == 1
     promise = pending["items"][0]
     assert date.fromisoformat(promise["due_date"]) >= date(2026, 11, 23)
+    with transaction(world.sessions) as s:  # the check call the dialer queues with a promise
+        s.add(
+            m.CallAttempt(
+                campaign_id=promise["campaign_id"],
+                debtor_id=promise["debtor_id"],
+                kind="check",
+                due_at=datetime(2026, 11, 28, 15, 0, tzinfo=UTC),
+            )
+        )
     kept = world.client.post(
         f"/promises/{promise['id']}/kept",
         json={"paid_amount": "900000", "paid_at": "2026-11-27T12:00:00Z"},
@@ -122,7 +132,17 @@ def test_promise_marked_kept_is_listed_and_reported(world: World) -> None:
     assert [p["id"] for p in listed["items"]] == [promise["id"]]
     with world.sessions() as s:
         types = set(s.scalars(select(m.OutboxEvent.event_type)))
+        # A kept promise needs no reminder or check call any more.
+        follow_ups = set(
+            s.scalars(
+                select(m.CallAttempt.status).where(
+                    m.CallAttempt.debtor_id == promise["debtor_id"],
+                    m.CallAttempt.kind.in_(("reminder", "check")),
+                )
+            )
+        )
     assert {"call.completed", "promise.created", "opt_out.recorded", "promise.kept"} <= types
+    assert follow_ups == {"canceled"}
 
 
 def test_campaign_state_changes_and_refusals(world: World) -> None:

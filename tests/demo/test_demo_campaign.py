@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -69,6 +70,26 @@ def test_every_synthetic_profile_gets_its_disposition(tmp_path: Path) -> None:
         assert (
             status["attempts_by_status"].get("queued", 0) >= 1
         )  # retries and follow-ups are waiting
+    # After the calls: reminders by text, payments imported, promises kept or broken.
+    kpis = [s["kpis"] for s in result.statuses]
+    follow_ups = result.follow_ups
+    assert sum(k["messages_sent"] for k in kpis) == len(follow_ups.texts.sent) > 0
+    assert all(
+        "Para no recibir más mensajes responda BAJA." in t.body for t in follow_ups.texts.sent
+    )
+    kept = sum(k["promises_kept"] for k in kpis)
+    broken = sum(k["promises_broken"] for k in kpis)
+    assert (kept, broken) == (follow_ups.kept, follow_ups.broken) and kept > 0 and broken > 0
+    assert kept + broken == promises  # every promise date passed in the demo's days
+    assert any(k["recovered_amount"] for k in kpis)
+    # A broken promise puts its debtor back in the hopper (its check call, or a new attempt).
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as db:
+        waiting = db.execute(
+            "SELECT count(DISTINCT p.id) FROM promises p JOIN call_attempts a"
+            " ON a.debtor_id = p.debtor_id AND a.status = 'queued'"
+            " AND a.kind IN ('broken_promise', 'check') WHERE p.status = 'broken'"
+        ).fetchone()[0]
+    assert waiting == broken
 
 
 def test_the_campaign_day_skips_weekends_and_holidays() -> None:

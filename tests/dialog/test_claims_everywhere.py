@@ -122,7 +122,9 @@ def _at(plan: Dialplan, ctx: CallContext, member: str, routes: dict[str, tuple[s
 def ctx() -> CallContext:
     """The README's example debtor, built once for the many route searches of this module."""
     data = json.loads((ROOT / "examples" / "debtor.json").read_text(encoding="utf-8"))
-    return context_from_json(data, today=date(2026, 11, 23))
+    ctx = context_from_json(data, today=date(2026, 11, 23))
+    # A campaign that texts: the payment-link offer after a promise is reachable too.
+    return replace(ctx, settings={**ctx.settings, "payment_link_channel": "sms"})
 
 
 def test_the_sentences_carry_their_intents() -> None:

@@ -73,6 +73,7 @@ class Jurisdiction:
     # Whether a call the debtor made (to the callback number) counts toward the caps. A
     # conversation counts for quiet_after_conversation_days whoever began it.
     debtor_initiated_counts: bool = True
+    text_opt_out_stops_calls: bool = False  # a STOP by text also ends automated calls
     dialog_settings: Mapping[str, Any] = field(default_factory=dict)  # what calls must say
 
 
@@ -133,6 +134,7 @@ class DialFacts:
     tcpa_consent: bool = False
     subdivision: str | None = None  # ISO 3166-2 suffix (RM, MA): regional holidays
     authorized_channels: tuple[str, ...] | None = None  # None: not recorded
+    channel: str = "voice"  # what is being sent: a call (voice) or a text (sms, whatsapp)
 
 
 def facts_record(facts: DialFacts, region: str = "") -> dict[str, Any]:
@@ -258,6 +260,7 @@ def _jurisdiction(code: str, raw: Any, path: Path) -> Jurisdiction:
             raw.get("one_channel_per_week_after_contact", False)
         ),
         debtor_initiated_counts=bool(raw.get("debtor_initiated_counts", True)),
+        text_opt_out_stops_calls=bool(raw.get("text_opt_out_stops_calls", False)),
         dialog_settings=_dialog_settings(raw.get("dialog_settings"), where),
     )
 
@@ -444,16 +447,19 @@ def _standing_refusal(j: Jurisdiction, facts: DialFacts) -> tuple[str, str] | No
     cell = facts.phone_kind == "mobile" or (
         facts.phone_kind == "unknown" and j.unknown_line_is_mobile
     )
-    if j.consent_required_for_mobile and cell and not facts.tcpa_consent:
+    # The TCPA reads an automated text to a cell phone as a call (Campbell-Ewald v. Gomez).
+    automated = facts.channel in ("voice", "sms", "whatsapp")
+    if j.consent_required_for_mobile and cell and automated and not facts.tcpa_consent:
         kind = "a cell phone" if facts.phone_kind == "mobile" else "a line not known to be fixed"
+        what = "an artificial voice" if facts.channel == "voice" else "an automated text"
         return (
             f"{_prefix(j)}_consent_mobile",
-            f"{j.law}: an artificial voice to {kind} needs the debtor's prior express consent",
+            f"{j.law}: {what} to {kind} needs the debtor's prior express consent",
         )
     if (
         j.authorized_channels_only
         and facts.authorized_channels is not None
-        and "voice" not in facts.authorized_channels
+        and facts.channel not in facts.authorized_channels
     ):
         return (
             f"{_prefix(j)}_channel_not_authorized",
@@ -512,7 +518,7 @@ def _refusal_at(
                 return refused
         for cap in j.caps:
             if (
-                "voice" not in cap.channels  # a cap on messages does not limit calls
+                facts.channel not in cap.channels  # a cap on messages does not limit calls
                 or facts.phone_kind not in cap.phone_kinds
                 or (cap.unless_consent and facts.tcpa_consent)
             ):
@@ -531,7 +537,7 @@ def _refusal_at(
                     f"{j.name}: at most {cap.max} {cap.counts} per {_window_text(cap, j)} ({used} already)",
                     home.key,
                 )
-        if j.quiet_after_conversation_days:
+        if j.quiet_after_conversation_days and facts.channel in TELEPHONE:
             last = max(
                 (p.at for p in history if p.conversation and p.channel in TELEPHONE and p.at <= at),
                 default=None,
@@ -547,7 +553,7 @@ def _refusal_at(
                 p
                 for p in history
                 if p.contact
-                and _family(p.channel) != _family("voice")
+                and _family(p.channel) != _family(facts.channel)
                 and _same_window(WEEK_CAP, j.week, p.at, at, home)
             ]
             if other:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from voicebot.campaigns.compliance import DialFacts, PastAttempt, jurisdictions_for, past_contact
@@ -61,9 +61,48 @@ def contact_history(
         past_contact(c.at, c.channel, c.result, artificial_voice=c.artificial_voice, phone=c.phone)
         for c in outside
     ]
+    history += message_history(s, debtor_id)
     if before is not None:
         history = [p for p in history if p.at < before]
     return sorted(history, key=lambda p: p.at)
+
+
+# A text counts as a contact unless the network refused it; one whose fate is unknown
+# (``claimed``, ``unknown``) may have reached the debtor, so it counts (the strict reading).
+MESSAGE_CONTACTS = (
+    "claimed",
+    "unknown",
+    "accepted",
+    "scheduled",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "read",
+)
+
+
+def message_history(s: Session, debtor_id: int) -> list[PastAttempt]:
+    """The texts this service sent the debtor, as the caps count them."""
+    sent = select(m.Message.sent_at, m.Message.channel, m.Message.to).where(
+        m.Message.debtor_id == debtor_id,
+        m.Message.sent_at.is_not(None),
+        m.Message.status.in_(MESSAGE_CONTACTS),
+    )
+    return [
+        past_contact(at, channel, "answered", phone=to)
+        for at, channel, to in s.execute(sent)
+        if at is not None
+    ]
+
+
+def opt_out_query(debtor_id: int, e164: str, channel: str) -> Select[int]:
+    """An opt-out of every channel, or of this channel, on every number or on this very one."""
+    return select(m.OptOut.id).where(
+        m.OptOut.debtor_id == debtor_id,
+        or_(m.OptOut.phone.is_(None), m.OptOut.phone == e164),
+        or_(m.OptOut.channel.is_(None), m.OptOut.channel == channel),
+    )
 
 
 def gather(
@@ -75,9 +114,7 @@ def gather(
     phone = s.get(m.Phone, attempt.phone_id) if attempt.phone_id else None
     e164 = phone.e164 if phone else ""
     # An opt-out of every channel, or of this very number (one number blocks only itself).
-    opt_outs = select(m.OptOut.id).where(
-        m.OptOut.debtor_id == debtor.id, or_(m.OptOut.phone.is_(None), m.OptOut.phone == e164)
-    )
+    opt_outs = opt_out_query(debtor.id, e164, "voice")
     if as_of is not None:
         opt_outs = opt_outs.where(m.OptOut.created_at < as_of)
     opted_out = s.scalar(opt_outs.limit(1)) is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -168,8 +169,13 @@ def ask(
     history: Iterable[str] = (),
     line_type: str | None = None,
     jurisdiction: str | None = None,
+    channel: str = "voice",
 ) -> tuple[Decision, DialFacts]:
+    """``channel``: a call (voice) or a text (sms, whatsapp) to ``phone``."""
+    if channel not in ("voice", "sms", "whatsapp"):
+        raise QueryError(f"channel: voice, sms or whatsapp, got {channel!r}")
     facts = facts_from_json(debtor, phone, line_type=line_type, jurisdiction=jurisdiction)
+    facts = replace(facts, channel=channel)
     zone = facts.timezone or phone_timezone(facts.phone_e164)
     when = parse_time(at, "at", zone)
     return check(facts, history_from_lines(history, zone), when), facts

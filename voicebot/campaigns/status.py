@@ -41,6 +41,7 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
         tallies=finished_tallies(session, done),
         promised=promised_by_segment(session, campaign_id),
         inbound=inbound_kpis(session, campaign_id),
+        follow_ups=follow_up_kpis(session, campaign_id),
     )
 
 
@@ -123,9 +124,11 @@ def assemble(
     tallies: dict[str, Tally],
     promised: dict[str, dict[str, Decimal]],
     inbound: dict[str, Any] | None = None,
+    follow_ups: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The status document from its parts (``tallies`` are left untouched); ``inbound`` is
-    the callback number's block when the caller has it."""
+    the callback number's block and ``follow_ups`` (``follow_up_kpis``) joins the
+    campaign-wide KPIs, when the caller has them."""
     combined: dict[str, Tally] = defaultdict(Tally)
     for segment, tally in tallies.items():
         combined[segment].merge(tally)
@@ -146,7 +149,7 @@ def assemble(
         "status": campaign.status,
         "jurisdiction": campaign.jurisdiction,
         "attempts_by_status": by_status,
-        "kpis": overall.to_json(),
+        "kpis": {**overall.to_json(), **(follow_ups or {})},
         "refused_by_rule": refusals,
         "by_segment": {
             segment or "(none)": tally.kpis(
@@ -159,6 +162,56 @@ def assemble(
     if inbound is not None:
         document["inbound"] = inbound
     return document
+
+
+# Texts that reached the provider (the network may still refuse them: see their status).
+SENT_TEXTS = (
+    "claimed",
+    "unknown",
+    "accepted",
+    "scheduled",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "read",
+)
+
+
+def follow_up_kpis(session: Session, campaign_id: int) -> dict[str, Any]:
+    """What happened after the calls: promises kept or broken, money recovered, texts sent.
+
+    ``kept_rate`` is kept / (kept + broken): only promises whose fate is known count, so a
+    campaign with promises still pending is not penalised for them. ``recovered_amount``
+    sums the payments matched to this campaign's promises, per currency.
+    """
+    by_status = _counts(
+        session,
+        select(m.PromiseToPay.status, func.count())
+        .where(m.PromiseToPay.campaign_id == campaign_id)
+        .group_by(m.PromiseToPay.status),
+    )
+    recovered = session.execute(
+        select(m.Payment.currency, func.sum(m.Payment.amount))
+        .join(m.PromiseToPay, m.PromiseToPay.id == m.Payment.promise_id)
+        .where(m.PromiseToPay.campaign_id == campaign_id)
+        .group_by(m.Payment.currency)
+    ).all()
+    texts = _counts(
+        session,
+        select(m.Message.status, func.count())
+        .where(m.Message.campaign_id == campaign_id)
+        .group_by(m.Message.status),
+    )
+    kept, broken = by_status.get("kept", 0), by_status.get("broken", 0)
+    return {
+        "promises_kept": kept,
+        "promises_broken": broken,
+        "kept_rate": round(kept / (kept + broken), 4) if kept + broken else 0.0,
+        "recovered_amount": {c: float(a or 0) for c, a in sorted(recovered)},
+        "messages_sent": sum(n for status, n in texts.items() if status in SENT_TEXTS),
+        "messages_refused": texts.get("refused", 0),
+    }
 
 
 def _counts(session: Session, query: Select[Any, int]) -> dict[Any, int]:

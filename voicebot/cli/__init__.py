@@ -12,6 +12,7 @@ from voicebot.cli import (
     dialog_eval_cmd,
     dialplan_cmd,
     ivr_cmd,
+    messaging_cmd,
     nlu_cmd,
     recordings_cmd,
     serve_cmd,
@@ -47,6 +48,7 @@ compliance_cmd.register(app)
 demo_cmd.register(app)
 serve_cmd.register(app)
 recordings_cmd.register(app)
+messaging_cmd.register(app)
 
 
 def main() -> None:

@@ -56,8 +56,11 @@ def check_command(
     jurisdiction: Annotated[
         str | None, typer.Option(help="The campaign's jurisdiction (CO, CL, MX, PE, US…).")
     ] = None,
+    channel: Annotated[
+        str, typer.Option(help="voice (a call) or sms / whatsapp (a text to the number).")
+    ] = "voice",
 ) -> None:
-    """Print whether a dial is lawful now, by which rule, and when it next is; exit 0 either way."""
+    """Print whether a dial (or a text) is lawful now, by which rule, and when it next is; exit 0 either way."""
     try:
         debtor_json = json.loads(_read(debtor, "--debtor"))
     except json.JSONDecodeError as exc:
@@ -76,6 +79,7 @@ def check_command(
             history=lines,
             line_type=line_type,
             jurisdiction=jurisdiction,
+            channel=channel,
         )
     except QueryError as exc:
         raise _fail(str(exc)) from exc

@@ -34,6 +34,12 @@ KPI_ROWS = (
     "contact_rate",
     "right_party_rate",
     "promise_rate",
+    "messages_sent",
+    "messages_refused",
+    "promises_kept",
+    "promises_broken",
+    "kept_rate",
+    "recovered_amount",
 )
 
 

@@ -19,4 +19,8 @@ PROMPTS_DIR = DATA_DIR / "prompts"
 JURISDICTION_RULES = DATA_DIR / "rules" / "jurisdictions.yaml"
 RECORDING_RULES = DATA_DIR / "rules" / "recordings.yaml"
 RECORDING_NOTICE = PROMPTS_DIR / "es" / "grabacion.yaml"
+MESSAGE_TEXTS = {
+    "es": PROMPTS_DIR / "es" / "mensajes.yaml",
+    "en": PROMPTS_DIR / "en" / "messages.yaml",
+}
 ASR_MODEL_MANIFEST = DATA_DIR / "asr_models.json"

@@ -25,6 +25,12 @@ from voicebot.campaigns.compliance import is_holiday
 from voicebot.campaigns.lifecycle import launch_campaign
 from voicebot.campaigns.portfolio import import_json_rows
 from voicebot.campaigns.status import campaign_status
+from voicebot.demo.follow_ups import (
+    DEMO_MESSAGING,
+    FollowUpReport,
+    last_promise_date,
+    run_follow_ups,
+)
 from voicebot.demo.synthetic import MARKETS, SyntheticDebtor, synthetic_portfolio
 from voicebot.dialog.plan import Dialplan
 from voicebot.domain.outcome import Disposition
@@ -46,6 +52,7 @@ class DemoResult:
     calls: int
     mode: str
     results: list[tuple[SyntheticDebtor, CallResult]] = field(default_factory=list)
+    follow_ups: FollowUpReport = field(default_factory=FollowUpReport)
 
 
 def spanish_model_available(models_dir: Path) -> bool:
@@ -179,7 +186,9 @@ async def run_demo(
     )
     if call_seconds > 0:
         runner = PacedRunner(runner, call_seconds)
-    statuses = []
+    statuses: list[dict[str, Any]] = []
+    campaign_ids: list[int] = []
+    follow_ups = FollowUpReport()
     try:
         if on_ready is not None:
             await on_ready(url, sessions)
@@ -201,6 +210,7 @@ async def run_demo(
                         "max_instalments": 6,
                     },
                     settings={"mini_miranda": market.country == "US"},
+                    messaging=DEMO_MESSAGING,
                     max_concurrent=8,
                 )
                 s.add(campaign)
@@ -217,8 +227,12 @@ async def run_demo(
                 sessions, runner, worker_id="demo-worker", clock=clock, on_result=on_result
             )
             await dialer.run(campaign_id=campaign_id, until_idle=True)
-            with sessions() as s:
-                statuses.append(campaign_status(s, campaign_id=campaign_id))
+            campaign_ids.append(campaign_id)
+        last = last_promise_date(sessions)
+        if last is not None:
+            follow_ups = run_follow_ups(sessions, start=clock(), until=last + timedelta(days=3))
+        with sessions() as s:
+            statuses = [campaign_status(s, campaign_id=c) for c in campaign_ids]
     finally:
         engine.dispose()
-    return DemoResult(statuses, start, len(results), mode, results)
+    return DemoResult(statuses, start, len(results), mode, results, follow_ups)

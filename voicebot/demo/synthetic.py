@@ -122,6 +122,8 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], ...]] = {
             "el lunes cancelo el total",
         ),
         ("sí, correcto", "sí señor", "exacto"),
+        # The payment-link offer (campaigns that text): most want it.
+        ("sí, por favor", "claro, mándemelo", "sí", "no, gracias"),
     ),
     "promise_partial_counter": (
         YES,
@@ -130,6 +132,7 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("sí, está bien, en cuotas", "bueno, acepto las cuotas"),
         ("el viernes", "pasado mañana"),
         ("sí", "correcto"),
+        ("sí, por favor", "no, gracias"),
     ),
     "cannot_pay_plan": (
         YES,

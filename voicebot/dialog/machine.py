@@ -581,6 +581,8 @@ def _run_step(
             return _identify(plan, state, inp, actions)
         case "compute_offer":
             return _compute_offer(state, ctx)
+        case "request_link":
+            return _request_link(state, ctx, bool(dict(s.args)["accepted"]), actions)
         case "accept_offer":
             slots = dict(state.slots)
             if "offer_instalment_amount" in slots:
@@ -628,6 +630,19 @@ def _record_promise(state: CallState, actions: list[Action]) -> CallState:
     disposition = Disposition.PPTP if partial else Disposition.PTP
     actions.append(RecordPromise(promise))
     return _settle(replace(state, promise=promise), disposition, actions)
+
+
+def _request_link(
+    state: CallState, ctx: CallContext, accepted: bool, actions: list[Action]
+) -> CallState:
+    """The promise, amended with the debtor's answer; recorded again so a hang-up keeps it."""
+    if state.promise is None:
+        return state
+    channel = str(ctx.settings.get("payment_link_channel", "none"))
+    wanted = channel if accepted and channel in ("sms", "whatsapp") else "none"
+    promise = replace(state.promise, link_requested=wanted)
+    actions.append(RecordPromise(promise))
+    return replace(state, promise=promise)
 
 
 def _compute_offer(state: CallState, ctx: CallContext) -> CallState:

@@ -148,6 +148,7 @@ ACTION_KEYS = (
     "accept_offer",
     "hold_claim",
     "identify",  # inbound: find the caller by the document just given (entity.digits)
+    "request_link",  # the debtor's answer to the payment-link offer: {request_link: true|false}
 )
 FLAGS = ("right_party",)
 

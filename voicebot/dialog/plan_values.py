@@ -162,6 +162,11 @@ def _step_args(v: Validation, op: str, arg: Any, path: str) -> list[tuple[str, O
         if disposition is None:
             return None
         args.append(("code", disposition.value))
+    elif op == "request_link":
+        if not isinstance(arg, bool):
+            v.problem(path, "expected true (the debtor wants the link) or false")
+            return None
+        args.append(("accepted", arg))
     elif arg not in (None, {}, True):
         v.problem(path, "takes no arguments ({} or nothing)")
     return args

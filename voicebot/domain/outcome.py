@@ -63,15 +63,21 @@ class Promise:
     due: date
     instalments: int = 1
     partial: bool = False
+    # The debtor's answer to the offer of the payment link by text: sms | whatsapp | none;
+    # None: not offered (the campaign sends no texts, or the call ended first).
+    link_requested: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "amount": _number(self.amount),
             "currency": self.currency,
             "date": self.due.isoformat(),
             "instalments": self.instalments,
             "partial": self.partial,
         }
+        if self.link_requested is not None:
+            data["link_requested"] = self.link_requested
+        return data
 
 
 @dataclass(frozen=True, slots=True)

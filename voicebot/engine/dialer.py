@@ -67,6 +67,7 @@ from voicebot.engine.settlement import (
     outcome_data,
     settle,
 )
+from voicebot.followups.policy import link_offer_channel
 from voicebot.storage import models as m
 from voicebot.storage.repositories import append_audit, call_context
 from voicebot.storage.transfers import queue_transfer
@@ -316,8 +317,15 @@ class Dialer:
                 s, attempt_id=attempt_id, today=now.astimezone(zone).date(), timezone=zone.key
             )
             # What the law makes every call say (US: the opt-out notice), whatever the campaign set.
-            jurisdiction = s.get_one(m.Campaign, attempt.campaign_id).jurisdiction
-            ctx = replace(ctx, settings={**ctx.settings, **required_dialog_settings(jurisdiction)})
+            campaign = s.get_one(m.Campaign, attempt.campaign_id)
+            ctx = replace(
+                ctx,
+                settings={
+                    **ctx.settings,
+                    "payment_link_channel": link_offer_channel(campaign.messaging),
+                    **required_dialog_settings(campaign.jurisdiction),
+                },
+            )
             phone = s.get_one(m.Phone, attempt.phone_id).e164 if attempt.phone_id else ""
             debtor_id = attempt.debtor_id
         self.stats.dialed += 1

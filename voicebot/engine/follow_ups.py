@@ -13,7 +13,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from voicebot.followups.payment_link import LinkError
+from voicebot.followups.policy import MessagingPolicy, PolicyError, read_policy
+from voicebot.followups.queueing import queue_payment_link, queue_reminder
+from voicebot.followups.texts import TextsError
 from voicebot.storage import models as m
+from voicebot.storage.repositories import append_audit
 
 DEFAULT_RETRY: dict[str, dict[str, int]] = {
     # disposition → delay before the next attempt, and attempts allowed in total
@@ -81,10 +86,49 @@ def schedule_follow_ups(
         callback.status = "scheduled"
     promise = s.scalar(select(m.PromiseToPay).where(m.PromiseToPay.attempt_id == attempt_id))
     if promise is not None:
+        texts = _policy(s, campaign)
         reminder = _local_at(promise.due_date - timedelta(days=1), zone)
-        if reminder > now:
+        if reminder > now and texts.reminder_call:
             queue("reminder", reminder, attempt.phone_id)
         queue("check", _local_at(promise.due_date + timedelta(days=1), zone), attempt.phone_id)
+        _queue_texts(s, promise, texts, now)
+
+
+def _policy(s: Session, campaign: m.Campaign) -> MessagingPolicy:
+    """The campaign's messaging policy; a bad one (checked when set) means calls only."""
+    try:
+        return read_policy(campaign.messaging)
+    except PolicyError as exc:
+        append_audit(
+            s,
+            actor="follow-ups",
+            action="messaging_policy_invalid",
+            campaign_id=campaign.id,
+            reason=str(exc),
+        )
+        return MessagingPolicy()
+
+
+def _queue_texts(
+    s: Session, promise: m.PromiseToPay, texts: MessagingPolicy, now: datetime
+) -> None:
+    """The link the debtor asked for and the reminder text; a failure here never costs the
+    outcome being recorded: it is audited and the texts are not queued."""
+    try:
+        with s.begin_nested():
+            if texts.sends and promise.link_requested == texts.channel:
+                queue_payment_link(s, promise, now=now, actor="follow-ups")
+            queue_reminder(s, promise, now=now, actor="follow-ups")
+    except (TextsError, LinkError, PolicyError) as exc:
+        append_audit(
+            s,
+            actor="follow-ups",
+            action="message_not_queued",
+            debtor_id=promise.debtor_id,
+            campaign_id=promise.campaign_id,
+            attempt_id=promise.attempt_id,
+            reason=str(exc),
+        )
 
 
 def _local_at(day: date, zone: ZoneInfo | Any) -> datetime:

@@ -171,6 +171,7 @@ def _promise_from(data: dict[str, Any]) -> Promise:
         due=date.fromisoformat(data["date"]),
         instalments=int(data.get("instalments", 1)),
         partial=bool(data.get("partial", False)),
+        link_requested=data.get("link_requested"),
     )
 
 

@@ -145,6 +145,8 @@ class Campaign(Base):
     retry_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Call recordings: {"notice": bool, "retention_days": int} on top of the law (migration 0003).
     recording_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Messages after the call (migration 0006): channel, link template and secret, reminders.
+    messaging: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
@@ -273,6 +275,9 @@ class PromiseToPay(Base):
     paid_amount: Mapped[Decimal | None]
     kept_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # The debtor's answer to "¿Le envío el enlace de pago…?": sms | whatsapp | none; None: not asked.
+    link_requested: Mapped[str | None] = mapped_column(String(16))
+    broken_at: Mapped[datetime | None]
 
 
 class Callback(Base):
@@ -294,7 +299,9 @@ class OptOut(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))  # None: every channel
-    source: Mapped[str] = mapped_column(String(16))  # call | api | import
+    # None: every channel; sms | whatsapp: only texts through it (an inbound STOP).
+    channel: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # call | api | import | message
     reason: Mapped[str] = mapped_column(String(200), default="")
     attempt_id: Mapped[int | None] = mapped_column(
         ForeignKey("call_attempts.id", ondelete="SET NULL")
@@ -481,3 +488,96 @@ class LegalHold(Base):
     placed_at: Mapped[datetime] = mapped_column(default=utc_now)
     released_at: Mapped[datetime | None]
     released_by: Mapped[str | None] = mapped_column(String(120))
+
+
+# --- messages after the call (issue 16) --------------------------------------------------
+
+
+class Message(Base):
+    """One text to a debtor, and the outbox row that sends it at most once.
+
+    ``status``: pending → claimed → the provider's (accepted, queued, sent, delivered, read,
+    undelivered, failed). A row is marked ``claimed`` in its own committed transaction
+    before the provider is asked, so a sender that dies before recording the answer leaves
+    ``claimed`` behind and the next sender marks it ``unknown`` instead of texting the
+    debtor twice. ``refused``: compliance said no (audited); ``expired``: it could not
+    lawfully leave before ``send_by``; ``failed``: the provider refused it for good.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(24))  # payment_link | reminder
+    channel: Mapped[str] = mapped_column(String(16))  # sms | whatsapp
+    to: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    # WhatsApp: the approved template sent instead of the body (which stays for the history).
+    template_sid: Mapped[str] = mapped_column(String(40), default="")
+    template_variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    discloses: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    provider: Mapped[str] = mapped_column(String(16), default="")
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
+    send_by: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    sent_at: Mapped[datetime | None]
+    status_at: Mapped[datetime | None]
+
+
+class MessageStatusEvent(Base):
+    """Every delivery status the provider reported (signature-checked), in arrival order."""
+
+    __tablename__ = "message_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str] = mapped_column(String(16), default="")
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class InboundMessage(Base):
+    """A text a debtor sent us: an opt-out, or words kept on their history for agents."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)  # Twilio retries: once
+    debtor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("debtors.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text, default="")
+    action: Mapped[str] = mapped_column(String(16))  # opt_out | stored | unknown_sender
+    received_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Payment(Base):
+    """A payment the creditor reported; imported once (``external_id``), matched to a promise."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    debt_id: Mapped[int] = mapped_column(ForeignKey("debts.id", ondelete="CASCADE"), index=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    promise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("promises.id", ondelete="SET NULL"), index=True
+    )
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(120), default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -74,9 +74,16 @@ def record_opt_out(
     phone: str | None = None,
     attempt_id: int | None = None,
     at: datetime | None = None,
+    channel: str | None = None,
 ) -> m.OptOut:
+    """``channel`` None: every channel; "sms"/"whatsapp": texts through that channel only."""
     opt_out = m.OptOut(
-        debtor_id=debtor_id, phone=phone, source=source, reason=reason, attempt_id=attempt_id
+        debtor_id=debtor_id,
+        phone=phone,
+        source=source,
+        reason=reason,
+        attempt_id=attempt_id,
+        channel=channel,
     )
     if at is not None:
         opt_out.created_at = at
@@ -95,15 +102,26 @@ def record_opt_out(
         session,
         event_type="opt_out.recorded",
         idempotency_key=f"opt_out:{opt_out.id}",
-        payload={"debtor_id": debtor_id, "source": source, "reason": reason, "phone": phone},
+        payload={
+            "debtor_id": debtor_id,
+            "source": source,
+            "reason": reason,
+            "phone": phone,
+            # Only a text opt-out names its channel; an opt-out of everything reads as before.
+            **({"channel": channel} if channel else {}),
+        },
     )
     return opt_out
 
 
 def is_opted_out(session: Session, *, debtor_id: int, phone: str | None = None) -> bool:
-    """Opted out on every channel, or on ``phone`` (an opt-out of one number blocks only it);
-    without ``phone``: any opt-out at all."""
-    query = select(m.OptOut.id).where(m.OptOut.debtor_id == debtor_id)
+    """Opted out of calls on every number, or on ``phone`` (an opt-out of one number blocks
+    only it); without ``phone``: any opt-out of calls at all. A text-only opt-out (an
+    inbound STOP) does not stop calls."""
+    query = select(m.OptOut.id).where(
+        m.OptOut.debtor_id == debtor_id,
+        or_(m.OptOut.channel.is_(None), m.OptOut.channel == "voice"),
+    )
     if phone is not None:
         query = query.where(or_(m.OptOut.phone.is_(None), m.OptOut.phone == phone))
     return session.scalar(query.limit(1)) is not None
@@ -113,6 +131,8 @@ def record_promise(session: Session, *, attempt: m.CallAttempt, promise: Promise
     """The debtor's promise, once per attempt (mid-call, then again with the outcome)."""
     existing = session.scalar(select(m.PromiseToPay).where(m.PromiseToPay.attempt_id == attempt.id))
     if existing is not None:
+        if promise.link_requested is not None:  # the answer to the link offer, after the promise
+            existing.link_requested = promise.link_requested
         return existing
     row = m.PromiseToPay(
         debtor_id=attempt.debtor_id,
@@ -123,6 +143,7 @@ def record_promise(session: Session, *, attempt: m.CallAttempt, promise: Promise
         due_date=promise.due,
         instalments=promise.instalments,
         partial=promise.partial,
+        link_requested=promise.link_requested,
     )
     session.add(row)
     enqueue_event(

@@ -1,7 +1,7 @@
 """The console's live dashboard: a covering index for its per-tick counts of a campaign's attempts.
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Follow-ups beyond the call: payment links, messages to debtors, payments and promises."""
