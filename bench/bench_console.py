@@ -10,6 +10,11 @@ status, live counters, the day by hour) for the first one (the full recount when
 server starts) and for the following ones (p50/p95/max), and how many computations ran
 against how many events were sent. Client, writer and server share the machine's cores,
 so the figures are a floor for a dedicated host.
+
+Meanwhile an agent signed in to the desk, available, with its event stream open: a
+transfer is queued (a ``transfers`` row, as the dialer writes it) every ``--pop-every``
+seconds, and the pop latency is the time from its commit to the desk event carrying it
+(p50/p95), then it is settled so the next one pops.
 """
 
 from __future__ import annotations
@@ -31,24 +36,27 @@ import _repo  # noqa: F401  (puts the repository root on sys.path)
 import httpx
 import uvicorn
 from bench_api import DISPOSITIONS, seed, start_postgres
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 import api.console.live as live
 from api.app import create_app
+from api.security import AGENT, create_api_key
 from voicebot.config import ApiConfig, Settings
 from voicebot.storage import models as m
-from voicebot.storage.db import make_engine
+from voicebot.storage.db import make_engine, session_factory, transaction
 
 TIMES: list[float] = []
+CPU: list[float] = []  # the computing thread's own CPU time (no waiting for the cores)
 
 
 def _timed(original: Any) -> Any:
     def wrapper(session: Any, campaign_id: int, tracker: Any) -> Any:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return original(session, campaign_id, tracker)
         finally:
             TIMES.append(time.perf_counter() - started)
+            CPU.append(time.thread_time() - cpu)
 
     return wrapper
 
@@ -76,6 +84,18 @@ def add_members(url: str, first: int, last: int) -> None:
                 insert(m.CampaignDebtor), [{"campaign_id": 1, "debtor_id": i} for i in ids]
             )
     engine.dispose()
+
+
+def add_agent(url: str) -> str:
+    """An agent with its key, for the desk's pop."""
+    engine = make_engine(url)
+    with transaction(session_factory(engine)) as s:
+        row, key = create_api_key(
+            s, name="agente-bench", role=AGENT, actor="bench", now=datetime.now(UTC)
+        )
+        s.add(m.Agent(name="agente-bench", sip_uri="sip:bench@pbx", api_key_id=row.id))
+    engine.dispose()
+    return key
 
 
 def writer(url: str, first_id: int, debtors: int, rate: int, stop: Any) -> int:
@@ -130,6 +150,62 @@ def _watch(base: str, key: str, count: int, seconds: float, results: Any) -> Non
     results.put(("viewers", asyncio.run(viewers(base, key, count, seconds))))
 
 
+def _pops(base: str, key: str, url: str, seconds: float, every: float, results: Any) -> None:
+    results.put(("pops", asyncio.run(pops(base, key, url, seconds, every))))
+
+
+async def _sign_in(client: httpx.AsyncClient, key: str) -> str:
+    page = await client.get("/console/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    response = await client.post(
+        "/console/login", data={"csrf": token.group(1), "api_key": key}, follow_redirects=True
+    )
+    csrf = re.search(r'name="csrf" value="([^"]+)"', response.text)
+    assert csrf is not None, "signed in"
+    return csrf.group(1)
+
+
+async def pops(base: str, key: str, url: str, seconds: float, every: float) -> list[float]:
+    """Queue a transfer, time until the desk's stream shows it, settle it; repeat."""
+    engine = make_engine(url)
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        csrf = await _sign_in(client, key)
+        await client.post("/console/desk/status", data={"csrf": csrf, "status": "available"})
+        deadline = time.perf_counter() + seconds
+        async with client.stream("GET", "/console/desk/live") as response:
+            assert response.status_code == 200, response.status_code
+            lines = response.aiter_lines()
+            while time.perf_counter() < deadline:
+                await asyncio.sleep(every)
+                with engine.begin() as conn:
+                    inserted = conn.execute(
+                        insert(m.TransferRequest).values(
+                            attempt_id=1,
+                            debtor_id=1,
+                            reason="bench",
+                            context={"summary": "", "turns": [], "verified": True},
+                            created_at=datetime.now(UTC),
+                        )
+                    ).inserted_primary_key
+                    assert inserted is not None
+                    transfer = inserted[0]
+                queued = time.perf_counter()
+                async for line in lines:
+                    if f'data-transfer="{transfer}"' in line:
+                        latencies.append(time.perf_counter() - queued)
+                        break
+                with engine.begin() as conn:
+                    conn.execute(
+                        update(m.TransferRequest)
+                        .where(m.TransferRequest.id == transfer)
+                        .values(status="failed")
+                    )
+    engine.dispose()
+    return latencies
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
@@ -175,6 +251,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--debtors", type=int, default=100_000)
     parser.add_argument("--rate", type=int, default=50, help="calls finishing per second")
+    parser.add_argument("--pop-every", type=float, default=1.0, help="seconds between transfers")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     postgres = start_postgres() if args.db == "postgresql" else None
@@ -185,10 +262,18 @@ def main() -> None:
         seeded = max(args.calls // 5, 1)  # bench_api's seed: five calls per debtor
         if args.debtors > seeded:
             add_members(url, seeded + 1, args.debtors)
+        if postgres is not None:
+            # What autovacuum does after a bulk load: statistics, and the visibility map
+            # that lets the per-tick counts read the indexes alone.
+            engine = make_engine(url)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+            engine.dispose()
         print(
             f"seeded {args.calls} calls, {max(args.debtors, seeded)} debtors in "
             f"{time.perf_counter() - started:.1f} s"
         )
+        agent_key = add_agent(url)
         live.dashboard_snapshot = _timed(live.dashboard_snapshot)
         settings = Settings(database_url=url, api=ApiConfig(console_tick_seconds=1.0))  # type: ignore[call-arg]
         sock = socket.socket()
@@ -211,12 +296,18 @@ def main() -> None:
         watching = spawn.Process(
             target=_watch, args=(base, key, args.viewers, args.seconds, results)
         )
+        popping = spawn.Process(
+            target=_pops, args=(base, agent_key, url, args.seconds, args.pop_every, results)
+        )
         writing.start()
         watching.start()
+        popping.start()
         watching.join()
+        popping.join()
         stop.set()
         writing.join()
-        outcome = dict(results.get() for _ in range(2))
+        outcome = dict(results.get() for _ in range(3))
+        popped = sorted(outcome["pops"])
         written, (events, slowest_first) = [outcome["written"]], outcome["viewers"]
         server.should_exit = True
         thread.join(30)
@@ -233,7 +324,19 @@ def main() -> None:
         f"server time per update after it: p50 {statistics.median(warm):.1f} ms, "
         f"p95 {percentile(warm, 0.95):.1f} ms, max {max(warm):.1f} ms"
     )
+    cpu = [t * 1000 for t in CPU][1:] or [t * 1000 for t in CPU]
+    print(
+        f"  its CPU time (the thread's own, without waiting for a core): "
+        f"p50 {statistics.median(cpu):.1f} ms, p95 {percentile(cpu, 0.95):.1f} ms"
+    )
     print(f"slowest viewer's first numbers after {slowest_first * 1000:.0f} ms")
+    if popped:
+        ms_pop = [t * 1000 for t in popped]
+        print(
+            f"agent pop (transfer committed -> desk event received), {len(ms_pop)} transfers: "
+            f"p50 {statistics.median(ms_pop):.0f} ms, p95 {percentile(ms_pop, 0.95):.0f} ms, "
+            f"max {max(ms_pop):.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def install(app: FastAPI) -> None:
     app.state.console_live = StatusCache(settings.api.console_tick_seconds)
     app.state.console_queue = StatusCache(settings.api.console_desk_tick_seconds)
     app.state.console_tally = LiveTally()
-    app.state.console_rendered = {}  # (campaign, language) -> (as_of, dashboard fragment)
+    app.state.console_feeds = {}  # (campaign, language) -> the dashboards' SharedFeed
 
     async def refused(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ConsoleRefusal)

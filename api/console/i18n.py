@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -23,3 +24,15 @@ def translate(language: str, key: str, **values: object) -> str:
     """The message, or its key when missing (visible in review, never a crash)."""
     text = catalog(language).get(key, key)
     return text.format(**values) if values else text
+
+
+# Thousands and decimal separators per console language (es-419 as in Colombia, Chile,
+# Peru: 1.200.000,00; Mexico writes 1,200,000.00 but reads the other form without doubt).
+SEPARATORS = {"es-419": (".", ","), "en": (",", ".")}
+
+
+def money(language: str, amount: Decimal | float | int) -> str:
+    """An amount with two decimals in the language's separators."""
+    group, point = SEPARATORS.get(language, SEPARATORS[DEFAULT_LANGUAGE])
+    text = f"{Decimal(str(amount)):,.2f}"
+    return text.replace(",", "\0").replace(".", point).replace("\0", group)

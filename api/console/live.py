@@ -1,17 +1,19 @@
 """Server-sent events for the dashboard and the agent desk: one computation per tick.
 
-Every open dashboard of a campaign reads the same snapshot from a cache whose
-time-to-live is the tick (``api.console_tick_seconds``): fifty screens cost one set
-of queries per tick, not fifty. A connection sends an event only when its rendered
-fragment changed, and a comment line as a heartbeat otherwise, so proxies keep it open
-and a closed tab is noticed.
+Every open dashboard of a campaign in one language shares a ``SharedFeed``: the first
+stream to ask after a tick computes the snapshot and renders the fragment once (in a
+worker thread), the others await it and send the same bytes: fifty screens cost one set
+of queries, one rendering and one digest per tick, not fifty. A connection sends an event
+only when the fragment changed, and a comment line as a heartbeat otherwise, so proxies
+keep it open and a closed tab is noticed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,20 +42,60 @@ def sse_event(event: str, html: str) -> str:
     return f"event: {event}\n{data}\n\n"
 
 
-async def stream(
-    request: Request, event: str, render: Callable[[], str], tick: float
-) -> AsyncIterator[str]:
-    """Renders every tick (in a worker thread: queries block) and sends what changed."""
+Frame = tuple[str, str]  # (digest of the fragment, the whole SSE event)
+Source = Callable[[], Awaitable[Frame]]
+
+
+def frame(event: str, html: str) -> Frame:
+    return hashlib.blake2b(html.encode(), digest_size=16).hexdigest(), sse_event(event, html)
+
+
+class SharedFeed:
+    """One rendering per tick for every stream that shows the same fragment.
+
+    Streams live on one event loop, so an asyncio lock is enough: the first caller after
+    the tick renders, the ones queued behind it get that frame without rendering again.
+    """
+
+    def __init__(self, event: str, render: Callable[[], str], tick: float) -> None:
+        self._event = event
+        self._render = render
+        self._tick = tick
+        self._lock = asyncio.Lock()
+        self._frame: Frame | None = None
+        self._at = 0.0
+
+    async def next(self) -> Frame:
+        async with self._lock:
+            # Streams wake at their own phase of the tick: a frame younger than most of a
+            # tick is the current one.
+            if self._frame is None or time.monotonic() - self._at >= 0.8 * self._tick:
+                self._frame = frame(self._event, await run_in_threadpool(self._render))
+                self._at = time.monotonic()
+            return self._frame
+
+
+def own_frames(event: str, render: Callable[[], str]) -> Source:
+    """A stream of its own (the agent's desk: every agent sees a different one)."""
+
+    async def next_frame() -> Frame:
+        return frame(event, await run_in_threadpool(render))
+
+    return next_frame
+
+
+async def stream(request: Request, source: Source, tick: float) -> AsyncIterator[str]:
+    """Takes a frame every tick (rendered in a worker thread: queries block) and sends what
+    changed."""
     last = ""
     idle = 0
     yield "retry: 2000\n\n"
     while not await request.is_disconnected():
-        html = await run_in_threadpool(render)
-        digest = hashlib.blake2b(html.encode(), digest_size=16).hexdigest()
+        digest, message = await source()
         if digest != last:
             last = digest
             idle = 0
-            yield sse_event(event, html)
+            yield message
         else:
             idle += 1
             if idle >= HEARTBEAT_TICKS:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from api.console.desk_pages import desk_fragment
-from api.console.live import SSE_HEADERS, live_snapshot, stream
+from api.console.live import SSE_HEADERS, SharedFeed, live_snapshot, own_frames, stream
 from api.console.web import PREFIX, ConsoleUser, console_user, fragment
 from api.security import ADMIN, AGENT, AUDITOR, MANAGER
 
@@ -19,22 +19,21 @@ Agent = Annotated[ConsoleUser, Depends(console_user(AGENT))]
 
 @router.get("/campaigns/{campaign_id}/live")
 def campaign_live(request: Request, campaign_id: int, user: Reader) -> StreamingResponse:
-    rendered: dict[tuple[int, str], tuple[str, str]] = request.app.state.console_rendered
+    app = request.app
+    tick = app.state.settings.api.console_tick_seconds
+    feeds: dict[tuple[int, str], SharedFeed] = app.state.console_feeds
+    key = (campaign_id, user.language)
+    feed = feeds.get(key)
+    if feed is None:
 
-    def render() -> str:
-        """One rendering per snapshot and language, shared by every viewer."""
-        snap = live_snapshot(request.app, campaign_id)
-        key = (campaign_id, user.language)
-        cached = rendered.get(key)
-        if cached is not None and cached[0] == snap["as_of"]:
-            return cached[1]
-        html = fragment("_kpis.html", language=user.language, snap=snap)
-        rendered[key] = (snap["as_of"], html)
-        return html
+        def render() -> str:
+            """Every viewer's fragment: the campaign's snapshot in one language."""
+            snap = live_snapshot(app, campaign_id)
+            return fragment("_kpis.html", language=key[1], snap=snap)
 
-    tick = request.app.state.settings.api.console_tick_seconds
+        feed = feeds[key] = SharedFeed("kpis", render, tick)
     return StreamingResponse(
-        stream(request, "kpis", render, tick),
+        stream(request, feed.next, tick),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )
@@ -47,7 +46,7 @@ def desk_live(request: Request, user: Agent) -> StreamingResponse:
 
     tick = request.app.state.settings.api.console_desk_tick_seconds
     return StreamingResponse(
-        stream(request, "desk", render, tick),
+        stream(request, own_frames("desk", render), tick),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )

@@ -1,14 +1,21 @@
 """A campaign's finished-attempt tallies kept up to date by adding only what just finished.
 
 ``campaign_status`` aggregates every finished attempt: most of a second at 100,000
-calls. A dashboard ticking every second cannot afford that, so this tracker reads, per
-tick, a fingerprint of the finished attempts in blocks of ids (count and sum of ids per
-block: one grouped scan, no joins), finds the attempts that finished since the last tick
-in the blocks that changed, and adds their tallies with the same ``finished_tallies``
-and ``attempted_debtors`` queries ``campaign_status`` uses, restricted to those ids.
-A finished attempt never changes again, so the running sums equal a full recount; when
-a fingerprint moves without the matching new ids (an attempt deleted) the tracker starts
-over and recounts everything.
+calls. A dashboard ticking every second cannot afford that, so this tracker adds, per
+tick, only the attempts that finished since the last one, with the same
+``finished_tallies`` and ``attempted_debtors`` queries ``campaign_status`` uses,
+restricted to those ids. A finished attempt never changes again, so the running sums
+equal a full recount.
+
+Finding what finished is the cost at 100,000 attempts, so it has two paths:
+- usual: the count and id sum of the campaign's finished attempts (one grouped scan of a
+  covering index, which also gives the counts by status), and when they moved, the
+  attempts that ended in the last ``RECENT`` before the newest end already counted (an
+  index range). Their new ids must account exactly for the moved count and sum;
+- otherwise (an attempt committed long after it ended, one deleted, the first tick): a
+  fingerprint of the finished attempts in blocks of ids (count and id sum per block),
+  whose changed blocks are read again; when a block moved without the matching new ids
+  (an attempt deleted) the tracker starts over and recounts everything.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -37,6 +44,9 @@ from voicebot.storage import models as m
 T = TypeVar("T")
 BLOCK = 256  # attempt ids per fingerprint block
 BATCH = 5000  # ids (or blocks) per IN (...) list (SQLite allows 32766 parameters)
+# How long after its end an attempt's commit is still found by the usual path: a worker
+# commits the outcome as the call ends; a later commit takes the fingerprint path.
+RECENT = timedelta(seconds=60)
 
 Hours = dict[tuple[date, int], list[int]]  # (UTC day, hour) -> [attempts, contacts, promises]
 
@@ -54,6 +64,9 @@ class _State:
     hours: Hours = field(default_factory=_hours_table)
     by_status: dict[Any, int] = field(default_factory=dict)
     inbound_mark: tuple[int, int] = (0, 0)
+    counted: tuple[int, int] = (0, 0)  # count and id sum of ``known``
+    newest_end: datetime | None = None  # the latest ``ended_at`` among ``known``
+    scanned: bool = False  # the fingerprints were read once (the first tick)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,31 +164,88 @@ class LiveTally:
         self, session: Session, campaign_id: int, state: _State
     ) -> list[int] | None:
         """Ids finished since the last tick, or None when the tracker must start over."""
-        block = _block(session)
-        # One scan of the campaign's attempts (a covering index): counts by status as well.
+        fresh: list[int] = []
+        # Statements read what is committed when each runs: a call finishing between the
+        # marks and the recent ids shows as a surplus; one more round settles it.
+        for _ in range(2):
+            done = self._marks(session, campaign_id, state)
+            if not state.scanned or state.newest_end is None:
+                break
+            if done == state.counted:
+                return sorted(fresh)
+            fresh += self._recent(session, campaign_id, state)
+            if done == state.counted:
+                return sorted(fresh)
+        rest = self._by_blocks(session, campaign_id, state)
+        return None if rest is None else sorted(fresh + rest)
+
+    def _marks(self, session: Session, campaign_id: int, state: _State) -> tuple[int, int]:
+        """Count and id sum of the finished outbound attempts, from one grouped scan of a
+        covering index that also gives the counts by status and the inbound mark."""
         scanned = session.execute(
             select(
                 m.CallAttempt.status,
-                block,
+                m.CallAttempt.direction,
                 func.count(),
                 func.sum(m.CallAttempt.id),
-                m.CallAttempt.direction,
             )
             .where(m.CallAttempt.campaign_id == campaign_id)
-            .group_by(m.CallAttempt.status, block, m.CallAttempt.direction)
+            .group_by(m.CallAttempt.status, m.CallAttempt.direction)
         ).all()
-        rows = [(status, b, n, total) for status, b, n, total, way in scanned if way == OUTBOUND]
-        inbound = [
-            (n, total)
-            for status, _, n, total, way in scanned
-            if way != OUTBOUND and status == "done"
-        ]
-        state.inbound_mark = (sum(int(n) for n, _ in inbound), sum(int(s) for _, s in inbound))
         by_status: dict[Any, int] = {}
-        for status, _, n, _ in rows:
-            by_status[status] = by_status.get(status, 0) + int(n)
+        done = inbound = (0, 0)
+        for status, way, n, total in scanned:
+            if way == OUTBOUND:
+                by_status[status] = by_status.get(status, 0) + int(n)
+                if status == "done":
+                    done = (int(n), int(total))
+            elif status == "done":
+                inbound = (inbound[0] + int(n), inbound[1] + int(total))
         state.by_status = by_status
-        now = {int(b): (int(n), int(total)) for status, b, n, total in rows if status == "done"}
+        state.inbound_mark = inbound
+        return done
+
+    def _recent(self, session: Session, campaign_id: int, state: _State) -> list[int]:
+        """The usual path: the finished attempts not counted yet among those that ended
+        lately (an index range); each is counted at once (a finished attempt is final)."""
+        assert state.newest_end is not None
+        # Two index ranges (an OR of both would make SQLite scan every finished attempt).
+        rows = [
+            *session.execute(
+                select(m.CallAttempt.id, m.CallAttempt.ended_at).where(
+                    finished(campaign_id), m.CallAttempt.ended_at >= state.newest_end - RECENT
+                )
+            ),
+            *session.execute(
+                select(m.CallAttempt.id, m.CallAttempt.ended_at).where(
+                    finished(campaign_id), m.CallAttempt.ended_at.is_(None)
+                )
+            ),
+        ]
+        fresh = []
+        count, total = state.counted
+        for i, ended in rows:
+            if i in state.known:
+                continue
+            fresh.append(i)
+            state.known.add(i)
+            mark = state.fingerprints.get(i // BLOCK, (0, 0))
+            state.fingerprints[i // BLOCK] = (mark[0] + 1, mark[1] + i)
+            count, total = count + 1, total + i
+            if ended is not None and ended > state.newest_end:
+                state.newest_end = ended
+        state.counted = (count, total)
+        return fresh
+
+    def _by_blocks(self, session: Session, campaign_id: int, state: _State) -> list[int] | None:
+        """The fingerprint path: re-read the blocks of ids whose count or sum moved."""
+        block = _block(session)
+        rows = session.execute(
+            select(block, func.count(), func.sum(m.CallAttempt.id))
+            .where(finished(campaign_id))
+            .group_by(block)
+        ).all()
+        now = {int(b): (int(n), int(total)) for b, n, total in rows}
         if any(b not in now for b in state.fingerprints):
             return None
         changed = [b for b, mark in now.items() if state.fingerprints.get(b) != mark]
@@ -183,26 +253,35 @@ class LiveTally:
         marks: dict[int, tuple[int, int]] = {}
         known_seen = 0
         for start in range(0, len(changed), BATCH):
-            ids = session.scalars(
-                select(m.CallAttempt.id).where(
+            ids = session.execute(
+                select(m.CallAttempt.id, m.CallAttempt.ended_at).where(
                     finished(campaign_id), block.in_(changed[start : start + BATCH])
                 )
             )
-            for i in ids:
+            for i, ended in ids:
                 count, total = marks.get(i // BLOCK, (0, 0))
                 marks[i // BLOCK] = (count + 1, total + i)
                 if i in state.known:
                     known_seen += 1
                 else:
                     fresh.append(i)
+                    if ended is not None and (state.newest_end is None or ended > state.newest_end):
+                        state.newest_end = ended
         if known_seen != sum(state.fingerprints.get(b, (0, 0))[0] for b in changed):
             return None  # a finished attempt vanished or was replaced: recount
-        # The marks of what was read (a commit between the two queries shows next tick).
+        # The marks of what was read (a commit between the queries shows next tick).
         state.fingerprints.update(marks)
+        state.counted = (
+            sum(n for n, _ in state.fingerprints.values()),
+            sum(t for _, t in state.fingerprints.values()),
+        )
+        state.scanned = True
         return sorted(fresh)
 
     def _add(self, session: Session, campaign_id: int, state: _State, ids: list[int]) -> None:
-        these = finished(campaign_id) & m.CallAttempt.id.in_(ids)
+        # The ids alone (all finished attempts of the campaign, and final): with the
+        # campaign's terms too the planner may walk the campaign's index, not the ids.
+        these = m.CallAttempt.id.in_(ids)
         for segment, tally in finished_tallies(session, these).items():
             state.tallies[segment].merge(tally)
         for segment_key, debtors in attempted_debtors(session, these).items():

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from api.console import session as cookies
-from api.console.i18n import translate
+from api.console.i18n import money, translate
 from api.security import Principal, principal_by_id
 from voicebot.config import Settings
 
@@ -87,6 +87,7 @@ def render(
 
     html = ENV.get_template(template).render(
         t=t,
+        money=lambda amount: money(language, amount),
         lang=language,
         user=user,
         csrf=user.csrf if user is not None else csrf,
@@ -100,7 +101,13 @@ def fragment(template: str, *, language: str, **context: Any) -> str:
     def t(key: str, **values: object) -> str:
         return translate(language, key, **values)
 
-    return ENV.get_template(template).render(t=t, lang=language, prefix=PREFIX, **context)
+    return ENV.get_template(template).render(
+        t=t,
+        money=lambda amount: money(language, amount),
+        lang=language,
+        prefix=PREFIX,
+        **context,
+    )
 
 
 def set_cookie(request: Request, response: Response, session: cookies.ConsoleSession) -> None:

@@ -64,7 +64,7 @@ def test_warm_transfer_pops_is_accepted_and_its_promise_recorded(
     expect(pop.locator("dd.debtor")).to_have_text("Bruno Díaz")
     expect(pop).to_contain_text("quiero hablar con un asesor")
     expect(pop).to_contain_text("Identidad verificada")
-    expect(pop).to_contain_text("1,200,000.00 COP")
+    expect(pop).to_contain_text("1.200.000,00 COP")  # es-419 separators
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "agent-pop.png"), full_page=True)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 from console_world import SCRIPTS
+from sqlalchemy import delete, select, update
 
 from api.console.dashboard import dashboard_snapshot
 from api.console.live_tally import LiveTally
@@ -89,4 +90,79 @@ def test_incremental_tallies_equal_a_full_recount_at_every_tick(
     assert len(set(compared)) > 3, compared  # the tallies really grew tick by tick
     tracker.forget(campaign_id)
     compare()  # and a tracker starting from scratch agrees as well
+    engine.dispose()
+
+
+def test_late_commits_and_deletions_take_the_fingerprint_path_and_stay_exact(
+    db_url: str, tmp_path: Path
+) -> None:
+    """An attempt committed long after it ended (outside the recent window), and a finished
+    attempt deleted: the live numbers still equal a full recount at once."""
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+    rows = "".join(
+        f"L{i},Deudor {i},{20_000 + i},31{i % 4}5550{i:03d},{150_000 * (i + 1)},COP,{10 + i},"
+        f"tarjeta,O{i},Banco Andino\n"
+        for i in range(6)
+    )
+    with transaction(sessions) as s:
+        campaign = m.Campaign(
+            name="late",
+            dialplan="cobranza_es",
+            jurisdiction="CO",
+            default_region="CO",
+            limits={"min_payment": "50000", "max_days_ahead": 20},
+        )
+        s.add(campaign)
+        s.flush()
+        campaign_id = campaign.id
+    report = import_csv(
+        sessions, (HEADER + rows).encode(), default_region="CO", campaign_id=campaign_id
+    )
+    assert not report.errors, report.errors
+    start = campaign_day(date.today()).astimezone(UTC)
+    with transaction(sessions) as s:
+        debtors = list(
+            s.scalars(
+                select(m.CampaignDebtor.debtor_id).where(
+                    m.CampaignDebtor.campaign_id == campaign_id
+                )
+            )
+        )
+        attempts = [
+            m.CallAttempt(campaign_id=campaign_id, debtor_id=d, status="queued", due_at=start)
+            for d in debtors
+        ]
+        s.add_all(attempts)
+        s.flush()
+        ids = [a.id for a in attempts]
+    tracker = LiveTally()
+
+    def finish(attempt_id: int, ended: object, disposition: str) -> None:
+        with transaction(sessions) as s:
+            s.execute(
+                update(m.CallAttempt)
+                .where(m.CallAttempt.id == attempt_id)
+                .values(status="done", started_at=ended, ended_at=ended, disposition=disposition)
+            )
+
+    def compare() -> dict[str, object]:
+        with sessions() as s:
+            live = dashboard_snapshot(s, campaign_id, tracker)["campaign_status"]
+            full = campaign_status(s, campaign_id=campaign_id)
+        assert live == full
+        return full
+
+    compare()  # the first tick reads every block
+    finish(ids[3], start, "NA")
+    finish(ids[4], start + timedelta(minutes=5), "BUSY")
+    assert compare()["kpis"]["attempts"] == 2  # found among the recent ends
+    finish(ids[0], start - timedelta(hours=3), "NA")  # ended long before the newest end
+    assert compare()["kpis"]["attempts"] == 3
+    finish(ids[5], None, "NA")  # no end recorded at all
+    assert compare()["kpis"]["attempts"] == 4
+    with transaction(sessions) as s:
+        s.execute(delete(m.CallAttempt).where(m.CallAttempt.id == ids[3]))
+    finish(ids[1], start + timedelta(minutes=6), "NA")  # same count, other sum
+    assert compare()["kpis"]["attempts"] == 4
     engine.dispose()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from api.console import session as cookies
-from api.console.i18n import catalog
+from api.console.i18n import catalog, money
 from voicebot.campaigns.agent_results import ResultError, validate
 from voicebot.domain.outcome import Disposition
 
@@ -83,3 +83,11 @@ def test_a_promise_needs_a_positive_amount_and_a_date_within_the_limits() -> Non
             validate(*args, today=TODAY, max_days_ahead=20)
         assert (error.value.field, error.value.code) == (field, code), args
     assert validate("RTP", "", "", "", today=TODAY, max_days_ahead=20).amount is None
+
+
+def test_money_uses_the_console_languages_separators() -> None:
+    assert money("es-419", Decimal("1200000")) == "1.200.000,00"
+    assert money("en", Decimal("1200000")) == "1,200,000.00"
+    assert money("es-419", 540000.5) == "540.000,50"
+    assert money("en", Decimal("-1234.567")) == "-1,234.57"
+    assert money("es-419", 0) == "0,00"

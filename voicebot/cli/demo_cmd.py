@@ -57,10 +57,26 @@ def demo(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the campaigns' status as JSON.")
     ] = False,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Run in real time while serving the API and the console on loopback.",
+        ),
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: TCP port (0: any free one).")] = 8000,
+    call_seconds: Annotated[
+        float, typer.Option(help="With --serve: how long each demo call lasts, in seconds.")
+    ] = 4.0,
 ) -> None:
     """Run a demo collections campaign (SQLite, simulated carrier, synthetic debtors) and print KPIs."""
     if debtors < 1:
         raise InputError(f"--debtors: expected at least 1, got {debtors}")
+    if serve and call_seconds <= 0:
+        raise InputError(f"--call-seconds: expected more than 0, got {call_seconds}")
+    if serve and not 0 <= port <= 65535:
+        raise InputError(f"--port: expected 0 to 65535, got {port}")
     day = parse_date(today, "--today") if today else date.today()
     console = Console()
     settings = Settings()
@@ -69,6 +85,21 @@ def demo(
     if text:
         console.print("Text channel requested (--text).")
     mode = "voice" if runner_factory is not None else "text"
+    if serve:
+        _serve(
+            plan,
+            settings,
+            database,
+            debtors,
+            day,
+            seed,
+            runner_factory,
+            mode,
+            host,
+            port,
+            call_seconds,
+        )
+        return
     with Progress(
         TextColumn("[bold]calls"),
         BarColumn(),
@@ -112,6 +143,41 @@ def demo(
         return
     console.print(f"Campaign day {result.campaign_day:%A %Y-%m-%d %H:%M %Z}; database {database}")
     console.print(_table(result.statuses))
+
+
+def _serve(
+    plan: Dialplan,
+    settings: Settings,
+    database: Path,
+    debtors: int,
+    day: date,
+    seed: int,
+    runner_factory: RunnerFactory | None,
+    mode: str,
+    host: str,
+    port: int,
+    call_seconds: float,
+) -> None:
+    from voicebot.cli.demo_serve import serve_demo
+
+    def on_call(debtor: SyntheticDebtor, result: CallResult) -> None:
+        typer.echo(f"call {debtor.external_id} {debtor.country} → {result.disposition.value}")
+
+    def run(on_ready: Any) -> Any:
+        return run_demo(
+            plan,
+            database=database,
+            debtors=debtors,
+            today=day,
+            seed=seed,
+            runner_factory=runner_factory,
+            mode=mode,
+            on_call=on_call,
+            call_seconds=call_seconds,
+            on_ready=on_ready,
+        )
+
+    serve_demo(run, host=host, port=port, settings=settings)
 
 
 def _voice_runner(settings: Settings, plan: Dialplan, console: Console) -> RunnerFactory | None:

@@ -10,10 +10,12 @@ model is installed, in which case they run through TTS → G.711 line → Vosk.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -123,6 +125,18 @@ RunnerFactory = Callable[
 ]
 
 
+class PacedRunner:
+    """Calls that last ``seconds`` of real time, so a person can watch the campaign."""
+
+    def __init__(self, inner: CallRunner, seconds: float) -> None:
+        self.inner = inner
+        self.seconds = seconds
+
+    async def run(self, request: DialRequest) -> CallResult:
+        await asyncio.sleep(self.seconds)
+        return await self.inner.run(request)
+
+
 async def run_demo(
     plan: Dialplan,
     *,
@@ -133,8 +147,17 @@ async def run_demo(
     runner_factory: RunnerFactory | None = None,
     mode: str = "text",
     on_call: Callable[[SyntheticDebtor, CallResult], None] = lambda debtor, result: None,
+    call_seconds: float = 0.0,
+    on_ready: Callable[[str, sessionmaker[Session]], Awaitable[None]] | None = None,
 ) -> DemoResult:
-    """Import, launch and dial a demo portfolio; returns each campaign's status from the database."""
+    """Import, launch and dial a demo portfolio; returns each campaign's status from the database.
+
+    With ``call_seconds`` the campaign runs in real time: each call lasts that long and
+    the campaign clock moves with the wall clock from the campaign day's start (calls,
+    charts and pacing look like a real morning). ``on_ready`` is awaited once the
+    database exists, before the first campaign: ``voicebot demo --serve`` starts the
+    console there.
+    """
     if database.exists():
         database.unlink()
     url = f"sqlite:///{database}"
@@ -144,8 +167,11 @@ async def run_demo(
     portfolio = synthetic_portfolio(debtors, today=today, seed=seed)
     start = campaign_day(today)
     now = [start.astimezone(UTC)]
+    began = monotonic()
 
     def clock() -> datetime:
+        if call_seconds > 0:
+            return now[0] + timedelta(seconds=monotonic() - began)
         return now[0]
 
     by_phone = {d.phone: d for d in portfolio}
@@ -158,10 +184,14 @@ async def run_demo(
     runner = (runner_factory or (lambda ds, c, _: text_runner(plan, ds, c)))(
         portfolio, clock, sessions
     )
+    if call_seconds > 0:
+        runner = PacedRunner(runner, call_seconds)
     statuses: list[dict[str, Any]] = []
     campaign_ids: list[int] = []
     follow_ups = FollowUpReport()
     try:
+        if on_ready is not None:
+            await on_ready(url, sessions)
         for market in MARKETS:
             members = [d for d in portfolio if d.country == market.country]
             if not members:

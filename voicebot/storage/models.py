@@ -179,6 +179,9 @@ class CallAttempt(Base):
     __table_args__ = (
         Index("ix_attempts_due", "status", "due_at"),
         Index("ix_attempts_campaign_status", "campaign_id", "status"),
+        # The console's live tally: counts by status and what ended lately, index-only (the id
+        # too: PostgreSQL's indexes, unlike SQLite's, do not carry the row id).
+        Index("ix_attempts_campaign_live", "campaign_id", "status", "direction", "ended_at", "id"),
         # Never two live dials for one debtor, whatever the workers do. A call the debtor makes
         # (inbound) is answered even while a worker dials them: it is outside the index.
         Index(
