@@ -47,3 +47,15 @@ def test_text_turn_notation_maps_to_voice_turns() -> None:
     assert type(debtor_turn("<colgar>")).__name__ == "HangUp"
     assert debtor_turn("#1234").digits == "1234"  # type: ignore[union-attr]
     assert debtor_turn("sí, soy yo").text == "sí, soy yo"  # type: ignore[union-attr]
+
+
+def test_a_worker_keeps_as_many_warm_recognizers_as_it_prewarms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from voicebot.wiring import speech_model
+
+    monkeypatch.setenv("VOICEBOT_SPEECH__LANGUAGE", "ko")  # the model installed here
+    monkeypatch.setenv("VOICEBOT_SPEECH__PREWARM_RECOGNIZERS", "9")
+    assert speech_model(Settings()).settings.pool_size == 9  # calls 5-9 are not handed cold ones
+    monkeypatch.setenv("VOICEBOT_SPEECH__PREWARM_RECOGNIZERS", "0")
+    assert speech_model(Settings()).settings.pool_size == 4  # finished calls still warm the pool

@@ -28,7 +28,7 @@ from voicebot.recording.store import LocalStore, RecordingStore, S3Store
 from voicebot.speech.model_files import ResolvedModel, explicit_model, resolve_model
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
-from voicebot.speech.vosk_asr import VoskSpeechModel
+from voicebot.speech.vosk_asr import RecognizerSettings, VoskSpeechModel
 from voicebot.telephony.amd import MachineAction
 from voicebot.telephony.carrier import CallLeg, DialFailure
 from voicebot.telephony.simulated import (
@@ -58,8 +58,13 @@ def recognizer_model(settings: Settings) -> ResolvedModel:
 
 
 def speech_model(settings: Settings) -> VoskSpeechModel:
-    """The recognizer model for the configured language; a clear error says how to get one."""
-    return VoskSpeechModel(recognizer_model(settings))
+    """The recognizer model for the configured language; a clear error says how to get one.
+
+    Its pool keeps as many warm recognizers as are prewarmed (4 at least): a worker sized for
+    more calls keeps one warm per call instead of handing calls beyond 4 a cold one.
+    """
+    pool = max(RecognizerSettings().pool_size, settings.speech.prewarm_recognizers)
+    return VoskSpeechModel(recognizer_model(settings), RecognizerSettings(pool_size=pool))
 
 
 def bot_voice(settings: Settings) -> TtsCache:

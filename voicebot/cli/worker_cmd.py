@@ -8,6 +8,7 @@ saying what is missing: a worker that cannot hear the debtor must not call anyon
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,10 +18,49 @@ from voicebot.cli.errors import InputError, load_plan
 from voicebot.cli.lookup import find_campaign, sessions_for
 from voicebot.config import Settings
 from voicebot.dialog.plan import Dialplan
+from voicebot.engine.worker_processes import ChildSpec, default_processes, supervise
 from voicebot.speech.model_files import ModelNotFound
 from voicebot.storage import models as m
 
 CARRIERS = ("sip", "twilio")
+
+
+def process_environments(settings: Settings, carrier: str, processes: int) -> list[dict[str, str]]:
+    """What each of ``processes`` SIP workers on one machine must not share, as settings.
+
+    Each gets its own SIP port (``local_port + k``; 0 stays "any free port"), a slice of the
+    RTP port range, its own health port and, when one is configured, its own worker id.
+    """
+    if processes < 1:
+        raise InputError(f"--processes: expected 0 (one per core) or more, got {processes}")
+    if carrier != "sip" and processes > 1:
+        raise InputError(
+            f"--processes: a {carrier} worker serves one public webhook URL; run one process "
+            "per URL instead"
+        )
+    if processes == 1:
+        return [{}]  # the settings as they are
+    sip, dialer = settings.sip, settings.dialer
+    span = (sip.rtp_port_high - sip.rtp_port_low) // processes
+    if span < 2:
+        raise InputError(
+            f"--processes {processes}: the RTP range {sip.rtp_port_low}-{sip.rtp_port_high} "
+            "is too small to give each process its own ports"
+        )
+    envs: list[dict[str, str]] = []
+    for k in range(processes):
+        env = {
+            "VOICEBOT_SIP__RTP_PORT_LOW": str(sip.rtp_port_low + k * span),
+            "VOICEBOT_SIP__RTP_PORT_HIGH": str(sip.rtp_port_low + (k + 1) * span - 1),
+        }
+        if sip.local_port:
+            env["VOICEBOT_SIP__LOCAL_PORT"] = str(sip.local_port + k)
+        if dialer.health_port:
+            env["VOICEBOT_DIALER__HEALTH_PORT"] = str(dialer.health_port + k)
+        if dialer.worker_id:
+            env["VOICEBOT_DIALER__WORKER_ID"] = f"{dialer.worker_id}-{k + 1}"
+        envs.append(env)
+    return envs
 
 
 def missing_carrier_settings(settings: Settings, carrier: str) -> list[str]:
@@ -42,6 +82,13 @@ def worker(
     once: Annotated[
         bool, typer.Option(help="Stop when nothing is due instead of waiting for more.")
     ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            help="SIP worker processes sharing the hopper on this machine (0: one per core). "
+            "Each loads its own recognizer model (about 750 MB)."
+        ),
+    ] = 1,
     inbound: Annotated[
         bool,
         typer.Option(
@@ -60,6 +107,14 @@ def worker(
     missing = missing_carrier_settings(settings, carrier)
     if missing:
         raise InputError(f"the {carrier} carrier needs {', '.join(missing)}")
+    if processes == 0:
+        processes = default_processes()
+    envs = process_environments(settings, carrier, processes)
+    if inbound and processes > 1:
+        raise InputError(
+            "--inbound answers the callback number from one process: use it without "
+            "--processes, or run `voicebot ivr` beside the worker processes"
+        )
     try:
         recognizer_model(settings)
     except ModelNotFound as exc:
@@ -72,8 +127,17 @@ def worker(
     with sessions() as s:
         plan_path = s.get_one(m.Campaign, campaign_key).dialplan
     plan = load_plan(Path(plan_path))
-    inbound_plan = load_plan(settings.inbound_dialplan) if inbound else None
-    asyncio.run(_work(settings, plan, carrier, campaign_key, once, inbound_plan))
+    if processes == 1:
+        inbound_plan = load_plan(settings.inbound_dialplan) if inbound else None
+        asyncio.run(_work(settings, plan, carrier, campaign_key, once, inbound_plan))
+        return
+    argv = (
+        *(sys.executable, "-m", "voicebot.cli", "worker", "--campaign", campaign),
+        *("--carrier", carrier, "--once" if once else "--no-once", "--processes", "1"),
+    )
+    status = supervise([ChildSpec(argv, env) for env in envs])
+    if status != 0:
+        raise typer.Exit(status if status > 0 else 1)
 
 
 async def _work(

@@ -157,7 +157,8 @@ class AudioDialogPort:
         s = self.settings
         speech = listen.mode is not ListenMode.DTMF
         if speech:
-            self.recognizer.start_turn(listen.hints)
+            # Off the loop: a grammar turn builds (or re-targets) a Kaldi grammar graph.
+            await asyncio.to_thread(self.recognizer.start_turn, listen.hints)
         endpointer = Endpointer(LINE_RATE, s.endpoint, vad=self._vad)
         endpointer.disarm()  # no-input is timed here, from the end of playback
         timeout_ms = round(listen.timeout_s * 1000)
@@ -231,7 +232,7 @@ class AudioDialogPort:
                     return NoInput(self.clock())
                 timing.discarded += 1
                 endpointer.resume()
-                self.recognizer.start_turn(listen.hints)
+                await asyncio.to_thread(self.recognizer.start_turn, listen.hints)
 
     async def _next_input(self) -> LineInput:
         """The next input that is neither a hold change nor audio heard on hold."""

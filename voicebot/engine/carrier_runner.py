@@ -6,6 +6,7 @@ never knows which carrier it is talking to.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,10 +16,12 @@ from voicebot.actions import Say
 from voicebot.dialog.plan import Dialplan
 from voicebot.engine.audio_port import AudioDialogPort, Transferrer
 from voicebot.engine.call_loop import run_call, utc_now
+from voicebot.engine.call_prompts import prompts_known_at_claim
 from voicebot.engine.dialer import CallResult, DialRequest
 from voicebot.recording.notice import NOTICE_PROMPT, notice_text
 from voicebot.recording.service import ActiveRecording, CallRecordings
 from voicebot.speech.synthesizer import Synthesizer
+from voicebot.speech.tts_cache import TtsCache
 from voicebot.speech.vosk_asr import VoskSpeechModel
 from voicebot.telephony.amd import late_verdict_disposition
 from voicebot.telephony.carrier import CallLeg, Carrier, DialFailure
@@ -38,6 +41,7 @@ class CarrierCallRunner:
         ring_timeout_s: float = 30.0,
         transferrer_for: Callable[[CallLeg], Transferrer | None] = lambda leg: None,
         recordings: CallRecordings | None = None,
+        observe_port: Callable[[AudioDialogPort], None] = lambda port: None,
     ) -> None:
         self.plan = plan
         self.carrier = carrier
@@ -47,8 +51,10 @@ class CarrierCallRunner:
         self.ring_timeout_s = ring_timeout_s
         self.transferrer_for = transferrer_for
         self.recordings = recordings  # None: calls are not recorded (text and unit runs)
+        self.observe_port = observe_port  # sees each call's port (its turn timings): benches
 
     async def run(self, request: DialRequest) -> CallResult:
+        await self.render_known_prompts(request)
         leg = await self.carrier.dial(
             request.phone, caller_id=self.caller_id, ring_timeout_s=self.ring_timeout_s
         )
@@ -78,6 +84,7 @@ class CarrierCallRunner:
                 clock=line_clock,
                 transferrer=self.transferrer_for(leg),
             )
+            self.observe_port(port)
             if recording is not None and recording.policy.notice:
                 # Before anything that matters is said; heard to the end (no barge-in).
                 text = notice_text(request.context.company)
@@ -104,3 +111,24 @@ class CarrierCallRunner:
                     # The outcome matters more than its recording: the row stays
                     # "recording" and `voicebot recordings recover` settles it later.
                     log.exception("recording of attempt %s not stored", request.attempt_id)
+
+    async def render_known_prompts(self, request: DialRequest) -> None:
+        """Render this debtor's prompts into the cache before the dial, off the event loop.
+
+        The debtor is not on the line yet, so the renders cost nobody a wait; a render that
+        fails here is logged and tried again when the dialog says the prompt.
+        """
+        if not isinstance(self.synthesizer, TtsCache):
+            return  # nothing would keep the audio until the dialog says it
+        at = (request.clock or utc_now)()
+        texts = prompts_known_at_claim(self.plan, request.context, at)
+        synthesize = self.synthesizer.synthesize
+
+        def render_all() -> None:
+            for text in texts:
+                try:
+                    synthesize(text)
+                except Exception:
+                    log.warning("prompt not rendered before the dial: %r", text, exc_info=True)
+
+        await asyncio.to_thread(render_all)
