@@ -17,6 +17,7 @@ from api.metrics import Metrics
 from api.routes import (
     agents,
     calls,
+    campaign_messaging,
     campaigns,
     debtors,
     dialplans,
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
         messaging,
         payments,
+        campaign_messaging,
     )
     for module in modules:
         app.include_router(module.router, responses=ERROR_RESPONSES)

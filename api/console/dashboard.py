@@ -19,6 +19,7 @@ from api.console.live_tally import LiveTally
 from voicebot.campaigns.status import (
     assemble,
     follow_up_kpis,
+    follow_ups_by_segment,
     inbound_kpis,
     members_by_segment,
     promised_by_segment,
@@ -44,6 +45,7 @@ def dashboard_snapshot(session: Session, campaign_id: int, tracker: LiveTally) -
         promised=tracker.promised(session, campaign_id, promised_by_segment),
         inbound=tracker.inbound(session, campaign_id, done, inbound_kpis),
         follow_ups=follow_up_kpis(session, campaign_id),
+        follow_ups_by_segment=follow_ups_by_segment(session, campaign_id),
     )
     # From the few waiting transfers to their attempts (not the campaign's attempts to
     # their transfers): the cost follows the queue, not the campaign.

@@ -53,6 +53,8 @@ MATRIX: list[tuple[str, str, set[str], dict[str, Any] | None]] = [
     ("POST", "/campaigns/{campaign}/resume", WRITE, None),
     ("POST", "/campaigns/{campaign}/stop", WRITE, None),
     ("POST", "/campaigns/{campaign}/launch", WRITE, None),
+    ("GET", "/campaigns/{campaign}/messaging", READ, None),
+    ("PUT", "/campaigns/{campaign}/messaging", WRITE, {"json": {"reminder": "both"}}),
     ("GET", "/debtors", READ, None),
     ("GET", "/debtors/{debtor}", READ, None),
     ("POST", "/debtors/{debtor}/opt-out", {"admin", "manager", "agent"}, {"json": {}}),

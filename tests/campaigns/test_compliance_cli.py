@@ -89,11 +89,21 @@ def test_outside_contacts_import_and_a_clean_demo_audit(tmp_path: Path) -> None:
     result = asyncio.run(run_demo(plan, database=database, debtors=30, today=date(2026, 11, 23)))
     env = {"VOICEBOT_DATABASE_URL": f"sqlite:///{database}"}
     report_csv = tmp_path / "audit.csv"
-    total = 0
+    texts_csv = tmp_path / "texts.csv"
+    total = texts = 0
     for status in result.statuses:
         audit = run(
             app,
-            ["compliance", "audit", "--campaign", status["campaign"], "--csv", str(report_csv)],
+            [
+                "compliance",
+                "audit",
+                "--campaign",
+                status["campaign"],
+                "--csv",
+                str(report_csv),
+                "--texts-csv",
+                str(texts_csv),
+            ],
             env=env,
         )
         assert audit.exit_code == 0, audit.output
@@ -102,7 +112,13 @@ def test_outside_contacts_import_and_a_clean_demo_audit(tmp_path: Path) -> None:
         rows = list(csv.DictReader(io.StringIO(report_csv.read_text(encoding="utf-8"))))
         assert len(rows) == report["dials"] and all(r["lawful"] == "True" for r in rows)
         total += report["dials"]
+        # The demo's texts went through the sender: each replays lawful on its recorded facts.
+        assert (report["text_violation_count"], report["text_violations_by_rule"]) == (0, {})
+        sent = list(csv.DictReader(io.StringIO(texts_csv.read_text(encoding="utf-8"))))
+        assert len(sent) == report["texts"] and all(r["lawful"] == "True" for r in sent)
+        texts += report["texts"]
     assert total >= 30  # every debtor was dialled once
+    assert texts == len(result.follow_ups.texts.sent) > 0
     first = result.results[0][0]
     contacts = tmp_path / "contactos.csv"
     contacts.write_text(

@@ -39,9 +39,11 @@ def promised(
     right_party: bool = True,
     link_requested: str | None = "sms",
     name: str = "c",
+    campaign_id: int | None = None,
     **debtor: Any,
 ) -> Promised:
-    """Campaign, debtor with one phone and one debt, a call that ended in a promise."""
+    """Campaign (or ``campaign_id``'s), debtor with one phone and one debt, a call that
+    ended in a promise."""
     policy = {
         "channel": "sms",
         "link_template": LINK,
@@ -50,7 +52,8 @@ def promised(
     }
     policy.update(messaging or {})
     with transaction(sessions) as s:
-        campaign = m.Campaign(
+        campaign = s.get(m.Campaign, campaign_id) if campaign_id else None
+        campaign = campaign or m.Campaign(
             name=name,
             dialplan="cobranza_es",
             jurisdiction=jurisdiction,

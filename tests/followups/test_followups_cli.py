@@ -38,6 +38,12 @@ def test_policy_payments_and_sending_from_the_command_line(tmp_path: Path) -> No
     assert run(app, ["messages", "policy", "c", template], env=env).exit_code == 0
     broken = run(app, ["messages", "policy", "c", "whatsapp_templates={nope"], env=env)
     assert broken.exit_code == 2 and "whatsapp_templates: expected JSON" in broken.output
+    strategy = 'after_broken={"preventiva": {"first": "text", "call_after_hours": 48}}'
+    set_strategy = run(app, ["messages", "policy", "c", strategy], env=env)
+    assert set_strategy.exit_code == 0, set_strategy.output
+    assert json.loads(set_strategy.output)["after_broken"]["preventiva"]["first"] == "text"
+    wrong = run(app, ["messages", "policy", "c", 'after_broken={"x": {"first": "fax"}}'], env=env)
+    assert wrong.exit_code == 2 and "after_broken.x.first: one of call, text" in wrong.output
     sent = run(app, ["messages", "send", "--once"], env=env)
     assert sent.exit_code == 0, sent.output
     with sessions() as s:

@@ -149,3 +149,45 @@ def test_the_campaigns_kpis_count_kept_broken_recovered_and_texts(
     }
     assert kpis["recovered_amount"] == {"PEN": 150000.0} and kpis["messages_sent"] == 1
     assert (other["promises_broken"], other["kept_rate"], other["recovered_amount"]) == (1, 0.0, {})
+
+
+def test_the_follow_up_kpis_per_segment_show_which_segments_keep_their_promises(
+    sessions: sessionmaker[Session],
+) -> None:
+    kept = promised(sessions, call_ended=CALL_ENDED, due=DUE, name="k", segment="preventiva")
+    for name, phone in (("b", "+51987650000"), ("p", "+51987650001")):
+        promised(
+            sessions,
+            call_ended=CALL_ENDED,
+            due=DUE,
+            name=name,
+            phone=phone,
+            segment="castigada",
+            campaign_id=kept.campaign_id,
+        )
+    # One castigada debtor pays half: partial, then broken; the other pays nothing.
+    _import(sessions, HEADER + "P1,CR-k,150000,PEN,2026-11-26\nP2,CR-p,75000,PEN,2026-11-26\n")
+    with transaction(sessions) as s:
+        assert len(break_overdue(s, now=datetime(2026, 11, 29, 15, 0, tzinfo=UTC), actor="t")) == 2
+    with sessions() as s:
+        status = campaign_status(s, campaign_id=kept.campaign_id)
+    fields = ("promises_kept", "promises_broken", "kept_rate", "recovered_amount")
+    preventiva = {k: status["by_segment"]["preventiva"][k] for k in fields}
+    castigada = {k: status["by_segment"]["castigada"][k] for k in fields}
+    assert preventiva == {
+        "promises_kept": 1,
+        "promises_broken": 0,
+        "kept_rate": 1.0,
+        "recovered_amount": {"PEN": 150000.0},
+    }
+    assert castigada == {
+        "promises_kept": 0,
+        "promises_broken": 2,
+        "kept_rate": 0.0,
+        "recovered_amount": {"PEN": 75000.0},
+    }
+    # The segments add up to the campaign-wide figures.
+    assert status["kpis"]["promises_broken"] == 2
+    assert status["kpis"]["recovered_amount"] == {"PEN": 225000.0}
+    assert status["kpis"]["messages_sent"] == 0
+    assert status["by_segment"]["castigada"]["messages_sent"] == 0

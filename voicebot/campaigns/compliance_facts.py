@@ -163,3 +163,47 @@ def _settled_before(
         query = query.where(m.CallRecord.phone_invalid.is_(True), m.CallAttempt.phone_id == phone)
     ends = list(s.scalars(query))
     return not ends or min(ends) < as_of
+
+
+def text_facts(
+    s: Session, message: m.Message, *, as_of: datetime | None = None
+) -> tuple[DialFacts, list[PastAttempt]]:
+    """The facts and history of one text, now (the sender) or at ``as_of`` (the audit replay).
+
+    The channel is one of the facts, so the rules that name texts apply; the text itself is
+    never in its own history (``as_of`` is its send time and history is strictly before).
+    """
+    debtor = s.get_one(m.Debtor, message.debtor_id)
+    campaign = s.get_one(m.Campaign, message.campaign_id)
+    phone = s.scalar(
+        select(m.Phone).where(m.Phone.debtor_id == debtor.id, m.Phone.e164 == message.to)
+    )
+    opt_outs = opt_out_query(debtor.id, message.to, message.channel)
+    if as_of is not None:
+        opt_outs = opt_outs.where(m.OptOut.created_at < as_of)
+    statuses = set(s.scalars(select(m.Debt.status).where(m.Debt.debtor_id == debtor.id)))
+    disputed = "disputed" in statuses and "active" not in statuses
+    # A number not on the debtor's record is nobody we may text.
+    phone_invalid = phone is None or phone.status != "valid"
+    if as_of is not None:
+        disputed = disputed and _settled_before(s, debtor.id, as_of, dispute=True)
+        phone_invalid = phone is None or (
+            phone_invalid and _settled_before(s, debtor.id, as_of, dispute=False, phone=phone.id)
+        )
+    channels = debtor.authorized_channels
+    facts = DialFacts(
+        jurisdictions=jurisdictions_for(
+            campaign.jurisdiction, debtor.region, debtor.subdivision, message.to
+        ),
+        phone_e164=message.to,
+        timezone=debtor.timezone,
+        phone_kind=phone.kind if phone else "unknown",
+        opted_out=s.scalar(opt_outs.limit(1)) is not None,
+        disputed=disputed,
+        phone_invalid=phone_invalid,
+        tcpa_consent=debtor.tcpa_consent,
+        subdivision=debtor.subdivision or None,
+        authorized_channels=tuple(str(c) for c in channels) if channels is not None else None,
+        channel=message.channel,
+    )
+    return facts, contact_history(s, debtor.id, before=as_of)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from voicebot.campaigns.kpis import CONTACT, PROMISES, CampaignKpis
 from voicebot.domain.outcome import Disposition
@@ -42,6 +43,7 @@ def campaign_status(session: Session, *, campaign_id: int) -> dict[str, Any]:
         promised=promised_by_segment(session, campaign_id),
         inbound=inbound_kpis(session, campaign_id),
         follow_ups=follow_up_kpis(session, campaign_id),
+        follow_ups_by_segment=follow_ups_by_segment(session, campaign_id),
     )
 
 
@@ -125,10 +127,11 @@ def assemble(
     promised: dict[str, dict[str, Decimal]],
     inbound: dict[str, Any] | None = None,
     follow_ups: dict[str, Any] | None = None,
+    follow_ups_by_segment: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The status document from its parts (``tallies`` are left untouched); ``inbound`` is
     the callback number's block and ``follow_ups`` (``follow_up_kpis``) joins the
-    campaign-wide KPIs, when the caller has them."""
+    campaign-wide KPIs, ``follow_ups_by_segment`` each segment's, when the caller has them."""
     combined: dict[str, Tally] = defaultdict(Tally)
     for segment, tally in tallies.items():
         combined[segment].merge(tally)
@@ -144,6 +147,16 @@ def assemble(
         debtors_attempted=sum(attempted.values()),
         refused_by_compliance=sum(refusals.values()),
     )
+    by_segment: dict[str, dict[str, Any]] = {
+        segment or "(none)": tally.kpis(
+            debtors_in_campaign=members.get(segment, 0),
+            debtors_attempted=attempted.get(segment, 0),
+        ).to_json()
+        for segment, tally in sorted(combined.items())
+    }
+    for segment, kpis in (follow_ups_by_segment or {}).items():
+        if (segment or "(none)") in by_segment:
+            by_segment[segment or "(none)"].update(kpis)
     document = {
         "campaign": campaign.name,
         "status": campaign.status,
@@ -151,13 +164,7 @@ def assemble(
         "attempts_by_status": by_status,
         "kpis": {**overall.to_json(), **(follow_ups or {})},
         "refused_by_rule": refusals,
-        "by_segment": {
-            segment or "(none)": tally.kpis(
-                debtors_in_campaign=members.get(segment, 0),
-                debtors_attempted=attempted.get(segment, 0),
-            ).to_json()
-            for segment, tally in sorted(combined.items())
-        },
+        "by_segment": by_segment,
     }
     if inbound is not None:
         document["inbound"] = inbound
@@ -185,25 +192,61 @@ def follow_up_kpis(session: Session, campaign_id: int) -> dict[str, Any]:
     campaign with promises still pending is not penalised for them. ``recovered_amount``
     sums the payments matched to this campaign's promises, per currency.
     """
-    by_status = _counts(
-        session,
-        select(m.PromiseToPay.status, func.count())
+    return _follow_ups(session, campaign_id).get(None, _follow_up_block({}, [], {}))
+
+
+def follow_ups_by_segment(session: Session, campaign_id: int) -> dict[str, dict[str, Any]]:
+    """The same KPIs per debtor segment: which segments keep their promises, and pay."""
+    return {
+        str(segment): block
+        for segment, block in _follow_ups(session, campaign_id, per_segment=True).items()
+    }
+
+
+def _follow_ups(
+    session: Session, campaign_id: int, *, per_segment: bool = False
+) -> dict[str | None, dict[str, Any]]:
+    """Follow-up KPIs keyed by segment (``per_segment``) or under ``None`` (campaign-wide)."""
+    keys = [m.Debtor.segment] if per_segment else []
+
+    def rows(query: Executable) -> list[tuple[str | None, Any, Any]]:
+        found = session.execute(query).all()
+        return [(r[0], r[1], r[2]) if per_segment else (None, r[0], r[1]) for r in found]
+
+    promises = rows(
+        select(*keys, m.PromiseToPay.status, func.count())
+        .join(m.Debtor, m.Debtor.id == m.PromiseToPay.debtor_id)
         .where(m.PromiseToPay.campaign_id == campaign_id)
-        .group_by(m.PromiseToPay.status),
+        .group_by(*keys, m.PromiseToPay.status)
     )
-    recovered = session.execute(
-        select(m.Payment.currency, func.sum(m.Payment.amount))
+    recovered = rows(
+        select(*keys, m.Payment.currency, func.sum(m.Payment.amount))
         .join(m.PromiseToPay, m.PromiseToPay.id == m.Payment.promise_id)
+        .join(m.Debtor, m.Debtor.id == m.PromiseToPay.debtor_id)
         .where(m.PromiseToPay.campaign_id == campaign_id)
-        .group_by(m.Payment.currency)
-    ).all()
-    texts = _counts(
-        session,
-        select(m.Message.status, func.count())
-        .where(m.Message.campaign_id == campaign_id)
-        .group_by(m.Message.status),
+        .group_by(*keys, m.Payment.currency)
     )
-    kept, broken = by_status.get("kept", 0), by_status.get("broken", 0)
+    texts = rows(
+        select(*keys, m.Message.status, func.count())
+        .join(m.Debtor, m.Debtor.id == m.Message.debtor_id)
+        .where(m.Message.campaign_id == campaign_id)
+        .group_by(*keys, m.Message.status)
+    )
+    groups = {g for g, _, _ in promises} | {g for g, _, _ in recovered} | {g for g, _, _ in texts}
+    return {
+        group: _follow_up_block(
+            {status: n for g, status, n in promises if g == group},
+            [(currency, amount) for g, currency, amount in recovered if g == group],
+            {status: n for g, status, n in texts if g == group},
+        )
+        for group in groups
+    }
+
+
+def _follow_up_block(
+    promises: dict[str, int], recovered: list[tuple[str, Any]], texts: dict[str, int]
+) -> dict[str, Any]:
+    kept, broken = promises.get("kept", 0), promises.get("broken", 0)
     return {
         "promises_kept": kept,
         "promises_broken": broken,

@@ -96,8 +96,11 @@ def audit_command(
     csv_out: Annotated[
         Path | None, typer.Option("--csv", help="Write every dial and its verdict here.")
     ] = None,
+    texts_csv: Annotated[
+        Path | None, typer.Option("--texts-csv", help="Write every sent text and its verdict here.")
+    ] = None,
 ) -> None:
-    """Replay every dial of the campaign against today's rules; print the ones that break them."""
+    """Replay every dial and sent text of the campaign against today's rules; print the ones that break them."""
     start: datetime | None = None
     if since is not None:
         try:
@@ -111,6 +114,8 @@ def audit_command(
         report = audit_campaign(s, campaign_id, since=start)
     if csv_out is not None:
         csv_out.write_text(report.to_csv(), encoding="utf-8")
+    if texts_csv is not None:
+        texts_csv.write_text(report.texts_csv(), encoding="utf-8")
     json.dump(report.to_json(), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 

@@ -87,7 +87,7 @@ def policy(
                 raise InputError(f"expected KEY=VALUE, got {item!r}")
             if not value:
                 raw.pop(key, None)
-            elif key == "whatsapp_templates":
+            elif key in ("whatsapp_templates", "after_broken"):
                 try:
                     raw[key] = json.loads(value)
                 except json.JSONDecodeError as exc:

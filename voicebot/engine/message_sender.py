@@ -158,7 +158,15 @@ def _judge_and_claim(
             if won != 1:
                 continue
             s.refresh(message)
-            _audit(s, message, "message_allowed", now, actor=actor, details=facts_record(facts))
+            region = s.get_one(m.Debtor, message.debtor_id).region
+            _audit(
+                s,
+                message,
+                "message_allowed",
+                now,
+                actor=actor,
+                details=facts_record(facts, region),  # what the audit replay judges it on
+            )
             claimed.append(message)
         s.flush()
         s.expunge_all()

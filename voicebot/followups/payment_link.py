@@ -92,7 +92,10 @@ def verify_token(token: str, secret: str, *, now: datetime) -> PaymentClaim:
 
 def check_template(template: str) -> None:
     """A campaign's URL template must be https and name ``{token}`` exactly once, nothing else."""
-    names = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+    try:
+        names = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+    except ValueError as exc:  # a lone "{" or "}": not a template at all
+        raise LinkError(f"the link template is not a valid template ({exc}): {template!r}") from exc
     if names != [TOKEN_FIELD]:
         raise LinkError(
             f"the link template must contain {{token}} once and no other field: {template!r}"

@@ -5,7 +5,9 @@ debtors, the debtor's id) and is imported once (its ``payment_id``). It goes to 
 debtor's pending promise with that amount, else to the earliest one due; a payment short
 of the promise is partial and the promise stays pending until the payments add up. A
 promise still pending ``grace_days`` after its date is broken: the debtor goes back in the
-hopper (unless a call is already queued for them) and its reminder texts are dropped.
+hopper with its segment's next step (the campaign's ``after_broken``: a text first or a
+call, after how long, at what priority; unless a call is already queued for them) and its
+reminder texts are dropped.
 A file with any bad line imports nothing: every bad line is reported with its number.
 """
 
@@ -21,6 +23,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from voicebot.followups.broken_strategy import DEFAULT_STEP, BrokenPromiseStep
+from voicebot.followups.policy import PolicyError, read_policy
+from voicebot.followups.queueing import queue_broken_notice
 from voicebot.storage import models as m
 from voicebot.storage.repositories import append_audit, enqueue_event
 
@@ -299,13 +304,31 @@ def break_overdue(
             },
         )
         drop_follow_ups(s, promise, ("reminder",))
-        _requeue(s, promise, now)
+        step = _next_step(s, promise, debtor)
+        if step.texts:
+            queue_broken_notice(
+                s,
+                promise,
+                now=now,
+                send_within=timedelta(hours=step.call_after_hours),
+                actor=actor,
+            )
+        _requeue(s, promise, now, step)
     s.flush()
     return broken
 
 
-def _requeue(s: Session, promise: m.PromiseToPay, now: datetime) -> None:
-    """Back in the hopper, first in line: a broken promise is the segment's next call."""
+def _next_step(s: Session, promise: m.PromiseToPay, debtor: m.Debtor) -> BrokenPromiseStep:
+    """The campaign's step for the debtor's segment; a policy that no longer reads: a call."""
+    campaign = s.get_one(m.Campaign, promise.campaign_id)
+    try:
+        return read_policy(campaign.messaging).after_broken_step(debtor.segment)
+    except PolicyError:
+        return DEFAULT_STEP
+
+
+def _requeue(s: Session, promise: m.PromiseToPay, now: datetime, step: BrokenPromiseStep) -> None:
+    """Back in the hopper as the segment's strategy says: when, and at what priority."""
     queued = s.scalar(
         select(m.CallAttempt.id).where(
             m.CallAttempt.debtor_id == promise.debtor_id,
@@ -328,8 +351,8 @@ def _requeue(s: Session, promise: m.PromiseToPay, now: datetime) -> None:
             debtor_id=promise.debtor_id,
             phone_id=source.phone_id,
             kind="broken_promise",
-            due_at=now,
-            priority=source.priority + 1,
+            due_at=now + timedelta(hours=step.call_after_hours),
+            priority=source.priority + 1 if step.priority is None else step.priority,
             number=(last or 0) + 1,
         )
     )

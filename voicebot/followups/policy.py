@@ -10,6 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from voicebot.followups.broken_strategy import (
+    BrokenPromiseStep,
+    StrategyError,
+    read_strategy,
+    step_for,
+)
 from voicebot.followups.payment_link import LinkError, check_template
 from voicebot.followups.texts import MESSAGE_VARIABLES, OPT_OUT_KEY
 from voicebot.messaging.channel import TEXT_CHANNELS
@@ -24,6 +30,7 @@ KEYS = (
     "reminder",
     "reminder_hour",
     "whatsapp_templates",
+    "after_broken",
 )
 
 
@@ -43,6 +50,9 @@ class MessagingPolicy:
     # WhatsApp outside the 24-hour window needs Meta-approved templates: per message kind
     # (payment_link, reminder, …) the Twilio Content SID and the variables filling {{1}}, {{2}}…
     whatsapp_templates: Mapping[str, Any] = field(default_factory=dict)
+    # After a broken promise, per debtor segment ("*": any other): text first or call, when,
+    # at what priority (see broken_strategy).
+    after_broken: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def sends(self) -> bool:
@@ -55,6 +65,10 @@ class MessagingPolicy:
     @property
     def reminder_call(self) -> bool:
         return self.reminder in ("call", "both") or not self.sends
+
+    def after_broken_step(self, segment: str) -> BrokenPromiseStep:
+        """The segment's step after a broken promise (the policy was checked when set)."""
+        return step_for(read_strategy(self.after_broken), segment)
 
 
 def link_offer_channel(raw: Mapping[str, Any] | None) -> str:
@@ -87,6 +101,16 @@ def read_policy(raw: Mapping[str, Any] | None) -> MessagingPolicy:
     if int(policy.link_days_after_due) < 0:
         raise PolicyError("messaging.link_days_after_due must not be negative")
     _check_templates(policy.whatsapp_templates)
+    try:
+        strategy = read_strategy(policy.after_broken)
+    except StrategyError as exc:
+        raise PolicyError(str(exc)) from exc
+    texting = sorted(segment for segment, step in strategy.items() if step.texts)
+    if texting and not policy.sends:
+        raise PolicyError(
+            f"messaging.after_broken: {', '.join(texting)} text first, "
+            "but messaging.channel is empty"
+        )
     if policy.link_template:
         try:
             check_template(policy.link_template)

@@ -185,3 +185,23 @@ def queue_reminder(
         now=now,
         actor=actor,
     )
+
+
+def queue_broken_notice(
+    s: Session, promise: m.PromiseToPay, *, now: datetime, send_within: timedelta, actor: str
+) -> m.Message | None:
+    """The text that comes first after a broken promise; stale once the call it precedes is due."""
+    campaign = s.get_one(m.Campaign, promise.campaign_id)
+    policy = read_policy(campaign.messaging)
+    if not policy.sends:
+        return None
+    return _queue(
+        s,
+        promise=promise,
+        policy=policy,
+        kind="broken_promise",
+        due=now,
+        send_by=now + max(send_within, timedelta(hours=1)),
+        now=now,
+        actor=actor,
+    )

@@ -37,7 +37,13 @@ MESSAGE_VARIABLES: dict[str, bool] = {
 }
 OPT_OUT_KEY = "opt_out"
 REPLIES = ("opt_out_confirmed",)  # answers to the debtor's own text: no opt-out line needed
-REQUIRED_KINDS = ("payment_link", "reminder", "reminder_no_link", "contact_request")
+REQUIRED_KINDS = (
+    "payment_link",
+    "reminder",
+    "reminder_no_link",
+    "broken_promise",
+    "contact_request",
+)
 EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
