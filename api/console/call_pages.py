@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import or_, select
 
-from api.console.web import PREFIX, ConsoleUser, console_user, render
+from api.console.web import PREFIX, ConsoleUser, console_user, not_found, render
 from api.errors import ApiError
 from api.routes.calls import get_recording, visible_to
 from api.security import ADMIN, AGENT, AUDITOR, MANAGER
@@ -101,15 +101,7 @@ def recording(request: Request, call_id: int, user: AnyUser) -> Response:
         try:
             return get_recording(call_id, request, s, user.principal, request.headers.get("Range"))
         except ApiError:
-            return render(
-                request,
-                "refused.html",
-                language=user.language,
-                user=user,
-                status_code=404,
-                title_key="notfound.title",
-                body_key="notfound.title",
-            )
+            return not_found(request, user)
 
 
 @router.get("/calls/{call_id}")
@@ -119,15 +111,7 @@ def call_page(request: Request, call_id: int, user: AnyUser) -> Response:
             visible_to(select(m.CallRecord).where(m.CallRecord.id == call_id), user.principal)
         )
         if record is None:
-            return render(
-                request,
-                "refused.html",
-                language=user.language,
-                user=user,
-                status_code=404,
-                title_key="notfound.title",
-                body_key="notfound.title",
-            )
+            return not_found(request, user)
         audit = s.scalars(
             select(m.AuditEntry)
             .where(m.AuditEntry.attempt_id == record.attempt_id)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.console.i18n import translate
-from api.console.web import PREFIX, ConsoleUser, console_user, fragment, render
+from api.console.web import PREFIX, ConsoleUser, console_user, fragment, not_found, render
 from api.security import AGENT
 from api.status_cache import StatusCache
 from voicebot.campaigns import agent_results
@@ -177,15 +177,7 @@ def _transfer_page(
     with request.app.state.sessions() as s:
         transfer = desk.find_transfer(s, transfer_id)
         if transfer is None or transfer.agent != user.principal.agent_name:
-            return render(
-                request,
-                "refused.html",
-                language=user.language,
-                user=user,
-                status_code=404,
-                title_key="notfound.title",
-                body_key="notfound.title",
-            )
+            return not_found(request, user)
         pop = _pop(s, transfer)
         result = s.scalar(select(m.AgentResult).where(m.AgentResult.transfer_id == transfer_id))
         return render(

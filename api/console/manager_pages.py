@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 
 from api.console.i18n import translate
 from api.console.live import live_snapshot
-from api.console.web import PREFIX, ConsoleUser, console_user, fragment, render
+from api.console.web import PREFIX, ConsoleUser, console_user, fragment, not_found, render
 from api.errors import ApiError
 from api.routes.campaigns import create_campaign
 from api.schemas import CampaignCreate
@@ -165,15 +165,7 @@ def _dashboard(request: Request, user: ConsoleUser, campaign_id: int, **extra: A
     with request.app.state.sessions() as s:
         campaign = s.get(m.Campaign, campaign_id)
         if campaign is None:
-            return render(
-                request,
-                "refused.html",
-                language=user.language,
-                user=user,
-                status_code=404,
-                title_key="notfound.title",
-                body_key="notfound.title",
-            )
+            return not_found(request, user)
         snap = live_snapshot(request.app, campaign_id)
         actions = [a for a, (states, _) in ACTIONS.items() if campaign.status in states]
         return render(
@@ -236,15 +228,7 @@ def confirm(request: Request, campaign_id: int, action: str, user: Manager) -> R
     with request.app.state.sessions() as s:
         campaign = s.get(m.Campaign, campaign_id)
         if campaign is None or action not in ACTIONS:
-            return render(
-                request,
-                "refused.html",
-                language=user.language,
-                user=user,
-                status_code=404,
-                title_key="notfound.title",
-                body_key="notfound.title",
-            )
+            return not_found(request, user)
         return render(
             request,
             "confirm.html",

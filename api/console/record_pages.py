@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from api.console.i18n import translate
-from api.console.web import PREFIX, ConsoleUser, console_user, render
+from api.console.web import PREFIX, ConsoleUser, console_user, not_found, render
 from api.security import ADMIN, AUDITOR, MANAGER
 from voicebot.campaigns.compliance_audit import audit_campaign
 from voicebot.campaigns.status import refusals_by_rule
@@ -23,25 +23,13 @@ Manager = Annotated[ConsoleUser, Depends(console_user(ADMIN, MANAGER))]
 MAX_REASON = 200
 
 
-def _missing(request: Request, user: ConsoleUser) -> Response:
-    return render(
-        request,
-        "refused.html",
-        language=user.language,
-        user=user,
-        status_code=404,
-        title_key="notfound.title",
-        body_key="notfound.title",
-    )
-
-
 def _debtor_page(
     request: Request, user: ConsoleUser, debtor_id: int, *, flash: str = "", status_code: int = 200
 ) -> Response:
     with request.app.state.sessions() as s:
         debtor = s.get(m.Debtor, debtor_id)
         if debtor is None:
-            return _missing(request, user)
+            return not_found(request, user)
         attempts = s.execute(
             select(m.CallAttempt, m.Campaign.name, m.CallRecord.id)
             .join(m.Campaign, m.Campaign.id == m.CallAttempt.campaign_id)
@@ -85,7 +73,7 @@ async def opt_out(request: Request, debtor_id: int, user: Manager) -> Response:
         )
     with request.app.state.sessions() as s:
         if s.get(m.Debtor, debtor_id) is None:
-            return _missing(request, user)
+            return not_found(request, user)
         # The same write as POST /debtors/{id}/opt-out: audited, sent to the creditor's webhook.
         record_opt_out(
             s, debtor_id=debtor_id, source="api", actor=user.principal.name, reason=reason
@@ -99,7 +87,7 @@ def compliance(request: Request, campaign_id: int, user: Reader) -> Response:
     with request.app.state.sessions() as s:
         campaign = s.get(m.Campaign, campaign_id)
         if campaign is None:
-            return _missing(request, user)
+            return not_found(request, user)
         report = audit_campaign(s, campaign_id, since=None)
         return render(
             request,
@@ -116,7 +104,7 @@ def compliance(request: Request, campaign_id: int, user: Reader) -> Response:
 def compliance_csv(request: Request, campaign_id: int, user: Reader) -> Response:
     with request.app.state.sessions() as s:
         if s.get(m.Campaign, campaign_id) is None:
-            return _missing(request, user)
+            return not_found(request, user)
         body = audit_campaign(s, campaign_id, since=None).to_csv()
     return Response(
         body,

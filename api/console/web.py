@@ -97,6 +97,20 @@ def render(
     return HTMLResponse(html, status_code=status_code)
 
 
+def not_found(request: Request, user: ConsoleUser) -> HTMLResponse:
+    """The one answer for anything a user may not see or that does not exist: the two are
+    not told apart, so a page's existence leaks nothing."""
+    return render(
+        request,
+        "refused.html",
+        language=user.language,
+        user=user,
+        status_code=404,
+        title_key="notfound.title",
+        body_key="notfound.title",
+    )
+
+
 def fragment(template: str, *, language: str, **context: Any) -> str:
     def t(key: str, **values: object) -> str:
         return translate(language, key, **values)

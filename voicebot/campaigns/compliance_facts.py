@@ -109,17 +109,37 @@ def gather(
     s: Session, attempt: m.CallAttempt, *, as_of: datetime | None = None
 ) -> tuple[DialFacts, list[PastAttempt]]:
     """The facts and history of one dial; ``as_of`` replays them as they stood at that instant."""
-    debtor = s.get_one(m.Debtor, attempt.debtor_id)
-    campaign = s.get_one(m.Campaign, attempt.campaign_id)
     phone = s.get(m.Phone, attempt.phone_id) if attempt.phone_id else None
-    e164 = phone.e164 if phone else ""
-    # An opt-out of every channel, or of this very number (one number blocks only itself).
-    opt_outs = opt_out_query(debtor.id, e164, "voice")
+    facts = _facts(
+        s,
+        s.get_one(m.Debtor, attempt.debtor_id),
+        s.get_one(m.Campaign, attempt.campaign_id),
+        phone,
+        phone.e164 if phone else "",
+        "voice",
+        as_of,
+    )
+    return facts, contact_history(s, attempt.debtor_id, exclude_attempt=attempt.id, before=as_of)
+
+
+def _facts(
+    s: Session,
+    debtor: m.Debtor,
+    campaign: m.Campaign,
+    phone: m.Phone | None,
+    e164: str,
+    channel: str,
+    as_of: datetime | None,
+) -> DialFacts:
+    """What the rules are told about one contact through ``channel`` to ``e164``: the same
+    facts for a dial and a text, so the two are judged alike."""
+    # An opt-out of every channel, or of this one; of every number, or of this very one.
+    opt_outs = opt_out_query(debtor.id, e164, channel)
     if as_of is not None:
         opt_outs = opt_outs.where(m.OptOut.created_at < as_of)
-    opted_out = s.scalar(opt_outs.limit(1)) is not None
     statuses = set(s.scalars(select(m.Debt.status).where(m.Debt.debtor_id == debtor.id)))
     disputed = "disputed" in statuses and "active" not in statuses
+    # A number not on the debtor's record is nobody we may call or text.
     phone_invalid = phone is None or phone.status != "valid"
     if as_of is not None:
         disputed = disputed and _settled_before(s, debtor.id, as_of, dispute=True)
@@ -127,21 +147,21 @@ def gather(
             phone_invalid and _settled_before(s, debtor.id, as_of, dispute=False, phone=phone.id)
         )
     channels = debtor.authorized_channels
-    facts = DialFacts(
+    return DialFacts(
         jurisdictions=jurisdictions_for(
             campaign.jurisdiction, debtor.region, debtor.subdivision, e164
         ),
         phone_e164=e164,
         timezone=debtor.timezone,
         phone_kind=phone.kind if phone else "unknown",
-        opted_out=opted_out,
+        opted_out=s.scalar(opt_outs.limit(1)) is not None,
         disputed=disputed,
         phone_invalid=phone_invalid,
         tcpa_consent=debtor.tcpa_consent,
         subdivision=debtor.subdivision or None,
         authorized_channels=tuple(str(c) for c in channels) if channels is not None else None,
+        channel=channel,
     )
-    return facts, contact_history(s, debtor.id, exclude_attempt=attempt.id, before=as_of)
 
 
 def _settled_before(
@@ -174,36 +194,9 @@ def text_facts(
     never in its own history (``as_of`` is its send time and history is strictly before).
     """
     debtor = s.get_one(m.Debtor, message.debtor_id)
-    campaign = s.get_one(m.Campaign, message.campaign_id)
     phone = s.scalar(
         select(m.Phone).where(m.Phone.debtor_id == debtor.id, m.Phone.e164 == message.to)
     )
-    opt_outs = opt_out_query(debtor.id, message.to, message.channel)
-    if as_of is not None:
-        opt_outs = opt_outs.where(m.OptOut.created_at < as_of)
-    statuses = set(s.scalars(select(m.Debt.status).where(m.Debt.debtor_id == debtor.id)))
-    disputed = "disputed" in statuses and "active" not in statuses
-    # A number not on the debtor's record is nobody we may text.
-    phone_invalid = phone is None or phone.status != "valid"
-    if as_of is not None:
-        disputed = disputed and _settled_before(s, debtor.id, as_of, dispute=True)
-        phone_invalid = phone is None or (
-            phone_invalid and _settled_before(s, debtor.id, as_of, dispute=False, phone=phone.id)
-        )
-    channels = debtor.authorized_channels
-    facts = DialFacts(
-        jurisdictions=jurisdictions_for(
-            campaign.jurisdiction, debtor.region, debtor.subdivision, message.to
-        ),
-        phone_e164=message.to,
-        timezone=debtor.timezone,
-        phone_kind=phone.kind if phone else "unknown",
-        opted_out=s.scalar(opt_outs.limit(1)) is not None,
-        disputed=disputed,
-        phone_invalid=phone_invalid,
-        tcpa_consent=debtor.tcpa_consent,
-        subdivision=debtor.subdivision or None,
-        authorized_channels=tuple(str(c) for c in channels) if channels is not None else None,
-        channel=message.channel,
-    )
+    campaign = s.get_one(m.Campaign, message.campaign_id)
+    facts = _facts(s, debtor, campaign, phone, message.to, message.channel, as_of)
     return facts, contact_history(s, debtor.id, before=as_of)
