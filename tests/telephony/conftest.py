@@ -8,6 +8,7 @@ the line; ``quitter`` plays only 1.5 s, so it hangs up by itself.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import time
 import wave
@@ -22,8 +23,11 @@ from scipy.signal import correlate, resample_poly
 
 from testbeds.sip import PeerSpec, TestBed, free_port_block, write_wav
 from voicebot.domain.pcm import Pcm
+from voicebot.recording.leg import CountsLineFrames
+from voicebot.telephony.carrier import CallLeg, DialFailure
 from voicebot.telephony.dtmf import tone
-from voicebot.telephony.sip import SipSettings
+from voicebot.telephony.sip import SipCallLeg, SipCarrier, SipSettings
+from voicebot.telephony.sip_transfer import Handoff
 
 SOUNDS = Path("/usr/share/asterisk/sounds/es")
 DEBTOR_SPEECH = SOUNDS / "conf-invalidpin.wav"
@@ -76,6 +80,32 @@ def speech_frames(pcm: Pcm, frame: int = 160, threshold: float = 300.0) -> npt.N
     return np.asarray(frames.mean(axis=1) > threshold)
 
 
+def line_frames(seconds: float) -> int:
+    """20 ms frames in ``seconds`` of line time."""
+    return int(seconds * 50)
+
+
+class DiallingCarrier:
+    """The carrier as ``warm_transfer`` sees it, keeping the legs it dials (the agent's).
+
+    A test reads the agent leg's line clock through it, so it can wait for what the
+    agent's phone has *said* instead of for wall-clock seconds.
+    """
+
+    def __init__(self, inner: SipCarrier) -> None:
+        self.inner = inner
+        self.dialled: list[SipCallLeg] = []
+
+    async def dial(self, to: str, **options: object) -> CallLeg | DialFailure:
+        leg = await self.inner.dial(to, **options)  # type: ignore[arg-type]
+        if isinstance(leg, SipCallLeg):
+            self.dialled.append(leg)
+        return leg
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
 @dataclass
 class SipLab:
     """The running bed plus the audio and measurements the SIP tests share."""
@@ -83,8 +113,10 @@ class SipLab:
     RATE = RATE
     DEBTOR_SPEECH_AT_S = DEBTOR_SPEECH_AT_S
     AGENT_SPEECH_AT_S = AGENT_SPEECH_AT_S
+    XFER_DEBTOR_SPEECH_AT_S = XFER_DEBTOR_SPEECH_AT_S
     CROWD = CROWD
     INBAND_KEYS = INBAND_KEYS
+    DiallingCarrier = DiallingCarrier
     best_match = staticmethod(best_match)
     speech_frames = staticmethod(speech_frames)
     silence = staticmethod(silence)
@@ -111,6 +143,57 @@ class SipLab:
         }
         values.update(overrides)
         return SipSettings(**values)  # type: ignore[arg-type]
+
+    def line_times_at_bridge(
+        self, debtor: CountsLineFrames, carrier: DiallingCarrier
+    ) -> list[tuple[float, float]]:
+        """Filled when the transfer connects: (agent, debtor) seconds of line time then.
+
+        The scenario needs the bridge up before either phone speaks (agent at
+        ``AGENT_SPEECH_AT_S``, debtor at ``XFER_DEBTOR_SPEECH_AT_S``); what was said
+        before is dropped as stale, by design.
+        """
+        seen: list[tuple[float, float]] = []
+
+        def on_handoff(handoff: Handoff) -> None:
+            if handoff.state == "connected" and carrier.dialled:
+                agent = carrier.dialled[-1].frames_received / 50
+                seen.append((agent, debtor.frames_received / 50))
+
+        carrier.inner.desk.subscribe(on_handoff)
+        return seen
+
+    def assert_bridged_before_either_spoke(self, at_bridge: list[tuple[float, float]]) -> None:
+        [(agent_at, debtor_at)] = at_bridge
+        assert agent_at < AGENT_SPEECH_AT_S, f"agent already speaking at the bridge: {agent_at} s"
+        assert debtor_at < XFER_DEBTOR_SPEECH_AT_S, f"debtor already spoke: {debtor_at} s"
+
+    async def hang_up_once_both_have_spoken(
+        self, debtor: CountsLineFrames, carrier: DiallingCarrier, limit_s: float = 30.0
+    ) -> None:
+        """``xfer-debtor`` hangs up once both phones have said their sentence, in line time.
+
+        The bridge ends when the debtor hangs up; a wall-clock timer would cut the agent's
+        sentence short whenever a busy machine delays the agent's answer.
+        """
+        tail_s = 0.5
+        debtor_done = line_frames(XFER_DEBTOR_SPEECH_AT_S + self.debtor_speech.size / RATE + tail_s)
+        agent_done = line_frames(AGENT_SPEECH_AT_S + self.agent_speech.size / RATE + tail_s)
+
+        def said() -> bool:
+            agent = carrier.dialled[-1] if carrier.dialled else None
+            return (
+                agent is not None
+                and agent.frames_received >= agent_done
+                and debtor.frames_received >= debtor_done
+            )
+
+        async def both_said() -> None:
+            while not said():
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(both_said(), limit_s)
+        await asyncio.get_running_loop().run_in_executor(None, self.bed.peer("xfer-debtor").hangup)
 
     def last_recording(self, user: str, direction: str, timeout_s: float = 3.0) -> Pcm:
         """The newest finished sndfile dump of ``user`` (``dec``: what that phone heard)."""

@@ -88,24 +88,26 @@ def test_a_bridged_transfer_records_the_agent_and_the_debtor(
     recordings = CallRecordings(sessions, store)
 
     async def scenario() -> None:
-        async with SipCarrier(sip_lab.settings()) as carrier:
-            leg = await carrier.dial("xfer-debtor")
+        async with SipCarrier(sip_lab.settings()) as sip:
+            carrier = sip_lab.DiallingCarrier(sip)
+            leg = await sip.dial("xfer-debtor")
             assert isinstance(leg, SipCallLeg)
             active = recordings.start(seeded.attempt_id, leg, datetime.now(UTC))
-            loop = asyncio.get_running_loop()
-            hangup = sip_lab.bed.peer("xfer-debtor").hangup
-            loop.call_later(9.0, lambda: loop.run_in_executor(None, hangup))
+            at_bridge = sip_lab.line_times_at_bridge(active.leg, carrier)
+            hangup = asyncio.create_task(sip_lab.hang_up_once_both_have_spoken(active.leg, carrier))
             outcome = await warm_transfer(
-                carrier,
+                carrier,  # type: ignore[arg-type]
                 active.leg,
                 "agent",
                 CONTEXT,
                 timeout_s=5,
-                desk=carrier.desk,
+                desk=sip.desk,
                 whisper=sip_lab.whisper,
             )
+            await hangup
             assert outcome.connected
             await recordings.finish(active, (), datetime.now(UTC))
+            sip_lab.assert_bridged_before_either_spoke(at_bridge)
 
     asyncio.run(scenario())
     bot, far, _ = _channels(store, sessions, seeded.attempt_id)

@@ -14,7 +14,7 @@ from voicebot.actions import TransferContext
 from voicebot.domain.outcome import Disposition
 from voicebot.events import Hangup, TransferCompleted, TransferFailed
 from voicebot.telephony.sip import SipCallLeg, SipCarrier
-from voicebot.telephony.sip_transfer import Handoff, TransferOutcome, to_event
+from voicebot.telephony.sip_transfer import Handoff, TransferOutcome, to_event, warm_transfer
 
 if TYPE_CHECKING:
     from conftest import SipLab
@@ -32,25 +32,37 @@ def test_agent_gets_context_then_whisper_then_both_hear_each_other(sip_lab: SipL
     seen: list[Handoff] = []
 
     async def scenario() -> TransferOutcome:
-        async with SipCarrier(sip_lab.settings()) as carrier:
-            carrier.desk.subscribe(seen.append)
-            debtor = await carrier.dial("xfer-debtor")
+        async with SipCarrier(sip_lab.settings()) as sip:
+            sip.desk.subscribe(seen.append)
+            carrier = sip_lab.DiallingCarrier(sip)
+            debtor = await sip.dial("xfer-debtor")
             assert isinstance(debtor, SipCallLeg)
-            loop = asyncio.get_running_loop()
+            at_bridge = sip_lab.line_times_at_bridge(debtor, carrier)
             # The debtor hangs up after the bridge has carried both sentences.
-            hangup = sip_lab.bed.peer("xfer-debtor").hangup
-            loop.call_later(9.0, lambda: loop.run_in_executor(None, hangup))
-            outcome = await carrier.warm_transfer(
-                debtor, "agent", CONTEXT, timeout_s=5, whisper=sip_lab.whisper
+            hangup = asyncio.create_task(sip_lab.hang_up_once_both_have_spoken(debtor, carrier))
+            outcome = await warm_transfer(
+                carrier,  # type: ignore[arg-type]
+                debtor,
+                "agent",
+                CONTEXT,
+                timeout_s=5,
+                desk=sip.desk,
+                whisper=sip_lab.whisper,
             )
-            assert carrier.desk.get(debtor.call_id) == seen[-1]
+            await hangup
+            sip_lab.assert_bridged_before_either_spoke(at_bridge)
+            assert sip.desk.get(debtor.call_id) == seen[-1]
             return outcome
 
     outcome = asyncio.run(scenario())
     assert outcome.connected and outcome.agent == "agent"
     assert outcome.ended_by == "debtor"
-    assert 5.5 < outcome.bridged_s < 8.5
-    assert outcome.frames_to_agent > 200 and outcome.frames_to_debtor > 200
+    # Both sentences crossed the bridge whole (line time: 50 frames a second).
+    agent_said_s = sip_lab.agent_speech.size / sip_lab.RATE
+    debtor_said_s = sip_lab.debtor_speech.size / sip_lab.RATE
+    assert outcome.frames_to_debtor / 50 > agent_said_s
+    assert outcome.frames_to_agent / 50 > debtor_said_s
+    assert outcome.bridged_s > agent_said_s
     # The desk had the whole context while the agent's phone rang, before the bridge.
     assert [h.state for h in seen] == ["ringing", "connected", "ended"]
     assert seen[0].context == CONTEXT and seen[0].connected_at is None
