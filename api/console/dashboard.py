@@ -1,9 +1,9 @@
 """What a campaign's live dashboard shows, computed once per tick for every open dashboard.
 
 The KPIs are ``campaign_status``'s (the numbers of ``voicebot campaign status``), assembled
-by its own ``assemble`` from the same queries; only the finished attempts' part is kept
-incrementally (``live_tally``). On top: calls in progress, transfers waiting, the
-campaign's latest day of calls by UTC hour (the demo dials on a future working day, so
+by its own ``assemble`` from the same queries; the attempts' part is kept incrementally and
+the other parts are recomputed only when they changed (``live_tally``). On top: calls in
+progress, transfers waiting, the campaign's latest day of calls by UTC hour (the demo dials on a future working day, so
 "today" is the day the calls happened) and the funnel.
 """
 
@@ -23,11 +23,16 @@ from voicebot.campaigns.status import (
     inbound_kpis,
     members_by_segment,
     promised_by_segment,
-    refusals_by_rule,
 )
 from voicebot.storage import models as m
 
 IN_PROGRESS = ("claimed", "dialing")
+
+
+def _follow_ups(
+    session: Session, campaign_id: int
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    return follow_up_kpis(session, campaign_id), follow_ups_by_segment(session, campaign_id)
 
 
 def dashboard_snapshot(session: Session, campaign_id: int, tracker: LiveTally) -> dict[str, Any]:
@@ -35,17 +40,18 @@ def dashboard_snapshot(session: Session, campaign_id: int, tracker: LiveTally) -
     up to date incrementally by ``tracker``; plus the live counters and the day by hour."""
     done = tracker.update(session, campaign_id)
     by_status = done.by_status
+    follow_ups, follow_ups_segments = tracker.follow_ups(session, campaign_id, done, _follow_ups)
     status = assemble(
         session.get_one(m.Campaign, campaign_id),
-        members=tracker.members(session, campaign_id, members_by_segment),
+        members=tracker.members(session, campaign_id, done, members_by_segment),
         by_status=by_status,
-        refusals=refusals_by_rule(session, campaign_id),
+        refusals=done.refusals,
         attempted=done.attempted,
         tallies=done.tallies,
-        promised=tracker.promised(session, campaign_id, promised_by_segment),
+        promised=tracker.promised(session, campaign_id, done, promised_by_segment),
         inbound=tracker.inbound(session, campaign_id, done, inbound_kpis),
-        follow_ups=follow_up_kpis(session, campaign_id),
-        follow_ups_by_segment=follow_ups_by_segment(session, campaign_id),
+        follow_ups=follow_ups,
+        follow_ups_by_segment=follow_ups_segments,
     )
     # From the few waiting transfers to their attempts (not the campaign's attempts to
     # their transfers): the cost follows the queue, not the campaign.

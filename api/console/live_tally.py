@@ -1,21 +1,29 @@
-"""A campaign's finished-attempt tallies kept up to date by adding only what just finished.
+"""A campaign's dashboard figures kept up to date by reading only what changed since the last tick.
 
-``campaign_status`` aggregates every finished attempt: most of a second at 100,000
-calls. A dashboard ticking every second cannot afford that, so this tracker adds, per
-tick, only the attempts that finished since the last one, with the same
-``finished_tallies`` and ``attempted_debtors`` queries ``campaign_status`` uses,
-restricted to those ids. A finished attempt never changes again, so the running sums
-equal a full recount.
+``campaign_status`` aggregates every attempt: most of a second at 100,000 calls. A
+dashboard ticking every second cannot afford that, so this tracker adds, per tick, only
+the attempts that finished since the last one, with the same ``finished_tallies`` and
+``attempted_debtors`` queries ``campaign_status`` uses, restricted to those ids. A
+finished attempt never changes again, so the running sums equal a full recount.
 
-Finding what finished is the cost at 100,000 attempts, so it has two paths:
-- usual: the count and id sum of the campaign's finished attempts (one grouped scan of a
-  covering index, which also gives the counts by status), and when they moved, the
-  attempts that ended in the last ``RECENT`` before the newest end already counted (an
-  index range). Their new ids must account exactly for the moved count and sum;
-- otherwise (an attempt committed long after it ended, one deleted, the first tick): a
-  fingerprint of the finished attempts in blocks of ids (count and id sum per block),
-  whose changed blocks are read again; when a block moved without the matching new ids
-  (an attempt deleted) the tracker starts over and recounts everything.
+A usual tick reads only what moved:
+- the attempts that ended in the last ``RECENT`` before the newest end already counted
+  (an index range), the new ones;
+- the attempts neither finished nor queued (in flight, cancelled, lost: index ranges),
+  and the attempts created since the last tick (``IdWindow``); the queued ones are the
+  rest, so every move between queued and another status is counted exactly;
+- the finished inbound calls (an index range) and cheap marks of the other parts (the
+  debtors' newest update, the promises', texts', payments' and audit log's newest rows):
+  a part (members, promises, follow-ups, refusals) is recomputed only when its mark moved.
+
+What a usual tick cannot see (an attempt committed long after it ended, a row deleted, a
+member added without its debtor changing) is corrected by a full recount every
+``RECONCILE_TICKS`` ticks, or at once when the figures disagree: one grouped scan of the
+attempts' covering index, and when the finished ones moved without matching new ids, a
+fingerprint of them in blocks of ids (count and id sum per block) whose changed blocks
+are read again; when a block moved without the matching new ids (an attempt deleted) the
+tracker starts over. The cached parts are recomputed on another tick of the cycle, so no
+tick pays for both.
 """
 
 from __future__ import annotations
@@ -28,12 +36,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Integer, String, and_, case, func, null, select, union_all
 from sqlalchemy.orm import Session
 
+from api.console.live_window import IdWindow
 from voicebot.campaigns.kpis import CONTACT, PROMISES
 from voicebot.campaigns.status import (
+    INBOUND,
     OUTBOUND,
+    SENT_TEXTS,
     Tally,
     attempted_debtors,
     finished,
@@ -45,8 +56,23 @@ T = TypeVar("T")
 BLOCK = 256  # attempt ids per fingerprint block
 BATCH = 5000  # ids (or blocks) per IN (...) list (SQLite allows 32766 parameters)
 # How long after its end an attempt's commit is still found by the usual path: a worker
-# commits the outcome as the call ends; a later commit takes the fingerprint path.
+# commits the outcome as the call ends; a later commit waits for the next full recount.
 RECENT = timedelta(seconds=60)
+# A full recount every this many ticks (30 s at the default one-second tick): ~3% of the
+# ticks, so the usual tick's cost is the dashboard's.
+RECONCILE_TICKS = 30
+# The cached parts, recomputed whatever their marks once per cycle, each on its own tick
+# between the recounts (so no tick pays for two of them).
+PARTS = ("members", "promised", "inbound", "follow_ups")
+REFUSED = "dial_refused"
+# The audit entries a tick reads: refusals, and what changes a promise's status (each is
+# written in the transaction that changes it).
+WATCHED = (REFUSED, "promise_kept", "promise_broken", "promise_partly_paid")
+
+# The typed blanks of the full scan's two row shapes (UNION ALL).
+NO_ID = null().cast(Integer)
+NO_COUNT = null().cast(Integer)
+NO_STATUS = null().cast(String)
 
 Hours = dict[tuple[date, int], list[int]]  # (UTC day, hour) -> [attempts, contacts, promises]
 
@@ -67,50 +93,50 @@ class _State:
     counted: tuple[int, int] = (0, 0)  # count and id sum of ``known``
     newest_end: datetime | None = None  # the latest ``ended_at`` among ``known``
     scanned: bool = False  # the fingerprints were read once (the first tick)
+    ticks: int = 0  # ticks since the tracker started (the recount cycle's position)
+    outbound: int = 0  # the campaign's outbound attempts, whatever their status
+    created: IdWindow = field(default_factory=IdWindow)  # the newest attempts already counted
+    refusals: dict[str, int] = field(default_factory=dict)  # dials refused, by rule
+    audited: IdWindow | None = None  # the newest audit entries read (None: none yet)
+    promise_event: int = 0  # the newest audit entry of a promise kept, broken or part-paid
 
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """What the dashboard needs of every finished attempt so far."""
+    """What the dashboard needs of every finished attempt so far, and this tick's marks."""
 
     tallies: dict[str, Tally]
     attempted: dict[str, int]
     hours: Hours
     by_status: dict[Any, int]  # every attempt of the campaign, as ``attempts_by_status``
     inbound_mark: tuple[int, int]  # count and id sum of the finished inbound calls
+    refusals: dict[str, int]  # as ``refusals_by_rule``
+    marks: dict[str, tuple[Any, ...]]  # what moves when a cached part changes (``_marks``)
+    reconciled: bool  # this tick recounted the attempts in full
+    refresh: frozenset[str]  # the cached parts recomputed this tick whatever their marks
 
 
 class LiveTally:
-    def __init__(self) -> None:
+    def __init__(self, reconcile_every: int = RECONCILE_TICKS) -> None:
+        self.reconcile_every = max(reconcile_every, 1)
         self._states: dict[int, _State] = {}
         self._marked: dict[tuple[str, int], tuple[tuple[Any, ...], Any]] = {}
         self._lock = threading.Lock()
 
-    def members(self, session: Session, campaign_id: int, count: Callable[[Session, int], T]) -> T:
-        """``count`` (members by segment) again only when the campaign's members or any
-        debtor changed: the member list's count and id sum, the latest debtor update."""
-        mark = (
-            *session.execute(
-                select(func.count(), func.sum(m.CampaignDebtor.debtor_id)).where(
-                    m.CampaignDebtor.campaign_id == campaign_id
-                )
-            ).one(),
-            session.scalar(select(func.max(m.Debtor.updated_at))),
-        )
-        return self._cached(("members", campaign_id), mark, lambda: count(session, campaign_id))
+    def members(
+        self, session: Session, campaign_id: int, done: Finished, count: Callable[[Session, int], T]
+    ) -> T:
+        """``count`` (members by segment) again when a debtor was added or changed (a new
+        member that is an old, unchanged debtor shows at the next full recount, or at once
+        when the console imported it: ``refresh``)."""
+        return self._part("members", session, campaign_id, done, ("debtors",), count)
 
-    def promised(self, session: Session, campaign_id: int, total: Callable[[Session, int], T]) -> T:
+    def promised(
+        self, session: Session, campaign_id: int, done: Finished, total: Callable[[Session, int], T]
+    ) -> T:
         """``total`` (promised amounts) again only when the campaign's promises changed
         (a promise's amount is never edited; a debtor's segment is covered by its update)."""
-        mark = (
-            *session.execute(
-                select(func.count(), func.sum(m.PromiseToPay.id)).where(
-                    m.PromiseToPay.campaign_id == campaign_id
-                )
-            ).one(),
-            session.scalar(select(func.max(m.Debtor.updated_at))),
-        )
-        return self._cached(("promised", campaign_id), mark, lambda: total(session, campaign_id))
+        return self._part("promised", session, campaign_id, done, ("promises", "debtors"), total)
 
     def inbound(
         self,
@@ -121,27 +147,51 @@ class LiveTally:
     ) -> T:
         """``compute`` (the inbound block) again only when an inbound call finished or a
         debtor changed."""
-        mark = (*done.inbound_mark, session.scalar(select(func.max(m.Debtor.updated_at))))
-        return self._cached(("inbound", campaign_id), mark, lambda: compute(session, campaign_id))
+        return self._part("inbound", session, campaign_id, done, ("inbound", "debtors"), compute)
 
-    def _cached(self, key: tuple[str, int], mark: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    def follow_ups(
+        self,
+        session: Session,
+        campaign_id: int,
+        done: Finished,
+        compute: Callable[[Session, int], T],
+    ) -> T:
+        """``compute`` (kept and broken promises, money recovered, texts sent) again only
+        when a promise, a text, a payment or a debtor changed."""
+        parts = ("promises", "promise_events", "texts", "payments", "debtors")
+        return self._part("follow_ups", session, campaign_id, done, parts, compute)
+
+    def _part(
+        self,
+        name: str,
+        session: Session,
+        campaign_id: int,
+        done: Finished,
+        marks: tuple[str, ...],
+        compute: Callable[[Session, int], T],
+    ) -> T:
+        key = (name, campaign_id)
+        mark = tuple(done.marks[part] for part in marks)
         cached = self._marked.get(key)
-        if cached is not None and cached[0] == mark:
-            return copy.deepcopy(cached[1])  # type: ignore[no-any-return]
-        fresh = compute()
-        self._marked[key] = (mark, fresh)
-        return copy.deepcopy(fresh)
+        if cached is None or cached[0] != mark or name in done.refresh:
+            cached = self._marked[key] = (mark, compute(session, campaign_id))
+        return copy.deepcopy(cached[1])
 
     def update(self, session: Session, campaign_id: int) -> Finished:
-        """Catch up with what finished since the last call; returns copies to read freely."""
+        """Catch up with what changed since the last call; returns copies to read freely."""
         with self._lock:
             state = self._states.setdefault(campaign_id, _State())
-            fresh = self._finished_since(session, campaign_id, state)
+            cycle = state.ticks % self.reconcile_every
+            state.ticks += 1
+            reconcile = cycle == 0
+            fresh = self._finished_since(session, campaign_id, state, reconcile)
             if fresh is None:
-                state = self._states[campaign_id] = _State()
-                fresh = self._finished_since(session, campaign_id, state) or []
+                state = self._states[campaign_id] = _State(ticks=state.ticks)
+                reconcile = True
+                fresh = self._finished_since(session, campaign_id, state, reconcile) or []
             for start in range(0, len(fresh), BATCH):
                 self._add(session, campaign_id, state, fresh[start : start + BATCH])
+            self._audited(session, campaign_id, state, reconcile)
             tallies: dict[str, Tally] = {}
             for segment, tally in state.tallies.items():
                 tallies[segment] = Tally()
@@ -152,23 +202,54 @@ class LiveTally:
                 hours={key: list(counts) for key, counts in state.hours.items()},
                 by_status=dict(state.by_status),
                 inbound_mark=state.inbound_mark,
+                refusals=dict(state.refusals),
+                marks={
+                    **_marks(session, campaign_id),
+                    "inbound": state.inbound_mark,
+                    "promise_events": (state.promise_event,),
+                },
+                reconciled=reconcile,
+                refresh=frozenset(
+                    part
+                    for k, part in enumerate(PARTS, start=1)
+                    if cycle == self.reconcile_every * k // (len(PARTS) + 1)
+                ),
             )
+
+    def refresh(self, campaign_id: int) -> None:
+        """Recount everything at the next tick (the console just changed the campaign)."""
+        with self._lock:
+            if campaign_id in self._states:
+                self._states[campaign_id].ticks = 0
+            for key in [k for k in self._marked if k[1] == campaign_id]:
+                del self._marked[key]
 
     def forget(self, campaign_id: int) -> None:
         with self._lock:
             self._states.pop(campaign_id, None)
-            self._marked.pop(("members", campaign_id), None)
-            self._marked.pop(("promised", campaign_id), None)
+            for key in [k for k in self._marked if k[1] == campaign_id]:
+                del self._marked[key]
 
     def _finished_since(
-        self, session: Session, campaign_id: int, state: _State
+        self, session: Session, campaign_id: int, state: _State, reconcile: bool
     ) -> list[int] | None:
         """Ids finished since the last tick, or None when the tracker must start over."""
-        fresh: list[int] = []
+        if not reconcile and state.scanned and state.newest_end is not None:
+            fresh = self._recent(session, campaign_id, state)
+            if self._follow(session, campaign_id, state):
+                return sorted(fresh)
+            return self._recount(session, campaign_id, state, fresh)  # the figures disagree
+        return self._recount(session, campaign_id, state, [])
+
+    def _recount(
+        self, session: Session, campaign_id: int, state: _State, fresh: list[int]
+    ) -> list[int] | None:
+        """The full check: every attempt's status in one grouped scan, then the finished
+        ones found by the recent ends or by blocks of ids."""
         # Statements read what is committed when each runs: a call finishing between the
-        # marks and the recent ids shows as a surplus; one more round settles it.
+        # scan and the recent ids shows as a surplus; one more round settles it.
         for _ in range(2):
-            done = self._marks(session, campaign_id, state)
+            done = self._scan(session, campaign_id, state)
             if not state.scanned or state.newest_end is None:
                 break
             if done == state.counted:
@@ -179,61 +260,176 @@ class LiveTally:
         rest = self._by_blocks(session, campaign_id, state)
         return None if rest is None else sorted(fresh + rest)
 
-    def _marks(self, session: Session, campaign_id: int, state: _State) -> tuple[int, int]:
+    def _scan(self, session: Session, campaign_id: int, state: _State) -> tuple[int, int]:
         """Count and id sum of the finished outbound attempts, from one grouped scan of a
-        covering index that also gives the counts by status and the inbound mark."""
+        covering index that also gives the counts by status, the inbound mark, and (in
+        the same statement, so nothing is counted twice) the newest ids one by one."""
+        attempt = m.CallAttempt
+        largest = session.scalar(select(func.max(attempt.id))) or 0
+        window = IdWindow.starting_at(largest)
+        ours = attempt.campaign_id == campaign_id
         scanned = session.execute(
-            select(
-                m.CallAttempt.status,
-                m.CallAttempt.direction,
-                func.count(),
-                func.sum(m.CallAttempt.id),
+            union_all(
+                select(attempt.status, attempt.direction, func.count(), func.sum(attempt.id), NO_ID)
+                .where(ours)
+                .group_by(attempt.status, attempt.direction),
+                # The newest ids apart (not in the GROUP BY: it would leave the index's order).
+                select(NO_STATUS, NO_STATUS, NO_COUNT, NO_COUNT, attempt.id).where(
+                    attempt.id > window.floor, ours
+                ),
             )
-            .where(m.CallAttempt.campaign_id == campaign_id)
-            .group_by(m.CallAttempt.status, m.CallAttempt.direction)
         ).all()
         by_status: dict[Any, int] = {}
         done = inbound = (0, 0)
-        for status, way, n, total in scanned:
+        outbound = 0
+        for status, way, n, total, attempt_id in scanned:
+            if attempt_id is not None:
+                window.seen.add(int(attempt_id))
+                continue
             if way == OUTBOUND:
                 by_status[status] = by_status.get(status, 0) + int(n)
+                outbound += int(n)
                 if status == "done":
-                    done = (int(n), int(total))
+                    done = (done[0] + int(n), done[1] + int(total))
             elif status == "done":
                 inbound = (inbound[0] + int(n), inbound[1] + int(total))
         state.by_status = by_status
         state.inbound_mark = inbound
+        state.outbound = outbound
+        state.created = window
         return done
+
+    def _follow(self, session: Session, campaign_id: int, state: _State) -> bool:
+        """The usual tick's counts by status: the attempts created since the last tick, the
+        ones neither finished nor queued (index ranges), the finished ones already counted,
+        and the queued ones as the rest. False when they cannot add up (a row deleted)."""
+        attempt = m.CallAttempt
+        # Every campaign's newest ids (a few hundred): with the campaign's term as well,
+        # SQLite walks the campaign's index instead of the id range.
+        listed = (
+            session.connection()
+            .execute(
+                select(attempt.id, attempt.campaign_id, attempt.direction).where(
+                    attempt.id > state.created.floor
+                )
+            )
+            .all()
+        )
+        ours = {i: way for i, campaign, way in listed if campaign == campaign_id}
+        created = state.created.unseen(ours, max((row[0] for row in listed), default=0))
+        state.outbound += sum(ours[i] == OUTBOUND for i in created)
+        status = attempt.status
+        # Three index ranges around the two large statuses (whatever the collation: every
+        # other status sorts in one of them); an OR of them would make SQLite scan them all.
+        others: list[Any] = []
+        for outside in (
+            status < "done",
+            and_(status > "done", status < "queued"),
+            status > "queued",
+        ):
+            others += session.execute(
+                select(status, func.count())
+                .where(attempt.campaign_id == campaign_id, outside, attempt.direction == OUTBOUND)
+                .group_by(status)
+            ).all()
+        by_status: dict[Any, int] = {s: int(n) for s, n in others}
+        finished_count = state.counted[0]
+        queued = state.outbound - finished_count - sum(by_status.values())
+        if queued < 0:
+            return False
+        for key, n in (("done", finished_count), ("queued", queued)):
+            if n:
+                by_status[key] = n
+        state.by_status = by_status
+        n, total = session.execute(
+            select(func.count(), func.sum(attempt.id)).where(finished(campaign_id, INBOUND))
+        ).one()
+        state.inbound_mark = (int(n), int(total or 0))
+        return True
+
+    def _audited(self, session: Session, campaign_id: int, state: _State, recount: bool) -> None:
+        """The dials refused by rule (``refusals_by_rule``) and the newest promise kept or
+        broken: the audit log is append-only, so the new entries are added; the full
+        recount reads them all again."""
+        entry = m.AuditEntry
+        ours = (entry.campaign_id == campaign_id) & entry.action.in_(WATCHED)
+        if recount or state.audited is None:
+            largest = session.scalar(select(func.max(entry.id))) or 0
+            window = IdWindow.starting_at(largest)
+            refusals: dict[str, int] = defaultdict(int)
+            promised = 0
+            for action, rule, n, newest, entry_id in session.execute(
+                union_all(
+                    select(entry.action, entry.rule, func.count(), func.max(entry.id), NO_ID)
+                    .where(ours)
+                    .group_by(entry.action, entry.rule),
+                    select(NO_STATUS, NO_STATUS, NO_COUNT, NO_COUNT, entry.id).where(
+                        entry.id > window.floor, ours
+                    ),
+                )
+            ):
+                if entry_id is not None:
+                    window.seen.add(int(entry_id))
+                elif action == REFUSED:
+                    refusals[rule] += int(n)
+                else:
+                    promised = max(promised, int(newest))
+            state.refusals, state.audited, state.promise_event = dict(refusals), window, promised
+            return
+        audited = state.audited
+        # Every campaign's newest entries (a few hundred): with the other terms as well the
+        # planner may walk the action's index instead of the id range.
+        listed = (
+            session.connection()
+            .execute(
+                select(entry.id, entry.campaign_id, entry.action, entry.rule).where(
+                    entry.id > audited.floor
+                )
+            )
+            .all()
+        )
+        rows = {
+            i: (action, rule)
+            for i, campaign, action, rule in listed
+            if campaign == campaign_id and action in WATCHED
+        }
+        for entry_id in audited.unseen(rows, max((row[0] for row in listed), default=0)):
+            action, rule = rows[entry_id]
+            if action == REFUSED:
+                state.refusals[rule] = state.refusals.get(rule, 0) + 1
+            else:
+                state.promise_event = max(state.promise_event, entry_id)
 
     def _recent(self, session: Session, campaign_id: int, state: _State) -> list[int]:
         """The usual path: the finished attempts not counted yet among those that ended
         lately (an index range); each is counted at once (a finished attempt is final)."""
         assert state.newest_end is not None
-        # Two index ranges (an OR of both would make SQLite scan every finished attempt).
-        rows = [
-            *session.execute(
-                select(m.CallAttempt.id, m.CallAttempt.ended_at).where(
-                    finished(campaign_id), m.CallAttempt.ended_at >= state.newest_end - RECENT
-                )
-            ),
-            *session.execute(
-                select(m.CallAttempt.id, m.CallAttempt.ended_at).where(
+        lately = finished(campaign_id) & (m.CallAttempt.ended_at >= state.newest_end - RECENT)
+        # The ids alone (thousands at 50 calls a second, each end parsed would cost more
+        # than the query); two index ranges: an OR of both would make SQLite scan them all.
+        conn = session.connection()
+        ids = [
+            *conn.scalars(select(m.CallAttempt.id).where(lately)),
+            *conn.scalars(
+                select(m.CallAttempt.id).where(
                     finished(campaign_id), m.CallAttempt.ended_at.is_(None)
                 )
             ),
         ]
-        fresh = []
+        fresh = [i for i in ids if i not in state.known]
+        if not fresh:
+            return fresh
+        # The newest end in the range (one more index read): an attempt committed since
+        # the ids were read may move it, and ended after those, it is still in range.
+        newest = conn.scalar(select(func.max(m.CallAttempt.ended_at)).where(lately))
+        if newest is not None and newest > state.newest_end:
+            state.newest_end = newest
         count, total = state.counted
-        for i, ended in rows:
-            if i in state.known:
-                continue
-            fresh.append(i)
+        for i in fresh:
             state.known.add(i)
             mark = state.fingerprints.get(i // BLOCK, (0, 0))
             state.fingerprints[i // BLOCK] = (mark[0] + 1, mark[1] + i)
             count, total = count + 1, total + i
-            if ended is not None and ended > state.newest_end:
-                state.newest_end = ended
         state.counted = (count, total)
         return fresh
 
@@ -291,6 +487,39 @@ class LiveTally:
             for i, n in enumerate(counts):
                 slot[i] += n
         state.known.update(ids)
+
+
+def _marks(session: Session, campaign_id: int) -> dict[str, tuple[Any, ...]]:
+    """What moves when a cached part changes: the newest debtor (id, update), the
+    campaign's promises (count, id sum) and texts (count, id sums by the statuses the KPIs
+    count) and the newest payment. The maxima read one index end each; promises and texts one pass over
+    the campaign's rows, without the joins their KPIs need."""
+    newest = session.execute(
+        select(
+            select(func.max(m.Debtor.id)).scalar_subquery(),
+            select(func.max(m.Debtor.updated_at)).scalar_subquery(),
+            select(func.max(m.Payment.id)).scalar_subquery(),
+        )
+    ).one()
+    promise, text = m.PromiseToPay, m.Message
+    # Status changes are marked by their audit entries (``promise_event``).
+    promises = session.execute(
+        select(func.count(), func.sum(promise.id)).where(promise.campaign_id == campaign_id)
+    ).one()
+    texts = session.execute(
+        select(
+            func.count(),
+            func.sum(text.id),
+            func.sum(case((text.status.in_(SENT_TEXTS), text.id), else_=0)),
+            func.sum(case((text.status == "refused", text.id), else_=0)),
+        ).where(text.campaign_id == campaign_id)
+    ).one()
+    return {
+        "debtors": (newest[0], newest[1]),
+        "payments": (newest[2],),
+        "promises": tuple(promises),
+        "texts": tuple(texts),
+    }
 
 
 def _block(session: Session) -> Any:
