@@ -1,14 +1,17 @@
 """Console live dashboard under load: server time per update and 50 open dashboards.
 
-Run: .venv/bin/python bench/bench_console.py [--calls 100000] [--viewers 50] [--seconds 10]
+Run: .venv/bin/python bench/bench_console.py [--db sqlite|postgresql] [--calls 100000]
+     [--viewers 50] [--seconds 20] [--recount-every 30]
 Seeds SQLite (or a throwaway PostgreSQL) with bench_api's bulk seed (``--calls``
 finished calls of one campaign) and more members up to ``--debtors``, serves the app
 in-process (uvicorn, loopback), signs in to the console and keeps ``--viewers`` SSE
 dashboards of that campaign open while a writer finishes ``--rate`` more calls per second.
 Prints the server time of one dashboard update (the computation every viewer shares:
 status, live counters, the day by hour) for the first one (the full recount when the
-server starts) and for the following ones (p50/p95/max), and how many computations ran
-against how many events were sent. Client, writer and server share the machine's cores,
+server starts) and for the following ones (p50/p95/max), the usual ticks (reading what
+changed) apart from the full recounts (every ``--recount-every`` ticks: lower it to see
+their cost in a short run), and how many computations ran against how many events were
+sent, with the machine's load average before and after. Client, writer and server share the machine's cores,
 so the figures are a floor for a dedicated host.
 
 Meanwhile an agent signed in to the desk, available, with its event stream open: a
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import re
 import socket
 import statistics
@@ -40,6 +44,7 @@ from sqlalchemy import insert, update
 
 import api.console.live as live
 from api.app import create_app
+from api.console.live_tally import RECONCILE_TICKS, LiveTally
 from api.security import AGENT, create_api_key
 from voicebot.config import ApiConfig, Settings
 from voicebot.storage import models as m
@@ -47,16 +52,19 @@ from voicebot.storage.db import make_engine, session_factory, transaction
 
 TIMES: list[float] = []
 CPU: list[float] = []  # the computing thread's own CPU time (no waiting for the cores)
+RECOUNTS: list[bool] = []  # whether that computation was a full recount
 
 
 def _timed(original: Any) -> Any:
-    def wrapper(session: Any, campaign_id: int, tracker: Any) -> Any:
+    def wrapper(session: Any, campaign_id: int, tracker: LiveTally) -> Any:
         started, cpu = time.perf_counter(), time.thread_time()
+        ticks = tracker.ticks(campaign_id)
         try:
             return original(session, campaign_id, tracker)
         finally:
             TIMES.append(time.perf_counter() - started)
             CPU.append(time.thread_time() - cpu)
+            RECOUNTS.append(ticks % tracker.reconcile_every == 0)
 
     return wrapper
 
@@ -253,6 +261,9 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=50, help="calls finishing per second")
     parser.add_argument("--pop-every", type=float, default=1.0, help="seconds between transfers")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--recount-every", type=int, default=RECONCILE_TICKS, help="ticks between full recounts"
+    )
     args = parser.parse_args()
     postgres = start_postgres() if args.db == "postgresql" else None
     with tempfile.TemporaryDirectory() as tmp:
@@ -279,7 +290,9 @@ def main() -> None:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+        app = create_app(settings)
+        app.state.console_tally = LiveTally(reconcile_every=args.recount_every)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         while not server.started:  # startup only; the measurement waits on real events
@@ -299,6 +312,7 @@ def main() -> None:
         popping = spawn.Process(
             target=_pops, args=(base, agent_key, url, args.seconds, args.pop_every, results)
         )
+        load_before = os.getloadavg()
         writing.start()
         watching.start()
         popping.start()
@@ -306,6 +320,7 @@ def main() -> None:
         popping.join()
         stop.set()
         writing.join()
+        load_after = os.getloadavg()
         outcome = dict(results.get() for _ in range(3))
         popped = sorted(outcome["pops"])
         written, (events, slowest_first) = [outcome["written"]], outcome["viewers"]
@@ -315,14 +330,29 @@ def main() -> None:
         postgres.stop()
     ms = [t * 1000 for t in TIMES]
     warm = ms[1:] or ms
+    usual = [t for t, full in zip(ms[1:], RECOUNTS[1:], strict=True) if not full]
+    recounts = [t for t, full in zip(ms[1:], RECOUNTS[1:], strict=True) if full]
     print(
         f"{args.db}: {args.viewers} dashboards for {args.seconds:.0f} s while {written[0]} "
         f"calls finished: {len(TIMES)} computations, {events} events sent"
+    )
+    print(
+        "machine load average (1 min) before/after: "
+        f"{load_before[0]:.2f}/{load_after[0]:.2f} on {os.cpu_count()} cores"
     )
     print(f"first update (the full recount when the server starts): {ms[0]:.0f} ms")
     print(
         f"server time per update after it: p50 {statistics.median(warm):.1f} ms, "
         f"p95 {percentile(warm, 0.95):.1f} ms, max {max(warm):.1f} ms"
+    )
+    if usual:
+        print(
+            f"  usual ticks ({len(usual)}): p50 {statistics.median(usual):.1f} ms, "
+            f"p95 {percentile(usual, 0.95):.1f} ms, max {max(usual):.1f} ms"
+        )
+    print(
+        f"  full recounts every {args.recount_every} ticks ({len(recounts)}): "
+        + (f"max {max(recounts):.1f} ms" if recounts else "none in this run")
     )
     cpu = [t * 1000 for t in CPU][1:] or [t * 1000 for t in CPU]
     print(

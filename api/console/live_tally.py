@@ -17,13 +17,13 @@ A usual tick reads only what moved:
   a part (members, promises, follow-ups, refusals) is recomputed only when its mark moved.
 
 What a usual tick cannot see (an attempt committed long after it ended, a row deleted, a
-member added without its debtor changing) is corrected by a full recount every
-``RECONCILE_TICKS`` ticks, or at once when the figures disagree: one grouped scan of the
-attempts' covering index, and when the finished ones moved without matching new ids, a
-fingerprint of them in blocks of ids (count and id sum per block) whose changed blocks
-are read again; when a block moved without the matching new ids (an attempt deleted) the
-tracker starts over. The cached parts are recomputed on another tick of the cycle, so no
-tick pays for both.
+member added without its debtor changing, a row committed long after its id was taken)
+is corrected by a full recount every ``RECONCILE_TICKS`` ticks, or at once when the
+figures disagree: every cached part computed again, one grouped scan of the attempts'
+covering index, and when the finished ones moved without matching new ids, a fingerprint
+of them in blocks of ids (count and id sum per block) whose changed blocks are read
+again; when a block moved without the matching new ids (an attempt deleted) the tracker
+starts over.
 """
 
 from __future__ import annotations
@@ -36,17 +36,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, String, and_, case, func, null, select, union_all
+from sqlalchemy import Integer, String, func, null, select, union_all
 from sqlalchemy.orm import Session
 
+from api.console.live_moves import Moves, read_moves
 from api.console.live_window import IdWindow
 from voicebot.campaigns.kpis import CONTACT, PROMISES
 from voicebot.campaigns.status import (
-    INBOUND,
     OUTBOUND,
-    SENT_TEXTS,
     Tally,
-    attempted_debtors,
     finished,
     finished_tallies,
 )
@@ -58,13 +56,12 @@ BATCH = 5000  # ids (or blocks) per IN (...) list (SQLite allows 32766 parameter
 # How long after its end an attempt's commit is still found by the usual path: a worker
 # commits the outcome as the call ends; a later commit waits for the next full recount.
 RECENT = timedelta(seconds=60)
-# A full recount every this many ticks (30 s at the default one-second tick): ~3% of the
-# ticks, so the usual tick's cost is the dashboard's.
+# A full recount (the attempts and every cached part) every this many ticks (30 s at the
+# default one-second tick): ~3% of the ticks, so the usual tick's cost is the dashboard's.
 RECONCILE_TICKS = 30
-# The cached parts, recomputed whatever their marks once per cycle, each on its own tick
-# between the recounts (so no tick pays for two of them).
-PARTS = ("members", "promised", "inbound", "follow_ups")
 REFUSED = "dial_refused"
+CONTACT_CODES = frozenset(d.value for d in CONTACT)
+PROMISE_CODES = frozenset(d.value for d in PROMISES)
 # The audit entries a tick reads: refusals, and what changes a promise's status (each is
 # written in the transaction that changes it).
 WATCHED = (REFUSED, "promise_kept", "promise_broken", "promise_partly_paid")
@@ -99,6 +96,7 @@ class _State:
     refusals: dict[str, int] = field(default_factory=dict)  # dials refused, by rule
     audited: IdWindow | None = None  # the newest audit entries read (None: none yet)
     promise_event: int = 0  # the newest audit entry of a promise kept, broken or part-paid
+    pending: list[int] = field(default_factory=list)  # found finished, figures not added yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +110,7 @@ class Finished:
     inbound_mark: tuple[int, int]  # count and id sum of the finished inbound calls
     refusals: dict[str, int]  # as ``refusals_by_rule``
     marks: dict[str, tuple[Any, ...]]  # what moves when a cached part changes (``_marks``)
-    reconciled: bool  # this tick recounted the attempts in full
-    refresh: frozenset[str]  # the cached parts recomputed this tick whatever their marks
+    reconciled: bool  # this tick recounts everything (the cached parts too)
 
 
 class LiveTally:
@@ -145,9 +142,10 @@ class LiveTally:
         done: Finished,
         compute: Callable[[Session, int], T],
     ) -> T:
-        """``compute`` (the inbound block) again only when an inbound call finished or a
-        debtor changed."""
-        return self._part("inbound", session, campaign_id, done, ("inbound", "debtors"), compute)
+        """``compute`` (the inbound block) again only when an inbound call finished, a
+        promise was made or a debtor changed."""
+        parts = ("inbound", "promises", "debtors")
+        return self._part("inbound", session, campaign_id, done, parts, compute)
 
     def follow_ups(
         self,
@@ -173,7 +171,7 @@ class LiveTally:
         key = (name, campaign_id)
         mark = tuple(done.marks[part] for part in marks)
         cached = self._marked.get(key)
-        if cached is None or cached[0] != mark or name in done.refresh:
+        if cached is None or cached[0] != mark or done.reconciled:
             cached = self._marked[key] = (mark, compute(session, campaign_id))
         return copy.deepcopy(cached[1])
 
@@ -181,17 +179,33 @@ class LiveTally:
         """Catch up with what changed since the last call; returns copies to read freely."""
         with self._lock:
             state = self._states.setdefault(campaign_id, _State())
-            cycle = state.ticks % self.reconcile_every
+            reconcile = state.ticks % self.reconcile_every == 0
             state.ticks += 1
-            reconcile = cycle == 0
-            fresh = self._finished_since(session, campaign_id, state, reconcile)
+            usual = (
+                not reconcile
+                and state.scanned
+                and state.newest_end is not None
+                and state.audited is not None
+            )
+            moves = read_moves(
+                session,
+                campaign_id,
+                ended_since=state.newest_end - RECENT if usual and state.newest_end else None,
+                created_above=state.created.floor if usual else None,
+                audit_above=state.audited.floor if usual and state.audited else None,
+            )
+            fresh = self._follow(campaign_id, state, moves) if usual else None
+            if fresh is None:  # a recount is due, or the usual tick's figures disagree
+                fresh = self._recount(session, campaign_id, state, state.pending)
             if fresh is None:
                 state = self._states[campaign_id] = _State(ticks=state.ticks)
                 reconcile = True
-                fresh = self._finished_since(session, campaign_id, state, reconcile) or []
+                fresh = self._recount(session, campaign_id, state, []) or []
+            state.pending = []
             for start in range(0, len(fresh), BATCH):
-                self._add(session, campaign_id, state, fresh[start : start + BATCH])
-            self._audited(session, campaign_id, state, reconcile)
+                self._add(session, state, fresh[start : start + BATCH])
+            if not usual:
+                self._audited(session, campaign_id, state)
             tallies: dict[str, Tally] = {}
             for segment, tally in state.tallies.items():
                 tallies[segment] = Tally()
@@ -204,17 +218,17 @@ class LiveTally:
                 inbound_mark=state.inbound_mark,
                 refusals=dict(state.refusals),
                 marks={
-                    **_marks(session, campaign_id),
+                    **moves.marks,
                     "inbound": state.inbound_mark,
                     "promise_events": (state.promise_event,),
                 },
                 reconciled=reconcile,
-                refresh=frozenset(
-                    part
-                    for k, part in enumerate(PARTS, start=1)
-                    if cycle == self.reconcile_every * k // (len(PARTS) + 1)
-                ),
             )
+
+    def ticks(self, campaign_id: int) -> int:
+        """Ticks so far (``reconcile_every`` divides it: the next one is a full recount)."""
+        state = self._states.get(campaign_id)
+        return 0 if state is None else state.ticks
 
     def refresh(self, campaign_id: int) -> None:
         """Recount everything at the next tick (the console just changed the campaign)."""
@@ -229,17 +243,6 @@ class LiveTally:
             self._states.pop(campaign_id, None)
             for key in [k for k in self._marked if k[1] == campaign_id]:
                 del self._marked[key]
-
-    def _finished_since(
-        self, session: Session, campaign_id: int, state: _State, reconcile: bool
-    ) -> list[int] | None:
-        """Ids finished since the last tick, or None when the tracker must start over."""
-        if not reconcile and state.scanned and state.newest_end is not None:
-            fresh = self._recent(session, campaign_id, state)
-            if self._follow(session, campaign_id, state):
-                return sorted(fresh)
-            return self._recount(session, campaign_id, state, fresh)  # the figures disagree
-        return self._recount(session, campaign_id, state, [])
 
     def _recount(
         self, session: Session, campaign_id: int, state: _State, fresh: list[int]
@@ -299,131 +302,85 @@ class LiveTally:
         state.created = window
         return done
 
-    def _follow(self, session: Session, campaign_id: int, state: _State) -> bool:
-        """The usual tick's counts by status: the attempts created since the last tick, the
-        ones neither finished nor queued (index ranges), the finished ones already counted,
-        and the queued ones as the rest. False when they cannot add up (a row deleted)."""
-        attempt = m.CallAttempt
-        # Every campaign's newest ids (a few hundred): with the campaign's term as well,
-        # SQLite walks the campaign's index instead of the id range.
-        listed = (
-            session.connection()
-            .execute(
-                select(attempt.id, attempt.campaign_id, attempt.direction).where(
-                    attempt.id > state.created.floor
-                )
-            )
-            .all()
-        )
-        ours = {i: way for i, campaign, way in listed if campaign == campaign_id}
-        created = state.created.unseen(ours, max((row[0] for row in listed), default=0))
+    def _follow(self, campaign_id: int, state: _State, moves: Moves) -> list[int] | None:
+        """The usual tick: the attempts that finished lately, the ones created since the
+        last tick, the ones neither finished nor queued, and the queued ones as the rest;
+        the audit entries since the last tick. None when the figures cannot add up (a row
+        deleted): the caller recounts, with the finished ones found here (``pending``)."""
+        state.pending = self._count(state, moves.recent)
+        ours = {i: way for i, campaign, way in moves.created if campaign == campaign_id}
+        largest = max((i for i, _, _ in moves.created), default=0)
+        created = state.created.unseen(ours, largest)
         state.outbound += sum(ours[i] == OUTBOUND for i in created)
-        status = attempt.status
-        # Three index ranges around the two large statuses (whatever the collation: every
-        # other status sorts in one of them); an OR of them would make SQLite scan them all.
-        others: list[Any] = []
-        for outside in (
-            status < "done",
-            and_(status > "done", status < "queued"),
-            status > "queued",
-        ):
-            others += session.execute(
-                select(status, func.count())
-                .where(attempt.campaign_id == campaign_id, outside, attempt.direction == OUTBOUND)
-                .group_by(status)
-            ).all()
-        by_status: dict[Any, int] = {s: int(n) for s, n in others}
+        by_status = dict(moves.others)
         finished_count = state.counted[0]
         queued = state.outbound - finished_count - sum(by_status.values())
         if queued < 0:
-            return False
+            return None
         for key, n in (("done", finished_count), ("queued", queued)):
             if n:
                 by_status[key] = n
         state.by_status = by_status
-        n, total = session.execute(
-            select(func.count(), func.sum(attempt.id)).where(finished(campaign_id, INBOUND))
-        ).one()
-        state.inbound_mark = (int(n), int(total or 0))
-        return True
-
-    def _audited(self, session: Session, campaign_id: int, state: _State, recount: bool) -> None:
-        """The dials refused by rule (``refusals_by_rule``) and the newest promise kept or
-        broken: the audit log is append-only, so the new entries are added; the full
-        recount reads them all again."""
-        entry = m.AuditEntry
-        ours = (entry.campaign_id == campaign_id) & entry.action.in_(WATCHED)
-        if recount or state.audited is None:
-            largest = session.scalar(select(func.max(entry.id))) or 0
-            window = IdWindow.starting_at(largest)
-            refusals: dict[str, int] = defaultdict(int)
-            promised = 0
-            for action, rule, n, newest, entry_id in session.execute(
-                union_all(
-                    select(entry.action, entry.rule, func.count(), func.max(entry.id), NO_ID)
-                    .where(ours)
-                    .group_by(entry.action, entry.rule),
-                    select(NO_STATUS, NO_STATUS, NO_COUNT, NO_COUNT, entry.id).where(
-                        entry.id > window.floor, ours
-                    ),
-                )
-            ):
-                if entry_id is not None:
-                    window.seen.add(int(entry_id))
-                elif action == REFUSED:
-                    refusals[rule] += int(n)
-                else:
-                    promised = max(promised, int(newest))
-            state.refusals, state.audited, state.promise_event = dict(refusals), window, promised
-            return
+        state.inbound_mark = moves.inbound
         audited = state.audited
-        # Every campaign's newest entries (a few hundred): with the other terms as well the
-        # planner may walk the action's index instead of the id range.
-        listed = (
-            session.connection()
-            .execute(
-                select(entry.id, entry.campaign_id, entry.action, entry.rule).where(
-                    entry.id > audited.floor
-                )
-            )
-            .all()
-        )
+        assert audited is not None
         rows = {
             i: (action, rule)
-            for i, campaign, action, rule in listed
+            for i, campaign, action, rule in moves.audit
             if campaign == campaign_id and action in WATCHED
         }
-        for entry_id in audited.unseen(rows, max((row[0] for row in listed), default=0)):
+        largest = max((i for i, _, _, _ in moves.audit), default=0)
+        for entry_id in audited.unseen(rows, largest):
             action, rule = rows[entry_id]
             if action == REFUSED:
                 state.refusals[rule] = state.refusals.get(rule, 0) + 1
             else:
                 state.promise_event = max(state.promise_event, entry_id)
+        return sorted(state.pending)
+
+    def _audited(self, session: Session, campaign_id: int, state: _State) -> None:
+        """The recount of the dials refused by rule (``refusals_by_rule``) and of the newest
+        promise kept or broken (a usual tick adds the new entries: the log is append-only)."""
+        entry = m.AuditEntry
+        ours = (entry.campaign_id == campaign_id) & entry.action.in_(WATCHED)
+        largest = session.scalar(select(func.max(entry.id))) or 0
+        window = IdWindow.starting_at(largest)
+        refusals: dict[str, int] = defaultdict(int)
+        promised = 0
+        for action, rule, n, newest, entry_id in session.execute(
+            union_all(
+                select(entry.action, entry.rule, func.count(), func.max(entry.id), NO_ID)
+                .where(ours)
+                .group_by(entry.action, entry.rule),
+                select(NO_STATUS, NO_STATUS, NO_COUNT, NO_COUNT, entry.id).where(
+                    entry.id > window.floor, ours
+                ),
+            )
+        ):
+            if entry_id is not None:
+                window.seen.add(int(entry_id))
+            elif action == REFUSED:
+                refusals[rule] += int(n)
+            else:
+                promised = max(promised, int(newest))
+        state.refusals, state.audited, state.promise_event = dict(refusals), window, promised
 
     def _recent(self, session: Session, campaign_id: int, state: _State) -> list[int]:
-        """The usual path: the finished attempts not counted yet among those that ended
-        lately (an index range); each is counted at once (a finished attempt is final)."""
+        """The finished attempts not counted yet among those that ended lately (an index
+        range), counted at once (a finished attempt is final)."""
         assert state.newest_end is not None
-        lately = finished(campaign_id) & (m.CallAttempt.ended_at >= state.newest_end - RECENT)
-        # The ids alone (thousands at 50 calls a second, each end parsed would cost more
-        # than the query); two index ranges: an OR of both would make SQLite scan them all.
-        conn = session.connection()
-        ids = [
-            *conn.scalars(select(m.CallAttempt.id).where(lately)),
-            *conn.scalars(
-                select(m.CallAttempt.id).where(
-                    finished(campaign_id), m.CallAttempt.ended_at.is_(None)
-                )
-            ),
-        ]
+        moves = read_moves(
+            session,
+            campaign_id,
+            ended_since=state.newest_end - RECENT,
+            created_above=None,
+            audit_above=None,
+        )
+        return self._count(state, moves.recent)
+
+    def _count(self, state: _State, ids: list[int]) -> list[int]:
+        """Marks the ids not known yet as counted (their figures: ``_add``)."""
         fresh = [i for i in ids if i not in state.known]
-        if not fresh:
-            return fresh
-        # The newest end in the range (one more index read): an attempt committed since
-        # the ids were read may move it, and ended after those, it is still in range.
-        newest = conn.scalar(select(func.max(m.CallAttempt.ended_at)).where(lately))
-        if newest is not None and newest > state.newest_end:
-            state.newest_end = newest
         count, total = state.counted
         for i in fresh:
             state.known.add(i)
@@ -474,75 +431,37 @@ class LiveTally:
         state.scanned = True
         return sorted(fresh)
 
-    def _add(self, session: Session, campaign_id: int, state: _State, ids: list[int]) -> None:
+    def _add(self, session: Session, state: _State, ids: list[int]) -> None:
         # The ids alone (all finished attempts of the campaign, and final): with the
         # campaign's terms too the planner may walk the campaign's index, not the ids.
         these = m.CallAttempt.id.in_(ids)
         for segment, tally in finished_tallies(session, these).items():
             state.tallies[segment].merge(tally)
-        for segment_key, debtors in attempted_debtors(session, these).items():
-            state.attempted[segment_key] |= debtors
-        for key, counts in _hours(session, these).items():
-            slot = state.hours[key]
-            for i, n in enumerate(counts):
-                slot[i] += n
-        state.known.update(ids)
-
-
-def _marks(session: Session, campaign_id: int) -> dict[str, tuple[Any, ...]]:
-    """What moves when a cached part changes: the newest debtor (id, update), the
-    campaign's promises (count, id sum) and texts (count, id sums by the statuses the KPIs
-    count) and the newest payment. The maxima read one index end each; promises and texts one pass over
-    the campaign's rows, without the joins their KPIs need."""
-    newest = session.execute(
-        select(
-            select(func.max(m.Debtor.id)).scalar_subquery(),
-            select(func.max(m.Debtor.updated_at)).scalar_subquery(),
-            select(func.max(m.Payment.id)).scalar_subquery(),
+        # Who was attempted (``attempted_debtors``) and the day by hour, from one read.
+        rows = session.connection().execute(
+            select(
+                m.Debtor.segment,
+                m.CallAttempt.debtor_id,
+                m.CallAttempt.ended_at,
+                m.CallAttempt.disposition,
+            )
+            .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
+            .where(these)
         )
-    ).one()
-    promise, text = m.PromiseToPay, m.Message
-    # Status changes are marked by their audit entries (``promise_event``).
-    promises = session.execute(
-        select(func.count(), func.sum(promise.id)).where(promise.campaign_id == campaign_id)
-    ).one()
-    texts = session.execute(
-        select(
-            func.count(),
-            func.sum(text.id),
-            func.sum(case((text.status.in_(SENT_TEXTS), text.id), else_=0)),
-            func.sum(case((text.status == "refused", text.id), else_=0)),
-        ).where(text.campaign_id == campaign_id)
-    ).one()
-    return {
-        "debtors": (newest[0], newest[1]),
-        "payments": (newest[2],),
-        "promises": tuple(promises),
-        "texts": tuple(texts),
-    }
+        for segment, debtor_id, ended, disposition in rows:
+            state.attempted[segment].add(debtor_id)
+            if ended is None:
+                continue
+            if state.newest_end is None or ended > state.newest_end:
+                state.newest_end = ended
+            if disposition is not None:
+                slot = state.hours[(ended.date(), ended.hour)]
+                slot[0] += 1
+                slot[1] += disposition in CONTACT_CODES
+                slot[2] += disposition in PROMISE_CODES
+        state.known.update(ids)
 
 
 def _block(session: Session) -> Any:
     """The fingerprint block of an attempt id (SQLAlchemy renders ``//`` as integer division)."""
     return m.CallAttempt.id // BLOCK
-
-
-def _hours(session: Session, attempts: ColumnElement[bool]) -> Hours:
-    contact = [d.value for d in CONTACT]
-    promise = [d.value for d in PROMISES]
-    rows = session.execute(
-        select(
-            m.CallAttempt.ended_at,
-            case((m.CallAttempt.disposition.in_(contact), 1), else_=0),
-            case((m.CallAttempt.disposition.in_(promise), 1), else_=0),
-        ).where(
-            attempts, m.CallAttempt.disposition.is_not(None), m.CallAttempt.ended_at.is_not(None)
-        )
-    ).all()
-    found = _hours_table()
-    for ended, is_contact, is_promise in rows:
-        slot = found[(ended.date(), ended.hour)]
-        slot[0] += 1
-        slot[1] += int(is_contact)
-        slot[2] += int(is_promise)
-    return found

@@ -220,6 +220,7 @@ async def upload(request: Request, campaign_id: int, user: Manager) -> Response:
         return _dashboard(request, user, campaign_id, report={"rows": 0}, report_error=str(exc))
     request.app.state.status_cache.forget(campaign_id)
     request.app.state.console_live.forget(campaign_id)
+    request.app.state.console_tally.refresh(campaign_id)  # recount now, not at the cycle's end
     return _dashboard(request, user, campaign_id, report=report)
 
 
@@ -256,5 +257,6 @@ def change(request: Request, campaign_id: int, action: str, user: Manager) -> Re
             return _dashboard(request, user, campaign_id, flash=refused, status_code=409)
     request.app.state.status_cache.forget(campaign_id)
     request.app.state.console_live.forget(campaign_id)
+    request.app.state.console_tally.refresh(campaign_id)  # recount now, not at the cycle's end
     # Post/redirect/get: reloading the dashboard never repeats the action.
     return RedirectResponse(f"{PREFIX}/campaigns/{campaign_id}?done={action}", 303)
