@@ -2,11 +2,12 @@
 
 ``campaign_status`` aggregates every attempt: most of a second at 100,000 calls. A
 dashboard ticking every second cannot afford that, so this tracker adds, per tick, only
-the attempts that finished since the last one, with the same ``finished_tallies`` and
-``attempted_debtors`` queries ``campaign_status`` uses, restricted to those ids. A
-finished attempt never changes again, so the running sums equal a full recount.
+the attempts that finished since the last one, with the same ``finished_tallies`` query
+``campaign_status`` uses (and their debtors by segment, whose union's sizes are its
+distinct counts), restricted to those ids. A finished attempt never changes again, so the
+running sums equal a full recount.
 
-A usual tick reads only what moved:
+A usual tick reads only what moved, in one statement (``live_moves``):
 - the attempts that ended in the last ``RECENT`` before the newest end already counted
   (an index range), the new ones;
 - the attempts neither finished nor queued (in flight, cancelled, lost: index ranges),
@@ -109,7 +110,7 @@ class Finished:
     by_status: dict[Any, int]  # every attempt of the campaign, as ``attempts_by_status``
     inbound_mark: tuple[int, int]  # count and id sum of the finished inbound calls
     refusals: dict[str, int]  # as ``refusals_by_rule``
-    marks: dict[str, tuple[Any, ...]]  # what moves when a cached part changes (``_marks``)
+    marks: dict[str, tuple[Any, ...]]  # what moves when a cached part changes (``read_moves``)
     reconciled: bool  # this tick recounts everything (the cached parts too)
 
 
@@ -437,7 +438,8 @@ class LiveTally:
         these = m.CallAttempt.id.in_(ids)
         for segment, tally in finished_tallies(session, these).items():
             state.tallies[segment].merge(tally)
-        # Who was attempted (``attempted_debtors``) and the day by hour, from one read.
+        # Who was attempted (sets: their union's sizes are ``campaign_status``'s distinct
+        # counts) and the day by hour, from one read.
         rows = session.connection().execute(
             select(
                 m.Debtor.segment,

@@ -102,20 +102,6 @@ def refusals_by_rule(session: Session, campaign_id: int) -> dict[Any, int]:
     )
 
 
-def attempted_debtors(session: Session, attempts: ColumnElement[bool]) -> dict[str, set[int]]:
-    """The debtors of ``attempts`` by segment, as sets: a live dashboard unions them as
-    attempts finish, and the union's sizes are ``campaign_status``'s distinct counts."""
-    found: dict[str, set[int]] = defaultdict(set)
-    rows = session.execute(
-        select(m.Debtor.segment, m.CallAttempt.debtor_id)
-        .join(m.Debtor, m.Debtor.id == m.CallAttempt.debtor_id)
-        .where(attempts)
-    )
-    for segment, debtor_id in rows:
-        found[segment].add(debtor_id)
-    return found
-
-
 def assemble(
     campaign: m.Campaign,
     *,
