@@ -35,7 +35,9 @@ from voicebot.storage import models as m
 @dataclass
 class Moves:
     recent: list[int] = field(default_factory=list)  # finished attempts that ended lately
-    created: list[tuple[int, int, str]] = field(default_factory=list)  # (id, campaign, way)
+    largest_created: int = 0  # the largest attempt id above the floor, any campaign's
+    created_outbound: list[int] = field(default_factory=list)  # the campaign's, above it
+    created_other: list[int] = field(default_factory=list)  # the campaign's inbound ones
     others: dict[str, int] = field(default_factory=dict)  # neither done nor queued, outbound
     inbound: tuple[int, int] = (0, 0)  # count and id sum of the finished inbound calls
     audit: list[tuple[int, int | None, str, str]] = field(default_factory=list)
@@ -51,6 +53,17 @@ def _row(kind: str, *values: Any) -> list[Any]:
         *(null().cast(Integer) if v is None else v for v in ints),
         *(null().cast(String) if v is None else v for v in texts),
     ]
+
+
+def _id_list(session: Session, ids: Any) -> Any:
+    """The non-null ``ids`` as one comma-separated text, in the database's own dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.string_agg(cast(ids, String), ",")
+    return func.group_concat(ids, ",")
+
+
+def _ids(text: str | None) -> list[int]:
+    return [int(i) for i in text.split(",")] if text else []
 
 
 def read_moves(
@@ -70,15 +83,37 @@ def read_moves(
     parts: list[Select[Any]] = []
     if ended_since is not None:
         ended = finished(campaign_id)
-        # Two index ranges: an OR of both would make SQLite scan every finished attempt.
+        # Thousands of ids at 50 calls a second: one comma-separated list each (a row per
+        # id through the driver cost more than the query). Two index ranges: an OR of both
+        # would make SQLite scan every finished attempt.
+        ids = _id_list(session, attempt.id)
         parts.append(
-            select(*_row("recent", attempt.id)).where(ended, attempt.ended_at >= ended_since)
+            select(*_row("recent", None, None, None, None, ids)).where(
+                ended, attempt.ended_at >= ended_since
+            )
         )
-        parts.append(select(*_row("recent", attempt.id)).where(ended, attempt.ended_at.is_(None)))
+        parts.append(
+            select(*_row("recent", None, None, None, None, ids)).where(
+                ended, attempt.ended_at.is_(None)
+            )
+        )
     if created_above is not None:
+        # The id range alone (with the campaign's term the planner may walk the campaign's
+        # index instead); the campaign's ids picked inside the aggregates.
+        ours = attempt.campaign_id == campaign_id
+        outbound = case((ours & (attempt.direction == OUTBOUND), attempt.id), else_=None)
+        other = case((ours & (attempt.direction != OUTBOUND), attempt.id), else_=None)
         parts.append(
             select(
-                *_row("created", attempt.id, attempt.campaign_id, None, None, attempt.direction)
+                *_row(
+                    "created",
+                    func.max(attempt.id),
+                    None,
+                    None,
+                    None,
+                    _id_list(session, outbound),
+                    _id_list(session, other),
+                )
             ).where(attempt.id > created_above)
         )
     status = attempt.status
@@ -133,9 +168,11 @@ def read_moves(
     moves = Moves()
     for kind, a, b, c, d, words, more in session.connection().execute(union_all(*parts)):
         if kind == "recent":
-            moves.recent.append(int(a))
+            moves.recent += _ids(words)
         elif kind == "created":
-            moves.created.append((int(a), int(b), str(words)))
+            moves.largest_created = int(a or 0)
+            moves.created_outbound = _ids(words)
+            moves.created_other = _ids(more)
         elif kind == "status":
             moves.others[words] = int(a)
         elif kind == "inbound":

@@ -309,10 +309,10 @@ class LiveTally:
         the audit entries since the last tick. None when the figures cannot add up (a row
         deleted): the caller recounts, with the finished ones found here (``pending``)."""
         state.pending = self._count(state, moves.recent)
-        ours = {i: way for i, campaign, way in moves.created if campaign == campaign_id}
-        largest = max((i for i, _, _ in moves.created), default=0)
-        created = state.created.unseen(ours, largest)
-        state.outbound += sum(ours[i] == OUTBOUND for i in created)
+        outbound = set(moves.created_outbound)
+        ours = [*moves.created_outbound, *moves.created_other]
+        created = state.created.unseen(ours, moves.largest_created)
+        state.outbound += sum(i in outbound for i in created)
         by_status = dict(moves.others)
         finished_count = state.counted[0]
         queued = state.outbound - finished_count - sum(by_status.values())

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 SLACK = 512  # ids below the largest seen that are read again every tick
-KEEP = 4 * SLACK  # the floor is raised when the largest id is this far above it
+KEEP = 2 * SLACK  # the floor is raised when the largest id is this far above it
 
 
 @dataclass
