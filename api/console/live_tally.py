@@ -133,8 +133,10 @@ class LiveTally:
         self, session: Session, campaign_id: int, done: Finished, total: Callable[[Session, int], T]
     ) -> T:
         """``total`` (promised amounts) again only when the campaign's promises changed
-        (a promise's amount is never edited; a debtor's segment is covered by its update)."""
-        return self._part("promised", session, campaign_id, done, ("promises", "debtors"), total)
+        (a promise's amount is never edited; a debtor's segment is covered by its update):
+        an exact mark, so not recomputed by the full recount either."""
+        parts = ("promises", "debtors")
+        return self._part("promised", session, campaign_id, done, parts, total, exact=True)
 
     def inbound(
         self,
@@ -168,11 +170,13 @@ class LiveTally:
         done: Finished,
         marks: tuple[str, ...],
         compute: Callable[[Session, int], T],
+        *,
+        exact: bool = False,
     ) -> T:
         key = (name, campaign_id)
         mark = tuple(done.marks[part] for part in marks)
         cached = self._marked.get(key)
-        if cached is None or cached[0] != mark or done.reconciled:
+        if cached is None or cached[0] != mark or (done.reconciled and not exact):
             cached = self._marked[key] = (mark, compute(session, campaign_id))
         return copy.deepcopy(cached[1])
 
