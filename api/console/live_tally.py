@@ -34,7 +34,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Integer, String, func, null, select, union_all
@@ -186,16 +186,15 @@ class LiveTally:
             state = self._states.setdefault(campaign_id, _State())
             reconcile = state.ticks % self.reconcile_every == 0
             state.ticks += 1
-            usual = (
-                not reconcile
-                and state.scanned
-                and state.newest_end is not None
-                and state.audited is not None
+            usual = not reconcile and state.scanned and state.audited is not None
+            # Nothing ended yet (a campaign just launched): every end is recent.
+            since = (
+                state.newest_end - RECENT if state.newest_end else datetime(1970, 1, 1, tzinfo=UTC)
             )
             moves = read_moves(
                 session,
                 campaign_id,
-                ended_since=state.newest_end - RECENT if usual and state.newest_end else None,
+                ended_since=since if usual else None,
                 created_above=state.created.floor if usual else None,
                 audit_above=state.audited.floor if usual and state.audited else None,
             )
@@ -281,9 +280,11 @@ class LiveTally:
                 select(attempt.status, attempt.direction, func.count(), func.sum(attempt.id), NO_ID)
                 .where(ours)
                 .group_by(attempt.status, attempt.direction),
-                # The newest ids apart (not in the GROUP BY: it would leave the index's order).
+                # The newest ids apart (not in the GROUP BY: it would leave the index's order),
+                # every campaign's (the id range alone: with the campaign's term the planner
+                # may walk the campaign's index); only the campaign's are counted anyway.
                 select(NO_STATUS, NO_STATUS, NO_COUNT, NO_COUNT, attempt.id).where(
-                    attempt.id > window.floor, ours
+                    attempt.id > window.floor
                 ),
             )
         ).all()
