@@ -132,14 +132,18 @@ def store(session: Session, batch: Batch, campaign_id: int | None) -> Stored:
     stage(session, name="_import_debts", shape=_shape("debts", DEBT_FIELDS), rows=batch.debts)
     now = m.utc_now()  # one time for the whole batch
     stored = Stored()
-    stored.debtors_updated = _run(session, _UPDATE_DEBTORS, now=now)
+    ne = _NE[session.get_bind().dialect.name]
+    _run(session, _UPDATE_DEBTORS.format(ne=ne), now=now)
     supplied = {"external_id", *DEBTOR_FIELDS, "created_at", "updated_at"}
     stored.debtors_created = _insert(session, "debtors", _INSERT_DEBTORS, supplied, now=now)
+    # Updated: found by external id, whether or not a field changed.
+    stored.debtors_updated = len(batch.debtors) - stored.debtors_created
     _run(session, _UPDATE_PHONE_KINDS)
     supplied = {"debtor_id", *PHONE_FIELDS}
     stored.phones_created = _insert(session, "phones", _INSERT_PHONES, supplied)
-    stored.debts_updated = _run(session, _UPDATE_DEBTS)
+    _run(session, _UPDATE_DEBTS.format(ne=ne))
     stored.debts_created = _insert(session, "debts", _INSERT_DEBTS, {"debtor_id", *DEBT_FIELDS})
+    stored.debts_updated = len(batch.debts) - stored.debts_created
     if campaign_id is not None:
         supplied = {"campaign_id", "debtor_id", "added_at"}
         _insert(
@@ -184,23 +188,33 @@ def _insert(session: Session, table: str, template: str, supplied: set[str], **p
     return _run(session, sql, types, **params, **defaults)
 
 
-_DEBTOR_SET = ", ".join(
-    f"{f} = v.{f}" for f in DEBTOR_FIELDS if f not in ("subdivision", "authorized_channels")
-)
+_PLAIN = [f for f in DEBTOR_FIELDS if f not in ("subdivision", "authorized_channels")]
+_DEBTOR_SET = ", ".join(f"{f} = v.{f}" for f in _PLAIN)
+_DEBTOR_CHANGED = " OR ".join(f"debtors.{f} {{ne}} v.{f}" for f in _PLAIN)
+# Only debtors whose fields change are written: ``updated_at`` tells a live dashboard which
+# debtors to re-read, and an unchanged row costs index upkeep for nothing.
 _UPDATE_DEBTORS = f"""
 UPDATE debtors SET {_DEBTOR_SET},
     subdivision = CASE WHEN v.subdivision = '' THEN debtors.subdivision ELSE v.subdivision END,
     authorized_channels = COALESCE(v.authorized_channels, debtors.authorized_channels),
     updated_at = :now
 FROM _import_debtors AS v
-WHERE debtors.external_id = v.external_id
+WHERE debtors.external_id = v.external_id AND (
+    {_DEBTOR_CHANGED}
+    OR (v.subdivision <> '' AND debtors.subdivision {{ne}} v.subdivision)
+    OR (v.authorized_channels IS NOT NULL AND CAST(debtors.authorized_channels AS TEXT)
+        {{ne}} CAST(v.authorized_channels AS TEXT))
+)
 """
+# ON CONFLICT DO NOTHING: the unique index answers "is it new?" as the row goes in (no
+# anti-join over the whole table), and a concurrent import of the same debtor is no error.
 _INSERT_DEBTORS = f"""
 INSERT INTO debtors (external_id, {", ".join(DEBTOR_FIELDS)}, created_at, updated_at{{columns}})
 SELECT v.external_id, {", ".join(f"v.{f}" for f in DEBTOR_FIELDS)}, :now, :now{{values}}
 FROM _import_debtors AS v
-WHERE NOT EXISTS (SELECT 1 FROM debtors AS d WHERE d.external_id = v.external_id)
+WHERE true
 ORDER BY v.line
+ON CONFLICT (external_id) DO NOTHING
 """
 _UPDATE_PHONE_KINDS = """
 UPDATE phones SET kind = v.kind
@@ -212,31 +226,33 @@ _INSERT_PHONES = """
 INSERT INTO phones (debtor_id, e164, kind, priority{columns})
 SELECT d.id, v.e164, v.kind, v.priority{values}
 FROM _import_phones AS v JOIN debtors AS d ON d.external_id = v.external_id
-WHERE NOT EXISTS (SELECT 1 FROM phones AS p WHERE p.debtor_id = d.id AND p.e164 = v.e164)
+WHERE true
 ORDER BY v.line, v.priority
+ON CONFLICT (debtor_id, e164) DO NOTHING
 """
 _DEBT_SET = ", ".join(f"{f} = v.{f}" for f in DEBT_FIELDS if f != "external_ref")
+_DEBT_CHANGED = " OR ".join(f"debts.{f} {{ne}} v.{f}" for f in DEBT_FIELDS if f != "external_ref")
 _UPDATE_DEBTS = f"""
 UPDATE debts SET {_DEBT_SET}
 FROM _import_debts AS v, debtors AS d
 WHERE d.external_id = v.external_id AND debts.debtor_id = d.id
-    AND debts.external_ref = v.external_ref
+    AND debts.external_ref = v.external_ref AND ({_DEBT_CHANGED})
 """
 _INSERT_DEBTS = f"""
 INSERT INTO debts (debtor_id, {", ".join(DEBT_FIELDS)}{{columns}})
 SELECT d.id, {", ".join(f"v.{f}" for f in DEBT_FIELDS)}{{values}}
 FROM _import_debts AS v JOIN debtors AS d ON d.external_id = v.external_id
-WHERE NOT EXISTS (
-    SELECT 1 FROM debts AS t WHERE t.debtor_id = d.id AND t.external_ref = v.external_ref
-)
+WHERE true
 ORDER BY v.line
+ON CONFLICT (debtor_id, external_ref) DO NOTHING
 """
 _INSERT_MEMBERS = """
 INSERT INTO campaign_debtors (campaign_id, debtor_id, added_at{columns})
 SELECT :campaign_id, d.id, :now{values}
 FROM _import_debtors AS v JOIN debtors AS d ON d.external_id = v.external_id
-WHERE NOT EXISTS (
-    SELECT 1 FROM campaign_debtors AS c WHERE c.campaign_id = :campaign_id AND c.debtor_id = d.id
-)
+WHERE true
 ORDER BY v.line
+ON CONFLICT (campaign_id, debtor_id) DO NOTHING
 """
+# Null-safe "differs": standard SQL, and SQLite's spelling (IS DISTINCT FROM is 3.39+).
+_NE = {"postgresql": "IS DISTINCT FROM", "sqlite": "IS NOT"}
