@@ -132,16 +132,20 @@ def store(session: Session, batch: Batch, campaign_id: int | None) -> Stored:
     stage(session, name="_import_debts", shape=_shape("debts", DEBT_FIELDS), rows=batch.debts)
     now = m.utc_now()  # one time for the whole batch
     stored = Stored()
-    ne = _NE[session.get_bind().dialect.name]
-    _run(session, _UPDATE_DEBTORS.format(ne=ne), now=now)
     supplied = {"external_id", *DEBTOR_FIELDS, "created_at", "updated_at"}
     stored.debtors_created = _insert(session, "debtors", _INSERT_DEBTORS, supplied, now=now)
     # Updated: found by external id, whether or not a field changed.
     stored.debtors_updated = len(batch.debtors) - stored.debtors_created
-    _run(session, _UPDATE_PHONE_KINDS)
+    if stored.debtors_updated:
+        # Rows just inserted equal their staged values, so only known debtors are written.
+        # With none known (a first import) there is nothing to update: phones and debts
+        # belong to a debtor.
+        ne = _NE[session.get_bind().dialect.name]
+        _run(session, _UPDATE_DEBTORS.format(ne=ne), now=now)
+        _run(session, _UPDATE_PHONE_KINDS)
+        _run(session, _UPDATE_DEBTS.format(ne=ne))
     supplied = {"debtor_id", *PHONE_FIELDS}
     stored.phones_created = _insert(session, "phones", _INSERT_PHONES, supplied)
-    _run(session, _UPDATE_DEBTS.format(ne=ne))
     stored.debts_created = _insert(session, "debts", _INSERT_DEBTS, {"debtor_id", *DEBT_FIELDS})
     stored.debts_updated = len(batch.debts) - stored.debts_created
     if campaign_id is not None:
