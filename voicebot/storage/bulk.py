@@ -1,4 +1,4 @@
-"""Bulk INSERT and UPDATE-by-id for imports of hundreds of thousands of rows.
+"""Bulk INSERT, UPDATE-by-id and staging tables for imports of hundreds of thousands of rows.
 
 On PostgreSQL a batch travels by ``COPY`` (an update: into a temporary table, then one
 UPDATE ... FROM it): the server parses no statement per row and psycopg formats the
@@ -6,7 +6,8 @@ rows in C. On SQLite the rows go to the driver's executemany
 with each column's bind processor looked up once: a Core executemany spends more CPU
 building per-row parameters than SQLite spends storing them. Python-side column
 defaults (``default=`` / ``onupdate=``) are applied here, since both paths bypass
-SQLAlchemy's per-row default handling.
+SQLAlchemy's per-row default handling. ``stage`` loads rows the same ways into a
+temporary table, for callers that merge them with set-based SQL (the portfolio import).
 """
 
 from __future__ import annotations
