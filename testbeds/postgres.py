@@ -56,12 +56,14 @@ class PostgresServer:
         """SQLAlchemy URL of the ``voicebot`` database."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/voicebot"
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template`` (which nobody may be connected to)."""
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(
             f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
         ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
     def _ctl(self, *args: str) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from api_world import World, open_world, populate
-
-from voicebot.storage.db import upgrade
 
 
 @pytest.fixture
@@ -19,10 +16,8 @@ def world(db_url: str) -> Iterator[World]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'api.sqlite3'}"
-    upgrade(url)
-    return url
+def sqlite_url(fresh_sqlite_url: str) -> str:
+    return fresh_sqlite_url
 
 
 @pytest.fixture

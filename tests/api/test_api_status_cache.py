@@ -40,9 +40,8 @@ def test_while_one_caller_recomputes_the_others_get_the_previous_value() -> None
     worker = threading.Thread(target=lambda: results.append(cache.get(1, slow)["v"]))
     worker.start()
     assert started.wait(5)
-    began = time.perf_counter()
+    # Not blocked behind the computation: that one only ends once released below.
     assert cache.get(1, lambda: {"v": "never"})["v"] == "old"
-    assert time.perf_counter() - began < 0.5
     release.set()
     worker.join(5)
     assert results == ["new"]
