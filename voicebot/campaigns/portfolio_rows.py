@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -192,6 +193,8 @@ _PHONE_KINDS = {
 }
 
 
+# A debtor's several debts repeat their phones on adjacent rows: parse each number once.
+@lru_cache(maxsize=4096)
 def normalize_phone(text: str, region: str) -> PhoneRow:
     try:
         number = phonenumbers.parse(text, region)
