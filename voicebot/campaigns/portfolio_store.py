@@ -145,8 +145,11 @@ def store(session: Session, batch: Batch, campaign_id: int | None) -> Stored:
         _run(session, _UPDATE_PHONE_KINDS)
         _run(session, _UPDATE_DEBTS.format(ne=ne))
     supplied = {"debtor_id", *PHONE_FIELDS}
-    stored.phones_created = _insert(session, "phones", _INSERT_PHONES, supplied)
-    stored.debts_created = _insert(session, "debts", _INSERT_DEBTS, {"debtor_id", *DEBT_FIELDS})
+    # Only a known debtor can have the batch's phones and debts already.
+    known = bool(stored.debtors_updated)
+    phones, debts = (_INSERT_PHONES, _INSERT_DEBTS) if known else (_ADD_PHONES, _ADD_DEBTS)
+    stored.phones_created = _insert(session, "phones", phones, supplied)
+    stored.debts_created = _insert(session, "debts", debts, {"debtor_id", *DEBT_FIELDS})
     stored.debts_updated = len(batch.debts) - stored.debts_created
     if campaign_id is not None:
         supplied = {"campaign_id", "debtor_id", "added_at"}
@@ -250,6 +253,9 @@ WHERE true
 ORDER BY v.line
 ON CONFLICT (debtor_id, external_ref) DO NOTHING
 """
+# A first import's phones and debts: plain inserts (no speculative insertion per row).
+_ADD_PHONES = _INSERT_PHONES.replace("ON CONFLICT (debtor_id, e164) DO NOTHING", "")
+_ADD_DEBTS = _INSERT_DEBTS.replace("ON CONFLICT (debtor_id, external_ref) DO NOTHING", "")
 _INSERT_MEMBERS = """
 INSERT INTO campaign_debtors (campaign_id, debtor_id, added_at{columns})
 SELECT :campaign_id, d.id, :now{values}
