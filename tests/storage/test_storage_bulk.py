@@ -8,7 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.storage import models as m
-from voicebot.storage.bulk import bulk_insert, bulk_update_by_id, select_where_in
+from voicebot.storage.bulk import (
+    bulk_insert,
+    bulk_update_by_id,
+    column_defaults,
+    drop_staged,
+    select_where_in,
+    stage,
+)
 
 DEBTORS = m.Base.metadata.tables["debtors"]
 
@@ -99,3 +106,24 @@ def test_select_where_in_finds_rows_by_text_and_integer_keys(
         )
         assert sorted(by_id) == sorted((i, k) for k, i in by_key)
         assert select_where_in(s, table=DEBTORS, columns=("id",), key="id", values=[]) == []
+
+
+def test_a_staged_table_takes_the_store_types_and_lives_only_in_its_transaction(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Staged rows come back as the real columns would hold them; a rolled-back stage is gone."""
+    shape = "SELECT t.external_id, t.tcpa_consent, t.authorized_channels FROM debtors AS t"
+    with sessions.begin() as s:
+        stage(s, name="_staged", shape=shape, rows=[("S1", True, '["sms"]'), ("S2", False, None)])
+        rows = s.connection().exec_driver_sql("SELECT * FROM _staged ORDER BY 1").all()
+        assert [(r[0], bool(r[1])) for r in rows] == [("S1", True), ("S2", False)]
+        assert rows[1][2] is None
+        drop_staged(s, "_staged")
+    for _ in range(2):  # a batch that fails leaves nothing behind for the next one
+        with sessions() as s, s.begin():
+            stage(s, name="_staged", shape=shape, rows=[("S3", False, None)])
+            s.rollback()
+    defaults = column_defaults(DEBTORS)
+    assert defaults["preferred_channel"] == "" and defaults["tcpa_consent"] is False
+    assert defaults["created_at"].tzinfo is not None  # utc_now, evaluated
+    assert "external_id" not in defaults and "id" not in defaults

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.compliance import CHANNELS, RESULTS, past_contact
-from voicebot.campaigns.portfolio_rows import PortfolioError, RowError, decode, header_key, read_csv
+from voicebot.campaigns.portfolio_csv import read_csv
+from voicebot.campaigns.portfolio_rows import PortfolioError, RowError, decode, header_key
 from voicebot.storage import models as m
 from voicebot.storage.repositories import append_audit
 

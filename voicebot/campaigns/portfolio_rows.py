@@ -6,12 +6,11 @@ column and reason, so nothing is silently dropped. ``portfolio`` stores what thi
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -194,6 +193,8 @@ _PHONE_KINDS = {
 }
 
 
+# A debtor's several debts repeat their phones on adjacent rows: parse each number once.
+@lru_cache(maxsize=4096)
 def normalize_phone(text: str, region: str) -> PhoneRow:
     try:
         number = phonenumbers.parse(text, region)
@@ -432,47 +433,3 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
-
-
-def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str] | RowError]]]:
-    """Headers and (line number, row or error) pairs; lines count as in the file."""
-    sample = text[:20000]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    # newline="": the csv module handles CR, LF and CRLF itself (a bare CR was an error).
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        headers = [h.strip() for h in next(reader)]
-    except StopIteration as exc:
-        raise PortfolioError("the file is empty") from exc
-    except csv.Error as exc:
-        raise PortfolioError(f"the header line cannot be read: {exc}") from exc
-    if not any(headers):
-        raise PortfolioError("the first line must name the columns")
-
-    def rows() -> Iterator[tuple[int, dict[str, str] | RowError]]:
-        start = reader.line_num + 1
-        while True:
-            line = start
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
-                start = reader.line_num + 1
-                yield line, RowError(line, "*", f"the line cannot be read: {exc}")
-                continue
-            start = reader.line_num + 1
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(record) != len(headers):
-                yield (
-                    line,
-                    RowError(line, "*", f"expected {len(headers)} columns, found {len(record)}"),
-                )
-                continue
-            yield line, dict(zip(headers, record, strict=True))
-
-    return headers, rows()

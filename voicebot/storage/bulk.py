@@ -1,4 +1,4 @@
-"""Bulk INSERT and UPDATE-by-id for imports of hundreds of thousands of rows.
+"""Bulk INSERT, UPDATE-by-id and staging tables for imports of hundreds of thousands of rows.
 
 On PostgreSQL a batch travels by ``COPY`` (an update: into a temporary table, then one
 UPDATE ... FROM it): the server parses no statement per row and psycopg formats the
@@ -6,7 +6,8 @@ rows in C. On SQLite the rows go to the driver's executemany
 with each column's bind processor looked up once: a Core executemany spends more CPU
 building per-row parameters than SQLite spends storing them. Python-side column
 defaults (``default=`` / ``onupdate=``) are applied here, since both paths bypass
-SQLAlchemy's per-row default handling.
+SQLAlchemy's per-row default handling. ``stage`` loads rows the same ways into a
+temporary table, for callers that merge them with set-based SQL (the portfolio import).
 """
 
 from __future__ import annotations
@@ -207,3 +208,35 @@ def bulk_update_by_id(
         f"UPDATE {quote(table.name)} AS t SET {assignments} FROM {staging} AS v WHERE t.id = v.id"
     )
     connection.exec_driver_sql(f"DROP TABLE {staging}")
+
+
+def column_defaults(table: Table) -> dict[str, Any]:
+    """Each column's Python-side default (``default=``), evaluated once: the value a
+    set-based INSERT gives every row, as the ORM would give each."""
+    return {c.name: _default(c) for c in table.columns if c.default is not None}
+
+
+def stage(session: Session, *, name: str, shape: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """A temporary table ``name`` typed like the columns of the query ``shape``, holding ``rows``.
+
+    Set-based SQL then merges it into the real tables inside the database. Loaded by
+    ``COPY`` on PostgreSQL, by one executemany on SQLite (a temporary table has no indexes
+    to keep and no write-ahead log). The caller's transaction owns it: ``drop_staged`` it.
+    """
+    connection = session.connection()
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")  # left by a rolled-back batch
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} AS {shape} WHERE 1 = 0")
+    if not rows:
+        return
+    if _is_postgresql(session):
+        dbapi: Any = connection.connection.dbapi_connection
+        with dbapi.cursor() as cursor, cursor.copy(f"COPY {name} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(rows[0]))
+    _execute_many(session, f"INSERT INTO {name} VALUES ({marks})", list(rows))
+
+
+def drop_staged(session: Session, name: str) -> None:
+    session.connection().exec_driver_sql(f"DROP TABLE {name}")
