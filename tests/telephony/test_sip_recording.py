@@ -113,6 +113,7 @@ def test_a_bridged_transfer_records_the_agent_and_the_debtor(
     bot, far, _ = _channels(store, sessions, seeded.attempt_id)
     assert sip_lab.best_match(sip_lab.debtor_speech, far)[0] > 0.9
     # The agent's voice reached the debtor through the worker: it is on the bot's channel.
-    assert sip_lab.best_match(sip_lab.agent_speech, bot)[0] > 0.9
+    carried, _ = sip_lab.relayed(sip_lab.agent_speech, bot)
+    assert carried >= 0.75, carried
     # The whisper was for the agent only: not in the debtor's call, so not in its recording.
     assert sip_lab.best_match(sip_lab.whisper, bot)[0] < 0.4

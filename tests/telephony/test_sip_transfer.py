@@ -68,15 +68,17 @@ def test_agent_gets_context_then_whisper_then_both_hear_each_other(sip_lab: SipL
     assert seen[0].context == CONTEXT and seen[0].connected_at is None
     assert seen[1].connected_at is not None and seen[1].offered_at <= seen[1].connected_at
 
-    # Correlation of unrelated speech stays below ~0.1; a voice relayed without gaps
-    # scores ~1.0 (the bridge primes 80 ms of playout so late frames do not open gaps).
+    # Correlation of unrelated speech stays below ~0.1; played audio scores ~1.0. Relayed
+    # voices are checked piece by piece (the bridge primes 80 ms of playout so late frames do
+    # not open gaps, but a machine starving the event loop for longer still cuts one piece).
     agent_heard = sip_lab.last_recording("agent", "dec")
     whisper_score, whisper_at = sip_lab.best_match(sip_lab.whisper, agent_heard)
-    debtor_score, debtor_at = sip_lab.best_match(sip_lab.debtor_speech, agent_heard)
-    assert whisper_score > 0.9 and debtor_score > 0.9
+    debtor_carried, debtor_at = sip_lab.relayed(sip_lab.debtor_speech, agent_heard)
+    assert whisper_score > 0.9 and debtor_carried >= 0.75, (whisper_score, debtor_carried)
     assert whisper_at < debtor_at  # whispered first, then the debtor's voice
     debtor_heard = sip_lab.last_recording("xfer-debtor", "dec")
-    assert sip_lab.best_match(sip_lab.agent_speech, debtor_heard)[0] > 0.9
+    agent_carried, _ = sip_lab.relayed(sip_lab.agent_speech, debtor_heard)
+    assert agent_carried >= 0.75, agent_carried
     # The debtor never hears the whisper.
     assert sip_lab.best_match(sip_lab.whisper, debtor_heard)[0] < 0.4
 
