@@ -154,9 +154,12 @@ async def watched(dialer: Dialer, campaign_id: int) -> None:
 
     dog = asyncio.create_task(watchdog())
     try:
-        await dialer.run(campaign_id=campaign_id, until_idle=True)
+        stats = await dialer.run(campaign_id=campaign_id, until_idle=True)
     finally:
         dog.cancel()
+    # What this worker did, in the test's captured output: a racer that never dialled says why
+    # (nothing claimed, claims refused by a rule, races lost).
+    print(f"{dialer.worker_id} idle: {stats}", flush=True)
 
 
 if __name__ == "__main__":
