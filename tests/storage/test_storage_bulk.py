@@ -1,4 +1,4 @@
-"""Bulk writes behave like the ORM would: defaults filled, onupdate refreshed, other rows untouched."""
+"""Bulk writes behave like the ORM would: defaults filled, JSON null read back, staging per transaction."""
 
 from __future__ import annotations
 
@@ -10,17 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from voicebot.storage import models as m
 from voicebot.storage.bulk import (
     bulk_insert,
-    bulk_update_by_id,
     column_defaults,
     drop_staged,
-    select_where_in,
     stage,
 )
 
 DEBTORS = m.Base.metadata.tables["debtors"]
 
 
-def test_bulk_insert_fills_defaults_and_update_touches_only_its_rows(
+def test_bulk_insert_fills_defaults(
     sessions: sessionmaker[Session],
 ) -> None:
     before = datetime.now(UTC) - timedelta(seconds=1)
@@ -39,27 +37,6 @@ def test_bulk_insert_fills_defaults_and_update_touches_only_its_rows(
         assert [d.full_name for d in debtors] == ["Deudor 0", "Deudor 1", "Deudor 2"]
         assert all(d.segment == "" and d.tcpa_consent is False for d in debtors)
         assert all(d.created_at >= before and d.created_at.tzinfo is not None for d in debtors)
-        ids = {d.external_id: d.id for d in debtors}
-        stamped = {d.external_id: d.updated_at for d in debtors}
-
-    with sessions.begin() as s:
-        bulk_update_by_id(
-            s,
-            table=DEBTORS,
-            rows=[
-                (ids["B0"], {"full_name": "Ana", "segment": "A"}),
-                (ids["B2"], {"full_name": "Eva", "segment": "C"}),
-            ],
-        )
-    with sessions() as s:
-        after = {d.external_id: d for d in s.scalars(select(m.Debtor))}
-    assert {k: (d.full_name, d.segment) for k, d in after.items()} == {
-        "B0": ("Ana", "A"),
-        "B1": ("Deudor 1", ""),
-        "B2": ("Eva", "C"),
-    }
-    assert after["B0"].updated_at > stamped["B0"]
-    assert after["B1"].updated_at == stamped["B1"]
 
 
 def test_one_batch_shares_its_timestamps_and_reads_back_json_null_as_none(
@@ -82,30 +59,6 @@ def test_one_batch_shares_its_timestamps_and_reads_back_json_null_as_none(
     assert debtors["J0"].updated_at == debtors["J1"].updated_at
     assert debtors["J0"].created_at.tzinfo is not None
     assert [debtors[k].authorized_channels for k in ("J0", "J1", "J2")] == [None, ["sms"], None]
-
-
-def test_select_where_in_finds_rows_by_text_and_integer_keys(
-    sessions: sessionmaker[Session],
-) -> None:
-    with sessions.begin() as s:
-        bulk_insert(
-            s, table=DEBTORS, rows=[{"external_id": f"K{i}", "full_name": "x"} for i in range(5)]
-        )
-    with sessions() as s:
-        by_key = select_where_in(
-            s,
-            table=DEBTORS,
-            columns=("external_id", "id"),
-            key="external_id",
-            values={"K1", "K3", "absent"},
-        )
-        assert sorted(k for k, _ in by_key) == ["K1", "K3"]
-        ids = [i for _, i in by_key]
-        by_id = select_where_in(
-            s, table=DEBTORS, columns=("id", "external_id"), key="id", values=ids
-        )
-        assert sorted(by_id) == sorted((i, k) for k, i in by_key)
-        assert select_where_in(s, table=DEBTORS, columns=("id",), key="id", values=[]) == []
 
 
 def test_a_staged_table_takes_the_store_types_and_lives_only_in_its_transaction(

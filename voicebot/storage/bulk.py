@@ -1,11 +1,10 @@
-"""Bulk INSERT, UPDATE-by-id and staging tables for imports of hundreds of thousands of rows.
+"""Bulk INSERT and staging tables for imports of hundreds of thousands of rows.
 
-On PostgreSQL a batch travels by ``COPY`` (an update: into a temporary table, then one
-UPDATE ... FROM it): the server parses no statement per row and psycopg formats the
-rows in C. On SQLite the rows go to the driver's executemany
+On PostgreSQL a batch travels by ``COPY``: the server parses no statement per row and
+psycopg formats the rows in C. On SQLite the rows go to the driver's executemany
 with each column's bind processor looked up once: a Core executemany spends more CPU
 building per-row parameters than SQLite spends storing them. Python-side column
-defaults (``default=`` / ``onupdate=``) are applied here, since both paths bypass
+defaults (``default=``) are applied here, since both paths bypass
 SQLAlchemy's per-row default handling. ``stage`` loads rows the same ways into a
 temporary table, for callers that merge them with set-based SQL (the portfolio import).
 """
@@ -21,8 +20,8 @@ from sqlalchemy import JSON, Column, Table
 from sqlalchemy.orm import Session
 
 
-def _default(column: Column[Any], *, on_update: bool = False) -> Any:
-    default: Any = column.onupdate if on_update else column.default
+def _default(column: Column[Any]) -> Any:
+    default: Any = column.default
     if default is None:
         return None
     if default.is_callable:
@@ -98,40 +97,6 @@ def _driver_value(dialect: str, value: Any) -> Any:
     return value
 
 
-def select_where_in(
-    session: Session,
-    *,
-    table: Table,
-    columns: Sequence[str],
-    key: str,
-    values: Collection[Any],
-) -> list[tuple[Any, ...]]:
-    """``columns`` of the rows whose ``key`` is one of ``values``, as plain tuples.
-
-    Thousands of keys per batch: an ORM ``in_()`` spends more CPU compiling one bound
-    parameter per key than the database spends answering; here the driver gets one array
-    (PostgreSQL ``= ANY``) or one flat parameter list (SQLite allows 32,766 per statement).
-    """
-    if not values:
-        return []
-    quote = session.get_bind().dialect.identifier_preparer.quote
-    wanted = ", ".join(quote(c) for c in columns)
-    head = f"SELECT {wanted} FROM {quote(table.name)} WHERE {quote(key)}"
-    connection = session.connection()
-    if _is_postgresql(session):
-        return [tuple(r) for r in connection.exec_driver_sql(f"{head} = ANY(%s)", (list(values),))]
-    found: list[tuple[Any, ...]] = []
-    keys = list(values)
-    for start in range(0, len(keys), _SQLITE_MAX_VARIABLES):
-        page = tuple(keys[start : start + _SQLITE_MAX_VARIABLES])
-        sql = f"{head} IN ({', '.join('?' * len(page))})"
-        found.extend(tuple(r) for r in connection.exec_driver_sql(sql, page))
-    return found
-
-
-_SQLITE_MAX_VARIABLES = 32_000
-
-
 def _execute_many(session: Session, sql: str, rows: list[tuple[Any, ...]]) -> None:
     session.connection().exec_driver_sql(sql, rows)
 
@@ -158,56 +123,6 @@ def bulk_insert(session: Session, *, table: Table, rows: Sequence[dict[str, Any]
         )
         return
     _copy(session, table.name, names, _pg_rows(table, names, params))
-
-
-def bulk_update_by_id(
-    session: Session, *, table: Table, rows: Sequence[tuple[int, dict[str, Any]]]
-) -> None:
-    """Set each row's values by primary key ``id``; ``onupdate`` columns are refreshed too."""
-    if not rows:
-        return
-    given = list(rows[0][1])
-    refreshed = {
-        c.name: _default(c, on_update=True)
-        for c in table.columns
-        if c.name not in given and c.onupdate is not None
-    }
-    names = ["id", *given, *refreshed]
-    params = tuple(
-        [row_id for row_id, _ in rows]
-        if n == "id"
-        else [values[n] for _, values in rows]
-        if n in given
-        else [refreshed[n]] * len(rows)
-        for n in names
-    )
-    if not _is_postgresql(session):
-        quote = session.get_bind().dialect.identifier_preparer.quote
-        assigned = ", ".join(f"{quote(n)} = ?" for n in names[1:])
-        _execute_many(
-            session,
-            f"UPDATE {quote(table.name)} SET {assigned} WHERE id = ?",
-            [
-                (*row[1:], row[0])
-                for row in _driver_rows(session, table, names, params, constant=refreshed)
-            ],
-        )
-        return
-    # A temporary table per statement, dropped at once: one import runs many of these.
-    quote = session.get_bind().dialect.identifier_preparer.quote
-    staging = f"_bulk_{table.name}"
-    columns = ", ".join(quote(n) for n in names)
-    connection = session.connection()
-    connection.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
-        f"SELECT {columns} FROM {quote(table.name)} WITH NO DATA"
-    )
-    _copy(session, staging, names, _pg_rows(table, names, params))
-    assignments = ", ".join(f"{quote(n)} = v.{quote(n)}" for n in names[1:])
-    connection.exec_driver_sql(
-        f"UPDATE {quote(table.name)} AS t SET {assignments} FROM {staging} AS v WHERE t.id = v.id"
-    )
-    connection.exec_driver_sql(f"DROP TABLE {staging}")
 
 
 def column_defaults(table: Table) -> dict[str, Any]:
