@@ -22,7 +22,7 @@ import pytest
 from scipy.signal import correlate, resample_poly
 
 from testbeds.sip import PeerSpec, TestBed, free_port_block, write_wav
-from voicebot.domain.pcm import Pcm
+from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.recording.leg import CountsLineFrames
 from voicebot.telephony.carrier import CallLeg, DialFailure
 from voicebot.telephony.dtmf import tone
@@ -85,9 +85,9 @@ def relayed(needle: Pcm, haystack: Pcm, piece_s: float = 0.4) -> tuple[float, fl
     size = int(piece_s * RATE)
     found, first, after = 0, -1.0, -1.0
     voiced = [
-        needle[start : start + size]
-        for start in range(0, needle.size - size + 1, size)
-        if np.abs(needle[start : start + size].astype(np.int64)).mean() > 300
+        needle[i * size : (i + 1) * size]
+        for i, has_voice in enumerate(speech_frames(needle, frame=size))
+        if has_voice
     ]
     for piece in voiced:
         score, at = best_match(piece, haystack)
@@ -104,9 +104,12 @@ def speech_frames(pcm: Pcm, frame: int = 160, threshold: float = 300.0) -> npt.N
     return np.asarray(frames.mean(axis=1) > threshold)
 
 
+FRAMES_PER_S = LINE_RATE // FRAME_SAMPLES  # the line's 20 ms frames
+
+
 def line_frames(seconds: float) -> int:
     """20 ms frames in ``seconds`` of line time."""
-    return int(seconds * 50)
+    return int(seconds * FRAMES_PER_S)
 
 
 class DiallingCarrier:
@@ -138,6 +141,7 @@ class SipLab:
     DEBTOR_SPEECH_AT_S = DEBTOR_SPEECH_AT_S
     AGENT_SPEECH_AT_S = AGENT_SPEECH_AT_S
     XFER_DEBTOR_SPEECH_AT_S = XFER_DEBTOR_SPEECH_AT_S
+    FRAMES_PER_S = FRAMES_PER_S
     CROWD = CROWD
     INBAND_KEYS = INBAND_KEYS
     DiallingCarrier = DiallingCarrier
@@ -182,8 +186,8 @@ class SipLab:
 
         def on_handoff(handoff: Handoff) -> None:
             if handoff.state == "connected" and carrier.dialled:
-                agent = carrier.dialled[-1].frames_received / 50
-                seen.append((agent, debtor.frames_received / 50))
+                agent = carrier.dialled[-1].frames_received / FRAMES_PER_S
+                seen.append((agent, debtor.frames_received / FRAMES_PER_S))
 
         carrier.inner.desk.subscribe(on_handoff)
         return seen
