@@ -2,7 +2,7 @@
 
 Run as a script, it is one dialer worker process: ``python dialer_world.py URL CAMPAIGN_ID
 WORKER_ID LOG_PATH CALL_DELAY SLOW_PHONE N [RACERS]``; each call appends "phone attempt start end"
-(wall clock) to LOG_PATH so the test can check no debtor was on two calls at once.
+(the machine's monotonic clock, shared by its processes) to LOG_PATH so the test can check no debtor was on two calls at once.
 
 RACERS (comma-separated worker ids) is a barrier: each racer's calls hold their lines until
 every racer has a call in progress, so "every racer claimed work" follows from the design, not
@@ -104,13 +104,13 @@ class LoggingRunner(ScriptedTextRunner):
             await asyncio.sleep(0.02)
 
     async def run(self, request: DialRequest) -> CallResult:
-        start = time.time()
+        start = time.monotonic()  # one clock for every process on the machine
         if self.racers and not self.released:
             await self._barrier()
         await asyncio.sleep(600 if request.phone == self.slow_phone else self.delay)
         result = await super().run(request)
         with self.log_path.open("a") as log:
-            log.write(f"{request.phone} {request.attempt_id} {start:.6f} {time.time():.6f}\n")
+            log.write(f"{request.phone} {request.attempt_id} {start:.6f} {time.monotonic():.6f}\n")
         return result
 
 
@@ -120,10 +120,11 @@ def main() -> None:
     )
     url, campaign_id, worker_id, log_path, delay, slow_phone, n = sys.argv[1:8]
     racers = tuple(sys.argv[8].split(",")) if len(sys.argv) > 8 else ()
-    wall_start = time.time()
+    started = time.monotonic()  # not time.time(): a wall clock stepped back would make
+    # every attempt look not yet due, and an idle worker would stop before its first claim
 
     def clock() -> datetime:
-        return (WORK_TIME + timedelta(seconds=time.time() - wall_start)).astimezone(UTC)
+        return (WORK_TIME + timedelta(seconds=time.monotonic() - started)).astimezone(UTC)
 
     engine = make_engine(url)
     runner = LoggingRunner(
@@ -159,7 +160,7 @@ async def watched(dialer: Dialer, campaign_id: int) -> None:
         dog.cancel()
     # What this worker did, in the test's captured output: a racer that never dialled says why
     # (nothing claimed, claims refused by a rule, races lost).
-    print(f"{dialer.worker_id} idle: {stats}", flush=True)
+    print(f"{dialer.worker_id} idle: {stats} {dialer.health()}", flush=True)
 
 
 if __name__ == "__main__":

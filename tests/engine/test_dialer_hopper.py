@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dialer_world import phone_of, portfolio_csv, scripts
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voicebot.campaigns.lifecycle import (
@@ -308,3 +308,46 @@ def test_the_campaigns_own_schedule_tightens_the_law_and_a_broken_one_loses_noth
         return started
 
     assert asyncio.run(dial_and_finish()) == 3
+
+
+def test_a_claim_interrupted_by_the_database_is_dialled_once_not_left_claimed(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The database fails between a claim and its dial record (the write-ahead ``dialing``).
+
+    The worker still holds those claims: it must dial them when the database answers again,
+    once each, instead of forgetting them (each would hold a concurrency slot and its debtor
+    until the lease ran out, and a worker told to stop when idle would stop with them held).
+    """
+    campaign_id = make_campaign(sessions, 4)
+    clock = SimClock(datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA))
+    with sessions.begin() as s:
+        launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+    engine = sessions.kw["bind"]
+    failures: list[str] = []
+
+    def database_fails_once(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        # The dial record is the first write after a claim; the driver reports a lost server.
+        dial_record = statement.startswith("UPDATE call_attempts SET status")
+        if dial_record and "started_at" in statement and not failures:
+            failures.append(statement)
+            raise OperationalError(statement, None, Exception("server closed the connection"))
+
+    event.listen(engine, "before_cursor_execute", database_fails_once)
+    dialer = Dialer(sessions, runner(clock, 4), worker_id="w1", clock=clock, max_concurrent=4)
+    stats = asyncio.run(dialer.run(campaign_id=campaign_id, until_idle=True, poll_s=0.01))
+    event.remove(engine, "before_cursor_execute", database_fails_once)
+
+    assert failures  # the failure did happen, on a dial record
+    assert dialer.health()["outages"] == 1
+    with sessions() as s:
+        dials = s.scalars(
+            select(m.AuditEntry.attempt_id).where(m.AuditEntry.action == "dial_allowed")
+        ).all()
+        left = s.scalars(
+            select(m.CallAttempt.id).where(m.CallAttempt.status.in_(m.LIVE_ATTEMPT_STATUSES))
+        ).all()
+        first = s.scalars(select(m.CallAttempt.id).where(m.CallAttempt.kind == "first")).all()
+    assert left == []  # nothing still claimed (or dialing) when the worker went idle
+    assert sorted(dials) == sorted(first)  # every claimed attempt dialled, each exactly once
+    assert stats.dialed == 4

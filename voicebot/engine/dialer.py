@@ -157,6 +157,9 @@ class Dialer:
         self._hour_boosts = HourBoosts()
         self._paced = False  # the last tick stopped because a bucket was empty
         self._contended = False  # the last tick lost every claim race: work may still be due
+        # Claimed by this worker but not yet admitted (the database failed between the claim
+        # and the dial record): admitted first on the next tick, never left to expire.
+        self._held: list[int] = []
         self._unpaced: set[int] = set()  # campaigns run on a frozen clock
 
     # ---------------------------------------------------------------- loop
@@ -177,7 +180,8 @@ class Dialer:
             if not started and self._paced:
                 await self._wait_for_pace(campaign_id)
             elif not started and not self._live:
-                if until_idle and not self._contended and not self.journal.pending():
+                idle = not self._contended and not self._held and not self.journal.pending()
+                if until_idle and idle:
                     return self.stats
                 await asyncio.sleep(poll_s)
             elif not started:
@@ -223,6 +227,13 @@ class Dialer:
             return 0
         pacer = self._pacer(campaign_id)
         now = self.clock()
+        if self._held:
+            # Claims a database failure interrupted: this worker still holds their leases
+            # (``_admit`` checks), so they go before any new claim and count no new dial slot.
+            started = self._start(self._held[:free])
+            if started and campaign_id not in self._unpaced:
+                pacer.spend(started, now)
+            return started
         allowance = free if campaign_id in self._unpaced else pacer.allowance(now)
         if allowance <= 0:
             self._paced = True
@@ -245,17 +256,24 @@ class Dialer:
             self._contended = True
             return 0
         self.stats.claimed += len(claimed)
+        self._held.extend(claimed)
+        started = self._start(claimed)
+        if started and campaign_id not in self._unpaced:
+            pacer.spend(started, now)
+        return started
+
+    def _start(self, claimed: list[int]) -> int:
+        """Admit and start held claims in order; a database failure keeps the rest held."""
         started = 0
         for attempt_id in claimed:
-            request = self._admit(attempt_id)
+            request = self._admit(attempt_id)  # DATABASE_DOWN propagates: the rest stay held
+            self._held.remove(attempt_id)
             if request is None:
                 continue
             task = asyncio.create_task(self._call(request))
             self._live.add(task)
             task.add_done_callback(self._live.discard)
             started += 1
-        if started and campaign_id not in self._unpaced:
-            pacer.spend(started, now)
         return started
 
     def _pacer(self, campaign_id: int) -> Pacer:
