@@ -23,7 +23,7 @@ from voicebot.campaigns.lifecycle import (
 from voicebot.campaigns.portfolio import import_csv
 from voicebot.data import DEFAULT_DIALPLAN
 from voicebot.dialog.plan_loader import load_dialplan
-from voicebot.engine.dialer import Dialer
+from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.engine.pacing import TokenBucket
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
@@ -351,3 +351,52 @@ def test_a_claim_interrupted_by_the_database_is_dialled_once_not_left_claimed(
     assert left == []  # nothing still claimed (or dialing) when the worker went idle
     assert sorted(dials) == sorted(first)  # every claimed attempt dialled, each exactly once
     assert stats.dialed == 4
+
+
+def test_a_worker_with_a_free_line_dials_work_that_falls_due_during_a_long_call(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A worker that has calls up and a free line keeps looking for due work.
+
+    Waiting for one of its calls to end instead would leave the line idle for a whole call
+    (minutes) whenever a claim found nothing at that moment: a callback falling due, a row
+    another worker had locked, a campaign launched meanwhile.
+    """
+    campaign_id = make_campaign(sessions, 2)
+    start = datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA)
+    clock = SimClock(start)
+    with sessions.begin() as s:
+        launch_campaign(s, campaign_id=campaign_id, now=clock(), actor="manager")
+        later = s.scalars(
+            select(m.CallAttempt)
+            .join(m.Phone, m.Phone.id == m.CallAttempt.phone_id)
+            .where(m.Phone.e164 == phone_of(1))
+        ).one()
+        later.due_at = start + timedelta(seconds=5)
+    second_dialled = asyncio.Event()
+    overlapped: list[bool] = []
+
+    class LongFirstCall(ScriptedTextRunner):
+        async def run(self, request: DialRequest) -> CallResult:
+            if request.phone == phone_of(0):
+                clock.now = start + timedelta(seconds=6)  # meanwhile the other falls due
+                try:
+                    await asyncio.wait_for(second_dialled.wait(), 20)
+                    overlapped.append(True)
+                except TimeoutError:
+                    overlapped.append(False)  # the worker waited for this call to end
+            else:
+                second_dialled.set()
+            return await super().run(request)
+
+    plan = load_dialplan(DEFAULT_DIALPLAN)
+    dialer = Dialer(
+        sessions,
+        LongFirstCall(plan, scripts(2), clock=clock),
+        worker_id="w1",
+        clock=clock,
+        max_concurrent=2,
+        lease_seconds=60,
+    )
+    asyncio.run(dialer.run(campaign_id=campaign_id, until_idle=True, poll_s=0.05))
+    assert overlapped == [True]

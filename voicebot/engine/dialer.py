@@ -185,7 +185,14 @@ class Dialer:
                     return self.stats
                 await asyncio.sleep(poll_s)
             elif not started:
-                await asyncio.wait(self._live, return_when=asyncio.FIRST_COMPLETED)
+                # A free line keeps looking (a callback falls due, a row another worker had
+                # locked frees up); a full worker waits for one of its calls to end.
+                free = len(self._live) < self.max_concurrent
+                await asyncio.wait(
+                    self._live,
+                    timeout=poll_s if free else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
 
     def close(self) -> None:
         """The worker is stopping: release its journal (kept on disk if anything is unsaved)."""
