@@ -29,7 +29,7 @@ other load take CPU from the bot, and the figures move with it.
 
 ``--carrier sip`` runs the same bot process with the real ``SipCarrier`` instead, dialling
 baresip debtors through kamailio on the loopback SIP bed (``testbeds/sip.py``), as production
-dials a trunk: steps 2,4,6,8 by default, about 20 s a call, and the CAPACITY line ends with
+dials a trunk: steps 2,4,6,8 by default, about 17 s a call, and the CAPACITY line ends with
 ``carrier=sip``. The phones play fixed scripts and the latencies are read from their
 recordings; what that measures, and its alignment error, is in ``capacity_sip.py``.
 """
@@ -50,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -150,6 +151,7 @@ class StepResult:
     bot_rss_mb: tuple[float, ...] = ()  # peak resident memory of each bot process
     heard: tuple[CallHeard, ...] = ()
     bot_side: dict[str, float] = field(default_factory=dict)  # worst over the bot processes
+    prompts: tuple[str, ...] = ()  # what the bot said in each call, prompt keys in order
 
     @property
     def p50_ms(self) -> float:
@@ -491,6 +493,7 @@ def _bot(port: int | None, sip: str | None, max_calls: int, cache_dir: Path) -> 
             "rss_mb": _rss_mb(),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "dials": dials,  # on the bed: (number, phone, wall time) of each answered call
+            "prompts": [">".join(say.prompt for say in port.says) for port in ports],
         }
         print(json.dumps(report), flush=True)
 
@@ -703,6 +706,7 @@ def run_step(
         wall_s=wall,
         bot_cpu_s=sum(r["cpu_s"] for r in reports),
         bot_rss_mb=tuple(r["rss_mb"] for r in reports),
+        prompts=tuple(p for r in reports for p in r["prompts"]),
         bot_side={
             key: float(max(r[key] for r in reports)) for key in reports[0] if key.endswith("_ms")
         },
@@ -807,6 +811,8 @@ def main() -> None:
                 if args.verbose:
                     print(f"      step {step.wall_s:.1f} s wall; bot side:", end="")
                     print(" ".join(f"{k} {v:.0f}" for k, v in step.bot_side.items()))
+                    for said, count in Counter(step.prompts).most_common():
+                        print(f"      bot said {said} in {count} calls")
                     for call in step.heard:
                         turns = " ".join(f"{t:.0f}" for t in call.turn_ms)
                         print(f"      {call.number}: greeting {call.greeting_ms} turns {turns}")

@@ -23,8 +23,13 @@ Alignment error. baresip opens both dumps together when the call's audio stream 
 the jitter buffer, and loses any frame that never arrived. Both stop at teardown, so
 ``len(enc) - len(dec)`` bounds that shift; it is reported per step (p50 and max). Reading
 a ``dec`` event at ``t`` when it happened at ``t + shift`` makes both latencies read
-*short* by at most the shift (on an idle loopback bed: 20-40 ms). The jitter buffer's own
+*short* by at most the shift (20-40 ms in every call measured here, 2-16 calls at load
+average 4-5: the greeting then reads 20 ms for a true 20-60 ms). The jitter buffer's own
 delay is inside the figures, as it is inside what any phone hears.
+
+Only one turn per call is measured (the right-party answer → the document question, a
+prerendered prompt); the loopback debtors take four turns over ~53 s, so the two carriers'
+figures are not the same load and should not be compared step for step.
 
 The dumps are named by their start second only (``dump-<YYYY-MM-DD-HH-MM-SS>-dec.wav``),
 so two calls a phone answers in the same second would write one file: the bot side
