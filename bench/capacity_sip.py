@@ -19,9 +19,11 @@ What is measured, on each phone's own timeline (its sndfile dumps, one pair per 
 Alignment error. baresip opens both dumps together when the call's audio stream starts
 (the answer). ``enc`` then gets a frame every 20 ms from the phone's own source clock;
 ``dec`` gets a frame only when a packet from the bot has been decoded, after baresip's
-1-5 frame jitter buffer. So ``dec``'s timeline starts late by the bot's first packet plus
-the jitter buffer, and loses any frame that never arrived. Both stop at teardown, so
-``len(enc) - len(dec)`` bounds that shift; it is reported per step (p50 and max). Reading
+1-5 frame jitter buffer. So ``dec``'s timeline starts once the bot's first packet is through
+that buffer, and loses any frame that never arrived. Both stop at teardown (same mtime), so
+``len(enc) - len(dec)`` bounds that shift (it also counts the frames still in flight or
+buffered at the hangup); it is reported per step (p50 and max), flagged over
+``SHIFT_WARNING_MS``. Reading
 a ``dec`` event at ``t`` when it happened at ``t + shift`` makes both latencies read
 *short* by at most the shift (20-40 ms in every call measured here, 2-16 calls at load
 average 4-5: the greeting then reads 20 ms for a true 20-60 ms). The jitter buffer's own
@@ -62,6 +64,7 @@ GREETING_ROOM_S = 1.3  # answer this long after the greeting should have ended: 
 TURN_ROOM_S = 2.5  # after the answer: a bot this late still has its reply heard
 HANGUP_ROOM_S = 0.5  # after the bot's next prompt should have ended
 MIN_REDIAL_GAP_S = 1.5  # a phone's dumps are named by the second: never two calls in one
+SHIFT_WARNING_MS = 100.0  # a dec timeline this short: its latencies may read that much short
 
 
 # --------------------------------------------------------------------------- reading dumps
@@ -319,6 +322,8 @@ class SipDebtors:
             f"dec shift (len enc - len dec) p50 {_median(shifts):.0f} ms, "
             f"max {max(shifts, default=math.nan):.0f} ms"
         )
+        if shifts and shifts[-1] > SHIFT_WARNING_MS:
+            self.notes += " — WARNING: latencies may read short by up to the max shift"
         return calls
 
     @staticmethod
