@@ -1,6 +1,7 @@
 """Capacity at a lawful latency: concurrent calls per core with the bot answering in time.
 
     .venv/bin/python bench/bench_capacity.py [--steps 2,4,6,8,10,12] [--quick] [--processes P]
+                                             [--carrier loopback|sip]
 
 Two kinds of process, as in production, so the figure is the bot's alone:
 
@@ -25,12 +26,20 @@ loading takes 1.5-2.5 minutes on a busy 2-core machine (one prewarmed recognizer
 process can take); the ramp stops at the first step over the limits (``--all-steps``: go on).
 On a machine shared with other work, say so next to the figures: the debtors' process and the
 other load take CPU from the bot, and the figures move with it.
+
+``--carrier sip`` runs the same bot process with the real ``SipCarrier`` instead, dialling
+baresip debtors through kamailio on the loopback SIP bed (``testbeds/sip.py``), as production
+dials a trunk: steps 2,4,6,8 by default, about 17 s a call, and the CAPACITY line ends with
+``carrier=sip``. The phones play fixed scripts and the latencies are read from their
+recordings; what that measures, and its alignment error, is in ``capacity_sip.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import math
 import os
@@ -41,7 +50,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Coroutine, Iterable, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,15 +59,28 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import _repo  # noqa: F401
+from capacity_sip import BedCarrier, SipDebtors
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from voicebot.dialog.plan import Dialplan
     from voicebot.engine.audio_port import AudioDialogPort
+    from voicebot.engine.dialer import Dialer, DialerStats
+    from voicebot.speech.tts_cache import TtsCache
+    from voicebot.speech.vosk_asr import VoskSpeechModel
+    from voicebot.telephony.carrier import Carrier
 
 T = TypeVar("T")
 LIMIT_TURN_MS = 700.0
 LIMIT_GREETING_MS = 500.0
 DEFAULT_STEPS = (2, 4, 6, 8, 10, 12)
 QUICK_STEPS = (2, 6, 12)
+SIP_STEPS = (2, 4, 6, 8)  # real phones and a proxy share the cores: a smaller ramp
+SIP_QUICK_STEPS = (2, 6)
+BOT_VOICE = ("es-419", 175)
 BOGOTA = ZoneInfo("America/Bogota")
 WORK_TIME = datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA)  # a Tuesday, inside the calling window
 DOCUMENT_TAIL = "1234"  # what the debtors key when asked for their document's last digits
@@ -128,6 +151,7 @@ class StepResult:
     bot_rss_mb: tuple[float, ...] = ()  # peak resident memory of each bot process
     heard: tuple[CallHeard, ...] = ()
     bot_side: dict[str, float] = field(default_factory=dict)  # worst over the bot processes
+    prompts: tuple[str, ...] = ()  # what the bot said in each call, prompt keys in order
 
     @property
     def p50_ms(self) -> float:
@@ -225,14 +249,18 @@ def index_of(number: str) -> int | None:
     return int(digits) - 1_000_000 if digits.isdigit() else None
 
 
+def debtor_name(i: int) -> str:
+    names = ("Carlos Pérez", "María López", "José Ramírez", "Ana Torres", "Luis Gómez")
+    return f"{names[i % len(names)]} {i}"
+
+
 def portfolio_csv(n: int, first: int = 0) -> str:
     """``n`` debtors from index ``first``: each step calls new people (names and balances no
     prompt cache has seen), as a campaign does."""
     lines = ["id_cliente;nombre;documento;celular;saldo;moneda;dias_mora;acreedor;zona_horaria"]
-    names = ("Carlos Pérez", "María López", "José Ramírez", "Ana Torres", "Luis Gómez")
     for i in range(first, first + n):
         lines.append(
-            f"D{i:04d};{names[i % len(names)]} {i};{70 + i}85{DOCUMENT_TAIL};{phone_of(i)[3:]};"
+            f"D{i:04d};{debtor_name(i)};{70 + i}85{DOCUMENT_TAIL};{phone_of(i)[3:]};"
             f"{1_200_000 + 37_000 * i};COP;{30 + i};Banco Andino;America/Bogota"
         )
     return "\n".join(lines) + "\n"
@@ -342,11 +370,65 @@ class Debtors:
         self.proc.wait(timeout=10)
 
 
+def bot_voice(cache_dir: Path) -> TtsCache:
+    """The bot's prompt voice (the SIP debtors' scripts are timed with the same renders)."""
+    from voicebot.speech.tts_cache import TtsCache
+    from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
+
+    return TtsCache(EspeakSynthesizer(VoiceSettings(*BOT_VOICE)), cache_dir)
+
+
+def sip_debtors(workdir: Path, debtors: int) -> SipDebtors:
+    """The SIP bed with its phones' scripts timed on the bot's own prompts: the longest
+    greeting of the ramp's ``debtors`` and the bot's reply to a right-party "네" (the
+    document question), rendered as the bot renders them (same voice, same texts)."""
+    from voicebot.data import DEFAULT_DIALPLAN
+    from voicebot.dialog.plan_loader import load_dialplan
+    from voicebot.dialog.prompts import render_prompt
+    from voicebot.domain.context import CallContext, Debtor
+    from voicebot.domain.pcm import LINE_RATE
+    from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
+
+    plan = load_dialplan(DEFAULT_DIALPLAN)
+    voice = bot_voice(workdir / "script-tts")
+
+    def seconds(key: str, name: str) -> float:
+        context = CallContext(Debtor(name), today=WORK_TIME.date())
+        text = render_prompt(plan.prompts[key], context, {}, WORK_TIME)
+        return len(voice.synthesize(text)) / LINE_RATE
+
+    greeting_s = max(seconds("greeting", debtor_name(i)) for i in range(debtors))
+    reply_s = seconds("verify_document", debtor_name(0))
+    answers = [EspeakSynthesizer(VoiceSettings("ko", r)).synthesize("네") for r in DEBTOR_RATES]
+    return SipDebtors(workdir, answers, greeting_s, reply_s)
+
+
 # --------------------------------------------------------------------------- the bot
 
 
-def _bot(port: int, max_calls: int, cache_dir: Path) -> None:
-    """One worker-shaped bot process: what ``voicebot worker`` builds, on the loopback line.
+def _line(port: int | None, sip: str | None) -> Callable[[], AbstractAsyncContextManager[Carrier]]:
+    """The bot's carrier for one campaign: the loopback line, or a ``SipCarrier`` registered
+    on the bed (``sip``: JSON from ``SipDebtors.endpoint``) dialling its phones."""
+    from voicebot.telephony.loopback_line import LoopbackCarrier
+    from voicebot.telephony.sip import SipCarrier, SipSettings
+
+    if sip is None:
+        assert port is not None
+        return lambda: contextlib.nullcontext(LoopbackCarrier("127.0.0.1", port))
+    endpoint = json.loads(sip)
+    settings = SipSettings(**endpoint["settings"])
+
+    @contextlib.asynccontextmanager
+    async def on_the_bed() -> AsyncIterator[Carrier]:
+        async with SipCarrier(settings) as carrier:
+            yield BedCarrier(carrier, endpoint["phones"])
+
+    return on_the_bed
+
+
+def _bot(port: int | None, sip: str | None, max_calls: int, cache_dir: Path) -> None:
+    """One worker-shaped bot process: what ``voicebot worker`` builds, on the loopback line
+    or on the SIP bed.
 
     It loads once and then runs one campaign per ``RUN db_url campaign_id calls`` line on
     stdin (a worker stays up between campaigns), answering each with a JSON line.
@@ -355,18 +437,14 @@ def _bot(port: int, max_calls: int, cache_dir: Path) -> None:
 
     from voicebot.data import DEFAULT_DIALPLAN
     from voicebot.dialog.plan_loader import load_dialplan
-    from voicebot.engine.carrier_runner import CarrierCallRunner
-    from voicebot.engine.dialer import Dialer
     from voicebot.speech.model_files import resolve_model
-    from voicebot.speech.tts_cache import TtsCache
-    from voicebot.speech.tts_espeak import EspeakSynthesizer, VoiceSettings
     from voicebot.speech.vosk_asr import RecognizerSettings, VoskSpeechModel
     from voicebot.storage.db import make_engine, session_factory
-    from voicebot.telephony.loopback_line import LoopbackCarrier
 
     started = time.perf_counter()
+    open_line = _line(port, sip)
     plan = load_dialplan(DEFAULT_DIALPLAN)
-    voice = TtsCache(EspeakSynthesizer(VoiceSettings("es-419", 175)), cache_dir)
+    voice = bot_voice(cache_dir)
     voice.check()
     voice.prerender(p.text for p in plan.static_prompts())
     model = VoskSpeechModel(
@@ -377,9 +455,6 @@ def _bot(port: int, max_calls: int, cache_dir: Path) -> None:
     speech = [voice.synthesize(p.text) for p in plan.static_prompts()[:3]]
     model.prewarm(np.concatenate(speech), count=max_calls)
     ports: list[AudioDialogPort] = []
-    runner = CarrierCallRunner(
-        plan, LoopbackCarrier("127.0.0.1", port), model, voice, observe_port=ports.append
-    )
     print(json.dumps({"ready_s": time.perf_counter() - started}), flush=True)
 
     for line in sys.stdin:
@@ -393,19 +468,21 @@ def _bot(port: int, max_calls: int, cache_dir: Path) -> None:
             return (WORK_TIME + timedelta(seconds=time.time() - wall_start)).astimezone(UTC)
 
         engine = make_engine(db_url)
-        dialer = Dialer(
-            session_factory(engine),
-            runner,
-            worker_id=f"bench-bot-{os.getpid()}",
+        dialer_for = functools.partial(
+            _dialer,
+            plan=plan,
+            model=model,
+            voice=voice,
+            ports=ports,
+            sessions=session_factory(engine),
+            calls=calls,
             clock=clock,
-            lease_seconds=60,
-            max_concurrent=calls,
         )
         cpu = time.process_time()
         ports.clear()
         lags: list[float] = []
-        stats = asyncio.run(_watch_loop(dialer.run(campaign_id=campaign_id, until_idle=True), lags))
-        dialer.close()
+        campaign = _campaign_on_line(open_line, dialer_for, campaign_id)
+        stats, dials = asyncio.run(_watch_loop(campaign, lags))
         engine.dispose()
         report = {
             **_bot_side(ports),
@@ -415,8 +492,52 @@ def _bot(port: int, max_calls: int, cache_dir: Path) -> None:
             "cpu_s": time.process_time() - cpu,
             "rss_mb": _rss_mb(),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "dials": dials,  # on the bed: (number, phone, wall time) of each answered call
+            "prompts": [">".join(say.prompt for say in port.says) for port in ports],
         }
         print(json.dumps(report), flush=True)
+
+
+def _dialer(
+    carrier: Carrier,
+    *,
+    plan: Dialplan,
+    model: VoskSpeechModel,
+    voice: TtsCache,
+    ports: list[AudioDialogPort],
+    sessions: sessionmaker[Session],
+    calls: int,
+    clock: Callable[[], datetime],
+) -> Dialer:
+    """What ``voicebot worker`` runs: the dialer over a ``CarrierCallRunner`` on ``carrier``."""
+    from voicebot.engine.carrier_runner import CarrierCallRunner
+    from voicebot.engine.dialer import Dialer
+
+    runner = CarrierCallRunner(plan, carrier, model, voice, observe_port=ports.append)
+    return Dialer(
+        sessions,
+        runner,
+        worker_id=f"bench-bot-{os.getpid()}",
+        clock=clock,
+        lease_seconds=60,
+        max_concurrent=calls,
+    )
+
+
+async def _campaign_on_line(
+    open_line: Callable[[], AbstractAsyncContextManager[Carrier]],
+    dialer_for: Callable[[Carrier], Dialer],
+    campaign_id: int,
+) -> tuple[DialerStats, list[tuple[str, str, float]]]:
+    """One campaign until nothing is due, on a line opened for it (a SIP carrier registers
+    on this event loop); with the answered dials when the carrier logs them (the bed)."""
+    async with open_line() as carrier:
+        dialer = dialer_for(carrier)
+        try:
+            stats = await dialer.run(campaign_id=campaign_id, until_idle=True)
+        finally:
+            dialer.close()
+        return stats, list(getattr(carrier, "dials", ()))
 
 
 async def _watch_loop(work: Coroutine[Any, Any, T], lags: list[float]) -> T:
@@ -469,7 +590,14 @@ def _rss_mb() -> float:
 class Bots:
     """The bot processes, loaded once for the whole ramp."""
 
-    def __init__(self, processes: int, port: int, max_calls: int, cache_dir: Path) -> None:
+    def __init__(
+        self,
+        processes: int,
+        line_args: Callable[[int], list[str]],
+        max_calls: int,
+        cache_dir: Path,
+    ) -> None:
+        """``line_args(i)``: how bot process ``i`` reaches the debtors (``--port``/``--sip``)."""
         self.procs = [
             subprocess.Popen(
                 [
@@ -477,8 +605,7 @@ class Bots:
                     __file__,
                     "--role",
                     "bot",
-                    "--port",
-                    str(port),
+                    *line_args(i),
                     "--calls",
                     str(max_calls),
                     "--cache",
@@ -488,20 +615,23 @@ class Bots:
                 stdout=subprocess.PIPE,
                 text=True,
             )
-            for _ in range(processes)
+            for i in range(processes)
         ]
         self.ready_s = max(self._reply(p)["ready_s"] for p in self.procs)
 
     @staticmethod
-    def _reply(proc: subprocess.Popen[str]) -> dict[str, float]:
+    def _reply(proc: subprocess.Popen[str]) -> dict[str, Any]:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"a bot process died (exit {proc.wait()})")
-        reply: dict[str, float] = json.loads(line)
-        return reply
+        while True:
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"a bot process died (exit {proc.wait()})")
+            if line.startswith("{"):
+                reply: dict[str, Any] = json.loads(line)
+                return reply
+            print(f"bot: {line}", end="", file=sys.stderr)  # a library's stray print
 
-    def run(self, db_url: str, campaign_id: int, calls_each: int) -> list[dict[str, float]]:
+    def run(self, db_url: str, campaign_id: int, calls_each: int) -> list[dict[str, Any]]:
         for proc in self.procs:
             assert proc.stdin is not None
             proc.stdin.write(f"RUN {db_url} {campaign_id} {calls_each}\n")
@@ -545,7 +675,12 @@ def _campaign(db_url: str, calls: int, first: int) -> int:
 
 
 def run_step(
-    calls: int, bots: Bots, debtors: Debtors, workdir: Path, first: int, postgres: Any = None
+    calls: int,
+    bots: Bots,
+    debtors: Debtors | SipDebtors,
+    workdir: Path,
+    first: int,
+    postgres: Any = None,
 ) -> StepResult:
     if postgres is not None:  # testbeds.postgres.PostgresServer
         db_url = postgres.create_database(f"step{calls}")
@@ -556,7 +691,14 @@ def run_step(
     started = time.perf_counter()
     reports = bots.run(db_url, campaign_id, math.ceil(calls / processes))
     wall = time.perf_counter() - started
-    heard = debtors.collect(calls)
+    if isinstance(debtors, SipDebtors):
+        dials = [(str(n), str(u), float(t)) for r in reports for n, u, t in r["dials"]]
+        heard = [
+            CallHeard(c.number, c.reading.greeting_ms, c.reading.turn_ms, c.span)
+            for c in debtors.collect(dials)
+        ]
+    else:
+        heard = debtors.collect(calls)
     return step_of(
         calls,
         processes,
@@ -564,14 +706,30 @@ def run_step(
         wall_s=wall,
         bot_cpu_s=sum(r["cpu_s"] for r in reports),
         bot_rss_mb=tuple(r["rss_mb"] for r in reports),
-        bot_side={key: max(r[key] for r in reports) for key in reports[0] if key.endswith("_ms")},
+        prompts=tuple(p for r in reports for p in r["prompts"]),
+        bot_side={
+            key: float(max(r[key] for r in reports)) for key in reports[0] if key.endswith("_ms")
+        },
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=parse_steps, default=DEFAULT_STEPS)
-    parser.add_argument("--quick", action="store_true", help=f"steps {QUICK_STEPS} only")
+    parser.add_argument(
+        "--steps",
+        type=parse_steps,
+        help=f"calls per step (default {DEFAULT_STEPS}; with --carrier sip {SIP_STEPS})",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"steps {QUICK_STEPS} only ({SIP_QUICK_STEPS} on sip)"
+    )
+    parser.add_argument(
+        "--carrier",
+        choices=("loopback", "sip"),
+        default="loopback",
+        help="loopback: simulated lines in one debtors' process; sip: SipCarrier through "
+        "kamailio to baresip debtors on the loopback SIP bed",
+    )
     parser.add_argument("--processes", type=int, default=1, help="bot worker processes")
     parser.add_argument(
         "--all-steps", action="store_true", help="go on after a step over the limits"
@@ -587,6 +745,7 @@ def main() -> None:
     parser.add_argument("--role", choices=("bench", "debtors", "bot"), default="bench")
     parser.add_argument("--ready", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--sip", help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -594,16 +753,21 @@ def main() -> None:
         _debtors(args.ready)
         return
     if args.role == "bot":
-        _bot(args.port, args.calls, args.cache)
+        _bot(args.port, args.sip, args.calls, args.cache)
         return
     if args.processes < 1:
         parser.error("--processes must be at least 1")
-    steps = QUICK_STEPS if args.quick else args.steps
+    sip = args.carrier == "sip"
+    steps: tuple[int, ...]
+    if args.quick:
+        steps = SIP_QUICK_STEPS if sip else QUICK_STEPS
+    else:
+        steps = args.steps or (SIP_STEPS if sip else DEFAULT_STEPS)
     cores = os.cpu_count() or 1
     load = os.getloadavg()
     print(f"machine: {cores} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"limits: speech turn p95 <= {LIMIT_TURN_MS:.0f} ms, greeting p95 <= ", end="")
-    print(f"{LIMIT_GREETING_MS:.0f} ms; bot processes: {args.processes}")
+    print(f"{LIMIT_GREETING_MS:.0f} ms; bot processes: {args.processes}; carrier: {args.carrier}")
     results: list[StepResult] = []
     database = args.database
     if database == "auto":
@@ -617,8 +781,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
         workdir = Path(tmp)
         cache_dir = workdir / "tts-cache"
-        debtors = Debtors(workdir)
-        bots = Bots(args.processes, debtors.port, math.ceil(max(steps) / args.processes), cache_dir)
+        debtors: Debtors | SipDebtors
+        if sip:
+            debtors = sip_debtors(workdir, sum(steps))
+            print(debtors.describe())
+            line_args = debtors.bot_args(args.processes)
+        else:
+            debtors = Debtors(workdir)
+            port = debtors.port
+            line_args = lambda i: ["--port", str(port)]  # noqa: E731
+        try:
+            bots = Bots(
+                args.processes, line_args, math.ceil(max(steps) / args.processes), cache_dir
+            )
+        except BaseException:
+            debtors.stop()
+            raise
         print(f"bot processes ready in {bots.ready_s:.1f} s (model, prewarm, static prompts)")
         try:
             print(TABLE_HEADER)
@@ -628,9 +806,13 @@ def main() -> None:
                 first += calls
                 results.append(step)
                 print(table_row(step), flush=True)
+                if isinstance(debtors, SipDebtors):
+                    print(f"      {debtors.notes}", flush=True)
                 if args.verbose:
                     print(f"      step {step.wall_s:.1f} s wall; bot side:", end="")
                     print(" ".join(f"{k} {v:.0f}" for k, v in step.bot_side.items()))
+                    for said, count in Counter(step.prompts).most_common():
+                        print(f"      bot said {said} in {count} calls")
                     for call in step.heard:
                         turns = " ".join(f"{t:.0f}" for t in call.turn_ms)
                         print(f"      {call.number}: greeting {call.greeting_ms} turns {turns}")
@@ -641,7 +823,7 @@ def main() -> None:
             debtors.stop()
             if postgres is not None:
                 postgres.stop()
-    print(capacity_line(results, cores))
+    print(capacity_line(results, cores) + (" carrier=sip" if sip else ""))
 
 
 if __name__ == "__main__":
