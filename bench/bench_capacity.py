@@ -435,6 +435,11 @@ def _bot(port: int | None, sip: str | None, max_calls: int, cache_dir: Path) -> 
     """
     import numpy as np
 
+    # The dialer and the call loop load here, before the ready line, as ``voicebot worker``
+    # loads them at start: imported inside the first campaign instead, compliance's phone and
+    # holiday data stalled that campaign's event loop for 1-3 s.
+    import voicebot.engine.carrier_runner
+    import voicebot.engine.dialer  # noqa: F401
     from voicebot.data import DEFAULT_DIALPLAN
     from voicebot.dialog.plan_loader import load_dialplan
     from voicebot.speech.model_files import resolve_model
