@@ -90,11 +90,17 @@ def import_csv(
     count = default_workers(text.count("\n")) if workers is None else workers
     return _import(
         sessions,
-        map_chunks(work, pieces, size=1, workers=count, preload=[__name__]),
+        map_chunks(work, pieces, size=1, workers=count, preload=[__name__], ahead=_ahead(count)),
         columns=mapping,
         campaign_id=campaign_id,
         progress=progress,
     )
+
+
+def _ahead(workers: int) -> int:
+    """Chunks the workers may validate ahead: a whole batch more than they are on, so
+    they go on validating the next batch while this process stores one."""
+    return BATCH // CHUNK + 2 * workers
 
 
 def default_workers(rows: int) -> int:
@@ -237,7 +243,9 @@ def import_rows(
     )
     return _import(
         sessions,
-        map_chunks(work, rows, size=CHUNK, workers=workers, preload=[__name__]),
+        map_chunks(
+            work, rows, size=CHUNK, workers=workers, preload=[__name__], ahead=_ahead(workers)
+        ),
         columns=columns,
         campaign_id=campaign_id,
         progress=progress,
