@@ -28,8 +28,9 @@ from voicebot.campaigns.portfolio_rows import RowError, decode, resolve_columns,
 from voicebot.campaigns.portfolio_store import Batch, StagedRow, staged_row, store
 
 BATCH = 10000  # rows stored per transaction
-# Validation (phone numbering plans above all) is most of an import's CPU: a large file is
-# read and validated in chunks by one process per core while this process stores what is ready.
+# Validation is about as much of an import's CPU as storing (the database's share included):
+# a large file is read and validated in chunks by one process per core while this process
+# stores what is ready.
 CHUNK = 2000
 PARALLEL_FROM = 20_000  # rows; below it, starting worker processes costs more than it saves
 
