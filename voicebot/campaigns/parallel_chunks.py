@@ -35,11 +35,15 @@ def map_chunks(
     size: int,
     workers: int,
     preload: Sequence[str] = (),
+    ahead: int | None = None,
 ) -> Iterator[Out]:
     """``work`` over each chunk of ``items``; with ``workers`` > 1, in worker processes.
 
     ``work`` must pickle (a module-level function, or a ``functools.partial`` of one);
     ``preload`` names the modules a fork server imports once for all its children.
+    ``ahead``: chunks submitted beyond the one being consumed (default twice the workers).
+    A caller that stops to use many results at once (e.g. stores a batch) sets it to
+    cover that pause, or the workers go idle while it waits.
     """
     if workers <= 1:
         for chunk in chunks(items, size):
@@ -49,7 +53,7 @@ def map_chunks(
         window: deque[Future[list[Out]]] = deque()
         for chunk in chunks(items, size):
             window.append(pool.submit(work, chunk))
-            if len(window) > 2 * workers:
+            if len(window) > (2 * workers if ahead is None else ahead):
                 yield from window.popleft().result()
         while window:
             yield from window.popleft().result()

@@ -28,8 +28,9 @@ from voicebot.campaigns.portfolio_rows import RowError, decode, resolve_columns,
 from voicebot.campaigns.portfolio_store import Batch, StagedRow, staged_row, store
 
 BATCH = 10000  # rows stored per transaction
-# Validation (phone numbering plans above all) is most of an import's CPU: a large file is
-# read and validated in chunks by one process per core while this process stores what is ready.
+# Validation is about as much of an import's CPU as storing (the database's share included):
+# a large file is read and validated in chunks by one process per core while this process
+# stores what is ready.
 CHUNK = 2000
 PARALLEL_FROM = 20_000  # rows; below it, starting worker processes costs more than it saves
 
@@ -90,11 +91,17 @@ def import_csv(
     count = default_workers(text.count("\n")) if workers is None else workers
     return _import(
         sessions,
-        map_chunks(work, pieces, size=1, workers=count, preload=[__name__]),
+        map_chunks(work, pieces, size=1, workers=count, preload=[__name__], ahead=_ahead(count)),
         columns=mapping,
         campaign_id=campaign_id,
         progress=progress,
     )
+
+
+def _ahead(workers: int) -> int:
+    """Chunks the workers may validate ahead: a whole batch more than they are on, so
+    they go on validating the next batch while this process stores one."""
+    return BATCH // CHUNK + 2 * workers
 
 
 def default_workers(rows: int) -> int:
@@ -237,7 +244,9 @@ def import_rows(
     )
     return _import(
         sessions,
-        map_chunks(work, rows, size=CHUNK, workers=workers, preload=[__name__]),
+        map_chunks(
+            work, rows, size=CHUNK, workers=workers, preload=[__name__], ahead=_ahead(workers)
+        ),
         columns=columns,
         campaign_id=campaign_id,
         progress=progress,

@@ -10,11 +10,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import phonenumbers
 
 from voicebot.campaigns.portfolio_compliance import (
     COMPLIANCE_COLUMNS,
@@ -22,6 +19,7 @@ from voicebot.campaigns.portfolio_compliance import (
     parse_channels,
     parse_subdivision,
 )
+from voicebot.campaigns.portfolio_phones import PhoneRow, normalize_phone
 
 CURRENCIES = {
     "COP",
@@ -85,12 +83,6 @@ class RowError:
 
     def to_json(self) -> dict[str, Any]:
         return {"line": self.line, "column": self.column, "reason": self.reason}
-
-
-@dataclass(frozen=True, slots=True)
-class PhoneRow:
-    e164: str
-    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,28 +177,6 @@ def parse_amount(text: str) -> Decimal:
         return Decimal(cleaned)
     except InvalidOperation as exc:
         raise ValueError("not an amount") from exc
-
-
-_PHONE_KINDS = {
-    phonenumbers.PhoneNumberType.MOBILE: "mobile",
-    phonenumbers.PhoneNumberType.FIXED_LINE: "landline",
-}
-
-
-# A debtor's several debts repeat their phones on adjacent rows: parse each number once.
-@lru_cache(maxsize=4096)
-def normalize_phone(text: str, region: str) -> PhoneRow:
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number ({exc})") from exc
-    # number_type() is UNKNOWN exactly when is_valid_number() is false; asking once
-    # halves the cost of the slowest step of a large import.
-    number_type = phonenumbers.number_type(number)
-    if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
-        raise ValueError(f"invalid phone number for region {region}")
-    kind = _PHONE_KINDS.get(number_type, "unknown")
-    return PhoneRow(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind)
 
 
 # Column lengths of the tables the row lands in (PostgreSQL refuses longer text).

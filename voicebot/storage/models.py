@@ -103,10 +103,11 @@ class Debtor(Base):
 
 class Phone(Base):
     __tablename__ = "phones"
+    # Leads with debtor_id: it is also the index of a debtor's phones (no second one to keep).
     __table_args__ = (UniqueConstraint("debtor_id", "e164"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
     e164: Mapped[str] = mapped_column(String(20), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="unknown")  # mobile | landline | unknown
     status: Mapped[str] = mapped_column(String(16), default="valid")  # valid | invalid
@@ -118,10 +119,11 @@ class Phone(Base):
 
 class Debt(Base):
     __tablename__ = "debts"
+    # Leads with debtor_id: it is also the index of a debtor's debts (no second one to keep).
     __table_args__ = (UniqueConstraint("debtor_id", "external_ref"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
     external_ref: Mapped[str] = mapped_column(String(64))
     creditor: Mapped[str] = mapped_column(String(120))
     amount: Mapped[Decimal]
