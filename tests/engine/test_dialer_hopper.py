@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dialer_world import phone_of, portfolio_csv, scripts
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,7 @@ from voicebot.engine.dialer import CallResult, Dialer, DialRequest
 from voicebot.engine.pacing import TokenBucket
 from voicebot.engine.text_runner import ScriptedTextRunner
 from voicebot.storage import models as m
+from voicebot.storage.db import make_engine
 from voicebot.storage.repositories import record_opt_out
 
 BOGOTA = ZoneInfo("America/Bogota")
@@ -310,14 +311,17 @@ def test_the_campaigns_own_schedule_tightens_the_law_and_a_broken_one_loses_noth
     assert asyncio.run(dial_and_finish()) == 3
 
 
+@pytest.mark.parametrize("reaped_meanwhile", [False, True], ids=["held", "reaped"])
 def test_a_claim_interrupted_by_the_database_is_dialled_once_not_left_claimed(
-    sessions: sessionmaker[Session],
+    sessions: sessionmaker[Session], reaped_meanwhile: bool
 ) -> None:
     """The database fails between a claim and its dial record (the write-ahead ``dialing``).
 
     The worker still holds those claims: it must dial them when the database answers again,
     once each, instead of forgetting them (each would hold a concurrency slot and its debtor
     until the lease ran out, and a worker told to stop when idle would stop with them held).
+    If a reaper returned them to the hopper meanwhile, the worker claims them again as any
+    due work, instead of taking "none of my held claims could be dialled" for "nothing due".
     """
     campaign_id = make_campaign(sessions, 4)
     clock = SimClock(datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA))
@@ -331,12 +335,21 @@ def test_a_claim_interrupted_by_the_database_is_dialled_once_not_left_claimed(
         dial_record = statement.startswith("UPDATE call_attempts SET status")
         if dial_record and "started_at" in statement and not failures:
             failures.append(statement)
+            if reaped_meanwhile:  # as a reaper does with leases that ran out
+                with reaper.begin() as connection:
+                    connection.execute(
+                        update(m.CallAttempt)
+                        .where(m.CallAttempt.status == "claimed")
+                        .values(status="queued", claimed_by=None, lease_expires_at=None)
+                    )
             raise OperationalError(statement, None, Exception("server closed the connection"))
 
+    reaper = make_engine(engine.url.render_as_string(hide_password=False))
     event.listen(engine, "before_cursor_execute", database_fails_once)
     dialer = Dialer(sessions, runner(clock, 4), worker_id="w1", clock=clock, max_concurrent=4)
     stats = asyncio.run(dialer.run(campaign_id=campaign_id, until_idle=True, poll_s=0.01))
     event.remove(engine, "before_cursor_execute", database_fails_once)
+    reaper.dispose()
 
     assert failures  # the failure did happen, on a dial record
     assert dialer.health()["outages"] == 1

@@ -235,12 +235,14 @@ class Dialer:
         pacer = self._pacer(campaign_id)
         now = self.clock()
         if self._held:
-            # Claims a database failure interrupted: this worker still holds their leases
-            # (``_admit`` checks), so they go before any new claim and count no new dial slot.
+            # Claims a database failure interrupted: this worker still holds them (``_admit``
+            # checks the lease), so they are admitted before anything new is claimed.
             started = self._start(self._held[:free])
-            if started and campaign_id not in self._unpaced:
-                pacer.spend(started, now)
-            return started
+            if started:
+                if campaign_id not in self._unpaced:
+                    pacer.spend(started, now)
+                return started
+            # None could be dialled (refused, or their leases lost meanwhile): claim as usual.
         allowance = free if campaign_id in self._unpaced else pacer.allowance(now)
         if allowance <= 0:
             self._paced = True
