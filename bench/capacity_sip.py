@@ -53,11 +53,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from testbeds.sip import voiced_frames  # 20 ms frames over 300 mean amplitude, as the SIP tests
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.telephony.carrier import CallLeg, Carrier, DialFailure
 
 FRAME_MS = 1000 * FRAME_SAMPLES // LINE_RATE  # 20 ms
-VOICE_THRESHOLD = 300.0  # mean absolute amplitude of a voiced 20 ms frame (as ``speech_frames``)
 ONSET_FRAMES = 2  # a run this long is audio, not a click
 UTTERANCE_GAP_FRAMES = 15  # pauses under 300 ms stay inside one utterance of the debtor
 GREETING_ROOM_S = 1.3  # answer this long after the greeting should have ended: limit + margin
@@ -68,13 +68,6 @@ SHIFT_WARNING_MS = 100.0  # a dec timeline this short: its latencies may read th
 
 
 # --------------------------------------------------------------------------- reading dumps
-
-
-def voiced_frames(pcm: Pcm, threshold: float = VOICE_THRESHOLD) -> npt.NDArray[np.bool_]:
-    """Per 20 ms frame: is there voice energy (mean absolute amplitude above ``threshold``)?"""
-    usable = len(pcm) // FRAME_SAMPLES * FRAME_SAMPLES
-    frames = np.abs(pcm[:usable].astype(np.float64)).reshape(-1, FRAME_SAMPLES)
-    return np.asarray(frames.mean(axis=1) > threshold)
 
 
 def voiced_runs(

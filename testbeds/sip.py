@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 HOST = "127.0.0.1"
 _PR_SET_PDEATHSIG = 1
 KAMAILIO_MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
@@ -242,6 +245,16 @@ def write_wav(path: Path, pcm: bytes, rate: int = 8000) -> Path:
         out.setframerate(rate)
         out.writeframes(pcm)
     return path
+
+
+def voiced_frames(
+    pcm: npt.NDArray[np.int16], frame: int = 160, threshold: float = 300.0
+) -> npt.NDArray[np.bool_]:
+    """Per ``frame`` samples (20 ms at 8 kHz): is there voice energy (mean absolute amplitude
+    above ``threshold``)? How tests and benches read what a phone of the bed heard or said."""
+    usable = len(pcm) // frame * frame
+    frames = np.abs(pcm[:usable].astype(np.float64)).reshape(-1, frame)
+    return np.asarray(frames.mean(axis=1) > threshold)
 
 
 def port_is_free(port: int) -> bool:

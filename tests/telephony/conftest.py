@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 from scipy.signal import correlate, resample_poly
 
 from testbeds.sip import PeerSpec, TestBed, free_port_block, write_wav
+from testbeds.sip import voiced_frames as speech_frames
 from voicebot.domain.pcm import FRAME_SAMPLES, LINE_RATE, Pcm
 from voicebot.recording.leg import CountsLineFrames
 from voicebot.telephony.carrier import CallLeg, DialFailure
@@ -95,13 +95,6 @@ def relayed(needle: Pcm, haystack: Pcm, piece_s: float = 0.4) -> tuple[float, fl
             found, after = found + 1, at
             first = at if first < 0 else first
     return found / max(len(voiced), 1), first
-
-
-def speech_frames(pcm: Pcm, frame: int = 160, threshold: float = 300.0) -> npt.NDArray[np.bool_]:
-    """Per 20 ms: is there voice energy (mean absolute amplitude above ``threshold``)?"""
-    usable = len(pcm) // frame * frame
-    frames = np.abs(pcm[:usable].astype(np.float64)).reshape(-1, frame)
-    return np.asarray(frames.mean(axis=1) > threshold)
 
 
 FRAMES_PER_S = LINE_RATE // FRAME_SAMPLES  # the line's 20 ms frames
