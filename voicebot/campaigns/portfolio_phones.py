@@ -226,12 +226,7 @@ def _number_type(country_code: int, national: str) -> int:
     if len(regions) != 1:  # e.g. +1: which region is itself a validation; the library's
         number = PhoneNumber(country_code=country_code, national_number=int(national))
         return int(phonenumbers.number_type(number))
-    plan = _region_number_plan(country_code, regions[0])
+    # A one-region calling code's only region is its main one: the metadata parse() read
+    # the number with is the one number_type() checks it against.
+    plan = _calling_code_plan(country_code)
     return PhoneNumberType.UNKNOWN if plan is None else plan.number_type(national)
-
-
-@cache
-def _region_number_plan(country_code: int, region: str) -> _Plan | None:
-    """The metadata number_type() checks a number of a one-region calling code against."""
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
-    return None if metadata is None else _Plan.of(metadata)
